@@ -1,0 +1,59 @@
+"""goroutines: Go's goroutines, channels and select for Python, on an M:N scheduler.
+
+    import goroutines as gr
+
+    async def main():
+        ch = gr.Chan()
+        gr.go(producer, ch)
+        async for v in ch:
+            print(v)
+
+    gr.run(main)
+
+The public API is exactly this module's ``__all__``; see the README and
+docs/ for the contract.
+"""
+
+from ._chan import Chan, RecvOp, SendOp
+from ._core import (
+    GoroutineInfo,
+    dump,
+    go,
+    gomaxprocs,
+    goroutines,
+    gosched,
+    num_goroutine,
+    run,
+    set_max_threads,
+    syscall,
+)
+from ._errors import Canceled, ClosedChannelError, Deadlock, DeadlineExceeded
+from ._select import select
+from ._time import Ticker, Timer, after, sleep
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Canceled",
+    "Chan",
+    "ClosedChannelError",
+    "Deadlock",
+    "DeadlineExceeded",
+    "GoroutineInfo",
+    "RecvOp",
+    "SendOp",
+    "Ticker",
+    "Timer",
+    "after",
+    "dump",
+    "go",
+    "gomaxprocs",
+    "goroutines",
+    "gosched",
+    "num_goroutine",
+    "run",
+    "select",
+    "set_max_threads",
+    "sleep",
+    "syscall",
+]

@@ -1,0 +1,406 @@
+"""Channels: Chan, its wait queues, send/recv/close and operation objects.
+
+Invariants (Go's chan.go header, translated):
+  * ``_lock`` guards every other field of a Chan.
+  * At least one of ``_sendq`` and ``_recvq`` holds no live waiter, except
+    for a single goroutine whose select has a send and a receive case on the
+    same unbuffered channel.
+  * For a buffered channel: ``_buf`` is non-empty only if no receiver waits,
+    and a sender waits only if ``_buf`` is full.
+  * For an unbuffered channel ``_buf`` is always empty.
+  * ``_closed`` goes False -> True once; a closed channel has no waiters.
+
+A waiter entry in a queue is either a G itself (a plain send/recv: a G waits
+on one thing at a time) or a SelWaiter (one case of a parked select). A
+SelWaiter is live until its select's ``token`` is claimed: the waker that
+claims it with a non-blocking acquire (Go's selectDone CAS) is the one that
+wakes the G; waiters of the same select on other channels become stale and
+are skipped when popped (``_deq``), or dropped in bulk (``_compact``).
+
+The hot paths (awaiting a plain send or receive) are written out inline
+rather than through the helpers select uses, to save calls; the two must
+agree, and test_chan.py runs every case both ways.
+
+A sender's value travels like this: a plain sender that parks stores it in
+its own ``G.param``; the receiver that dequeues the sender takes it and
+leaves ``None`` (or, when the channel closes, CLOSED) as the resume value.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import AsyncIterator, Generator
+from typing import Any, Generic, TypeVar
+
+from . import _core
+from ._core import (
+    CLOSED,
+    WAIT_CHAN_RECEIVE,
+    WAIT_CHAN_SEND,
+    G,
+    M,
+    _tls,
+    no_goroutine,
+    ready,
+)
+from ._errors import ClosedChannelError
+
+T = TypeVar("T")
+
+
+class SelWaiter:
+    """One case of a parked select, queued on that case's channel."""
+
+    __slots__ = ("g", "case", "value", "token")
+
+    def __init__(self, g: G, case: int, value: Any, token: Any) -> None:
+        self.g = g
+        self.case = case
+        self.value = value
+        self.token = token
+
+
+def _deq(q: deque[Any]) -> Any:
+    """Pop the oldest live waiter (claiming a select's token), or None."""
+    while q:
+        w = q.popleft()
+        if type(w) is G or w.token.acquire(False):
+            return w
+    return None
+
+
+def _peek_live(q: deque[Any]) -> bool:
+    """Is there a live waiter? Drops stale select waiters from the front."""
+    while q:
+        w = q[0]
+        if type(w) is G or not w.token.locked():
+            return True
+        q.popleft()
+    return False
+
+
+def _send_closed() -> ClosedChannelError:
+    return ClosedChannelError("send on closed channel")
+
+
+class Chan(Generic[T]):
+    """A Go channel. ``Chan()`` is unbuffered (a rendezvous); ``Chan(n)`` buffers n."""
+
+    __slots__ = (
+        "_lock",
+        "_buf",
+        "_cap",
+        "_closed",
+        "_recvq",
+        "_sendq",
+        "_recv_op",
+        "_recvok_op",
+        "_qlimit",
+        "__weakref__",
+    )
+
+    def __init__(self, cap: int = 0) -> None:
+        if isinstance(cap, bool) or not isinstance(cap, int):
+            raise TypeError(
+                f"Chan: capacity must be an int, not {type(cap).__name__} ({cap!r}); "
+                "use Chan() or Chan(0) for an unbuffered channel, Chan(n) for n buffered values"
+            )
+        if cap < 0:
+            raise ValueError(
+                f"Chan: capacity {cap} is negative (makechan: size out of range); "
+                "use 0 for an unbuffered channel"
+            )
+        self._lock = threading.Lock()
+        self._buf: deque[T] = deque()
+        self._cap = cap
+        self._closed = False
+        self._recvq: deque[Any] = deque()
+        self._sendq: deque[Any] = deque()
+        self._recv_op = RecvOp(self, 0)
+        self._recvok_op = RecvOp(self, 1)
+        self._qlimit = 64
+
+    # -------------------------------------------------------------- operations
+
+    def send(self, value: T) -> SendOp[T]:
+        """The operation "send ``value``": await it, or pass it to select."""
+        return SendOp(self, value)
+
+    def recv(self) -> RecvOp[T]:
+        """The operation "receive a value" (None once closed and drained)."""
+        return self._recv_op
+
+    def recv_ok(self) -> RecvOp[T]:
+        """The operation "receive ``(value, ok)``"; ok is False once closed and drained."""
+        return self._recvok_op
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        return _ChanRange(self)
+
+    def close(self) -> None:
+        """Close the channel: receivers drain the buffer, then get (None, False).
+
+        Waiting receivers are woken with (None, False), waiting senders raise
+        ClosedChannelError. May be called from any thread.
+        """
+        lock = self._lock
+        lock.acquire()
+        if self._closed:
+            lock.release()
+            raise ClosedChannelError("close of closed channel")
+        self._closed = True
+        wake: list[G] = []
+        for w in self._recvq:
+            if type(w) is G:
+                w.param = CLOSED
+                wake.append(w)
+            elif w.token.acquire(False):
+                w.g.param = (w.case, None, False)
+                wake.append(w.g)
+        for w in self._sendq:
+            if type(w) is G:
+                w.param = CLOSED
+                wake.append(w)
+            elif w.token.acquire(False):
+                w.g.param = (w.case, CLOSED, False)
+                wake.append(w.g)
+        self._recvq.clear()
+        self._sendq.clear()
+        lock.release()
+        if wake:
+            m = getattr(_tls, "m", None)
+            for g in wake:
+                ready(g, m)
+
+    def __len__(self) -> int:
+        return len(self._buf)
+
+    @property
+    def cap(self) -> int:
+        return self._cap
+
+    @property
+    def closed(self) -> bool:
+        """Whether close() has been called (a snapshot)."""
+        return self._closed
+
+    def __repr__(self) -> str:
+        state = " closed" if self._closed else ""
+        return f"<Chan cap={self._cap} len={len(self._buf)}{state}>"
+
+    # -------------------------------------------------------------- helpers (lock held)
+
+    def _forget(self, entry: Any) -> None:
+        """Remove a waiter of an abandoned goroutine (run() has ended)."""
+        with self._lock:
+            for q in (self._recvq, self._sendq):
+                try:
+                    q.remove(entry)
+                except ValueError:
+                    pass
+
+    def _enqueue(self, q: deque[Any], w: Any) -> None:
+        """Queue a select waiter, dropping stale ones once they pile up."""
+        q.append(w)
+        if len(q) >= self._qlimit:
+            live = [x for x in q if type(x) is G or not x.token.locked()]
+            q.clear()
+            q.extend(live)
+            self._qlimit = max(64, 2 * len(live))
+
+    def _poll_send(self, v: Any) -> tuple[int, G | None]:
+        """Try to send without blocking. Lock held.
+
+        Returns (1, G to ready or None) when done, (0, None) when it would
+        block, (-1, None) when the channel is closed.
+        """
+        if self._closed:
+            return -1, None
+        w = _deq(self._recvq)
+        if w is not None:
+            if type(w) is G:
+                w.param = v
+                return 1, w
+            w.g.param = (w.case, v, True)
+            return 1, w.g
+        if len(self._buf) < self._cap:
+            self._buf.append(v)
+            return 1, None
+        return 0, None
+
+    def _poll_recv(self) -> tuple[bool, Any, bool, G | None]:
+        """Try to receive without blocking. Lock held.
+
+        Returns (done, value, ok, G to ready or None).
+        """
+        w = _deq(self._sendq)
+        if w is not None:
+            if type(w) is G:
+                sv = w.param
+                w.param = None
+                g = w
+            else:
+                sv = w.value
+                g = w.g
+                g.param = (w.case, None, True)
+            if self._cap:
+                buf = self._buf
+                v = buf.popleft()
+                buf.append(sv)
+                return True, v, True, g
+            return True, sv, True, g
+        if self._buf:
+            return True, self._buf.popleft(), True, None
+        if self._closed:
+            return True, None, False, None
+        return False, None, False, None
+
+    def _ready_send(self) -> bool:
+        """Would a send proceed now (or raise: closed)? Lock held."""
+        return self._closed or _peek_live(self._recvq) or len(self._buf) < self._cap
+
+    def _ready_recv(self) -> bool:
+        """Would a receive proceed now? Lock held."""
+        return bool(self._buf) or self._closed or _peek_live(self._sendq)
+
+
+class SendOp(Generic[T]):
+    """"Send ``value`` on ``chan``": await it, or pass it to select()."""
+
+    __slots__ = ("chan", "value")
+
+    def __init__(self, chan: Chan[T], value: T) -> None:
+        self.chan = chan
+        self.value = value
+
+    def __await__(self) -> Generator[Any, Any, None]:
+        ch = self.chan
+        v = self.value
+        try:
+            m: M = _tls.m
+        except AttributeError:
+            raise no_goroutine("a channel send") from None
+        lock = ch._lock
+        lock.acquire()
+        if ch._closed:
+            lock.release()
+            raise _send_closed()
+        rq = ch._recvq
+        while rq:
+            w = rq.popleft()
+            if type(w) is G:
+                lock.release()
+                w.param = v
+                ready(w, m)
+                return
+            if w.token.acquire(False):
+                lock.release()
+                g = w.g
+                g.param = (w.case, v, True)
+                ready(g, m)
+                return
+        if len(ch._buf) < ch._cap:
+            ch._buf.append(v)
+            lock.release()
+            return
+        g = m.curg
+        if g is None:
+            lock.release()
+            raise no_goroutine("a channel send")
+        g.param = v
+        g.waitreason = WAIT_CHAN_SEND
+        g.waitchan = ch
+        ch._sendq.append(g)
+        if (yield lock) is CLOSED:
+            raise _send_closed()
+
+    def __repr__(self) -> str:
+        return f"<send {self.value!r} on {self.chan!r}>"
+
+
+class RecvOp(Generic[T]):
+    """"Receive from ``chan``" (``with_ok``: as a (value, ok) pair)."""
+
+    __slots__ = ("chan", "with_ok")
+
+    def __init__(self, chan: Chan[T], with_ok: int) -> None:
+        self.chan = chan
+        self.with_ok = with_ok
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        ch = self.chan
+        try:
+            m: M = _tls.m
+        except AttributeError:
+            raise no_goroutine("a channel receive") from None
+        lock = ch._lock
+        lock.acquire()
+        sq = ch._sendq
+        while sq:
+            w = sq.popleft()
+            if type(w) is G:
+                sv = w.param
+                w.param = None
+                g = w
+            elif w.token.acquire(False):
+                sv = w.value
+                g = w.g
+                g.param = (w.case, None, True)
+            else:
+                continue
+            if ch._cap:
+                buf = ch._buf
+                v = buf.popleft()
+                buf.append(sv)
+            else:
+                v = sv
+            lock.release()
+            ready(g, m)
+            return (v, True) if self.with_ok else v
+        buf = ch._buf
+        if buf:
+            v = buf.popleft()
+            lock.release()
+            return (v, True) if self.with_ok else v
+        if ch._closed:
+            lock.release()
+            return (None, False) if self.with_ok else None
+        g = m.curg
+        if g is None:
+            lock.release()
+            raise no_goroutine("a channel receive")
+        g.waitreason = WAIT_CHAN_RECEIVE
+        g.waitchan = ch
+        ch._recvq.append(g)
+        v = yield lock
+        if v is CLOSED:
+            return (None, False) if self.with_ok else None
+        return (v, True) if self.with_ok else v
+
+    def __repr__(self) -> str:
+        return f"<recv{'_ok' if self.with_ok else ''} on {self.chan!r}>"
+
+
+class _ChanRange:
+    """``async for v in ch``: receive until closed and drained (Go's range)."""
+
+    __slots__ = ("op",)
+
+    def __init__(self, ch: Chan[Any]) -> None:
+        self.op = ch._recvok_op
+
+    def __aiter__(self) -> _ChanRange:
+        return self
+
+    def __anext__(self) -> Any:
+        return self._next()
+
+    async def _next(self) -> Any:
+        v, ok = await self.op
+        if not ok:
+            raise StopAsyncIteration
+        return v
+
+
+__all__ = ["Chan", "RecvOp", "SelWaiter", "SendOp", "_core"]

@@ -1,0 +1,89 @@
+"""The runtime core: G, M, Sched, the schedule loop, timers and sysmon.
+
+This is the internal API the outer modules (_chan, _select, _time, _sync,
+_context) may use; they import ``goroutines._core`` and never its
+submodules. Inside the core, a module imports only modules listed before it:
+
+    _g -> _timers -> _sched -> _proc -> _traceback -> _traps -> _sysmon -> _runtime
+
+(_sched and _proc import each other's names lazily, at call time, where the
+loop needs M and the Sched needs to start one.)
+"""
+
+from ._g import (
+    CLOSED,
+    RUNNABLE,
+    RUNNING,
+    WAIT_CHAN_RECEIVE,
+    WAIT_CHAN_SEND,
+    WAIT_MUTEX,
+    WAIT_ONCE,
+    WAIT_RWMUTEX,
+    WAIT_SELECT,
+    WAIT_SELECT_NO_CASES,
+    WAIT_SLEEP,
+    WAIT_WAITGROUP,
+    WAITING,
+    G,
+)
+from ._proc import REQUEUE, Commit, M, _tls, current_g, current_m, ready
+from ._runtime import (
+    Goroutine,
+    current_sched,
+    default_gomaxprocs,
+    dump,
+    go,
+    gomaxprocs,
+    goroutines,
+    num_goroutine,
+    run,
+    set_max_threads,
+)
+from ._sched import Sched, wake_m
+from ._timers import Timer
+from ._traceback import GoroutineInfo
+from ._traps import Syscall, block_forever, current, gosched, no_goroutine, syscall
+
+__all__ = [
+    "CLOSED",
+    "Commit",
+    "G",
+    "GoroutineInfo",
+    "Goroutine",
+    "M",
+    "REQUEUE",
+    "RUNNABLE",
+    "RUNNING",
+    "Sched",
+    "Syscall",
+    "Timer",
+    "WAITING",
+    "WAIT_CHAN_RECEIVE",
+    "WAIT_CHAN_SEND",
+    "WAIT_MUTEX",
+    "WAIT_ONCE",
+    "WAIT_RWMUTEX",
+    "WAIT_SELECT",
+    "WAIT_SELECT_NO_CASES",
+    "WAIT_SLEEP",
+    "WAIT_WAITGROUP",
+    "_tls",
+    "block_forever",
+    "current",
+    "current_g",
+    "current_m",
+    "current_sched",
+    "default_gomaxprocs",
+    "dump",
+    "go",
+    "gomaxprocs",
+    "goroutines",
+    "gosched",
+    "no_goroutine",
+    "num_goroutine",
+    "ready",
+    "run",
+    "set_max_threads",
+    "syscall",
+    "wake_m",
+]

@@ -1,0 +1,124 @@
+"""G: one goroutine, its status, and why it waits.
+
+Status transitions (who may make each one):
+
+    idle -> runnable     go(): the creator, before the G is published on a
+                         run queue.
+    runnable -> running  the M that took the G off a run queue.
+    running -> waiting   the M running it, in the park trap, *before* it
+                         releases the lock(s) the G yielded (Go's gopark
+                         with an unlock function). No waker can see the G's
+                         waiter entry until that release, so no wake-up is
+                         lost.
+    waiting -> runnable  the one waker that dequeued the G's waiter entry
+                         (under the channel lock), claimed its select token,
+                         or owns its timer. Exactly one waker wins.
+    running -> syscall   the M running it, in entersyscall (sched.lock).
+    syscall -> running   the same M, in exitsyscall, when it gets a P back.
+    syscall -> runnable  the same M, when no P is free (G goes on runq).
+    running -> runnable  gosched / preemption: the M running it.
+    running -> dead      goexit: the M running it; a dead G sits on the free
+                         list with no reference to its function or coroutine.
+
+``status`` and ``waitreason`` are written only by the G's current owner, as
+above, and read without a lock by dumps (a snapshot may be a moment stale).
+"""
+
+from __future__ import annotations
+
+from types import CodeType
+from typing import Any
+
+# G statuses (Go's _Gidle.._Gdead). Ints on the hot path; names for display.
+IDLE = 0
+RUNNABLE = 1
+RUNNING = 2
+SYSCALL = 3
+WAITING = 4
+DEAD = 6
+
+STATUS_NAMES = {
+    IDLE: "idle",
+    RUNNABLE: "runnable",
+    RUNNING: "running",
+    SYSCALL: "syscall",
+    WAITING: "waiting",
+    DEAD: "dead",
+}
+
+# Wait reasons: exactly the contract's strings (Go's waitReasonStrings).
+WAIT_CHAN_RECEIVE = "chan receive"
+WAIT_CHAN_SEND = "chan send"
+WAIT_SELECT = "select"
+WAIT_SELECT_NO_CASES = "select (no cases)"
+WAIT_SLEEP = "sleep"
+WAIT_IO = "IO wait"
+WAIT_SYSCALL = "syscall"
+WAIT_MUTEX = "sync.Mutex"
+WAIT_RWMUTEX = "sync.RWMutex"
+WAIT_WAITGROUP = "sync.WaitGroup"
+WAIT_ONCE = "sync.Once"
+
+
+class G:
+    """One goroutine.
+
+    Fields and who guards them:
+      id, created_*         immutable while the G is alive (set in go()).
+      coro                  the goroutine's stack: touched only by the M
+                            running it (or by go() before publication).
+      status, waitreason,   see the module docstring.
+      waitsince
+      param                 the value the G resumes with. While the G waits
+                            as a plain channel sender it holds the value being
+                            sent; the waker that dequeued the G replaces it
+                            with the resume value before readying the G.
+      waitchan              the channel (or channels, for select) the G is
+                            queued on while waiting; written by the G under
+                            that channel's lock, used by shutdown cleanup.
+      m                     the M running the G now (None when not running).
+    """
+
+    __slots__ = (
+        "id",
+        "coro",
+        "status",
+        "waitreason",
+        "waitsince",
+        "param",
+        "waitchan",
+        "m",
+        "created_code",
+        "created_line",
+        "creator_id",
+        "entry",
+        "__weakref__",
+    )
+
+    def __init__(self) -> None:
+        self.id = 0
+        self.coro: Any = None
+        self.status = IDLE
+        self.waitreason = ""
+        self.waitsince = 0.0
+        self.param: Any = None
+        self.waitchan: Any = None
+        self.m: Any = None
+        self.created_code: CodeType | None = None
+        self.created_line = 0
+        self.creator_id = 0
+        self.entry = ""
+
+    def __repr__(self) -> str:
+        return f"<goroutine {self.id} [{STATUS_NAMES.get(self.status, '?')}]>"
+
+
+# The sentinel a closing channel leaves in a waiter's ``param``.
+class _Closed:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<closed>"
+
+
+CLOSED: Any = _Closed()

@@ -1,0 +1,467 @@
+"""M: an OS thread running the schedule loop; ready(), go(), system calls.
+
+The loop of one M (Go's schedule/execute), in order:
+
+  1. Take a P if it has none (or park: it is idle then, see findrunnable).
+  2. Pick a G: every 61st pick looks at due timers and the global queue
+     first (fairness, as Go's schedule does); otherwise the P's runnext,
+     then findrunnable (timers, the global queue, then going idle).
+  3. Resume the G's coroutine until it yields a trap (_traps.py) and act on
+     it: park (mark WAITING, then release the lock(s) the G yielded), yield
+     (gosched: to the global queue), or run a commit function.
+  4. If the G returned: goexit. If it raised: the run stops with that panic.
+
+An M reads its own ``p`` without Sched.lock: ``p`` is only ever taken away
+from it (by sysmon's retake, or by stop), under the lock, never given to it
+by anyone else while it runs; the M looks at ``p`` before every pick, so it
+gives up running goroutines at its next scheduling point. A G it readies in
+that window lands in the old P's runnext, which its new owner runs (ready()
+rechecks after appending, so a P that went idle meanwhile loses nothing).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from typing import Any, Callable
+
+from .._errors import throw
+from ._g import DEAD, RUNNABLE, RUNNING, SYSCALL, WAIT_SYSCALL, WAITING, G
+from ._sched import P_DEAD, Sched, wake_m
+
+_LockType = type(threading.Lock())
+_monotonic = time.monotonic
+
+# The current M of this thread (absent on threads that are not Ms).
+_tls = threading.local()
+
+
+class M:
+    """One OS thread of the runtime.
+
+    ``note`` is the M's own wake-up primitive (Go's m.park note): a Lock held
+    by nobody but the waker protocol. The M parks with ``note.acquire()``
+    after putting itself on ``midle`` (or as ``poller``) under Sched.lock;
+    whoever takes it off that list (exactly one thread, under Sched.lock)
+    releases the note once. A poller whose timed wait ran out but was taken
+    off the list meanwhile consumes that one release before going on.
+
+    ``p`` and ``nextp``: written under Sched.lock, ``p`` read by the M itself
+    without it (see the module docstring). ``curg``: the G this M runs, read
+    by the G's own code through the thread-local ``_tls.m``.
+    """
+
+    __slots__ = ("sched", "id", "p", "nextp", "curg", "note", "thread", "ident")
+
+    def __init__(self, sched: Sched, mid: int) -> None:
+        self.sched = sched
+        self.id = mid
+        self.p: Any = None
+        self.nextp: Any = None
+        self.curg: G | None = None
+        self.note = threading.Lock()
+        self.note.acquire()
+        self.thread: threading.Thread | None = None
+        self.ident = 0
+
+    def start(self) -> None:
+        t = threading.Thread(target=self._main, name=f"goroutines-M{self.id}", daemon=True)
+        self.thread = t
+        t.start()
+
+    def _main(self) -> None:
+        _tls.m = self
+        self.ident = threading.get_ident()
+        self.p = self.nextp
+        self.nextp = None
+        try:
+            schedule(self)
+        finally:
+            sched = self.sched
+            with sched.lock:
+                sched.mcount -= 1
+            del _tls.m
+
+
+def current_m() -> M | None:
+    return getattr(_tls, "m", None)
+
+
+def current_g() -> G | None:
+    m = getattr(_tls, "m", None)
+    return None if m is None else m.curg
+
+
+# ---------------------------------------------------------------------- ready
+
+
+def ready(g: G, m: M | None) -> None:
+    """Make the waiting ``g`` runnable; ``m`` is the calling thread's M or None.
+
+    The caller is the one waker that dequeued ``g`` (see _g.py). From an M
+    with a P, ``g`` goes to that P's runnext (Go's ready with next=true), and
+    whatever sat there moves to the global queue; from anywhere else, to the
+    global queue, waking an idle P's M.
+    """
+    g.status = RUNNABLE
+    p = m.p if m is not None else None
+    if p is None:
+        _globready(m.sched if m is not None else _sched_of(g), g)
+        return
+    rn = p.runnext
+    old = None
+    if rn:
+        try:
+            old = rn.popleft()
+        except IndexError:
+            old = None
+    rn.append(g)
+    if m.p is not p:
+        # The P was retaken while we appended: nobody may run it soon.
+        try:
+            rn.remove(g)
+        except ValueError:
+            pass
+        else:
+            _globready(m.sched, g)
+    if old is not None:
+        _globready(m.sched, old)
+
+
+def _sched_of(g: G) -> Sched:
+    from ._runtime import current_sched
+
+    s = current_sched()
+    if s is None:
+        raise throw(f"ready({g!r}) with no runtime")
+    return s
+
+
+def _globready(sched: Sched, g: G) -> None:
+    with sched.lock:
+        sched.runq.append(g)
+        m = sched.wakep_locked() if sched.pidle else None
+    wake_m(m)
+
+
+# ---------------------------------------------------------------------- traps
+
+
+class Commit:
+    """A trap whose commit function the M runs once the G is off the CPU.
+
+    Go's gopark(unlockf): ``fn(m, g)`` runs on the M after the G's coroutine
+    has yielded, so whatever it registers (a timer that readies ``g``, say)
+    cannot resume the G while it is still executing.
+    """
+
+    __slots__ = ("fn", "reason")
+
+    def __init__(self, fn: Callable[[M, G], None], reason: str) -> None:
+        self.fn = fn
+        self.reason = reason
+
+
+class _Requeue:
+    """Trap: this G leaves a system call and no P is free; queue it, park M."""
+
+    __slots__ = ()
+
+
+REQUEUE = _Requeue()
+
+
+# ---------------------------------------------------------------------- schedule loop
+
+
+def schedule(m: M) -> None:
+    """The M's loop: pick a G, run it to its next trap, repeat."""
+    sched = m.sched
+    LockType = _LockType
+    while True:
+        p = m.p
+        g = None
+        if p is not None:
+            if p.schedtick % 61 == 0:
+                g = _fair_pick(m, p)
+            if g is None and p.runnext:
+                try:
+                    g = p.runnext.popleft()
+                except IndexError:
+                    g = None
+        if g is None:
+            g = findrunnable(m)
+            if g is None:
+                return
+            p = m.p
+            if p is None:
+                raise throw("findrunnable returned a G to an M with no P")
+
+        # execute
+        p.schedtick += 1
+        m.curg = g
+        g.m = m
+        g.status = RUNNING
+        param = g.param
+        g.param = None
+        try:
+            trap = g.coro.send(param)
+        except StopIteration as e:
+            goexit(m, g, e.value)
+            continue
+        except BaseException as e:  # noqa: BLE001 - a panic, whatever it is
+            gopanic(m, g, e)
+            continue
+
+        tt = type(trap)
+        if tt is LockType:
+            g.status = WAITING
+            g.waitsince = sched.coarse_now
+            g.m = None
+            trap.release()
+        elif trap is None:
+            g.status = RUNNABLE
+            g.m = None
+            with sched.lock:
+                sched.runq.append(g)
+        elif tt is tuple:
+            g.status = WAITING
+            g.waitsince = sched.coarse_now
+            g.m = None
+            for lk in trap:
+                lk.release()
+        elif tt is Commit:
+            g.status = WAITING
+            g.waitreason = trap.reason
+            g.waitsince = sched.coarse_now
+            g.m = None
+            trap.fn(m, g)
+        elif trap is REQUEUE:
+            g.status = RUNNABLE
+            g.m = None
+            with sched.lock:
+                sched.runq.append(g)
+        else:
+            gopanic(
+                m,
+                g,
+                TypeError(
+                    f"goroutine {g.id} awaited {trap!r}, which is not a goroutines "
+                    "operation (asyncio/trio awaitables cannot be awaited in a goroutine)"
+                ),
+            )
+
+
+def _fair_pick(m: M, p: Any) -> G | None:
+    """Every 61st pick: run due timers, then take from the global queue first."""
+    sched = m.sched
+    if p.status == P_DEAD or sched.stopping:
+        with sched.lock:
+            while p.runnext:
+                try:
+                    sched.runq.append(p.runnext.popleft())
+                except IndexError:
+                    break
+        return None
+    now = _monotonic()
+    sched.coarse_now = now
+    due = None
+    with sched.lock:
+        if sched.timers.nlive and sched.timers.earliest() <= now:
+            due = sched.timers.expired(now)
+        g = sched.runq.popleft() if sched.runq else None
+    if due:
+        _run_timers(due)
+    if g is not None:
+        p.schedtick += 1  # leave the %61 slot so the next pick is runnext
+    return g
+
+
+def _run_timers(due: list[Any]) -> None:
+    for t, seq in due:
+        t.fn(t.arg, seq)
+
+
+def findrunnable(m: M) -> G | None:
+    """Find a G for ``m`` or park it until there is one; None: M must exit.
+
+    Order (Go's findRunnable, without stealing: there are no per-P queues
+    beyond runnext): due timers, the P's runnext, the global queue; then give
+    the P back, check for deadlock, and park: as the poller (waiting exactly
+    until the earliest timer) if timers are pending and nobody waits for
+    them, else on midle until woken.
+    """
+    sched = m.sched
+    lock = sched.lock
+    while True:
+        towake = None
+        lock.acquire()
+        if sched.stopping:
+            m.p = None
+            lock.release()
+            return None
+        p = m.p
+        if p is not None and p.status == P_DEAD:
+            # gomaxprocs shrank: give this P up, its runnext to the queue.
+            while p.runnext:
+                try:
+                    sched.runq.append(p.runnext.popleft())
+                except IndexError:
+                    break
+            p.m = None
+            m.p = p = None
+        if sched.timers.nlive:
+            now = _monotonic()
+            if sched.timers.earliest() <= now:
+                due = sched.timers.expired(now)
+                lock.release()
+                _run_timers(due)
+                continue
+        if p is None:
+            p = sched.acquirep_locked(m)
+        if p is not None:
+            g = None
+            if p.runnext:
+                try:
+                    g = p.runnext.popleft()
+                except IndexError:
+                    g = None
+            if g is None and sched.runq:
+                g = sched.runq.popleft()
+            if g is not None:
+                if sched.runq and sched.pidle:
+                    towake = sched.wakep_locked()
+                lock.release()
+                wake_m(towake)
+                return g
+        # Nothing to do: give the P back and go idle.
+        sched.releasep_locked(m)
+        sched.coarse_now = _monotonic()
+        sched.checkdead_locked(m)
+        if sched.stopping:
+            lock.release()
+            return None
+        if sched.timers.nlive and sched.poller is None:
+            # Wait for the earliest timer (or to be handed a P).
+            sched.poller = m
+            wait = sched.timers.earliest() - _monotonic()
+            lock.release()
+            woken = m.note.acquire(True, max(wait, 0.0))
+            if not woken:
+                with lock:
+                    mine = sched.poller is m
+                    if mine:
+                        sched.poller = None
+                if not mine:
+                    m.note.acquire()  # our waker's one release
+        else:
+            sched.midle.append(m)
+            lock.release()
+            m.note.acquire()
+        # Woken: maybe with a P (nextp), maybe to stop, maybe for timers.
+        with lock:
+            p = m.nextp
+            m.nextp = None
+            if p is not None:
+                m.p = p
+
+
+# ---------------------------------------------------------------------- go, exit, panic
+
+
+def newproc(sched: Sched, m: M | None, coro: Any, entry: str, code: Any, line: int) -> G:
+    """Create a goroutine running ``coro`` and make it runnable (Go's newproc)."""
+    creator = m.curg if m is not None else None
+    with sched.lock:
+        if sched.stopping:
+            coro.close()
+            raise RuntimeError("go: the runtime is stopping; no new goroutine can start")
+        g = sched.newg_locked()
+    g.coro = coro
+    g.entry = entry
+    g.created_code = code
+    g.created_line = line
+    g.creator_id = creator.id if creator is not None else 0
+    if m is not None and m.sched is sched:
+        ready(g, m)
+    else:
+        g.status = RUNNABLE
+        _globready(sched, g)
+    return g
+
+
+def goexit(m: M, g: G, value: Any) -> None:
+    """``g`` returned: record it dead, drop every reference it held."""
+    sched = m.sched
+    g.status = DEAD
+    g.coro = None
+    g.m = None
+    g.param = None
+    g.waitchan = None
+    g.waitreason = ""
+    gid = g.id
+    with sched.lock:
+        sched.allgs.pop(gid, None)
+        if gid == 1:
+            sched.stop_locked(result=value)
+        if len(sched.gfree) < 4096:
+            g.created_code = None
+            sched.gfree.append(g)
+
+
+def gopanic(m: M, g: G, exc: BaseException) -> None:
+    """An exception escaped ``g``: the run ends, run() re-raises it."""
+    from ._traceback import describe_creation
+
+    try:
+        exc.add_note(f"goroutine {g.id} panicked; {describe_creation(g)}")
+    except Exception:  # noqa: BLE001 - an exception type that refuses notes
+        pass
+    g.status = DEAD
+    g.coro = None
+    with m.sched.lock:
+        m.sched.allgs.pop(g.id, None)
+        m.sched.stop_locked(exc=exc)
+
+
+# ---------------------------------------------------------------------- system calls
+
+
+def entersyscall(m: M, g: G) -> None:
+    """``g`` is about to block this thread: hand the P to another M at once.
+
+    Go's entersyscallblock. The M keeps no P while the call runs; ``g`` is
+    shown as in a system call. Another M takes the P if there is work for it.
+    """
+    sched = m.sched
+    g.status = SYSCALL
+    g.waitreason = WAIT_SYSCALL
+    with sched.lock:
+        p = m.p
+        m.p = None
+        tw = sched.handoffp_locked(p) if p is not None and p.status != P_DEAD else None
+    wake_m(tw)
+
+
+def exitsyscall(m: M, g: G) -> bool:
+    """The call returned: take an idle P back (True), or False: no P free,
+    the G must be requeued and this M parked (the caller yields REQUEUE)."""
+    sched = m.sched
+    with sched.lock:
+        if sched.stopping:
+            return False
+        p = sched.acquirep_locked(m)
+    g.waitreason = ""
+    if p is None:
+        return False
+    g.status = RUNNING
+    return True
+
+
+def running_frame(g: G) -> Any:
+    """The innermost Python frame of a G running on some M right now."""
+    m = g.m
+    if m is None or not m.ident:
+        return None
+    return sys._current_frames().get(m.ident)

@@ -1,0 +1,291 @@
+"""run(), go() and the one "current runtime" holder.
+
+``_current`` is the only module-level mutable state of the runtime: the
+Sched of the run in progress, or None. It is guarded by ``_current_lock``
+(taken before, never under, Sched.lock); run() sets it and clears it. One run
+at a time per process.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import sys
+import sysconfig
+import threading
+import types
+from typing import Any, Callable
+
+from .._errors import Deadlock
+from ._g import WAITING
+from ._proc import current_m, newproc
+from ._sched import Sched
+from ._sysmon import sysmon
+from ._traceback import GoroutineInfo, dump_locked, snapshot_locked
+
+_current_lock = threading.Lock()
+_current: Sched | None = None
+
+# Process-wide settings for the next run (guarded by _current_lock).
+_default_procs: int | None = None
+_max_threads = 10_000
+
+_CO_COROUTINE = inspect.CO_COROUTINE
+_CO_ASYNC_GEN = inspect.CO_ASYNC_GENERATOR
+_MAX_PROCS = 1024
+
+
+def free_threaded() -> bool:
+    return bool(sysconfig.get_config_var("Py_GIL_DISABLED")) and not getattr(
+        sys, "_is_gil_enabled", lambda: True
+    )()
+
+
+def default_gomaxprocs() -> int:
+    """The documented default: 1 under the GIL, the CPU count without it.
+
+    Under the GIL only one thread runs Python at a time, so a second M
+    running goroutines only adds lock hand-offs (bench/: W1 and W2 are
+    slower at 2); blocking calls are covered at any setting by the hand-off
+    to other threads. On a free-threaded build Ms run in parallel.
+    """
+    if free_threaded():
+        return max(1, min(os.cpu_count() or 1, _MAX_PROCS))
+    return 1
+
+
+def _procs_from_env() -> int | None:
+    raw = os.environ.get("GOMAXPROCS")
+    if raw is None or raw.strip() == "":
+        return None
+    try:
+        n = int(raw)
+    except ValueError:
+        raise ValueError(
+            f"GOMAXPROCS={raw!r} is not a whole number; set it to a count such as 2, or unset it"
+        ) from None
+    if n < 1:
+        return None
+    return min(n, _MAX_PROCS)
+
+
+def check_procs(n: Any, who: str) -> int:
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"{who}: gomaxprocs must be an int, not {type(n).__name__} ({n!r})")
+    if n > _MAX_PROCS:
+        raise ValueError(f"{who}: gomaxprocs={n} is more than the limit of {_MAX_PROCS}")
+    return n
+
+
+def current_sched() -> Sched | None:
+    m = current_m()
+    if m is not None:
+        return m.sched
+    return _current
+
+
+def _is_coro_fn(fn: Any) -> bool:
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        func = getattr(fn, "__func__", None)
+        code = getattr(func, "__code__", None)
+    if code is not None:
+        if code.co_flags & _CO_ASYNC_GEN:
+            raise TypeError(
+                f"{getattr(fn, '__qualname__', fn)!r} is an async generator function; a "
+                "goroutine runs an async def function (use 'async for' inside one instead)"
+            )
+        return bool(code.co_flags & _CO_COROUTINE)
+    return False
+
+
+async def _call_plain(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    result = fn(*args, **kwargs)
+    if isinstance(result, types.CoroutineType):
+        return await result
+    return result
+
+
+def make_coro(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any], who: str) -> tuple[Any, str]:
+    """The coroutine a goroutine runs, and the name of its entry function."""
+    if isinstance(fn, types.CoroutineType):
+        if args or kwargs:
+            raise TypeError(f"{who}: got a coroutine object and arguments; pass the function and its arguments instead")
+        if fn.cr_frame is None or fn.cr_running or fn.cr_frame.f_lasti >= 0 and fn.cr_await is not None:
+            raise RuntimeError(f"{who}: coroutine {fn.__qualname__} has already started or finished")
+        return fn, fn.__qualname__
+    if not callable(fn):
+        raise TypeError(
+            f"{who}: {fn!r} ({type(fn).__name__}) is not callable; pass an async def "
+            "function (or a coroutine object), e.g. go(worker, ch)"
+        )
+    name = getattr(fn, "__qualname__", None) or type(fn).__qualname__
+    if _is_coro_fn(fn):
+        coro = fn(*args, **kwargs)
+        if isinstance(coro, types.CoroutineType):
+            return coro, name
+        return _call_plain(lambda: coro, (), {}), name
+    return _call_plain(fn, args, kwargs), name
+
+
+class Goroutine:
+    """The handle go() returns."""
+
+    __slots__ = ("id",)
+
+    def __init__(self, gid: int) -> None:
+        self.id = gid
+
+    def __repr__(self) -> str:
+        return f"<goroutine {self.id}>"
+
+
+def go(fn: Any, *args: Any, **kwargs: Any) -> Goroutine:
+    """Start ``fn(*args, **kwargs)`` as a new goroutine; return at once."""
+    m = current_m()
+    sched = m.sched if m is not None else _current
+    if sched is None or sched.stopping:
+        raise RuntimeError(
+            "go: no goroutines runtime is running; start one with goroutines.run(main) "
+            "and call go() from inside it"
+        )
+    coro, entry = make_coro(fn, args, kwargs, "go")
+    f = sys._getframe(1)
+    g = newproc(sched, m, coro, entry, f.f_code, f.f_lineno)
+    return Goroutine(g.id)
+
+
+def run(main: Any, *args: Any, gomaxprocs: int | None = None) -> Any:
+    """Run ``main(*args)`` as goroutine 1 on a new runtime; return its result."""
+    global _current
+    if gomaxprocs is not None:
+        n = check_procs(gomaxprocs, "run")
+        if n < 1:
+            raise ValueError(f"run: gomaxprocs={n} must be at least 1")
+    else:
+        n = _procs_from_env() or _default_procs or default_gomaxprocs()
+    coro, entry = make_coro(main, args, {}, "run")
+    with _current_lock:
+        if _current is not None or current_m() is not None:
+            coro.close()
+            raise RuntimeError(
+                "run: a goroutines runtime is already running in this process; "
+                "start more goroutines with go() instead of calling run() again"
+            )
+        sched = Sched(n, _max_threads)
+        _current = sched
+    f = sys._getframe(1)
+    try:
+        newproc(sched, None, coro, entry, f.f_code, f.f_lineno)
+        mon = threading.Thread(target=sysmon, args=(sched,), name="goroutines-sysmon", daemon=True)
+        sched.sysmon_thread = mon
+        mon.start()
+        try:
+            sched.done.acquire()
+        except BaseException as e:  # KeyboardInterrupt on the main thread
+            with sched.lock:
+                sched.stop_locked(exc=e)
+    finally:
+        _shutdown(sched)
+        with _current_lock:
+            _current = None
+    out = sched.outcome
+    if out.exc is not None:
+        raise out.exc
+    if out.deadlock is not None:
+        raise Deadlock(out.deadlock)
+    return out.result
+
+
+def _shutdown(sched: Sched) -> None:
+    """Stop every M and sysmon; unhook abandoned goroutines from channels."""
+    with sched.lock:
+        sched.stop_locked()
+        abandoned = [g for g in sched.allgs.values() if g.status == WAITING]
+        ms = list(sched.allm)
+    for g in abandoned:
+        wc = g.waitchan
+        if wc is None:
+            continue
+        if type(wc) is tuple:
+            for obj, entry in wc:
+                obj._forget(entry)
+        else:
+            wc._forget(g)
+    if sched.sysmon_thread is not None:
+        sched.sysmon_thread.join(1.0)
+    # Idle Ms exit at once; an M inside a goroutine's own blocking call or
+    # endless loop cannot be stopped and is left behind as a daemon thread.
+    deadline = 1.0
+    import time as _time
+
+    t0 = _time.monotonic()
+    for m in ms:
+        t = m.thread
+        if t is not None and t is not threading.current_thread():
+            t.join(max(0.0, deadline - (_time.monotonic() - t0)))
+    with sched.lock:
+        sched.allgs.clear()
+        sched.gfree.clear()
+        sched.runq.clear()
+
+
+# ---------------------------------------------------------------------- introspection
+
+
+def gomaxprocs(n: int | None = None) -> int:
+    """Read, or set and return the previous, GOMAXPROCS (``n < 1`` reads)."""
+    global _default_procs
+    if n is not None:
+        check_procs(n, "gomaxprocs")
+    sched = current_sched()
+    if sched is None:
+        with _current_lock:
+            prev = _procs_from_env() or _default_procs or default_gomaxprocs()
+            if n is not None and n >= 1:
+                _default_procs = n
+        return prev
+    from ._sched import wake_m
+
+    with sched.lock:
+        prev = sched.gomaxprocs
+        towake = sched.set_gomaxprocs_locked(n) if n is not None and n >= 1 and n != prev else []
+    for m in towake:
+        wake_m(m)
+    return prev
+
+
+def set_max_threads(n: int) -> int:
+    """Set the cap on runtime threads for later runs; returns the previous one."""
+    global _max_threads
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"set_max_threads: need a positive int, got {n!r}")
+    with _current_lock:
+        prev = _max_threads
+        _max_threads = n
+        s = _current
+    if s is not None:
+        with s.lock:
+            s.max_threads = n
+    return prev
+
+
+def num_goroutine() -> int:
+    sched = current_sched()
+    return 0 if sched is None else sched.num_goroutine()
+
+
+def goroutines() -> list[GoroutineInfo]:
+    sched = current_sched()
+    if sched is None:
+        return []
+    with sched.lock:
+        return snapshot_locked(sched)
+
+
+def dump() -> str:
+    sched = current_sched()
+    if sched is None:
+        return ""
+    with sched.lock:
+        return dump_locked(sched)

@@ -1,0 +1,349 @@
+"""Sched: the one global scheduler structure, its P and M records.
+
+Lock order (a thread holding a lock may only take locks later in the list):
+
+    1. channel locks, in channel creation order (select takes several)
+    2. sync primitive locks (Mutex, WaitGroup, ...), one at a time
+    3. Sched.lock
+    4. M.note (never held: released/acquired as a wake-up, see M)
+
+Nothing ever takes a channel lock while holding Sched.lock.
+
+What Sched.lock guards: runq, pidle, midle, poller, allm, mcount, allgs,
+goidgen, gfree, timers, netpoll registration counts, stopping/stopped and the
+outcome fields, every P's ``m`` and ``status``, every M's ``p`` and ``nextp``
+*writes* (an M reads its own ``p`` without the lock: see M).
+
+Invariants (checked by ``check_invariants`` in the tests):
+  * a P is either on ``pidle`` (p.m is None) or owned by exactly one M
+    (p.m.p is p), or dead (gomaxprocs shrank; on no list).
+  * an M is running (holds a P), in a blocking call (no P, not idle), on
+    ``midle`` (parked, no P), the ``poller`` (parked with a timeout for the
+    earliest timer, no P) or exiting.
+  * ``len(midle) + (poller is not None)`` Ms are idle; every other live M
+    could still make a goroutine runnable, so deadlock is declared only by
+    the last M to go idle, with the run queue empty, no live timer and no I/O
+    awaited (``checkdead``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from ._g import G
+from ._timers import TimerHeap
+
+if TYPE_CHECKING:
+    from ._proc import M
+
+# P statuses.
+P_IDLE = 0
+P_RUNNING = 1
+P_DEAD = 2
+
+
+class P:
+    """The right to run goroutine code (one of GOMAXPROCS).
+
+    ``runnext`` holds the G that runs next on this P (a goroutine woken by
+    a channel operation, or just started by ``go``), so a woken partner runs
+    at once and inherits the time slice. It is a deque because several
+    threads touch it and deque's append/pop/popleft/remove are documented
+    thread-safe: the owning M pops, the M running a G appends (possibly a
+    moment after the P was retaken, see ready()), sysmon and handoff drain it.
+    It normally holds at most one G; a displaced G goes to the global queue.
+
+    ``schedtick`` counts Gs started on this P; written by the owner M without
+    a lock and read racily by sysmon, which only needs to see it change.
+    """
+
+    __slots__ = ("id", "runnext", "m", "status", "schedtick", "sysmon_tick", "sysmon_when")
+
+    def __init__(self, pid: int) -> None:
+        self.id = pid
+        self.runnext: deque[G] = deque()
+        self.m: M | None = None
+        self.status = P_IDLE
+        self.schedtick = 0
+        self.sysmon_tick = -1
+        self.sysmon_when = 0.0
+
+
+class Outcome:
+    """How a run ended; written once under Sched.lock by stop_locked()."""
+
+    __slots__ = ("result", "exc", "deadlock")
+
+    def __init__(self) -> None:
+        self.result: Any = None
+        self.exc: BaseException | None = None
+        self.deadlock: str | None = None
+
+
+class Sched:
+    """The global scheduler state of one ``run``. See the module docstring."""
+
+    def __init__(self, gomaxprocs: int, max_threads: int) -> None:
+        self.lock = threading.Lock()
+        # -- guarded by lock --
+        self.runq: deque[G] = deque()
+        self.gomaxprocs = gomaxprocs
+        self.allp: list[P] = [P(i) for i in range(gomaxprocs)]
+        self.pidle: list[P] = list(reversed(self.allp))
+        self.allm: list[M] = []
+        self.midle: list[M] = []
+        self.poller: M | None = None
+        self.mcount = 0
+        self.max_threads = max_threads
+        self.allgs: dict[int, G] = {}
+        self.goidgen = 0
+        self.gfree: list[G] = []
+        self.timers = TimerHeap()
+        self.nio_waiters = 0
+        self.stopping = False
+        self.outcome = Outcome()
+        # Released exactly once, by stop_locked(); run() waits on it.
+        self.done = threading.Lock()
+        self.done.acquire()
+        # -- written without a lock (hints) --
+        # A coarse clock, refreshed by sysmon and by Ms as they go idle; used
+        # for wait durations shown in dumps, where minutes matter.
+        self.coarse_now = time.monotonic()
+        self.started = self.coarse_now
+        # The sysmon thread and its wake-up (released to stop it).
+        self.sysmon_note = threading.Lock()
+        self.sysmon_note.acquire()
+        self.sysmon_thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ run queue
+
+    def globrunqput_locked(self, g: G) -> None:
+        """Put ``g`` at the tail of the global run queue. Sched.lock held."""
+        self.runq.append(g)
+
+    # ------------------------------------------------------------------ timers
+
+    def addtimer_locked(self, t: Any, when: float) -> M | None:
+        """Arm ``t``; returns the poller to wake when it is now the earliest.
+
+        The woken poller goes round findrunnable again and waits for the new
+        earliest timer. With no poller, a running M sees the timer at its
+        next fairness pick or when it goes idle, and sysmon wakes an M for a
+        timer that falls due while every M is busy.
+        """
+        if self.timers.add(t, when) and self.poller is not None:
+            m = self.poller
+            self.poller = None
+            return m
+        return None
+
+    # ------------------------------------------------------------------ goroutine ids and records
+
+    def newg_locked(self) -> G:
+        """A G record for a new goroutine: reused from gfree when possible."""
+        g = self.gfree.pop() if self.gfree else G()
+        self.goidgen += 1
+        g.id = self.goidgen
+        self.allgs[g.id] = g
+        return g
+
+    def num_goroutine(self) -> int:
+        with self.lock:
+            return len(self.allgs)
+
+    # ------------------------------------------------------------------ Ms and Ps
+
+    def wakep_locked(self) -> M | None:
+        """Give an idle P to an M if there is one; that M must then be woken.
+
+        Returns the M to wake (via :func:`wake_m`, after releasing
+        Sched.lock), or None when no P is idle or no M can be had.
+        """
+        if not self.pidle or self.stopping:
+            return None
+        return self.startm_locked(self.pidle.pop())
+
+    def startm_locked(self, p: P) -> M | None:
+        """Hand ``p`` to an idle M, or to a new one. Sched.lock held.
+
+        Returns the M, which the caller wakes or starts with wake_m() once it
+        has released Sched.lock. When the thread limit is reached the P goes
+        back to pidle and the run stops with an error.
+        """
+        if self.midle:
+            m = self.midle.pop()
+        elif self.poller is not None:
+            m = self.poller
+            self.poller = None
+        else:
+            if self.mcount >= self.max_threads:
+                self.pidle.append(p)
+                self.stop_locked(
+                    exc=RuntimeError(
+                        f"goroutines: program exceeds {self.max_threads}-thread limit "
+                        "(too many goroutines blocked in system calls at once); "
+                        "raise it with goroutines.set_max_threads(n)"
+                    )
+                )
+                return None
+            from ._proc import M
+
+            m = M(self, len(self.allm))
+            self.allm.append(m)
+            self.mcount += 1
+        p.m = m
+        p.status = P_RUNNING
+        m.nextp = p
+        return m
+
+    def handoffp_locked(self, p: P) -> M | None:
+        """``p``'s M is leaving it (system call, retake): find it a new M.
+
+        Starts an M for the P when there is work it could do (its runnext,
+        the global queue, a due timer nobody waits for); otherwise the P goes
+        idle. Returns the M to wake, as startm_locked does.
+        """
+        p.m = None
+        p.status = P_IDLE
+        if self.stopping:
+            self.pidle.append(p)
+            return None
+        if p.runnext or self.runq or (self.timers.nlive and self.poller is None):
+            return self.startm_locked(p)
+        self.pidle.append(p)
+        return None
+
+    def acquirep_locked(self, m: M) -> P | None:
+        """Give the P-less ``m`` an idle P, if any."""
+        if not self.pidle or self.stopping:
+            return None
+        p = self.pidle.pop()
+        p.m = m
+        p.status = P_RUNNING
+        m.p = p
+        return p
+
+    def releasep_locked(self, m: M) -> None:
+        """``m`` gives its P back (it found nothing to do)."""
+        p = m.p
+        m.p = None
+        if p is None:
+            return
+        p.m = None
+        if p.status == P_DEAD:
+            return
+        p.status = P_IDLE
+        self.pidle.append(p)
+
+    # ------------------------------------------------------------------ gomaxprocs
+
+    def set_gomaxprocs_locked(self, n: int) -> list[M]:
+        """Resize the set of Ps; returns Ms to wake for the new ones.
+
+        Shrinking marks the excess Ps dead: an idle one leaves pidle at once,
+        a running one is given up by its M at its next scheduling point.
+        """
+        old = self.gomaxprocs
+        self.gomaxprocs = n
+        towake: list[M] = []
+        if n > old:
+            for i in range(old, n):
+                if i < len(self.allp):
+                    p = self.allp[i]
+                    if p.status == P_DEAD and p.m is None:
+                        p.status = P_IDLE
+                        self.pidle.append(p)
+                    elif p.status == P_DEAD:
+                        p.status = P_RUNNING
+                else:
+                    p = P(i)
+                    self.allp.append(p)
+                    self.pidle.append(p)
+            for _ in range(min(len(self.runq), n - old)):
+                m = self.wakep_locked()
+                if m is not None:
+                    towake.append(m)
+        else:
+            for p in self.allp[n:old]:
+                p.status = P_DEAD
+                if p in self.pidle:
+                    self.pidle.remove(p)
+                while p.runnext:
+                    try:
+                        self.runq.append(p.runnext.popleft())
+                    except IndexError:
+                        break
+        return towake
+
+    # ------------------------------------------------------------------ deadlock and stopping
+
+    def nmidle_locked(self) -> int:
+        return len(self.midle) + (self.poller is not None)
+
+    def checkdead_locked(self, going_idle: M) -> None:
+        """Called by an M about to go idle: is this the end of the program?
+
+        Exact, never a guess: the program is deadlocked when this is the last
+        M not idle (so no G is running or in a blocking call), no G is
+        runnable, no timer is pending and no goroutine awaits I/O.
+        """
+        if self.stopping:
+            return
+        running = self.mcount - self.nmidle_locked() - 1
+        if running > 0 or self.runq or self.timers.nlive or self.nio_waiters:
+            return
+        for p in self.allp:
+            if p.runnext:
+                return
+        if not self.allgs:
+            return
+        from ._traceback import dump_locked
+
+        self.stop_locked(deadlock="all goroutines are asleep - deadlock!\n\n" + dump_locked(self))
+
+    def stop_locked(
+        self,
+        *,
+        result: Any = None,
+        exc: BaseException | None = None,
+        deadlock: str | None = None,
+    ) -> None:
+        """End the run (main returned, a panic, a deadlock). Sched.lock held.
+
+        The first call decides the outcome. Every M is told to stop: a
+        running M notices its P is gone at its next scheduling point, idle
+        ones are woken, and run() is released.
+        """
+        if self.stopping:
+            return
+        self.stopping = True
+        out = self.outcome
+        out.result = result
+        out.exc = exc
+        out.deadlock = deadlock
+        for p in self.allp:
+            m = p.m
+            if m is not None:
+                m.p = None
+                p.m = None
+        for m in self.midle:
+            m.note.release()
+        self.midle.clear()
+        if self.poller is not None:
+            self.poller.note.release()
+            self.poller = None
+        self.done.release()
+        self.sysmon_note.release()
+
+
+def wake_m(m: M | None) -> None:
+    """Wake (or start) an M that a *_locked call handed a P. No lock held."""
+    if m is None:
+        return
+    if m.thread is None:
+        m.start()
+    else:
+        m.note.release()

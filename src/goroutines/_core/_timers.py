@@ -1,0 +1,123 @@
+"""The timer heap: when callbacks are due. Knows nothing of channels or Gs.
+
+All of a TimerHeap, and the ``when``/``seq``/``pending`` fields of every
+Timer in it, are guarded by ``sched.lock`` (the heap lives inside Sched).
+Callbacks are *returned* by :meth:`TimerHeap.expired` and run by the caller
+after it has released ``sched.lock``; they never run under it.
+
+Deletion and re-arming are lazy, as in Go 1.19's time.go: a heap entry is a
+tuple ``(when, seq, timer)`` and is stale once the timer's ``seq`` moved on or
+it is no longer pending. Stale entries are skipped when they reach the top
+and the heap is rebuilt once they outnumber the live ones, so a program that
+creates and stops timers in a loop keeps no memory behind.
+
+Timer states (``pending``):
+
+    False -> True    add(): armed, one live heap entry carries its seq.
+    True  -> False   delete() (stop), or expired() (fired, one-shot).
+    True  -> True    add() again (reset): a new seq; the old entry goes stale.
+    True  -> True    expired() on a periodic timer: re-armed one period on,
+                     skipping the periods that were missed.
+"""
+
+from __future__ import annotations
+
+import heapq
+from typing import Any, Callable
+
+INF = float("inf")
+
+
+class Timer:
+    """A runtime timer: call ``fn(arg, seq)`` at monotonic time ``when``.
+
+    ``seq`` identifies the arming that fired, so a callback racing with a
+    stop or reset of its timer can tell it is stale (see _time.py).
+    """
+
+    __slots__ = ("when", "period", "fn", "arg", "seq", "pending")
+
+    def __init__(self, fn: Callable[[Any, int], None], arg: Any, period: float = 0.0) -> None:
+        self.when = 0.0
+        self.period = period
+        self.fn = fn
+        self.arg = arg
+        self.seq = 0
+        self.pending = False
+
+
+class TimerHeap:
+    """Min-heap of timers. Guarded by the owning Sched's lock."""
+
+    __slots__ = ("heap", "nlive", "seq")
+
+    def __init__(self) -> None:
+        self.heap: list[tuple[float, int, Timer]] = []
+        self.nlive = 0
+        self.seq = 0
+
+    def add(self, t: Timer, when: float) -> bool:
+        """Arm (or re-arm) ``t``; True when it became the earliest timer."""
+        if not t.pending:
+            t.pending = True
+            self.nlive += 1
+        self.seq += 1
+        t.seq = self.seq
+        t.when = when
+        heap = self.heap
+        earliest = not heap or when < heap[0][0]
+        heapq.heappush(heap, (when, t.seq, t))
+        if len(heap) > 64 and len(heap) > 4 * self.nlive:
+            self._compact()
+        return earliest
+
+    def delete(self, t: Timer) -> bool:
+        """Disarm ``t``; True if it was pending (Go's Stop result)."""
+        if not t.pending:
+            return False
+        t.pending = False
+        self.nlive -= 1
+        heap = self.heap
+        if len(heap) > 64 and len(heap) > 4 * self.nlive:
+            self._compact()
+        elif self.nlive == 0:
+            heap.clear()
+        return True
+
+    def _compact(self) -> None:
+        live = [e for e in self.heap if e[2].pending and e[2].seq == e[1]]
+        heapq.heapify(live)
+        self.heap = live
+
+    def earliest(self) -> float:
+        """When the next live timer is due, or infinity."""
+        heap = self.heap
+        while heap:
+            when, seq, t = heap[0]
+            if t.pending and t.seq == seq:
+                return when
+            heapq.heappop(heap)
+        return INF
+
+    def expired(self, now: float) -> list[tuple[Timer, int]]:
+        """Pop every timer due at ``now``, with the seq of the arming that
+        fired; the caller runs ``t.fn(t.arg, seq)`` for each."""
+        heap = self.heap
+        due: list[tuple[Timer, int]] = []
+        while heap and heap[0][0] <= now:
+            when, seq, t = heapq.heappop(heap)
+            if not t.pending or t.seq != seq:
+                continue
+            due.append((t, seq))
+            if t.period > 0:
+                # Drop the ticks a slow program missed, as Go's tickers do.
+                # The same seq: the fired entry is gone, the new one is live.
+                nxt = when + t.period
+                if nxt <= now:
+                    nxt += t.period * ((now - nxt) // t.period + 1)
+                t.when = nxt
+                heapq.heappush(heap, (nxt, t.seq, t))
+            else:
+                t.pending = False
+                self.nlive -= 1
+        return due

@@ -1,0 +1,111 @@
+"""The scheduling points a goroutine's code reaches by awaiting.
+
+A goroutine leaves its thread only by yielding one of these traps to the M
+running it (see _proc.schedule, which acts on them):
+
+    a Lock              park: mark the G WAITING, then release the lock.
+                        The G queued itself as a waiter under that lock, so
+                        no waker can see it before it is off the CPU.
+    a tuple of Locks    the same for select, which holds several.
+    None                gosched: go to the tail of the global run queue.
+    Commit(fn, reason)  park, then run ``fn(m, g)`` on the M (a timer that
+                        will ready the G is armed only now).
+    REQUEUE             leaving a system call with no P free: queue the G,
+                        park the M.
+
+Channel, select, sync and time code yield the first four directly from their
+``__await__`` generators; this module holds the ones that are not tied to a
+data structure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any, Callable
+
+from ._g import SYSCALL, WAIT_SELECT_NO_CASES, G
+from ._proc import REQUEUE, Commit, M, _tls, entersyscall, exitsyscall
+
+
+def no_goroutine(what: str) -> RuntimeError:
+    return RuntimeError(
+        f"{what} must be awaited inside a goroutine (a function started by "
+        "goroutines.run or goroutines.go); it cannot block this thread"
+    )
+
+
+def current(what: str) -> M:
+    """The calling thread's M, or the contract's RuntimeError."""
+    try:
+        m: M = _tls.m
+    except AttributeError:
+        raise no_goroutine(what) from None
+    if m.curg is None:
+        raise no_goroutine(what)
+    return m
+
+
+class _Gosched:
+    __slots__ = ()
+
+    def __await__(self) -> Generator[Any, Any, None]:
+        current("gosched()")
+        yield None
+
+
+_GOSCHED = _Gosched()
+
+
+def gosched() -> _Gosched:
+    """``await gosched()``: let other runnable goroutines run first."""
+    return _GOSCHED
+
+
+def _never(m: M, g: G) -> None:
+    """Commit for a G that waits forever (select {}): nothing will wake it."""
+
+
+def block_forever(reason: str = WAIT_SELECT_NO_CASES) -> Generator[Any, Any, None]:
+    yield Commit(_never, reason)
+
+
+class Syscall:
+    """``await syscall(fn, *args, **kwargs)``: run a blocking call.
+
+    The P passes to another M before ``fn`` runs on this thread; afterwards
+    the M takes an idle P back, or queues the G and parks (REQUEUE).
+    """
+
+    __slots__ = ("fn", "args", "kwargs")
+
+    def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        if not callable(fn):
+            raise TypeError(f"syscall: {fn!r} ({type(fn).__name__}) is not callable; pass the blocking function and its arguments")
+        self.fn = fn
+        self.args = args
+        self.kwargs = kwargs
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        m = current("syscall()")
+        g = m.curg
+        assert g is not None
+        entersyscall(m, g)
+        exc: BaseException | None = None
+        result: Any = None
+        try:
+            result = self.fn(*self.args, **self.kwargs)
+        except BaseException as e:  # noqa: BLE001 - handed back to the goroutine
+            exc = e
+        if not exitsyscall(m, g):
+            g.status = SYSCALL
+            yield REQUEUE
+        if exc is not None:
+            try:
+                raise exc
+            finally:
+                exc = None
+        return result
+
+
+def syscall(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Syscall:
+    return Syscall(fn, args, kwargs)

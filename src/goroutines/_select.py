@@ -1,0 +1,149 @@
+"""select: perform exactly one of several channel operations.
+
+Go's selectgo, in three passes:
+
+  1. Lock every channel of the select in one global order (by ``id``, each
+     channel once), so two selects never deadlock on each other's locks.
+  2. Find the cases that can proceed now; pick one uniformly at random and
+     perform it. With none ready: ``default`` returns (-1, None, False).
+  3. Otherwise queue a SelWaiter on every case's channel, in a random order
+     (so source order gives no priority even for two cases on one channel),
+     all sharing one token, and park releasing all locks. The first channel
+     operation to claim the token completes the select and leaves its result
+     in ``G.param`` as ``(case, value, ok)``; the other waiters are stale and
+     fall away (see _chan.py), so a woken select re-locks nothing.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Generator
+from typing import Any
+
+from ._chan import RecvOp, SelWaiter, SendOp, _send_closed
+from ._core import CLOSED, WAIT_SELECT, M, _tls, block_forever, no_goroutine, ready
+
+_random = random.random
+_shuffle = random.shuffle
+
+
+class Select:
+    """The awaitable returned by :func:`select`."""
+
+    __slots__ = ("ops", "default")
+
+    def __init__(self, ops: tuple[Any, ...], default: bool) -> None:
+        self.ops = ops
+        self.default = default
+
+    def __await__(self) -> Generator[Any, Any, tuple[int, Any, bool]]:
+        try:
+            m: M = _tls.m
+        except AttributeError:
+            raise no_goroutine("select()") from None
+        ops = self.ops
+        active = [i for i, op in enumerate(ops) if op is not None]
+        if not active:
+            if self.default:
+                return -1, None, False
+            g = m.curg
+            if g is None:
+                raise no_goroutine("select()")
+            # Go: a select with only nil cases blocks with reason "select";
+            # one with no cases at all is "select (no cases)".
+            yield from block_forever(WAIT_SELECT if ops else "select (no cases)")
+            raise AssertionError("unreachable")  # pragma: no cover
+
+        chans = {id(ops[i].chan): ops[i].chan for i in active}
+        order = sorted(chans)
+        locks = [chans[k]._lock for k in order]
+        for lk in locks:
+            lk.acquire()
+
+        # Pass 1: which cases can proceed?
+        ready_cases = []
+        for i in active:
+            op = ops[i]
+            if type(op) is SendOp:
+                if op.chan._ready_send():
+                    ready_cases.append(i)
+            elif op.chan._ready_recv():
+                ready_cases.append(i)
+        while ready_cases:
+            k = int(_random() * len(ready_cases))
+            i = ready_cases[k]
+            op = ops[i]
+            if type(op) is SendOp:
+                st, wg = op.chan._poll_send(op.value)
+                if st == 0:
+                    # Its only receivers were selects completed meanwhile.
+                    del ready_cases[k]
+                    continue
+                _unlock(locks)
+                if st < 0:
+                    raise _send_closed()
+                if wg is not None:
+                    ready(wg, m)
+                return i, None, True
+            done, v, ok, wg = op.chan._poll_recv()
+            if not done:
+                del ready_cases[k]
+                continue
+            _unlock(locks)
+            if wg is not None:
+                ready(wg, m)
+            return i, v, ok
+        if self.default:
+            _unlock(locks)
+            return -1, None, False
+
+        # Pass 2: queue on every case, in random order, and park.
+        g = m.curg
+        if g is None:
+            _unlock(locks)
+            raise no_goroutine("select()")
+        token = threading.Lock()
+        _shuffle(active)
+        waits = []
+        for i in active:
+            op = ops[i]
+            ch = op.chan
+            if type(op) is SendOp:
+                w = SelWaiter(g, i, op.value, token)
+                ch._enqueue(ch._sendq, w)
+            else:
+                w = SelWaiter(g, i, None, token)
+                ch._enqueue(ch._recvq, w)
+            waits.append((ch, w))
+        g.waitreason = WAIT_SELECT
+        g.waitchan = tuple(waits)
+        locks.reverse()
+        i, v, ok = yield tuple(locks)
+        if v is CLOSED:
+            raise _send_closed()
+        return i, v, ok
+
+
+def _unlock(locks: list[Any]) -> None:
+    for lk in reversed(locks):
+        lk.release()
+
+
+def select(*ops: SendOp[Any] | RecvOp[Any] | None, default: bool = False) -> Select:
+    """Perform exactly one ready operation: ``i, v, ok = await select(...)``.
+
+    Each argument is ``ch.send(v)``, ``ch.recv()``, ``ch.recv_ok()`` or None
+    (a case that is never ready). With ``default=True`` and nothing ready it
+    returns ``(-1, None, False)`` at once.
+    """
+    for k, op in enumerate(ops):
+        t = type(op)
+        if t is not SendOp and t is not RecvOp and op is not None:
+            raise TypeError(
+                f"select: case {k} is {op!r} ({t.__name__}); each case must be an "
+                "operation such as ch.send(v), ch.recv() or ch.recv_ok(), or None"
+            )
+    if type(default) is not bool:
+        raise TypeError(f"select: default must be True or False, not {default!r}")
+    return Select(ops, default)

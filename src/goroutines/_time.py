@@ -1,0 +1,185 @@
+"""Time: sleep, after, Timer and Ticker, on the scheduler's timer heap.
+
+No thread per timer: every timer is an entry in Sched.timers; an M with
+nothing to run waits exactly until the earliest one (see _proc.findrunnable).
+
+Timer and Ticker channels follow Go 1.23's rule: once ``stop()`` or
+``reset()`` returns, no value prepared before the call is received. The
+channel has one buffer slot (so a tick is never lost to a busy receiver and
+the runtime never blocks on it); stop/reset drain it, and a firing that
+races with them is recognised as stale by its arming's ``seq`` and dropped.
+
+Lock order here: the timer channel's lock, then Sched.lock (both taken by
+stop/reset and by a firing). ``_armed`` (the seq of the live arming, or -1)
+is guarded by the channel's lock.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Generator
+from typing import Any
+
+from ._chan import Chan
+from ._core import (
+    WAIT_SLEEP,
+    Commit,
+    G,
+    M,
+    Sched,
+    Timer as _RTimer,
+    _tls,
+    current,
+    current_sched,
+    ready,
+    wake_m,
+)
+
+_monotonic = time.monotonic
+
+
+def _check_seconds(seconds: Any, who: str) -> float:
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+        raise TypeError(f"{who}: seconds must be a number, not {type(seconds).__name__} ({seconds!r})")
+    s = float(seconds)
+    if math.isnan(s):
+        raise ValueError(f"{who}: seconds is NaN")
+    return s
+
+
+def _need_sched(who: str) -> Sched:
+    s = current_sched()
+    if s is None or s.stopping:
+        raise RuntimeError(
+            f"{who} needs a running goroutines runtime; create timers inside goroutines.run(...)"
+        )
+    return s
+
+
+def _wake_sleeper(g: G, seq: int) -> None:
+    ready(g, getattr(_tls, "m", None))
+
+
+class _Sleep:
+    __slots__ = ("seconds",)
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def __await__(self) -> Generator[Any, Any, None]:
+        current("sleep()")
+        d = self.seconds
+        if d <= 0:
+            yield None  # sleep(0): yield the thread
+            return
+        when = _monotonic() + d
+
+        def arm(m: M, g: G) -> None:
+            sched = m.sched
+            t = _RTimer(_wake_sleeper, g)
+            with sched.lock:
+                pm = sched.addtimer_locked(t, when)
+            wake_m(pm)
+
+        yield Commit(arm, WAIT_SLEEP)
+
+
+def sleep(seconds: float) -> _Sleep:
+    """``await sleep(seconds)``: park this goroutine; 0 or less just yields."""
+    return _Sleep(_check_seconds(seconds, "sleep"))
+
+
+def _fire(tm: Any, seq: int) -> None:
+    """A Timer/Ticker fired: put the time in its channel unless stale or full."""
+    c = tm.c
+    lock = c._lock
+    lock.acquire()
+    if tm._armed != seq or c._closed:
+        lock.release()
+        return
+    if tm._period == 0:
+        tm._armed = -1
+    st, wg = c._poll_send(_monotonic())  # st == 0: full, the tick is dropped
+    lock.release()
+    if wg is not None:
+        ready(wg, getattr(_tls, "m", None))
+
+
+class Timer:
+    """Go's time.Timer: ``t.c`` receives the firing time once, after ``seconds``."""
+
+    __slots__ = ("c", "_rt", "_armed", "_period", "_sched")
+
+    def __init__(self, seconds: float) -> None:
+        d = _check_seconds(seconds, type(self).__name__)
+        self._sched = _need_sched(type(self).__name__)
+        self.c: Chan[float] = Chan(1)
+        self._rt = _RTimer(_fire, self)
+        self._armed = -1
+        self._period = 0.0
+        self._arm(d)
+
+    def _arm(self, d: float) -> bool:
+        """(Re-)arm after ``d`` seconds; True if a pending firing was cancelled."""
+        c = self.c
+        sched = self._sched
+        with c._lock:
+            drained = bool(c._buf)
+            c._buf.clear()
+            with sched.lock:
+                was = sched.timers.delete(self._rt)
+                pm = sched.addtimer_locked(self._rt, _monotonic() + max(d, 0.0))
+                self._armed = self._rt.seq
+        wake_m(pm)
+        return was or drained
+
+    def stop(self) -> bool:
+        """Stop the timer; True if it was pending (its value not yet received).
+
+        After stop returns, no stale value can be received from ``c``.
+        """
+        c = self.c
+        with c._lock:
+            drained = bool(c._buf)
+            c._buf.clear()
+            self._armed = -1
+            with self._sched.lock:
+                was = self._sched.timers.delete(self._rt)
+        return was or drained
+
+    def reset(self, seconds: float) -> bool:
+        """Re-arm to fire after ``seconds``; True if it was pending before."""
+        d = _check_seconds(seconds, "Timer.reset")
+        return self._arm(d)
+
+
+class Ticker(Timer):
+    """Go's time.Ticker: ``tk.c`` receives every ``seconds``; a slow reader
+    misses ticks (they are dropped, never queued)."""
+
+    __slots__ = ()
+
+    def __init__(self, seconds: float) -> None:
+        d = _check_seconds(seconds, "Ticker")
+        if d <= 0:
+            raise ValueError(f"Ticker: period must be positive, got {seconds!r} (non-positive interval for NewTicker)")
+        self._sched = _need_sched("Ticker")
+        self.c = Chan(1)
+        self._rt = _RTimer(_fire, self, period=d)
+        self._armed = -1
+        self._period = d
+        self._arm(d)
+
+    def reset(self, seconds: float) -> bool:
+        d = _check_seconds(seconds, "Ticker.reset")
+        if d <= 0:
+            raise ValueError(f"Ticker.reset: period must be positive, got {seconds!r}")
+        self._period = d
+        self._rt.period = d
+        return self._arm(d)
+
+
+def after(seconds: float) -> Chan[float]:
+    """A channel that receives ``time.monotonic()`` once, after ``seconds``."""
+    return Timer(_check_seconds(seconds, "after")).c
