@@ -1,0 +1,419 @@
+"""The ``goroutines`` command: the "main job" that runs a program as goroutine 1.
+
+    goroutines run [--gomaxprocs N] PROGRAM.py [ARG ...]
+    python -m goroutines run [--gomaxprocs N] PROGRAM.py [ARG ...]
+
+A program is a Python file that defines ``async def main():`` (no
+parameters; it reads ``sys.argv``), the way a Go program defines
+``func main()``. It should not call ``goroutines.run`` itself: this command
+does, the way Go's runtime starts ``main.main``.
+
+The command loads PROGRAM.py as module ``__main__`` (``sys.argv`` is
+``[PROGRAM.py, *ARGS]`` and ``sys.path[0]`` the program's directory, as for
+``python PROGRAM.py``), then calls ``goroutines.run(main, gomaxprocs=N)``.
+
+Exit status, following Go where Go has one:
+
+    0    main returned
+    1    the program could not be loaded (no such file, an exception while
+         importing it, no ``async def main()``)
+    2    a command-line usage error; a panic (an exception escaped a
+         goroutine: ``panic: ...`` and the traceback on stderr); a deadlock
+         (``fatal error: all goroutines are asleep - deadlock!`` and the
+         goroutine dump on stderr)
+    130  interrupted (Ctrl-C)
+    141  stdout was a pipe that closed early (Go dies of SIGPIPE there)
+    n    the program called ``sys.exit(n)``
+
+``GOTRACEBACK`` works as in Go for panics: unset or ``single``/``all``
+prints the program's frames, ``system``/``crash`` also the runtime's own
+frames, ``none`` no traceback.
+
+Adding a subcommand: write ``_add_<name>_parser(subparsers)`` that
+registers it with ``set_defaults(handler=...)`` and call it from
+:func:`build_parser`. Options that change how a program runs (today
+``--gomaxprocs``) are added by :func:`add_program_options` so every
+subcommand that runs a program shares them; :func:`load_program` and
+:func:`run_program` are the two halves a subcommand such as ``trace`` wraps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import inspect
+import os
+import sys
+import traceback
+from collections.abc import Callable, Coroutine, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any, TextIO
+
+import goroutines as gr
+
+PROG = "goroutines"
+
+EXIT_OK = 0
+EXIT_LOAD_ERROR = 1
+EXIT_USAGE = 2
+EXIT_PANIC = 2  # Go's status for an unrecovered panic
+EXIT_FATAL = 2  # Go's status for a fatal error such as a deadlock
+EXIT_INTERRUPTED = 130  # 128 + SIGINT
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE
+
+# The runtime's cap on GOMAXPROCS; checked here so a bad value is a usage
+# error before the program is loaded, not a failure of run().
+MAX_GOMAXPROCS = 1024
+
+_PKG_DIR = os.path.dirname(os.path.abspath(gr.__file__)) + os.sep
+
+MainFunc = Callable[[], Coroutine[Any, Any, Any]]
+
+
+class ProgramError(Exception):
+    """The program cannot be run as given (the message says why and what to do)."""
+
+
+@dataclass
+class Program:
+    """A loaded program: its ``__main__`` module and its ``async def main``."""
+
+    path: str
+    module: ModuleType
+    main: MainFunc
+
+
+# ---------------------------------------------------------------------- parser
+
+
+def _gomaxprocs_arg(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a whole number; give a thread count such as 4"
+        ) from None
+    if not 1 <= n <= MAX_GOMAXPROCS:
+        raise argparse.ArgumentTypeError(f"{n} is out of range; give a number from 1 to {MAX_GOMAXPROCS}")
+    return n
+
+
+def add_program_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared by every subcommand that runs a program."""
+    parser.add_argument(
+        "--gomaxprocs",
+        metavar="N",
+        type=_gomaxprocs_arg,
+        default=None,
+        help="threads that may run goroutine code at once (default: the GOMAXPROCS "
+        "environment variable, else the runtime's default)",
+    )
+
+
+def _add_program_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("program", metavar="PROGRAM.py", help="a Python file defining async def main()")
+    parser.add_argument(
+        "args",
+        metavar="ARG",
+        nargs=argparse.REMAINDER,
+        help="arguments for the program (its sys.argv[1:]); everything after PROGRAM.py is passed on",
+    )
+
+
+def _add_run_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "run",
+        help="run a program's async def main() as goroutine 1",
+        description="Load PROGRAM.py as __main__ and run its async def main() as goroutine 1, "
+        "as Go runs main.main. The program reads its arguments from sys.argv.",
+        epilog="exit status: 0 when main returns; 2 on a panic or a deadlock (as in Go); "
+        "1 when the program cannot be loaded; 130 on Ctrl-C.",
+    )
+    add_program_options(p)
+    _add_program_arguments(p)
+    p.set_defaults(handler=_cmd_run)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Run Python programs on goroutines: Go's goroutines, channels and select "
+        "on an M:N scheduler.",
+        epilog=f"Run '{PROG} COMMAND --help' for a command's options.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {gr.__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    sub.required = True
+    _add_run_parser(sub)
+    return parser
+
+
+# ---------------------------------------------------------------------- loading
+
+
+@contextmanager
+def program_environment(path: str, args: Sequence[str]) -> Iterator[None]:
+    """``sys.argv``, ``sys.path[0]`` and ``__main__`` as ``python PROGRAM.py ARGS`` sets them.
+
+    Restored on exit, so the command can also be driven in-process.
+    """
+    saved_argv = sys.argv
+    saved_path0 = sys.path[0] if sys.path else None
+    saved_main = sys.modules.get("__main__")
+    sys.argv = [path, *args]
+    prog_dir = os.path.dirname(os.path.abspath(path))
+    if sys.path:
+        sys.path[0] = prog_dir
+    else:
+        sys.path.append(prog_dir)
+    try:
+        yield
+    finally:
+        sys.argv = saved_argv
+        if saved_path0 is not None and sys.path:
+            sys.path[0] = saved_path0
+        if saved_main is not None:
+            sys.modules["__main__"] = saved_main
+        else:
+            sys.modules.pop("__main__", None)
+
+
+class LoadFailed(Exception):
+    """The program's own top-level code raised ``exc`` while being imported."""
+
+    def __init__(self, exc: BaseException) -> None:
+        super().__init__(str(exc))
+        self.exc = exc
+
+
+def load_program(path: str) -> Program:
+    """Import PROGRAM.py as ``__main__`` and find its ``async def main()``.
+
+    Call inside :func:`program_environment`. Raises :class:`ProgramError`
+    for a missing file or an unusable ``main``, :class:`LoadFailed` when the
+    program's top-level code raises (SyntaxError included).
+    """
+    if not os.path.exists(path):
+        raise ProgramError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise ProgramError(f"{path}: is a directory; give the program's .py file")
+    spec = importlib.util.spec_from_file_location("__main__", path)
+    if spec is None or spec.loader is None:
+        raise ProgramError(f"{path}: cannot be loaded as a Python program (is it a .py file?)")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["__main__"] = module
+    try:
+        spec.loader.exec_module(module)
+    except (SystemExit, KeyboardInterrupt):
+        raise
+    except BaseException as e:
+        raise LoadFailed(e) from None
+    return Program(path=path, module=module, main=_find_main(path, module))
+
+
+def _find_main(path: str, module: ModuleType) -> MainFunc:
+    main = getattr(module, "main", None)
+    if main is None:
+        raise ProgramError(
+            f"{path}: defines no main(); a program for '{PROG} run' defines "
+            "'async def main():', which runs as goroutine 1"
+        )
+    if not callable(main):
+        raise ProgramError(
+            f"{path}: main is a {type(main).__name__}, not a function; define 'async def main():'"
+        )
+    if not inspect.iscoroutinefunction(main):
+        kind = "an async generator" if inspect.isasyncgenfunction(main) else "not an async def function"
+        raise ProgramError(
+            f"{path}: main is {kind}; declare it 'async def main():' so it can await "
+            "channels and other goroutines"
+        )
+    try:
+        sig = inspect.signature(main)
+    except (TypeError, ValueError):
+        return main
+    required = [
+        p.name
+        for p in sig.parameters.values()
+        if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    ]
+    if required:
+        raise ProgramError(
+            f"{path}: main() must take no arguments, but it requires {', '.join(required)}; "
+            "read the command line from sys.argv instead"
+        )
+    return main
+
+
+# ---------------------------------------------------------------------- running
+
+
+def run_program(program: Program, *, gomaxprocs: int | None = None, stderr: TextIO | None = None) -> int:
+    """Run ``program.main`` as goroutine 1; report a panic or deadlock Go-style; return the exit status."""
+    err = stderr if stderr is not None else sys.stderr
+    try:
+        gr.run(program.main, gomaxprocs=gomaxprocs)
+    except SystemExit:
+        _flush_stdout()
+        raise
+    except KeyboardInterrupt:
+        return _interrupted(err)
+    except gr.Deadlock as e:
+        if getattr(e, "__notes__", None):  # raised by the program itself: a panic
+            return _panic(e, err)
+        _flush_stdout()
+        msg = str(e)
+        err.write("fatal error: " + msg + ("" if msg.endswith("\n") else "\n"))
+        err.flush()
+        return EXIT_FATAL
+    except BrokenPipeError as e:
+        if _stdout_is_broken():
+            return _broken_pipe()
+        return _panic(e, err)
+    except BaseException as e:
+        return _panic(e, err)
+    if not _flush_stdout():
+        return _broken_pipe()
+    return EXIT_OK
+
+
+def _panic(exc: BaseException, err: TextIO) -> int:
+    _flush_stdout()
+    err.write(f"panic: {describe_exception(exc)}\n\n")
+    err.write("".join(format_panic_traceback(exc)))
+    err.flush()
+    return EXIT_PANIC
+
+
+def describe_exception(exc: BaseException) -> str:
+    """``ExcType: message`` (just ``ExcType`` when the message is empty)."""
+    name = type(exc).__qualname__
+    msg = str(exc)
+    return f"{name}: {msg}" if msg else name
+
+
+def _is_runtime_frame(filename: str) -> bool:
+    return filename.startswith(_PKG_DIR) or filename.startswith("<frozen importlib")
+
+
+def format_panic_traceback(exc: BaseException, *, keep_runtime_only: bool = True) -> list[str]:
+    """The traceback and notes of ``exc``, without the runtime's and this command's frames.
+
+    As Go's traceback leaves out runtime frames; ``GOTRACEBACK=system`` keeps
+    them, ``GOTRACEBACK=none`` prints only the exception and its notes.
+    """
+    mode = os.environ.get("GOTRACEBACK", "single").strip().lower()
+    if mode in ("none", "0"):
+        return traceback.format_exception_only(exc)
+    te = traceback.TracebackException.from_exception(exc)
+    if mode not in ("system", "crash", "2"):
+        _drop_runtime_frames(te, keep_runtime_only)
+    return list(te.format())
+
+
+def _drop_runtime_frames(te: traceback.TracebackException, keep_runtime_only: bool) -> None:
+    seen: set[int] = set()
+    todo = [te]
+    while todo:
+        t = todo.pop()
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        kept = [f for f in t.stack if not _is_runtime_frame(f.filename)]
+        # An error raised inside the runtime itself keeps every frame, unless
+        # told otherwise (a SyntaxError in the program has no frame of its own).
+        if kept or not keep_runtime_only:
+            t.stack = traceback.StackSummary.from_list(kept)
+        for nxt in (t.__cause__, t.__context__):
+            if nxt is not None:
+                todo.append(nxt)
+        todo.extend(getattr(t, "exceptions", None) or ())
+
+
+def _report_load_failure(path: str, exc: BaseException, err: TextIO) -> int:
+    _flush_stdout()
+    err.write(f"{PROG} run: {path}: loading the program failed:\n")
+    err.write("".join(format_panic_traceback(exc, keep_runtime_only=False)))
+    err.flush()
+    return EXIT_LOAD_ERROR
+
+
+def _interrupted(err: TextIO) -> int:
+    _flush_stdout()
+    err.write("signal: interrupt\n")
+    err.flush()
+    return EXIT_INTERRUPTED
+
+
+def _flush_stdout() -> bool:
+    """Flush stdout; False when it is a pipe whose reader has gone."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return False
+    except (OSError, ValueError, AttributeError):
+        pass
+    return True
+
+
+def _stdout_is_broken() -> bool:
+    return not _flush_stdout()
+
+
+def _broken_pipe() -> int:
+    # Point stdout at /dev/null so the interpreter's own flush at exit does
+    # not raise again (the idiom the Python docs give for SIGPIPE).
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+    return EXIT_BROKEN_PIPE
+
+
+# ---------------------------------------------------------------------- commands
+
+
+def _check_environment(args: argparse.Namespace) -> str | None:
+    """A problem with GOMAXPROCS in the environment, when it would be used."""
+    if args.gomaxprocs is not None:
+        return None
+    try:
+        gr.gomaxprocs()  # reads GOMAXPROCS when no runtime is running
+    except (ValueError, TypeError) as e:
+        return str(e)
+    return None
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    err = sys.stderr
+    problem = _check_environment(args)
+    if problem is not None:
+        err.write(f"{PROG} run: {problem}\n")
+        return EXIT_USAGE
+    with program_environment(args.program, args.args):
+        try:
+            program = load_program(args.program)
+        except ProgramError as e:
+            err.write(f"{PROG} run: {e}\n")
+            return EXIT_LOAD_ERROR
+        except LoadFailed as e:
+            return _report_load_failure(args.program, e.exc, err)
+        except KeyboardInterrupt:
+            return _interrupted(err)
+        return run_program(program, gomaxprocs=args.gomaxprocs, stderr=err)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``goroutines`` console script and ``python -m goroutines``."""
+    parser = build_parser()
+    args = parser.parse_args(list(argv) if argv is not None else None)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    return handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
