@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import AsyncIterator, Generator
+from collections.abc import AsyncIterator, Generator, Iterator
 from typing import Any, Generic, TypeVar
 
 from . import _core
@@ -78,6 +78,17 @@ def _peek_live(q: deque[Any]) -> bool:
             return True
         q.popleft()
     return False
+
+
+# An exhausted iterator: awaiting it returns None at once. Shared: an
+# exhausted tuple iterator stays exhausted and holds nothing.
+_DONE: Iterator[Any] = iter(())
+
+
+def _park_send(lock: Any) -> Generator[Any, Any, None]:
+    """The parked half of a send: yield the channel lock to the M (park)."""
+    if (yield lock) is CLOSED:
+        raise _send_closed()
 
 
 def _send_closed() -> ClosedChannelError:
@@ -274,7 +285,9 @@ class SendOp(Generic[T]):
         self.chan = chan
         self.value = value
 
-    def __await__(self) -> Generator[Any, Any, None]:
+    def __await__(self) -> Iterator[Any]:
+        # Not a generator: a send that completes at once (a waiting receiver,
+        # buffer space) returns an exhausted iterator and costs no frame.
         ch = self.chan
         v = self.value
         try:
@@ -293,17 +306,17 @@ class SendOp(Generic[T]):
                 lock.release()
                 w.param = v
                 ready(w, m)
-                return
+                return _DONE
             if w.token.acquire(False):
                 lock.release()
                 g = w.g
                 g.param = (w.case, v, True)
                 ready(g, m)
-                return
+                return _DONE
         if len(ch._buf) < ch._cap:
             ch._buf.append(v)
             lock.release()
-            return
+            return _DONE
         g = m.curg
         if g is None:
             lock.release()
@@ -312,15 +325,23 @@ class SendOp(Generic[T]):
         g.waitreason = WAIT_CHAN_SEND
         g.waitchan = ch
         ch._sendq.append(g)
-        if (yield lock) is CLOSED:
-            raise _send_closed()
+        return _park_send(lock)
 
     def __repr__(self) -> str:
         return f"<send {self.value!r} on {self.chan!r}>"
 
 
+def _closed_result(mode: int) -> Any:
+    if mode == 1:
+        return None, False
+    if mode == 2:
+        raise StopAsyncIteration
+    return None
+
+
 class RecvOp(Generic[T]):
-    """"Receive from ``chan``" (``with_ok``: as a (value, ok) pair)."""
+    """"Receive from ``chan``". ``with_ok``: 0 the value, 1 a (value, ok)
+    pair, 2 the value or StopAsyncIteration (an ``async for`` step)."""
 
     __slots__ = ("chan", "with_ok")
 
@@ -357,50 +378,48 @@ class RecvOp(Generic[T]):
                 v = sv
             lock.release()
             ready(g, m)
-            return (v, True) if self.with_ok else v
+            return (v, True) if self.with_ok == 1 else v
         buf = ch._buf
         if buf:
             v = buf.popleft()
             lock.release()
-            return (v, True) if self.with_ok else v
+            return (v, True) if self.with_ok == 1 else v
         if ch._closed:
             lock.release()
-            return (None, False) if self.with_ok else None
-        g = m.curg
-        if g is None:
+            return _closed_result(self.with_ok)
+        cg = m.curg
+        if cg is None:
             lock.release()
             raise no_goroutine("a channel receive")
-        g.waitreason = WAIT_CHAN_RECEIVE
-        g.waitchan = ch
-        ch._recvq.append(g)
+        cg.waitreason = WAIT_CHAN_RECEIVE
+        cg.waitchan = ch
+        ch._recvq.append(cg)
         v = yield lock
         if v is CLOSED:
-            return (None, False) if self.with_ok else None
-        return (v, True) if self.with_ok else v
+            return _closed_result(self.with_ok)
+        return (v, True) if self.with_ok == 1 else v
 
     def __repr__(self) -> str:
-        return f"<recv{'_ok' if self.with_ok else ''} on {self.chan!r}>"
+        return f"<recv{'_ok' if self.with_ok == 1 else ''} on {self.chan!r}>"
 
 
 class _ChanRange:
-    """``async for v in ch``: receive until closed and drained (Go's range)."""
+    """``async for v in ch``: receive until closed and drained (Go's range).
+
+    Its own operation object (mode 2 of RecvOp) ends the loop with
+    StopAsyncIteration instead of returning ``(None, False)``.
+    """
 
     __slots__ = ("op",)
 
     def __init__(self, ch: Chan[Any]) -> None:
-        self.op = ch._recvok_op
+        self.op = RecvOp(ch, 2)
 
     def __aiter__(self) -> _ChanRange:
         return self
 
-    def __anext__(self) -> Any:
-        return self._next()
-
-    async def _next(self) -> Any:
-        v, ok = await self.op
-        if not ok:
-            raise StopAsyncIteration
-        return v
+    def __anext__(self) -> RecvOp[Any]:
+        return self.op
 
 
 __all__ = ["Chan", "RecvOp", "SelWaiter", "SendOp", "_core"]

@@ -28,12 +28,14 @@ from ._core import (
     G,
     M,
     Sched,
-    Timer as _RTimer,
     _tls,
     current,
     current_sched,
     ready,
     wake_m,
+)
+from ._core import (
+    Timer as _RTimer,
 )
 
 _monotonic = time.monotonic

@@ -24,7 +24,8 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .._errors import throw
 from ._g import DEAD, RUNNABLE, RUNNING, SYSCALL, WAIT_SYSCALL, WAITING, G
@@ -105,28 +106,31 @@ def ready(g: G, m: M | None) -> None:
     global queue, waking an idle P's M.
     """
     g.status = RUNNABLE
-    p = m.p if m is not None else None
-    if p is None:
-        _globready(m.sched if m is not None else _sched_of(g), g)
-        return
-    rn = p.runnext
-    old = None
-    if rn:
-        try:
-            old = rn.popleft()
-        except IndexError:
+    if m is not None:
+        p = m.p
+        if p is not None:
+            rn = p.runnext
             old = None
-    rn.append(g)
-    if m.p is not p:
-        # The P was retaken while we appended: nobody may run it soon.
-        try:
-            rn.remove(g)
-        except ValueError:
-            pass
-        else:
-            _globready(m.sched, g)
-    if old is not None:
-        _globready(m.sched, old)
+            if rn:
+                try:
+                    old = rn.popleft()
+                except IndexError:
+                    old = None
+            rn.append(g)
+            if m.p is not p:
+                # The P was retaken while we appended: nobody may run it soon.
+                try:
+                    rn.remove(g)
+                except ValueError:
+                    pass
+                else:
+                    _globready(m.sched, g)
+            if old is not None:
+                _globready(m.sched, old)
+            return
+        _globready(m.sched, g)
+        return
+    _globready(_sched_of(g), g)
 
 
 def _sched_of(g: G) -> Sched:
@@ -201,7 +205,6 @@ def schedule(m: M) -> None:
         # execute
         p.schedtick += 1
         m.curg = g
-        g.m = m
         g.status = RUNNING
         param = g.param
         g.param = None
@@ -218,28 +221,23 @@ def schedule(m: M) -> None:
         if tt is LockType:
             g.status = WAITING
             g.waitsince = sched.coarse_now
-            g.m = None
             trap.release()
         elif trap is None:
             g.status = RUNNABLE
-            g.m = None
             with sched.lock:
                 sched.runq.append(g)
         elif tt is tuple:
             g.status = WAITING
             g.waitsince = sched.coarse_now
-            g.m = None
             for lk in trap:
                 lk.release()
         elif tt is Commit:
             g.status = WAITING
             g.waitreason = trap.reason
             g.waitsince = sched.coarse_now
-            g.m = None
             trap.fn(m, g)
         elif trap is REQUEUE:
             g.status = RUNNABLE
-            g.m = None
             with sched.lock:
                 sched.runq.append(g)
         else:
@@ -371,23 +369,46 @@ def findrunnable(m: M) -> G | None:
 
 
 def newproc(sched: Sched, m: M | None, coro: Any, entry: str, code: Any, line: int) -> G:
-    """Create a goroutine running ``coro`` and make it runnable (Go's newproc)."""
+    """Create a goroutine running ``coro`` and make it runnable (Go's newproc).
+
+    From a goroutine, the new G takes the P's runnext (what sat there moves
+    to the global queue), as Go's newproc does; from elsewhere it joins the
+    global queue. One Sched.lock section does it all: ``m.p`` cannot change
+    while the lock is held, so no recheck is needed as in ready().
+    """
     creator = m.curg if m is not None else None
-    with sched.lock:
-        if sched.stopping:
-            coro.close()
-            raise RuntimeError("go: the runtime is stopping; no new goroutine can start")
-        g = sched.newg_locked()
+    lock = sched.lock
+    lock.acquire()
+    if sched.stopping:
+        lock.release()
+        coro.close()
+        raise RuntimeError("go: the runtime is stopping; no new goroutine can start")
+    gf = sched.gfree
+    g = gf.pop() if gf else G()
+    sched.goidgen += 1
+    gid = g.id = sched.goidgen
+    sched.allgs[gid] = g
     g.coro = coro
     g.entry = entry
     g.created_code = code
     g.created_line = line
     g.creator_id = creator.id if creator is not None else 0
-    if m is not None and m.sched is sched:
-        ready(g, m)
+    g.status = RUNNABLE
+    runq = sched.runq
+    p = m.p if m is not None and m.sched is sched else None
+    if p is not None:
+        rn = p.runnext
+        while rn:
+            try:
+                runq.append(rn.popleft())
+            except IndexError:
+                break
+        rn.append(g)
     else:
-        g.status = RUNNABLE
-        _globready(sched, g)
+        runq.append(g)
+    tw = sched.wakep_locked() if runq and sched.pidle else None
+    lock.release()
+    wake_m(tw)
     return g
 
 
@@ -395,8 +416,8 @@ def goexit(m: M, g: G, value: Any) -> None:
     """``g`` returned: record it dead, drop every reference it held."""
     sched = m.sched
     g.status = DEAD
+    m.curg = None
     g.coro = None
-    g.m = None
     g.param = None
     g.waitchan = None
     g.waitreason = ""
@@ -461,7 +482,13 @@ def exitsyscall(m: M, g: G) -> bool:
 
 def running_frame(g: G) -> Any:
     """The innermost Python frame of a G running on some M right now."""
-    m = g.m
-    if m is None or not m.ident:
+    sched = None
+    from ._runtime import current_sched
+
+    sched = current_sched()
+    if sched is None:
         return None
-    return sys._current_frames().get(m.ident)
+    for m in list(sched.allm):
+        if m.curg is g and m.ident:
+            return sys._current_frames().get(m.ident)
+    return None

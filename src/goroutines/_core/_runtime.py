@@ -14,7 +14,8 @@ import sys
 import sysconfig
 import threading
 import types
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .._errors import Deadlock
 from ._g import WAITING

@@ -60,7 +60,7 @@ class P:
     a lock and read racily by sysmon, which only needs to see it change.
     """
 
-    __slots__ = ("id", "runnext", "m", "status", "schedtick", "sysmon_tick", "sysmon_when")
+    __slots__ = ("id", "runnext", "m", "status", "schedtick", "sysmon_tick", "sysmon_when", "sysmon_where")
 
     def __init__(self, pid: int) -> None:
         self.id = pid
@@ -70,6 +70,7 @@ class P:
         self.schedtick = 0
         self.sysmon_tick = -1
         self.sysmon_when = 0.0
+        self.sysmon_where: tuple[int, int] | None = None
 
 
 class Outcome:

@@ -2,12 +2,17 @@
 
 Each pass it:
   * refreshes ``Sched.coarse_now``;
-  * retakes a P whose M has stayed inside one goroutine for RETAKE_AFTER
-    or longer while other work waits (runnext, the global queue, a due
-    timer): the M is stuck in a blocking call nobody annotated, or in a loop
-    that never awaits. The P goes to another M (handoff), so the others keep
-    running; the stuck M gives up running goroutines at its next scheduling
-    point (see _proc.py);
+  * retakes a P whose M has stayed inside one goroutine while other work
+    waits (runnext, the global queue, a due timer). The P goes to another M
+    (handoff), so the others keep running; the stuck M gives up running
+    goroutines at its next scheduling point (see _proc.py). How long "stuck"
+    is depends on what the M is doing, told apart by sampling its innermost
+    frame on two passes: the same frame at the same instruction means it is
+    blocked in a call (time.sleep, a socket, a C library) and is retaken
+    after BLOCKED_AFTER; a frame that moves means it computes without
+    awaiting, and is retaken after PREEMPT_AFTER (Go's 10 ms time slice):
+    under the GIL a second thread running Python only adds hand-offs, so a
+    computing goroutine keeps its P as long as Go would let it;
   * wakes an M for due timers when no M waits for them.
 
 Pacing, as Go's: it sleeps MIN_DELAY between passes, and after 50 passes in
@@ -20,14 +25,16 @@ a thread blocked in a call (GIL released) is noticed after RETAKE_AFTER.
 
 from __future__ import annotations
 
+import sys
 import time
 
 from ._sched import P_RUNNING, Sched, wake_m
 
-# Measured (bench/w7_blocking.py): 32 plain time.sleep(0.05) calls at
-# gomaxprocs=1 finish in ~1 retake per call; a smaller value buys little
-# and hands off CPU bursts that were about to await anyway.
-RETAKE_AFTER = 0.001
+# Measured (bench W7): 32 plain time.sleep(0.05) calls at gomaxprocs=1 are
+# handed off one after another, each after BLOCKED_AFTER; 1 ms keeps W7
+# under 100 ms. PREEMPT_AFTER is Go's forcePreemptNS.
+BLOCKED_AFTER = 0.001
+PREEMPT_AFTER = 0.010
 MIN_DELAY = 20e-6
 MAX_DELAY = 0.010
 IDLE_PASSES = 50
@@ -57,9 +64,17 @@ def sysmon(sched: Sched) -> None:
                 if tick != p.sysmon_tick:
                     p.sysmon_tick = tick
                     p.sysmon_when = now
+                    p.sysmon_where = None
                     continue
-                if now - p.sysmon_when < RETAKE_AFTER:
+                stuck = now - p.sysmon_when
+                if stuck < BLOCKED_AFTER:
                     continue
+                if stuck < PREEMPT_AFTER:
+                    f = sys._current_frames().get(m.ident)
+                    where = (id(f), f.f_lasti) if f is not None else None
+                    if where is None or where != p.sysmon_where:
+                        p.sysmon_where = where  # computing (or first look)
+                        continue
                 others = (
                     p.runnext
                     or sched.runq
@@ -70,6 +85,7 @@ def sysmon(sched: Sched) -> None:
                 # Retake: the M keeps its G but loses the right to run others.
                 m.p = None
                 p.sysmon_tick = -1
+                p.sysmon_where = None
                 towake.append(sched.handoffp_locked(p))
                 retook += 1
             if (

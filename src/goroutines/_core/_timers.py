@@ -23,7 +23,8 @@ Timer states (``pending``):
 from __future__ import annotations
 
 import heapq
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 INF = float("inf")
 

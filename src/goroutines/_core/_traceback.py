@@ -76,7 +76,7 @@ def _running_frames(g: G) -> list[FrameType]:
 def format_stack(g: G) -> str:
     """The goroutine's Python stack, innermost call first, Go-style."""
     coro = g.coro
-    if g.status in (RUNNING, SYSCALL) and g.m is not None:
+    if g.status in (RUNNING, SYSCALL):
         frames = _running_frames(g)
     elif coro is not None:
         frames = _coro_frames(coro)

@@ -20,8 +20,8 @@ data structure.
 
 from __future__ import annotations
 
-from collections.abc import Generator
-from typing import Any, Callable
+from collections.abc import Callable, Generator
+from typing import Any
 
 from ._g import SYSCALL, WAIT_SELECT_NO_CASES, G
 from ._proc import REQUEUE, Commit, M, _tls, entersyscall, exitsyscall
