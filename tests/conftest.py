@@ -1,0 +1,124 @@
+"""Shared fixtures for the goroutines test suite.
+
+Helpers are handed to tests as fixtures (``wait``, ``run_program``) rather
+than imported, so this file stays the only shared module.
+
+Synchronisation rule for every test: never ``time.sleep`` to wait for
+another goroutine. To wait until goroutines are parked, poll
+``gr.goroutines()`` while yielding with ``await gr.gosched()`` (see
+:class:`Waiter`), bounded so a broken runtime fails the test instead of
+hanging it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+import goroutines as gr
+
+PROGRAMS = Path(__file__).parent / "programs"
+RUNTIME_THREAD_PREFIX = "goroutines-"
+
+
+def runtime_threads() -> list[threading.Thread]:
+    """Live threads the runtime started (Ms and sysmon are named goroutines-*)."""
+    return [t for t in threading.enumerate() if t.name.startswith(RUNTIME_THREAD_PREFIX) and t.is_alive()]
+
+
+class Waiter:
+    """Bounded waits for conditions on other goroutines, from inside a goroutine."""
+
+    def __init__(self, timeout: float = 10.0) -> None:
+        self.timeout = timeout
+
+    async def until(self, pred: Callable[[], bool], what: str) -> None:
+        """Yield (gosched) until ``pred()`` holds; fail after ``timeout`` seconds."""
+        deadline = time.monotonic() + self.timeout
+        while not pred():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting until {what}; dump:\n{gr.dump()}")
+            await gr.gosched()
+
+    @staticmethod
+    def info(gid: int) -> gr.GoroutineInfo | None:
+        for g in gr.goroutines():
+            if g.id == gid:
+                return g
+        return None
+
+    async def parked(self, gid: int, reason: str) -> gr.GoroutineInfo:
+        """Wait until goroutine ``gid`` is waiting with wait reason ``reason``."""
+        found: list[gr.GoroutineInfo] = []
+
+        def check() -> bool:
+            g = self.info(gid)
+            if g is not None and g.state == "waiting" and g.wait_reason == reason:
+                found.append(g)
+                return True
+            return False
+
+        await self.until(check, f"goroutine {gid} is waiting on {reason!r}")
+        return found[-1]
+
+    async def all_parked(self, gids: list[int], reason: str) -> None:
+        want = set(gids)
+
+        def check() -> bool:
+            n = 0
+            for g in gr.goroutines():
+                if g.id in want and g.state == "waiting" and g.wait_reason == reason:
+                    n += 1
+            return n == len(want)
+
+        await self.until(check, f"goroutines {sorted(want)} are all waiting on {reason!r}")
+
+    async def gone(self, gid: int) -> None:
+        """Wait until goroutine ``gid`` has finished."""
+        await self.until(lambda: self.info(gid) is None, f"goroutine {gid} has finished")
+
+
+@pytest.fixture
+def wait() -> Waiter:
+    return Waiter()
+
+
+@pytest.fixture
+def no_leaked_runtime_threads() -> Iterator[None]:
+    """Fail a test that leaves a runtime thread behind (after any run it made)."""
+    yield
+    left = runtime_threads()
+    assert not left, f"runtime threads still alive after the test: {[t.name for t in left]}"
+
+
+def _run_program(
+    name: str,
+    *args: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 30.0,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``tests/programs/<name>`` in a fresh interpreter; return the result."""
+    full_env = dict(os.environ)
+    full_env.pop("GOMAXPROCS", None)
+    full_env["PYTHONFAULTHANDLER"] = "1"
+    if env:
+        full_env.update(env)
+    return subprocess.run(
+        [sys.executable, str(PROGRAMS / name), *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture
+def run_program() -> Callable[..., subprocess.CompletedProcess[str]]:
+    return _run_program
