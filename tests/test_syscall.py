@@ -698,3 +698,44 @@ def test_run_stopped_by_the_thread_cap_leaves_no_never_awaited_warnings():
         gr.set_max_threads(prev)
     never = [str(w.message) for w in caught if "never awaited" in str(w.message)]
     assert not never, never
+
+
+# ---------------------------------------------------------------------- abandoning a blocked goroutine
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("annotated", [True, False], ids=["syscall", "unannotated"])
+def test_run_returns_promptly_while_a_goroutine_is_still_blocked(annotated):
+    # When main returns, a goroutine still inside a blocking call is
+    # abandoned (as in Go); run must not wait for the call. Its thread is a
+    # daemon that ends when the call returns (released here afterwards).
+    before = runtime_threads()
+    entered = threading.Event()
+    release = threading.Event()
+
+    def blocking():
+        entered.set()
+        release.wait(30)
+
+    async def stuck():
+        if annotated:
+            await gr.syscall(blocking)
+        else:
+            blocking()  # blocking
+
+    async def main():
+        gr.go(stuck)
+        assert await gr.syscall(entered.wait, 10)
+        return time.monotonic()
+
+    try:
+        t_main = gr.run(main, gomaxprocs=1)
+        elapsed = time.monotonic() - t_main
+        left = runtime_threads() - before
+    finally:
+        release.set()
+    for t in runtime_threads() - before:
+        t.join(10)
+    assert_no_new_runtime_threads(before)
+    assert len(left) <= 1, sorted(t.name for t in left)
+    assert elapsed < 0.5, f"run returned {elapsed:.3f}s after main returned"
