@@ -41,6 +41,8 @@ def parse(
     gomaxprocs: bool = False,
     modes: Sequence[str] = (),
     default_n: int | None = None,
+    quick_n: int | None = None,
+    reps: bool = True,
     argv: Sequence[str] | None = None,
 ) -> argparse.Namespace:
     """The common command line: ``--n``, ``--quick``, ``--reps``.
@@ -48,14 +50,20 @@ def parse(
     ``gomaxprocs=True`` adds ``--gomaxprocs`` (goroutines programs; default:
     the ``GOMAXPROCS`` environment variable, else the runtime's default).
     ``modes`` adds ``--mode`` with those choices, the first being the default.
+    ``reps=False`` (W4): one measurement per process, no ``--reps``.
     """
     _dir, _metric, _unit, full, quick = WORKLOADS[workload]
     if default_n is not None:
         full = default_n
+    if quick_n is not None:
+        quick = quick_n
     p = argparse.ArgumentParser(description=f"{workload} benchmark program")
     p.add_argument("--n", type=int, default=None, help=f"problem size (default {full})")
     p.add_argument("--quick", action="store_true", help=f"small N for a smoke test ({quick})")
-    p.add_argument("--reps", type=int, default=3, help="repetitions inside the process; the best is reported")
+    if reps:
+        p.add_argument("--reps", type=int, default=3, help="repetitions inside the process; the best is reported")
+    else:
+        p.set_defaults(reps=1)
     if gomaxprocs:
         p.add_argument("--gomaxprocs", type=int, default=None, help="default: $GOMAXPROCS, else the runtime's default")
     if modes:
