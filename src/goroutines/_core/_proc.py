@@ -30,6 +30,7 @@ from typing import Any
 from .._errors import throw
 from ._g import DEAD, RUNNABLE, RUNNING, SYSCALL, WAIT_SYSCALL, WAITING, G
 from ._sched import P_DEAD, Sched, wake_m
+from ._trace import emit
 
 _LockType = type(threading.Lock())
 _monotonic = time.monotonic
@@ -53,7 +54,7 @@ class M:
     by the G's own code through the thread-local ``_tls.m``.
     """
 
-    __slots__ = ("sched", "id", "p", "nextp", "curg", "note", "thread", "ident")
+    __slots__ = ("sched", "id", "p", "nextp", "curg", "note", "thread", "ident", "tbuf")
 
     def __init__(self, sched: Sched, mid: int) -> None:
         self.sched = sched
@@ -65,6 +66,8 @@ class M:
         self.note.acquire()
         self.thread: threading.Thread | None = None
         self.ident = 0
+        # This M's trace buffer while tracing (see _trace.py); owner only.
+        self.tbuf: list[Any] | None = None
 
     def start(self) -> None:
         t = threading.Thread(target=self._main, name=f"goroutines-M{self.id}", daemon=True)
@@ -76,6 +79,8 @@ class M:
         self.ident = threading.get_ident()
         self.p = self.nextp
         self.nextp = None
+        if self.sched.trace is not None:
+            emit(self, "mstart", 0)
         try:
             schedule(self)
         finally:
@@ -107,6 +112,8 @@ def ready(g: G, m: M | None) -> None:
     """
     g.status = RUNNABLE
     if m is not None:
+        if m.sched.trace is not None:
+            emit(m, "unblock", g.id)
         p = m.p
         if p is not None:
             rn = p.runnext
@@ -208,6 +215,8 @@ def schedule(m: M) -> None:
         g.status = RUNNING
         param = g.param
         g.param = None
+        if sched.trace is not None:
+            emit(m, "start", g.id)
         try:
             trap = g.coro.send(param)
         except StopIteration as e:
@@ -216,6 +225,8 @@ def schedule(m: M) -> None:
         except BaseException as e:  # noqa: BLE001 - a panic, whatever it is
             gopanic(m, g, e)
             continue
+        if sched.trace is not None:
+            _trace_trap(m, g, trap)
 
         tt = type(trap)
         if tt is LockType:
@@ -251,6 +262,16 @@ def schedule(m: M) -> None:
             )
 
 
+def _trace_trap(m: M, g: G, trap: Any) -> None:
+    """Record what the G's trap does (only while tracing)."""
+    if trap is None or trap is REQUEUE:
+        emit(m, "yield", g.id)
+    elif type(trap) is Commit:
+        emit(m, "block", g.id, trap.reason)
+    else:
+        emit(m, "block", g.id, g.waitreason)
+
+
 def _fair_pick(m: M, p: Any) -> G | None:
     """Every 61st pick: run due timers, then take from the global queue first."""
     sched = m.sched
@@ -277,6 +298,9 @@ def _fair_pick(m: M, p: Any) -> G | None:
 
 
 def _run_timers(due: list[Any]) -> None:
+    m = getattr(_tls, "m", None)
+    if m is not None and m.sched.trace is not None:
+        emit(m, "timer", 0, len(due))
     for t, seq in due:
         t.fn(t.arg, seq)
 
@@ -345,6 +369,8 @@ def findrunnable(m: M) -> G | None:
             sched.poller = m
             wait = sched.timers.earliest() - _monotonic()
             lock.release()
+            if sched.trace is not None:
+                emit(m, "mpark", 0, "poll")
             woken = m.note.acquire(True, max(wait, 0.0))
             if not woken:
                 with lock:
@@ -356,8 +382,12 @@ def findrunnable(m: M) -> G | None:
         else:
             sched.midle.append(m)
             lock.release()
+            if sched.trace is not None:
+                emit(m, "mpark", 0, "idle")
             m.note.acquire()
         # Woken: maybe with a P (nextp), maybe to stop, maybe for timers.
+        if sched.trace is not None:
+            emit(m, "mwake", 0)
         with lock:
             p = m.nextp
             m.nextp = None
@@ -408,6 +438,8 @@ def newproc(sched: Sched, m: M | None, coro: Any, entry: str, code: Any, line: i
         runq.append(g)
     tw = sched.wakep_locked() if runq and sched.pidle else None
     lock.release()
+    if sched.trace is not None:
+        emit(m, "create", gid, (g.creator_id, entry))
     wake_m(tw)
     return g
 
@@ -415,6 +447,8 @@ def newproc(sched: Sched, m: M | None, coro: Any, entry: str, code: Any, line: i
 def goexit(m: M, g: G, value: Any) -> None:
     """``g`` returned: record it dead, drop every reference it held."""
     sched = m.sched
+    if m.sched.trace is not None:
+        emit(m, "end", g.id)
     g.status = DEAD
     m.curg = None
     g.coro = None
@@ -439,6 +473,8 @@ def gopanic(m: M, g: G, exc: BaseException) -> None:
         exc.add_note(f"goroutine {g.id} panicked; {describe_creation(g)}")
     except Exception:  # noqa: BLE001 - an exception type that refuses notes
         pass
+    if m.sched.trace is not None:
+        emit(m, "panic", g.id, f"{type(exc).__name__}: {exc}")
     g.status = DEAD
     g.coro = None
     with m.sched.lock:
@@ -458,6 +494,8 @@ def entersyscall(m: M, g: G) -> None:
     sched = m.sched
     g.status = SYSCALL
     g.waitreason = WAIT_SYSCALL
+    if sched.trace is not None:
+        emit(m, "syscall", g.id)
     with sched.lock:
         p = m.p
         m.p = None
@@ -474,6 +512,8 @@ def exitsyscall(m: M, g: G) -> bool:
             return False
         p = sched.acquirep_locked(m)
     g.waitreason = ""
+    if sched.trace is not None:
+        emit(m, "sysexit", g.id, "" if p is not None else "requeue")
     if p is None:
         return False
     g.status = RUNNING

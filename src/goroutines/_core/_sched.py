@@ -104,6 +104,9 @@ class Sched:
         self.gfree: list[G] = []
         self.timers = TimerHeap()
         self.nio_waiters = 0
+        # The execution tracer while one records (see _trace.py); read
+        # without the lock at every event point, set under it.
+        self.trace: Any = None
         self.stopping = False
         self.outcome = Outcome()
         # Released exactly once, by stop_locked(); run() waits on it.

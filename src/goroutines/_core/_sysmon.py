@@ -83,6 +83,8 @@ def sysmon(sched: Sched) -> None:
                 if not others:
                     continue
                 # Retake: the M keeps its G but loses the right to run others.
+                if sched.trace is not None:
+                    sched.trace.emit_shared("retake", m.id, 0, p.id)
                 m.p = None
                 p.sysmon_tick = -1
                 p.sysmon_where = None
