@@ -1,0 +1,636 @@
+"""sync: WaitGroup, Mutex, RWMutex and Once (Go's package sync).
+
+They park goroutines, never threads: a goroutine that must wait queues its G
+on the primitive's FIFO deque and yields the primitive's own lock to its M,
+which marks the G waiting and only then releases the lock (Go's gopark with
+an unlock function), so no wake-up can be lost. A waker dequeues the G under
+that lock, leaves the resume value in ``G.param``, releases the lock and
+only then readies the G. Exactly one waker dequeues a given G.
+
+Each object's ``_lock`` (a ``threading.Lock``) guards every other field of
+it. Lock order: a sync object's ``_lock`` is a leaf, except that waking
+takes Sched.lock (inside ready()) after it has been released. None of these
+objects holds a reference to a run: they are plain, can be created at module
+level or before ``run`` and be used by the goroutines of a later run. When a
+run ends, the runtime calls ``_forget(g)`` to drop the waiters of abandoned
+goroutines; a lock still *held* by an abandoned goroutine stays held (its
+holder can never release it), exactly as if that goroutine were still alive.
+
+Mutex fairness, as Go's sync.Mutex (normal mode plus starvation mode):
+
+* Normal mode: ``unlock`` frees the mutex and wakes the oldest waiter, which
+  then competes for it with goroutines that are calling ``lock`` right now.
+  A newcomer is already running, so it usually wins; the woken waiter then
+  goes back to the *front* of the queue. This keeps throughput high: a
+  goroutine that unlocks and locks again in a loop does not force a
+  goroutine switch per iteration (a switch costs microseconds in Python, far
+  more than the lock itself). Only one woken waiter is in flight at a time.
+* Starvation mode: a waiter that has waited more than 1 ms (Go's
+  starvationThresholdNs) switches the mutex to starvation mode when it fails
+  again. Then ``unlock`` hands ownership straight to the oldest waiter (the
+  mutex never becomes free) and newcomers queue at the tail, so the tail
+  latency is bounded. The mode ends when a waiter that got the mutex waited
+  less than 1 ms, or was the last waiter.
+
+Plain FIFO hand-off on every unlock would be simpler and perfectly fair, but
+it turns every contended lock into a goroutine switch (a lock convoy); Go's
+hybrid keeps the fast path of normal mode and the fairness guarantee.
+
+RWMutex prefers writers, as Go's does: once a writer waits, new readers
+queue behind it; when the readers holding the lock leave, the writer gets
+it; when a writer unlocks, every reader that queued meanwhile gets the lock
+(as a batch), before the next writer. Neither side starves.
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Generator
+from types import TracebackType
+from typing import Any
+
+from ._core import (
+    WAIT_MUTEX,
+    WAIT_ONCE,
+    WAIT_RWMUTEX,
+    WAIT_WAITGROUP,
+    G,
+    M,
+    _tls,
+    current,
+    current_sched,
+    ready,
+)
+
+__all__ = ["Mutex", "Once", "RWMutex", "WaitGroup"]
+
+_monotonic = time.monotonic
+
+STARVATION_THRESHOLD = 0.001
+"""Seconds a Mutex waiter waits before it switches the mutex to starvation
+mode (Go's starvationThresholdNs, 1 ms)."""
+
+
+class _Resume:
+    """A resume value left in ``G.param`` by a waker."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"<{self.name}>"
+
+
+_WOKEN = _Resume("woken")  # Mutex, normal mode: try again
+_HANDOFF = _Resume("handoff")  # Mutex, starvation mode: you own it now
+
+
+class _Nothing:
+    """An awaitable that completes at once with None (for ``__aexit__``)."""
+
+    __slots__ = ()
+
+    def __await__(self) -> Generator[Any, Any, None]:
+        return
+        yield  # pragma: no cover - makes this a generator
+
+
+_NOTHING = _Nothing()
+
+
+def _wake(g: G) -> None:
+    """Ready one dequeued waiter. No sync lock held."""
+    m: M | None = getattr(_tls, "m", None)
+    if m is None and current_sched() is None:
+        return  # no run in progress: a leftover of a run that has ended
+    ready(g, m)
+
+
+def _wake_all(gs: list[G]) -> None:
+    m: M | None = getattr(_tls, "m", None)
+    if m is None and current_sched() is None:
+        return
+    for g in gs:
+        ready(g, m)
+
+
+def _check_int(n: Any, who: str) -> int:
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"{who}: delta must be an int, not {type(n).__name__} ({n!r})")
+    return n
+
+
+def _forget_in(q: deque[G], g: G) -> None:
+    try:
+        q.remove(g)
+    except ValueError:
+        pass
+
+
+# ---------------------------------------------------------------------- WaitGroup
+
+
+class WaitGroup:
+    """Go's sync.WaitGroup: wait for a collection of goroutines to finish.
+
+    ``wg.add(n)`` before starting n goroutines, ``wg.done()`` in each when it
+    finishes, ``await wg.wait()`` to wait until the counter is zero. A
+    WaitGroup may be reused once ``wait`` has returned.
+    """
+
+    __slots__ = ("_lock", "_n", "_waiters", "_wait_op")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._n = 0
+        self._waiters: deque[G] = deque()
+        self._wait_op = _WaitGroupWait(self)
+
+    def add(self, delta: int) -> None:
+        """Add ``delta`` (may be negative) to the counter.
+
+        When the counter reaches zero every goroutine blocked in ``wait`` is
+        released. A counter that would go negative raises ``ValueError`` and
+        is left unchanged.
+        """
+        _check_int(delta, "WaitGroup.add")
+        lk = self._lock
+        lk.acquire()
+        n = self._n + delta
+        if n < 0:
+            old = self._n
+            lk.release()
+            raise ValueError(
+                f"sync: negative WaitGroup counter (add({delta}) with counter {old}); "
+                "call done() once per add(1)"
+            )
+        self._n = n
+        if n == 0 and self._waiters:
+            ws = list(self._waiters)
+            self._waiters.clear()
+            lk.release()
+            _wake_all(ws)
+            return
+        lk.release()
+
+    def done(self) -> None:
+        """Decrement the counter by one (``add(-1)``)."""
+        self.add(-1)
+
+    def wait(self) -> _WaitGroupWait:
+        """``await wg.wait()``: block until the counter is zero."""
+        return self._wait_op
+
+    @property
+    def count(self) -> int:
+        """The counter now (a snapshot)."""
+        return self._n
+
+    def _forget(self, g: G) -> None:
+        with self._lock:
+            _forget_in(self._waiters, g)
+
+    def __repr__(self) -> str:
+        return f"<WaitGroup count={self._n} waiters={len(self._waiters)}>"
+
+
+class _WaitGroupWait:
+    __slots__ = ("wg",)
+
+    def __init__(self, wg: WaitGroup) -> None:
+        self.wg = wg
+
+    def __await__(self) -> Generator[Any, Any, None]:
+        m = current("WaitGroup.wait()")
+        wg = self.wg
+        lk = wg._lock
+        lk.acquire()
+        if wg._n == 0:
+            lk.release()
+            return
+        g = m.curg
+        assert g is not None
+        g.waitreason = WAIT_WAITGROUP
+        g.waitchan = wg
+        wg._waiters.append(g)
+        yield lk
+
+
+# ---------------------------------------------------------------------- Mutex
+
+
+class Mutex:
+    """Go's sync.Mutex: ``await mu.lock()`` / ``mu.unlock()``, or ``async with mu:``.
+
+    Not owned: any goroutine (or thread) may unlock a mutex another
+    goroutine locked. Unlocking an unlocked mutex raises ``RuntimeError``.
+    Fairness: Go's normal mode plus starvation mode (see the module
+    docstring).
+    """
+
+    __slots__ = ("_lock", "_locked", "_starving", "_woken", "_waiters", "_lock_op")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._locked = False
+        # True only while _locked: unlock hands the mutex to the oldest waiter.
+        self._starving = False
+        # The run (Sched) in which a woken waiter is on its way to retry, or
+        # None. While one is in flight, unlock wakes nobody else (Go's
+        # mutexWoken). Keyed by run so a waiter abandoned when a run ended
+        # cannot block wake-ups in a later run.
+        self._woken: Any = None
+        self._waiters: deque[G] = deque()
+        self._lock_op = _MutexLock(self)
+
+    def lock(self) -> _MutexLock:
+        """``await mu.lock()``: lock the mutex, waiting while it is locked."""
+        return self._lock_op
+
+    def try_lock(self) -> bool:
+        """Lock the mutex if it is free now (Go's TryLock); never blocks."""
+        with self._lock:
+            if self._locked:
+                return False
+            self._locked = True
+            return True
+
+    def unlock(self) -> None:
+        """Unlock the mutex; ``RuntimeError`` if it is not locked."""
+        lk = self._lock
+        lk.acquire()
+        if not self._locked:
+            lk.release()
+            raise RuntimeError("sync: unlock of unlocked mutex (Mutex.unlock() called on a Mutex that is not locked)")
+        q = self._waiters
+        if self._starving:
+            if q:
+                # Starvation mode: ownership passes to the oldest waiter.
+                g = q.popleft()
+                g.param = _HANDOFF
+                lk.release()
+                _wake(g)
+                return
+            self._starving = False
+        self._locked = False
+        if q:
+            sched = current_sched()
+            if self._woken is None or self._woken is not sched:
+                g = q.popleft()
+                self._woken = sched
+                g.param = _WOKEN
+                lk.release()
+                _wake(g)
+                return
+        lk.release()
+
+    def locked(self) -> bool:
+        """Whether the mutex is locked now (a snapshot)."""
+        return self._locked
+
+    def __aenter__(self) -> _MutexLock:
+        return self._lock_op
+
+    def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> Awaitable[None]:
+        self.unlock()
+        return _NOTHING
+
+    def _forget(self, g: G) -> None:
+        with self._lock:
+            _forget_in(self._waiters, g)
+
+    def __repr__(self) -> str:
+        state = "locked" if self._locked else "unlocked"
+        if self._starving:
+            state += ", starving"
+        return f"<Mutex {state} waiters={len(self._waiters)}>"
+
+
+class _MutexLock:
+    __slots__ = ("mu",)
+
+    def __init__(self, mu: Mutex) -> None:
+        self.mu = mu
+
+    def __await__(self) -> Generator[Any, Any, None]:
+        m = current("Mutex.lock()")
+        mu = self.mu
+        lk = mu._lock
+        lk.acquire()
+        if not mu._locked:
+            # Free (never the case in starvation mode: the mutex is handed
+            # over without becoming free). Newcomers may barge ahead of a
+            # woken waiter: that is normal mode.
+            mu._locked = True
+            lk.release()
+            return
+        g = m.curg
+        assert g is not None
+        start = _monotonic()
+        starving = False
+        front = False
+        while True:
+            # lk held; the mutex is locked.
+            if starving:
+                mu._starving = True
+            g.waitreason = WAIT_MUTEX
+            g.waitchan = mu
+            if front:
+                mu._waiters.appendleft(g)
+            else:
+                mu._waiters.append(g)
+            r = yield lk
+            starving = starving or _monotonic() - start > STARVATION_THRESHOLD
+            lk.acquire()
+            if r is _HANDOFF:
+                # We own it (it never became free). Leave starvation mode if
+                # we did not wait long, or nobody is left to starve.
+                if not starving or not mu._waiters:
+                    mu._starving = False
+                lk.release()
+                return
+            # Woken in normal mode: compete with newcomers.
+            mu._woken = None
+            if not mu._locked:
+                mu._locked = True
+                lk.release()
+                return
+            front = True  # lost the race: keep our place at the front
+
+
+# ---------------------------------------------------------------------- RWMutex
+
+
+class RWMutex:
+    """Go's sync.RWMutex: many readers or one writer.
+
+    ``await rw.rlock()`` / ``rw.runlock()`` for reading, ``await rw.lock()``
+    / ``rw.unlock()`` (or ``async with rw:``) for writing, ``async with
+    rw.rlocker():`` for reading in a block. A waiting writer blocks new
+    readers, so writers are not starved; a writer's unlock admits every
+    reader that queued meanwhile before the next writer. Not owned, as in Go.
+    """
+
+    __slots__ = ("_lock", "_readers", "_writer", "_rq", "_wq", "_rlock_op", "_wlock_op")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._readers = 0  # readers holding the lock
+        self._writer = False  # a writer holds the lock
+        self._rq: deque[G] = deque()  # readers waiting (only while a writer holds or waits)
+        self._wq: deque[G] = deque()  # writers waiting
+        self._rlock_op = _RWLock(self, False)
+        self._wlock_op = _RWLock(self, True)
+
+    def rlock(self) -> _RWLock:
+        """``await rw.rlock()``: lock for reading."""
+        return self._rlock_op
+
+    def lock(self) -> _RWLock:
+        """``await rw.lock()``: lock for writing."""
+        return self._wlock_op
+
+    def try_rlock(self) -> bool:
+        """Lock for reading if that needs no wait (Go's TryRLock)."""
+        with self._lock:
+            if self._writer or self._wq:
+                return False
+            self._readers += 1
+            return True
+
+    def try_lock(self) -> bool:
+        """Lock for writing if that needs no wait (Go's TryLock)."""
+        with self._lock:
+            if self._writer or self._readers or self._wq:
+                return False
+            self._writer = True
+            return True
+
+    def runlock(self) -> None:
+        """Undo one ``rlock``; ``RuntimeError`` if not locked for reading."""
+        lk = self._lock
+        lk.acquire()
+        if self._readers <= 0:
+            lk.release()
+            raise RuntimeError(
+                "sync: RUnlock of unlocked RWMutex (RWMutex.runlock() without a matching rlock())"
+            )
+        self._readers -= 1
+        if self._readers == 0 and self._wq:
+            # The last reader out lets the first waiting writer in.
+            g = self._wq.popleft()
+            self._writer = True
+            lk.release()
+            _wake(g)
+            return
+        lk.release()
+
+    def unlock(self) -> None:
+        """Undo ``lock``; ``RuntimeError`` if not locked for writing."""
+        lk = self._lock
+        lk.acquire()
+        if not self._writer:
+            lk.release()
+            raise RuntimeError(
+                "sync: Unlock of unlocked RWMutex (RWMutex.unlock() while not locked for writing"
+                + ("; use runlock() to release a read lock)" if self._readers else ")")
+            )
+        self._writer = False
+        if self._rq:
+            # Admit every reader that queued while we held it, as one batch.
+            ws = list(self._rq)
+            self._rq.clear()
+            self._readers += len(ws)
+            lk.release()
+            _wake_all(ws)
+            return
+        if self._wq:
+            g = self._wq.popleft()
+            self._writer = True
+            lk.release()
+            _wake(g)
+            return
+        lk.release()
+
+    def rlocker(self) -> RLocker:
+        """A lock whose ``lock``/``unlock`` (and ``async with``) read-lock this one."""
+        return RLocker(self)
+
+    def __aenter__(self) -> _RWLock:
+        return self._wlock_op
+
+    def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> Awaitable[None]:
+        self.unlock()
+        return _NOTHING
+
+    def _forget(self, g: G) -> None:
+        with self._lock:
+            _forget_in(self._rq, g)
+            _forget_in(self._wq, g)
+
+    def __repr__(self) -> str:
+        return (
+            f"<RWMutex readers={self._readers} writer={self._writer} "
+            f"waiting readers={len(self._rq)} writers={len(self._wq)}>"
+        )
+
+
+class _RWLock:
+    __slots__ = ("rw", "write")
+
+    def __init__(self, rw: RWMutex, write: bool) -> None:
+        self.rw = rw
+        self.write = write
+
+    def __await__(self) -> Generator[Any, Any, None]:
+        write = self.write
+        m = current("RWMutex.lock()" if write else "RWMutex.rlock()")
+        rw = self.rw
+        lk = rw._lock
+        lk.acquire()
+        if write:
+            if not rw._writer and not rw._readers and not rw._wq:
+                rw._writer = True
+                lk.release()
+                return
+            q = rw._wq
+        else:
+            if not rw._writer and not rw._wq:
+                rw._readers += 1
+                lk.release()
+                return
+            q = rw._rq
+        g = m.curg
+        assert g is not None
+        g.waitreason = WAIT_RWMUTEX
+        g.waitchan = rw
+        q.append(g)
+        # The waker has granted the lock to us (_writer, or _readers += 1).
+        yield lk
+
+
+class RLocker:
+    """``rw.rlocker()``: the read side of an RWMutex as a plain lock."""
+
+    __slots__ = ("rw",)
+
+    def __init__(self, rw: RWMutex) -> None:
+        self.rw = rw
+
+    def lock(self) -> _RWLock:
+        return self.rw._rlock_op
+
+    def unlock(self) -> None:
+        self.rw.runlock()
+
+    def __aenter__(self) -> _RWLock:
+        return self.rw._rlock_op
+
+    def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> Awaitable[None]:
+        self.rw.runlock()
+        return _NOTHING
+
+
+# ---------------------------------------------------------------------- Once
+
+
+class Once:
+    """Go's sync.Once: ``await once.do(fn)`` runs ``fn`` exactly once.
+
+    ``fn`` is a plain function or an ``async def`` function (anything whose
+    result is awaitable is awaited). Callers that arrive while the first is
+    still running ``fn`` wait until it has finished. ``fn`` counts as done
+    even when it raises: the exception reaches the caller that ran it, and
+    later calls return without running anything (as in Go, where a panic
+    in f still marks the Once done). ``do`` returns None.
+    """
+
+    __slots__ = ("_lock", "_done", "_runner", "_waiters")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._done = False
+        self._runner: G | None = None  # the goroutine running fn now
+        self._waiters: deque[G] = deque()
+
+    def do(self, fn: Callable[[], Any]) -> _OnceDo:
+        if not callable(fn):
+            raise TypeError(f"Once.do: {fn!r} ({type(fn).__name__}) is not callable; pass a function")
+        return _OnceDo(self, fn)
+
+    @property
+    def done(self) -> bool:
+        """Whether ``fn`` has run (a snapshot)."""
+        return self._done
+
+    def _forget(self, g: G) -> None:
+        with self._lock:
+            _forget_in(self._waiters, g)
+
+    def __repr__(self) -> str:
+        state = "done" if self._done else ("running" if self._runner is not None else "not done")
+        return f"<Once {state}>"
+
+
+class _OnceDo:
+    __slots__ = ("once", "fn")
+
+    def __init__(self, once: Once, fn: Callable[[], Any]) -> None:
+        self.once = once
+        self.fn = fn
+
+    def __await__(self) -> Generator[Any, Any, None]:
+        m = current("Once.do()")
+        o = self.once
+        g = m.curg
+        assert g is not None
+        lk = o._lock
+        lk.acquire()
+        if o._done:
+            lk.release()
+            return
+        if o._runner is not None:
+            if o._runner is g:
+                lk.release()
+                raise RuntimeError(
+                    "sync: Once.do called from inside its own fn; it would wait for itself forever"
+                )
+            g.waitreason = WAIT_ONCE
+            g.waitchan = o
+            o._waiters.append(g)
+            yield lk  # woken once fn has finished
+            return
+        o._runner = g
+        lk.release()
+        try:
+            r = self.fn()
+            if inspect.isawaitable(r):
+                yield from r.__await__()
+        finally:
+            with lk:
+                o._done = True
+                o._runner = None
+                ws = list(o._waiters)
+                o._waiters.clear()
+            if ws:
+                _wake_all(ws)
