@@ -40,6 +40,11 @@ from ._core import (
 
 _monotonic = time.monotonic
 
+# Longer than this (seconds, ~31 years) counts as "never": durations are
+# clamped so that an M waiting for the timer stays within the platform's
+# limit on thread waits (threading.TIMEOUT_MAX; beyond it the wait raises).
+MAX_DELAY = 1e9
+
 
 def _check_seconds(seconds: Any, who: str) -> float:
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
@@ -47,7 +52,7 @@ def _check_seconds(seconds: Any, who: str) -> float:
     s = float(seconds)
     if math.isnan(s):
         raise ValueError(f"{who}: seconds is NaN")
-    return s
+    return min(s, MAX_DELAY)
 
 
 def _need_sched(who: str) -> Sched:
@@ -113,26 +118,36 @@ class Timer:
 
     __slots__ = ("c", "_rt", "_armed", "_period", "_sched")
 
-    def __init__(self, seconds: float) -> None:
-        d = _check_seconds(seconds, type(self).__name__)
-        self._sched = _need_sched(type(self).__name__)
+    def __init__(self, seconds: float, *, _who: str = "Timer") -> None:
+        d = _check_seconds(seconds, _who)
+        self._sched = _need_sched(_who)
         self.c: Chan[float] = Chan(1)
         self._rt = _RTimer(_fire, self)
         self._armed = -1
         self._period = 0.0
         self._arm(d)
 
-    def _arm(self, d: float) -> bool:
-        """(Re-)arm after ``d`` seconds; True if a pending firing was cancelled."""
+    def _arm(self, d: float, period: float = 0.0) -> bool:
+        """(Re-)arm after ``d`` seconds (a Ticker: with a new ``period``);
+        True if a pending firing was cancelled."""
         c = self.c
-        sched = self._sched
+        rt = self._rt
         with c._lock:
+            sched = self._sched
+            was = False
+            if sched.stopping:
+                # Made in a run that has ended: move to the one running now.
+                sched = _need_sched(f"{type(self).__name__}.reset")
+                self._sched = sched
+                rt = self._rt = _RTimer(_fire, self, period=rt.period)
             drained = bool(c._buf)
             c._buf.clear()
             with sched.lock:
-                was = sched.timers.delete(self._rt)
-                pm = sched.addtimer_locked(self._rt, _monotonic() + max(d, 0.0))
-                self._armed = self._rt.seq
+                was = sched.timers.delete(rt)
+                if period > 0:
+                    rt.period = period
+                pm = sched.addtimer_locked(rt, _monotonic() + max(d, 0.0))
+                self._armed = rt.seq
         wake_m(pm)
         return was or drained
 
@@ -146,8 +161,14 @@ class Timer:
             drained = bool(c._buf)
             c._buf.clear()
             self._armed = -1
-            with self._sched.lock:
-                was = self._sched.timers.delete(self._rt)
+            sched = self._sched
+            if sched.stopping:
+                # The run that armed it has ended (its Sched.lock may even be
+                # held by this thread, if a finaliser runs during shutdown).
+                was = self._rt.pending
+            else:
+                with sched.lock:
+                    was = sched.timers.delete(self._rt)
         return was or drained
 
     def reset(self, seconds: float) -> bool:
@@ -178,10 +199,9 @@ class Ticker(Timer):
         if d <= 0:
             raise ValueError(f"Ticker.reset: period must be positive, got {seconds!r}")
         self._period = d
-        self._rt.period = d
-        return self._arm(d)
+        return self._arm(d, d)
 
 
 def after(seconds: float) -> Chan[float]:
     """A channel that receives ``time.monotonic()`` once, after ``seconds``."""
-    return Timer(_check_seconds(seconds, "after")).c
+    return Timer(seconds, _who="after").c
