@@ -1,0 +1,353 @@
+"""Exactly-once delivery under stress, at gomaxprocs 1, 2, 4 and 8.
+
+Many senders, receivers and selects (and closes racing with them): no value
+is lost, duplicated, or reordered per sender (as seen by any one receiver on
+any one channel). Ports of chan_test.go's TestSelectStress and
+TestMultiConsumer are included. Each test stays well under 10 s on 2 cores.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import pytest
+
+import goroutines as gr
+
+pytestmark = [pytest.mark.usefixtures("no_leaked_runtime_threads"), pytest.mark.timeout(60)]
+
+PROCS = [1, 2, 4, 8]
+procs = pytest.mark.parametrize("procs", PROCS)
+
+Item = tuple[int, int]  # (sender id, sequence number)
+Seen = list[tuple[int, int, int]]  # (channel index, sender id, sequence number) per receiver
+
+
+def check_exactly_once(sent: list[Item], received: list[Seen]) -> None:
+    """Every sent item received once; per receiver and channel, each sender's items in order."""
+    got = Counter((k, i) for seen in received for (_, k, i) in seen)
+    dups = [x for x, c in got.items() if c > 1]
+    assert not dups, f"{len(dups)} values received more than once, e.g. {dups[:5]}"
+    want = Counter(sent)
+    assert len(want) == len(sent), "test bug: duplicate items sent"
+    lost = set(want) - set(got)
+    extra = set(got) - set(want)
+    assert not lost, f"{len(lost)} values lost, e.g. {sorted(lost)[:5]}"
+    assert not extra, f"{len(extra)} values received that were never (successfully) sent, e.g. {sorted(extra)[:5]}"
+    for r, seen in enumerate(received):
+        last: dict[tuple[int, int], int] = {}
+        for ci, k, i in seen:
+            prev = last.get((ci, k), -1)
+            assert i > prev, f"receiver {r} got ({k}, {i}) after ({k}, {prev}) on channel {ci}"
+            last[(ci, k)] = i
+
+
+@procs
+@pytest.mark.parametrize("cap", [0, 5])
+def test_many_senders_receivers_and_selects(procs: int, cap: int) -> None:
+    # Two data channels. Senders alternate: plain send on their own channel,
+    # or a select over sends on both. Receivers: plain range over one
+    # channel, or a select over both that disables a closed channel's case
+    # (Go's nil-channel idiom). main closes both once every sender is done.
+    nsend, per, nrecv = 8, 500, 6
+
+    async def main() -> tuple[list[Item], list[Seen]]:
+        data: list[gr.Chan[Item]] = [gr.Chan(cap), gr.Chan(cap)]
+        senders_done: gr.Chan[list[Item]] = gr.Chan(nsend)
+        results: gr.Chan[Seen] = gr.Chan(nrecv)
+
+        async def sender(k: int) -> None:
+            mine = data[k % 2]
+            both = None
+            sent: list[Item] = []
+            for i in range(per):
+                item = (k, i)
+                if (i + k) % 3 == 0:
+                    both = (data[0].send(item), data[1].send(item))
+                    await gr.select(*both)
+                else:
+                    await mine.send(item)
+                sent.append(item)
+            await senders_done.send(sent)
+
+        async def ranger(ci: int) -> None:
+            seen: Seen = []
+            async for k, i in data[ci]:
+                seen.append((ci, k, i))
+            await results.send(seen)
+
+        async def selector() -> None:
+            seen: Seen = []
+            cases: list[Any] = [data[0].recv_ok(), data[1].recv_ok()]
+            while cases[0] is not None or cases[1] is not None:
+                ci, v, ok = await gr.select(*cases)
+                if not ok:
+                    cases[ci] = None
+                    continue
+                seen.append((ci, v[0], v[1]))
+            await results.send(seen)
+
+        for r in range(nrecv):
+            if r % 3 == 2:
+                gr.go(selector)
+            else:
+                gr.go(ranger, r % 2)
+        for k in range(nsend):
+            gr.go(sender, k)
+        sent: list[Item] = []
+        for _ in range(nsend):
+            sent.extend(await senders_done.recv())
+        data[0].close()
+        data[1].close()
+        received = [await results.recv() for _ in range(nrecv)]
+        return sent, received
+
+    sent, received = gr.run(main, gomaxprocs=procs)
+    assert len(sent) == nsend * per
+    check_exactly_once(sent, received)
+
+
+@procs
+@pytest.mark.parametrize("cap", [0, 4])
+def test_exactly_once_when_close_races_with_senders(procs: int, cap: int) -> None:
+    # A receiver closes the channel in the middle of the traffic. Senders
+    # (plain and select) stop at their first ClosedChannelError. Exactly the
+    # values whose send succeeded are received, each once, in order.
+    nsend, per, nrecv = 8, 600, 4
+    close_after = nsend * per // 3
+
+    async def main() -> tuple[list[Item], list[Seen], int]:
+        ch: gr.Chan[Item] = gr.Chan(cap)
+        never: gr.Chan[None] = gr.Chan()
+        total: gr.Chan[int] = gr.Chan(1)  # a counter token shared by the receivers
+        await total.send(0)
+        senders_done: gr.Chan[tuple[list[Item], bool]] = gr.Chan(nsend)
+        results: gr.Chan[Seen] = gr.Chan(nrecv)
+
+        async def sender(k: int) -> None:
+            sent: list[Item] = []
+            raised = False
+            cases = None
+            for i in range(per):
+                item = (k, i)
+                try:
+                    if k % 2:
+                        cases = (ch.send(item), never.recv())
+                        idx, _, _ = await gr.select(*cases)
+                        assert idx == 0
+                    else:
+                        await ch.send(item)
+                except gr.ClosedChannelError as e:
+                    assert str(e) == "send on closed channel"
+                    raised = True
+                    break
+                sent.append(item)
+            await senders_done.send((sent, raised))
+
+        async def receiver(r: int) -> None:
+            seen: Seen = []
+            while True:
+                if r % 2:
+                    _, v, ok = await gr.select(ch.recv_ok(), never.recv())
+                else:
+                    v, ok = await ch.recv_ok()
+                if not ok:
+                    break
+                seen.append((0, v[0], v[1]))
+                n = await total.recv() + 1
+                if n == close_after:
+                    ch.close()
+                await total.send(n)
+            await results.send(seen)
+
+        for r in range(nrecv):
+            gr.go(receiver, r)
+        for k in range(nsend):
+            gr.go(sender, k)
+        sent: list[Item] = []
+        raised = 0
+        for _ in range(nsend):
+            s, did_raise = await senders_done.recv()
+            sent.extend(s)
+            raised += did_raise
+        received = [await results.recv() for _ in range(nrecv)]
+        return sent, received, raised
+
+    sent, received, raised = gr.run(main, gomaxprocs=procs)
+    assert raised >= 1, "no sender saw the close"
+    # At the close: close_after values counted, at most one uncounted value
+    # per other receiver, and at most cap values still buffered.
+    assert close_after <= len(sent) <= close_after + (nrecv - 1) + cap
+    check_exactly_once(sent, received)
+
+
+@procs
+def test_select_stress(procs: int) -> None:
+    # chan_test.go TestSelectStress: 4 channels (2 unbuffered, cap 2, cap 3);
+    # one plain sender and one plain receiver per channel, plus one selecting
+    # sender and one selecting receiver over all 4, disabling a channel's case
+    # (None) once its quota is done. Nothing may deadlock, lose or duplicate.
+    n = 600
+
+    async def main() -> tuple[list[Item], list[Seen]]:
+        c: list[gr.Chan[Item]] = [gr.Chan(), gr.Chan(), gr.Chan(2), gr.Chan(3)]
+        done: gr.Chan[Seen] = gr.Chan(8)
+
+        async def plain_sender(ci: int) -> None:
+            for i in range(n):
+                await c[ci].send((ci, i))
+            await done.send([])
+
+        async def plain_receiver(ci: int) -> None:
+            seen: Seen = []
+            for _ in range(n):
+                k, i = await c[ci].recv()
+                seen.append((ci, k, i))
+            await done.send(seen)
+
+        async def select_sender() -> None:
+            counts = [0, 0, 0, 0]
+            cases: list[Any] = [c[ci].send((10 + ci, 0)) for ci in range(4)]
+            for _ in range(4 * n):
+                ci, _, ok = await gr.select(*cases)
+                assert ok
+                counts[ci] += 1
+                cases[ci] = None if counts[ci] == n else c[ci].send((10 + ci, counts[ci]))
+            await done.send([])
+
+        async def select_receiver() -> None:
+            seen: Seen = []
+            counts = [0, 0, 0, 0]
+            cases: list[Any] = [ch.recv() for ch in c]
+            for _ in range(4 * n):
+                ci, v, ok = await gr.select(*cases)
+                assert ok
+                seen.append((ci, v[0], v[1]))
+                counts[ci] += 1
+                if counts[ci] == n:
+                    cases[ci] = None
+            await done.send(seen)
+
+        for ci in range(4):
+            gr.go(plain_sender, ci)
+            gr.go(plain_receiver, ci)
+        gr.go(select_sender)
+        gr.go(select_receiver)
+        received = [await done.recv() for _ in range(10)]
+        sent = [(ci, i) for ci in range(4) for i in range(n)] + [(10 + ci, i) for ci in range(4) for i in range(n)]
+        return sent, [r for r in received if r]
+
+    sent, received = gr.run(main, gomaxprocs=procs)
+    check_exactly_once(sent, received)
+    # each channel carried exactly 2n values
+    per_chan = Counter(ci for seen in received for (ci, _, _) in seen)
+    assert per_chan == {ci: 2 * n for ci in range(4)}
+
+
+@procs
+def test_multi_consumer(procs: int) -> None:
+    # chan_test.go TestMultiConsumer: 23 workers drain a cap-62 channel and
+    # forward to a results channel; every value arrives exactly once.
+    nwork, niter = 23, 2710
+
+    async def main() -> list[int]:
+        q: gr.Chan[int] = gr.Chan(nwork * 3)
+        r: gr.Chan[int] = gr.Chan(nwork * 3)
+        finished: gr.Chan[None] = gr.Chan(nwork)
+
+        async def worker() -> None:
+            async for v in q:
+                if v % 7 == 0:
+                    await gr.gosched()
+                await r.send(v)
+            await finished.send(None)
+
+        for _ in range(nwork):
+            gr.go(worker)
+
+        async def closer() -> None:
+            for _ in range(nwork):
+                await finished.recv()
+            r.close()
+
+        gr.go(closer)
+
+        async def producer() -> None:
+            for i in range(niter):
+                await q.send(i)
+            q.close()
+
+        gr.go(producer)
+        return [v async for v in r]
+
+    got = gr.run(main, gomaxprocs=procs)
+    assert sorted(got) == list(range(niter))
+
+
+@procs
+def test_close_wakes_many_parked_selects(procs: int) -> None:
+    # 40 goroutines loop on select(data, quit). Every unbuffered send
+    # completes only when received, so once main has sent everything it
+    # closes quit: each select is woken exactly once by it, and the data was
+    # received exactly once overall.
+    nsel, nval = 40, 2000
+
+    async def main() -> tuple[list[int], list[int]]:
+        data: gr.Chan[int] = gr.Chan()
+        quit_: gr.Chan[None] = gr.Chan()
+        out: gr.Chan[tuple[list[int], int]] = gr.Chan(nsel)
+
+        async def selector() -> None:
+            got: list[int] = []
+            cases = (data.recv_ok(), quit_.recv_ok())
+            while True:
+                i, v, ok = await gr.select(*cases)
+                if i == 1:
+                    assert (v, ok) == (None, False)
+                    break
+                assert ok
+                got.append(v)
+            await out.send((got, i))
+
+        for _ in range(nsel):
+            gr.go(selector)
+        for v in range(nval):
+            await data.send(v)
+        quit_.close()
+        res = [await out.recv() for _ in range(nsel)]
+        return sorted(v for got, _ in res for v in got), [i for _, i in res]
+
+    values, exits = gr.run(main, gomaxprocs=procs)
+    assert values == list(range(nval))
+    assert exits == [1] * nsel
+
+
+@procs
+def test_ping_pong_pairs(procs: int) -> None:
+    # Many independent unbuffered ping-pong pairs: each round trip returns
+    # exactly the value sent, in order.
+    pairs, rounds = 16, 500
+
+    async def main() -> int:
+        done: gr.Chan[int] = gr.Chan(pairs)
+
+        async def ponger(ping: gr.Chan[int], pong: gr.Chan[int]) -> None:
+            async for v in ping:
+                await pong.send(v + 1)
+
+        async def pinger(k: int) -> None:
+            ping: gr.Chan[int] = gr.Chan()
+            pong: gr.Chan[int] = gr.Chan()
+            gr.go(ponger, ping, pong)
+            for i in range(rounds):
+                await ping.send(k * 1000 + i)
+                assert await pong.recv() == k * 1000 + i + 1
+            ping.close()
+            await done.send(k)
+
+        for k in range(pairs):
+            gr.go(pinger, k)
+        return sum([await done.recv() for _ in range(pairs)])
+
+    assert gr.run(main, gomaxprocs=procs) == sum(range(pairs))
