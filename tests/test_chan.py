@@ -10,6 +10,8 @@ import threading
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import goroutines as gr
 
@@ -204,6 +206,54 @@ def test_waiting_senders_are_served_first_come_first_served(procs: int, cap: int
         assert got == [-1 - i for i in range(cap)] + list(range(6))
 
     gr.run(main, gomaxprocs=procs)
+
+
+def test_send_to_a_waiting_receiver_bypasses_the_buffer(wait: Any) -> None:
+    # Item 5: with a receiver waiting, the value goes straight to it; it never
+    # sits in the buffer (len stays 0 even before the receiver runs again).
+    async def main() -> None:
+        ch: gr.Chan[int] = gr.Chan(1)
+        out: gr.Chan[int] = gr.Chan(1)
+
+        async def receiver() -> None:
+            await out.send(await ch.recv())
+
+        h = gr.go(receiver)
+        await wait.parked(h.id, "chan receive")
+        await ch.send(3)
+        assert len(ch) == 0
+        await ch.send(4)  # the buffer slot is still free: no blocking
+        assert len(ch) == 1
+        assert await out.recv() == 3
+        assert await ch.recv() == 4
+
+    gr.run(main, gomaxprocs=1)
+
+
+def test_receive_from_full_buffer_moves_first_waiting_sender_into_it(wait: Any) -> None:
+    # Item 11: the receiver takes the head, the first waiting sender's value
+    # joins the tail and that sender is woken (its send has completed).
+    async def main() -> None:
+        ch: gr.Chan[int] = gr.Chan(2)
+        await ch.send(0)
+        await ch.send(1)
+
+        async def sender(v: int) -> None:
+            await ch.send(v)
+
+        h2 = gr.go(sender, 2)
+        await wait.parked(h2.id, "chan send")
+        h3 = gr.go(sender, 3)
+        await wait.parked(h3.id, "chan send")
+        assert await ch.recv() == 0
+        assert len(ch) == 2  # 1 and 2 buffered, before sender 2 even runs again
+        g2 = wait.info(h2.id)
+        assert g2 is None or g2.wait_reason != "chan send"
+        g3 = wait.info(h3.id)
+        assert g3 is not None and (g3.state, g3.wait_reason) == ("waiting", "chan send")
+        assert [await ch.recv() for _ in range(3)] == [1, 2, 3]
+
+    gr.run(main, gomaxprocs=1)
 
 
 @procs
@@ -585,3 +635,58 @@ def test_blocked_goroutines_do_not_hold_threads() -> None:
 
     threads = gr.run(main, gomaxprocs=1)
     assert threads <= 4, f"{threads} runtime threads for {n} parked goroutines at gomaxprocs=1"
+
+
+# --------------------------------------------------------------------------- model-based
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    cap=st.integers(min_value=0, max_value=4),
+    ops=st.lists(
+        st.one_of(
+            st.tuples(st.just("send"), st.integers()),
+            st.tuples(st.just("recv"), st.none()),
+            st.tuples(st.just("recv_ok"), st.none()),
+            st.tuples(st.just("close"), st.none()),
+        ),
+        max_size=40,
+    ),
+)
+def test_non_blocking_operations_match_a_model(cap: int, ops: list[tuple[str, Any]]) -> None:
+    # One goroutine drives a channel with non-blocking selects and close();
+    # every outcome and len() must match a plain FIFO model of Go's channel.
+    async def main() -> None:
+        ch: gr.Chan[int] = gr.Chan(cap)
+        buf: list[int] = []
+        closed = False
+        for kind, v in ops:
+            if kind == "close":
+                if closed:
+                    with pytest.raises(gr.ClosedChannelError, match="close of closed channel"):
+                        ch.close()
+                else:
+                    ch.close()
+                    closed = True
+            elif kind == "send":
+                if closed:
+                    with pytest.raises(gr.ClosedChannelError, match="send on closed channel"):
+                        await gr.select(ch.send(v), default=True)
+                elif len(buf) < cap:
+                    assert await gr.select(ch.send(v), default=True) == (0, None, True)
+                    buf.append(v)
+                else:
+                    assert await gr.select(ch.send(v), default=True) == (-1, None, False)
+            else:
+                op = ch.recv() if kind == "recv" else ch.recv_ok()
+                got = await gr.select(None, op, default=True)
+                if buf:
+                    assert got == (1, buf.pop(0), True)
+                elif closed:
+                    assert got == (1, None, False)
+                else:
+                    assert got == (-1, None, False)
+            assert len(ch) == len(buf)
+            assert ch.cap == cap
+
+    gr.run(main)

@@ -696,6 +696,16 @@ def test_no_deadlock_while_a_timer_is_pending() -> None:
     assert gr.run(main) is True
 
 
+def test_no_deadlock_in_a_select_with_a_timer_case() -> None:
+    async def main() -> int:
+        never: gr.Chan[int] = gr.Chan()
+        i, _, ok = await gr.select(never.recv(), gr.after(0.02).recv())
+        assert ok
+        return i
+
+    assert gr.run(main) == 1
+
+
 def test_deadlock_after_the_last_timer_fired() -> None:
     async def main() -> None:
         await gr.sleep(0.01)
