@@ -26,6 +26,7 @@ from ._g import (
     WAITING,
     G,
 )
+from ._netpoll import EVICTED, READ, READY, TIMEOUT, WRITE, WaitFD, evict_fd
 from ._proc import REQUEUE, Commit, M, _tls, current_g, current_m, ready
 from ._runtime import (
     Goroutine,
@@ -45,6 +46,13 @@ from ._traceback import GoroutineInfo
 from ._traps import Syscall, block_forever, current, gosched, no_goroutine, syscall
 
 __all__ = [
+    "EVICTED",
+    "READ",
+    "READY",
+    "TIMEOUT",
+    "WRITE",
+    "WaitFD",
+    "evict_fd",
     "CLOSED",
     "Commit",
     "G",

@@ -29,7 +29,7 @@ from typing import Any
 
 from .._errors import throw
 from ._g import DEAD, RUNNABLE, RUNNING, SYSCALL, WAIT_SYSCALL, WAITING, G
-from ._sched import P_DEAD, Sched, wake_m
+from ._sched import P_DEAD, Sched, inject, wake_m
 from ._trace import emit
 
 _LockType = type(threading.Lock())
@@ -50,11 +50,24 @@ class M:
     off the list meanwhile consumes that one release before going on.
 
     ``p`` and ``nextp``: written under Sched.lock, ``p`` read by the M itself
-    without it (see the module docstring). ``curg``: the G this M runs, read
-    by the G's own code through the thread-local ``_tls.m``.
+    without it (see the module docstring). ``curg``: the G this M is running
+    right now (None between goroutines), written by the M only, read by the
+    G's own code through the thread-local ``_tls.m`` and by shutdown/dumps.
     """
 
-    __slots__ = ("sched", "id", "p", "nextp", "curg", "note", "thread", "ident", "tbuf")
+    __slots__ = (
+        "sched",
+        "id",
+        "p",
+        "nextp",
+        "curg",
+        "note",
+        "thread",
+        "ident",
+        "tbuf",
+        "inpoll",
+        "wake_break",
+    )
 
     def __init__(self, sched: Sched, mid: int) -> None:
         self.sched = sched
@@ -68,6 +81,10 @@ class M:
         self.ident = 0
         # This M's trace buffer while tracing (see _trace.py); owner only.
         self.tbuf: list[Any] | None = None
+        # Under Sched.lock: the poller is blocked in the netpoller (inpoll);
+        # its claimer must wake it through the wake-up pipe (wake_break).
+        self.inpoll = False
+        self.wake_break = False
 
     def start(self) -> None:
         t = threading.Thread(target=self._main, name=f"goroutines-M{self.id}", daemon=True)
@@ -207,7 +224,13 @@ def schedule(m: M) -> None:
                 return
             p = m.p
             if p is None:
-                raise throw("findrunnable returned a G to an M with no P")
+                # Retaken (or the run stopped) right after the pick: the G
+                # goes back to the head of the queue for whoever has a P.
+                with sched.lock:
+                    sched.runq.appendleft(g)
+                    tw = sched.wakep_locked() if sched.pidle else None
+                wake_m(tw)
+                continue
 
         # execute
         p.schedtick += 1
@@ -220,11 +243,14 @@ def schedule(m: M) -> None:
         try:
             trap = g.coro.send(param)
         except StopIteration as e:
+            m.curg = None
             goexit(m, g, e.value)
             continue
         except BaseException as e:  # noqa: BLE001 - a panic, whatever it is
+            m.curg = None
             gopanic(m, g, e)
             continue
+        m.curg = None
         if sched.trace is not None:
             _trace_trap(m, g, trap)
 
@@ -286,6 +312,12 @@ def _fair_pick(m: M, p: Any) -> G | None:
     now = _monotonic()
     sched.coarse_now = now
     due = None
+    np = sched.netpoll
+    if np is not None and np.nwaiters and now - sched.lastpoll > 0.0005:
+        sched.lastpoll = now
+        gs = np.poll(0)
+        if gs:
+            inject(sched, gs)
     with sched.lock:
         if sched.timers.nlive and sched.timers.earliest() <= now:
             due = sched.timers.expired(now)
@@ -357,28 +389,58 @@ def findrunnable(m: M) -> G | None:
                 lock.release()
                 wake_m(towake)
                 return g
-        # Nothing to do: give the P back and go idle.
+        # Nothing to do. Look at the network once without blocking (the
+        # M still counts as running, so this can race no deadlock check).
+        np = sched.netpoll
+        if p is not None and np is not None and np.nwaiters:
+            lock.release()
+            sched.lastpoll = _monotonic()
+            gs = np.poll(0)
+            if gs:
+                inject(sched, gs)
+                continue
+            lock.acquire()
+            if sched.runq or p.runnext or sched.stopping:
+                lock.release()
+                continue
+        # Give the P back and go idle.
         sched.releasep_locked(m)
         sched.coarse_now = _monotonic()
         sched.checkdead_locked(m)
         if sched.stopping:
             lock.release()
             return None
-        if sched.timers.nlive and sched.poller is None:
-            # Wait for the earliest timer (or to be handed a P).
+        nio = sched.io_waiters()
+        if (sched.timers.nlive or nio) and sched.poller is None:
+            # Wait for the earliest timer or for I/O (or to be handed a P).
             sched.poller = m
             wait = sched.timers.earliest() - _monotonic()
-            lock.release()
-            if sched.trace is not None:
-                emit(m, "mpark", 0, "poll")
-            woken = m.note.acquire(True, max(wait, 0.0))
-            if not woken:
+            if nio:
+                m.inpoll = True
+                lock.release()
+                if sched.trace is not None:
+                    emit(m, "mpark", 0, "netpoll")
+                gs = np.poll(None if wait == float("inf") else max(wait, 0.0))
                 with lock:
-                    mine = sched.poller is m
-                    if mine:
+                    m.inpoll = False
+                    sched.lastpoll = _monotonic()
+                    if sched.poller is m:
                         sched.poller = None
-                if not mine:
-                    m.note.acquire()  # our waker's one release
+                    # else: our claimer woke us through the pipe (wake_break)
+                if gs:
+                    inject(sched, gs)
+            else:
+                lock.release()
+                if sched.trace is not None:
+                    emit(m, "mpark", 0, "poll")
+                woken = m.note.acquire(True, max(wait, 0.0))
+                if not woken:
+                    with lock:
+                        mine = sched.poller is m
+                        if mine:
+                            sched.poller = None
+                    if not mine:
+                        m.note.acquire()  # our waker's one release
         else:
             sched.midle.append(m)
             lock.release()

@@ -13,12 +13,13 @@ import os
 import sys
 import sysconfig
 import threading
+import time
 import types
 from collections.abc import Callable
 from typing import Any
 
 from .._errors import Deadlock
-from ._g import WAITING
+from ._g import RUNNING, SYSCALL, WAITING
 from ._proc import current_m, newproc
 from ._sched import Sched
 from ._sysmon import sysmon
@@ -141,7 +142,7 @@ class Goroutine:
         return f"<goroutine {self.id}>"
 
 
-def go(fn: Any, *args: Any, **kwargs: Any) -> Goroutine:
+def go(fn: Any, /, *args: Any, **kwargs: Any) -> Goroutine:
     """Start ``fn(*args, **kwargs)`` as a new goroutine; return at once."""
     m = current_m()
     sched = m.sched if m is not None else _current
@@ -156,7 +157,7 @@ def go(fn: Any, *args: Any, **kwargs: Any) -> Goroutine:
     return Goroutine(g.id)
 
 
-def run(main: Any, *args: Any, gomaxprocs: int | None = None) -> Any:
+def run(main: Any, /, *args: Any, gomaxprocs: int | None = None) -> Any:
     """Run ``main(*args)`` as goroutine 1 on a new runtime; return its result."""
     global _current
     if gomaxprocs is not None:
@@ -215,20 +216,37 @@ def _shutdown(sched: Sched) -> None:
             wc._forget(g)
     if sched.sysmon_thread is not None:
         sched.sysmon_thread.join(1.0)
-    # Idle Ms exit at once; an M inside a goroutine's own blocking call or
-    # endless loop cannot be stopped and is left behind as a daemon thread.
-    deadline = 1.0
-    import time as _time
-
-    t0 = _time.monotonic()
+    # Ms in the scheduler exit at once; an M inside a goroutine's own code (a
+    # blocking call, an endless loop) cannot be stopped: it gets a short
+    # grace and is then left behind as a daemon thread that exits when that
+    # code returns to the scheduler.
+    t0 = time.monotonic()
     for m in ms:
         t = m.thread
-        if t is not None and t is not threading.current_thread():
-            t.join(max(0.0, deadline - (_time.monotonic() - t0)))
+        if t is None or t is threading.current_thread():
+            continue
+        budget = (2.0 if m.curg is None else 0.05) - (time.monotonic() - t0)
+        t.join(max(0.0, budget))
     with sched.lock:
+        leftover = [g for g in sched.allgs.values() if g.status not in (RUNNING, SYSCALL)]
         sched.allgs.clear()
         sched.gfree.clear()
         sched.runq.clear()
+        np = sched.netpoll
+    # Abandoned goroutines end here, on this thread, as Go's end when main
+    # returns: one that never started runs nothing (and no "never awaited"
+    # warning); one parked gets GeneratorExit so its finally blocks run, and
+    # whatever they raise is dropped. One still running on an M is left be.
+    for g in leftover:
+        coro = g.coro
+        g.coro = None
+        if coro is not None:
+            try:
+                coro.close()
+            except BaseException:  # noqa: BLE001, S110 - abandoned, as in Go
+                pass
+    if np is not None:
+        np.close()
 
 
 # ---------------------------------------------------------------------- introspection

@@ -2,10 +2,11 @@
 
 Lock order (a thread holding a lock may only take locks later in the list):
 
-    1. channel locks, in channel creation order (select takes several)
+    1. channel locks, in id() order (select takes several)
     2. sync primitive locks (Mutex, WaitGroup, ...), one at a time
     3. Sched.lock
-    4. M.note (never held: released/acquired as a wake-up, see M)
+    4. Netpoll.lock (a leaf: nothing is taken while it is held)
+    5. M.note (never held: released/acquired as a wake-up, see M)
 
 Nothing ever takes a channel lock while holding Sched.lock.
 
@@ -20,10 +21,17 @@ Invariants (checked by ``check_invariants`` in the tests):
   * an M is running (holds a P), in a blocking call (no P, not idle), on
     ``midle`` (parked, no P), the ``poller`` (parked with a timeout for the
     earliest timer, no P) or exiting.
-  * ``len(midle) + (poller is not None)`` Ms are idle; every other live M
-    could still make a goroutine runnable, so deadlock is declared only by
-    the last M to go idle, with the run queue empty, no live timer and no I/O
-    awaited (``checkdead``).
+  * ``len(midle)`` Ms are idle, plus the poller while it waits only for a
+    timer; a poller blocked in the netpoller counts as running, as in Go
+    (it will make goroutines runnable when their I/O is ready). Every other
+    live M could still make a goroutine runnable, so deadlock is declared
+    only by the last M to go idle, with the run queue empty, no live timer
+    and no I/O awaited (``checkdead``).
+
+Waking a parked M: whoever takes it off ``midle`` or ``poller`` (under the
+lock) wakes it exactly once with wake_m(): by releasing its note, or, for a
+poller blocked in the netpoller (``M.inpoll``, decided under the lock as
+``M.wake_break``), by writing to the netpoller's wake-up pipe.
 """
 
 from __future__ import annotations
@@ -103,7 +111,12 @@ class Sched:
         self.goidgen = 0
         self.gfree: list[G] = []
         self.timers = TimerHeap()
-        self.nio_waiters = 0
+        # The netpoller, made on first use (guarded by lock; see _netpoll.py).
+        self.netpoll: Any = None
+        self.lastpoll = 0.0
+        # Threads that are not Ms (sysmon) inside a non-blocking poll: they
+        # may hold claimed I/O waiters not yet queued, so checkdead waits.
+        self.npolling = 0
         # The execution tracer while one records (see _trace.py); read
         # without the lock at every event point, set under it.
         self.trace: Any = None
@@ -139,10 +152,34 @@ class Sched:
         timer that falls due while every M is busy.
         """
         if self.timers.add(t, when) and self.poller is not None:
-            m = self.poller
-            self.poller = None
-            return m
+            return self.take_poller_locked()
         return None
+
+    def take_poller_locked(self) -> M:
+        """Take the poller off its post; the caller wakes it with wake_m()."""
+        m = self.poller
+        assert m is not None
+        self.poller = None
+        m.wake_break = m.inpoll
+        return m
+
+    def get_netpoll(self) -> Any:
+        """The netpoller, made on first use."""
+        np = self.netpoll
+        if np is None:
+            from ._netpoll import Netpoll
+
+            with self.lock:
+                np = self.netpoll
+                if np is None:
+                    if self.stopping:
+                        raise RuntimeError("the goroutines runtime is stopping")
+                    np = self.netpoll = Netpoll()
+        return np
+
+    def io_waiters(self) -> int:
+        np = self.netpoll
+        return np.nwaiters if np is not None else 0
 
     # ------------------------------------------------------------------ goroutine ids and records
 
@@ -180,8 +217,7 @@ class Sched:
         if self.midle:
             m = self.midle.pop()
         elif self.poller is not None:
-            m = self.poller
-            self.poller = None
+            m = self.take_poller_locked()
         else:
             if self.mcount >= self.max_threads:
                 self.pidle.append(p)
@@ -215,7 +251,9 @@ class Sched:
         if self.stopping:
             self.pidle.append(p)
             return None
-        if p.runnext or self.runq or (self.timers.nlive and self.poller is None):
+        if p.runnext or self.runq or (
+            (self.timers.nlive or self.io_waiters()) and self.poller is None
+        ):
             return self.startm_locked(p)
         self.pidle.append(p)
         return None
@@ -285,7 +323,8 @@ class Sched:
     # ------------------------------------------------------------------ deadlock and stopping
 
     def nmidle_locked(self) -> int:
-        return len(self.midle) + (self.poller is not None)
+        pm = self.poller
+        return len(self.midle) + (pm is not None and not pm.inpoll)
 
     def checkdead_locked(self, going_idle: M) -> None:
         """Called by an M about to go idle: is this the end of the program?
@@ -297,7 +336,7 @@ class Sched:
         if self.stopping:
             return
         running = self.mcount - self.nmidle_locked() - 1
-        if running > 0 or self.runq or self.timers.nlive or self.nio_waiters:
+        if running > 0 or self.runq or self.timers.nlive or self.io_waiters() or self.npolling:
             return
         for p in self.allp:
             if p.runnext:
@@ -337,10 +376,26 @@ class Sched:
             m.note.release()
         self.midle.clear()
         if self.poller is not None:
-            self.poller.note.release()
-            self.poller = None
+            pm = self.take_poller_locked()
+            if pm.wake_break:
+                self.netpoll.break_()
+            else:
+                pm.note.release()
         self.done.release()
         self.sysmon_note.release()
+
+
+def inject(sched: Sched, gs: list[G]) -> None:
+    """Queue Gs made runnable by the netpoller; wake Ms for them."""
+    towake = []
+    with sched.lock:
+        for g in gs:
+            g.status = 1  # RUNNABLE
+            sched.runq.append(g)
+        for _ in range(min(len(gs), len(sched.pidle))):
+            towake.append(sched.wakep_locked())
+    for m in towake:
+        wake_m(m)
 
 
 def wake_m(m: M | None) -> None:
@@ -349,5 +404,8 @@ def wake_m(m: M | None) -> None:
         return
     if m.thread is None:
         m.start()
+    elif m.wake_break:
+        m.wake_break = False
+        m.sched.netpoll.break_()
     else:
         m.note.release()

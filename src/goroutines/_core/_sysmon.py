@@ -13,7 +13,8 @@ Each pass it:
     awaiting, and is retaken after PREEMPT_AFTER (Go's 10 ms time slice):
     under the GIL a second thread running Python only adds hand-offs, so a
     computing goroutine keeps its P as long as Go would let it;
-  * wakes an M for due timers when no M waits for them.
+  * wakes an M for due timers when no M waits for them;
+  * polls the network without blocking when nobody has for NETPOLL_AFTER.
 
 Pacing, as Go's: it sleeps MIN_DELAY between passes, and after 50 passes in
 a row that retook nothing it doubles the sleep up to MAX_DELAY, so a healthy
@@ -28,13 +29,14 @@ from __future__ import annotations
 import sys
 import time
 
-from ._sched import P_RUNNING, Sched, wake_m
+from ._sched import P_RUNNING, Sched, inject, wake_m
 
 # Measured (bench W7): 32 plain time.sleep(0.05) calls at gomaxprocs=1 are
 # handed off one after another, each after BLOCKED_AFTER; 1 ms keeps W7
 # under 100 ms. PREEMPT_AFTER is Go's forcePreemptNS.
 BLOCKED_AFTER = 0.001
 PREEMPT_AFTER = 0.010
+NETPOLL_AFTER = 0.010  # Go's sysmon polls the network after 10 ms
 MIN_DELAY = 20e-6
 MAX_DELAY = 0.010
 IDLE_PASSES = 50
@@ -99,6 +101,19 @@ def sysmon(sched: Sched) -> None:
                 towake.append(sched.wakep_locked())
         for m in towake:
             wake_m(m)
+        np = sched.netpoll
+        if np is not None and np.nwaiters and now - sched.lastpoll > NETPOLL_AFTER:
+            # Nobody polled for a while (every M busy): look for ready I/O.
+            with lock:
+                sched.npolling += 1
+            try:
+                sched.lastpoll = now
+                gs = np.poll(0)
+                if gs:
+                    inject(sched, gs)
+            finally:
+                with lock:
+                    sched.npolling -= 1
         if retook:
             idle = 0
             delay = MIN_DELAY

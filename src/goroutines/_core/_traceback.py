@@ -1,34 +1,64 @@
 """Goroutine stacks and dumps, in the shape of Go's traceback.
 
+    goroutine 7 [chan receive, 3 minutes]:
+    app.stage(...)
+    	/src/app.py:12
+    app.worker(...)
+    	/src/app.py:20
+    created by app.main in goroutine 1
+    	/src/app.py:31
+
 A waiting or runnable goroutine's stack is its coroutine chain: the frame of
 its entry coroutine, then what it awaits (``cr_await``), down to the
-innermost frame; a running goroutine's stack is its M thread's current frame
-walked outwards. Frames inside this package are the runtime's own and are
-left out, as Go leaves out runtime frames.
+innermost frame; a running goroutine's stack (or one in a blocking call) is
+its M thread's current frame walked outwards. Frames inside this package are
+the runtime's own and are left out, as Go leaves out runtime frames.
+Innermost call first, as Go prints them.
 
-Reading another thread's suspended coroutine frames is safe; a snapshot of a
-goroutine that is moving may be a moment stale, as in Go.
+The header's status is the wait reason of a waiting goroutine, else its
+status name; ``, N minutes`` follows once a waiting goroutine (or one in a
+blocking call) has been there a minute or more. ``G.waitsince`` is the
+scheduler's coarse clock at park time and the formatter reads ``clock()``
+(time.monotonic; tests patch ``_traceback.clock`` to fake the passing of
+minutes). Go prints "minutes" even for one; so do we, so tools that parse
+Go's dumps parse ours.
+
+Taking a dump from any thread while the program runs: the goroutines'
+fields (status, wait reason, coroutine, where created) and the running
+threads' frames are copied under Sched.lock, which is then released; the
+stacks are formatted afterwards, so the scheduler waits only for the copy.
+A goroutine that moves meanwhile may show a moment-stale stack, as in Go.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import time
 from dataclasses import dataclass
-from types import FrameType
+from types import CodeType, FrameType, TracebackType
 from typing import TYPE_CHECKING, Any
 
-from ._g import RUNNING, STATUS_NAMES, SYSCALL, WAITING, G
+from ._g import IDLE, RUNNING, STATUS_NAMES, SYSCALL, WAITING, G
 
 if TYPE_CHECKING:
     from ._sched import Sched
 
-_PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+# The formatter's clock, comparable with G.waitsince (see the module docstring).
+clock = time.monotonic
 
 
 @dataclass(frozen=True)
 class GoroutineInfo:
-    """One goroutine in a snapshot (``goroutines.goroutines()``)."""
+    """One goroutine in a snapshot (``goroutines.goroutines()``).
+
+    ``created_by`` is ``MODULE.FUNC in goroutine N`` (empty for goroutine 1),
+    ``created_at`` the ``FILE:LINE`` of that go() call, ``stack`` the
+    goroutine's frames as in the dump (innermost first), ``waiting_seconds``
+    how long a waiting goroutine has waited (coarse: about 10 ms).
+    """
 
     id: int
     state: str
@@ -36,10 +66,71 @@ class GoroutineInfo:
     created_by: str
     stack: str
     waiting_seconds: float = 0.0
+    created_at: str = ""
+
+
+class _GCopy:
+    """What a dump needs of one G, copied under Sched.lock."""
+
+    __slots__ = (
+        "id",
+        "status",
+        "waitreason",
+        "waitsince",
+        "coro",
+        "entry",
+        "code",
+        "line",
+        "module",
+        "creator",
+        "frame",
+        "tb",
+    )
+
+    def __init__(self, g: G, frame: FrameType | None) -> None:
+        self.id = g.id
+        self.status = g.status
+        self.waitreason = g.waitreason
+        self.waitsince = g.waitsince
+        self.coro: Any = g.coro
+        self.entry = g.entry
+        self.code: CodeType | None = g.created_code
+        self.line = g.created_line
+        self.module: str = getattr(g, "created_module", "") or ""
+        self.creator = g.creator_id
+        # The innermost frame of the thread running the G (running/syscall).
+        self.frame = frame
+        # For a panicking G: the traceback of its exception.
+        self.tb: TracebackType | None = None
 
 
 def _is_runtime_file(filename: str) -> bool:
     return filename.startswith(_PKG_DIR)
+
+
+# ---------------------------------------------------------------------- copying (Sched.lock held)
+
+
+def _copy_locked(sched: Sched) -> list[_GCopy]:
+    """Copy every live G, sorted by id. Sched.lock held; cheap (no formatting)."""
+    running: dict[int, int] = {}
+    for m in list(sched.allm):
+        cg = m.curg
+        if cg is not None and m.ident:
+            running[id(cg)] = m.ident
+    frames = sys._current_frames() if running else {}
+    out = []
+    for g in sorted(sched.allgs.values(), key=lambda g: g.id):
+        f = None
+        if g.status in (RUNNING, SYSCALL):
+            ident = running.get(id(g))
+            if ident is not None:
+                f = frames.get(ident)
+        out.append(_GCopy(g, f))
+    return out
+
+
+# ---------------------------------------------------------------------- frames
 
 
 def _coro_frames(coro: Any) -> list[FrameType]:
@@ -59,13 +150,15 @@ def _coro_frames(coro: Any) -> list[FrameType]:
     return frames
 
 
-def _running_frames(g: G) -> list[FrameType]:
-    from ._proc import running_frame
-
-    f = running_frame(g)
+def _thread_frames(top: FrameType) -> list[FrameType]:
+    """A running G's frames, outermost first: ``top`` out to the M's loop."""
     frames: list[FrameType] = []
-    while f is not None:
-        if f.f_code.co_name == "schedule" and _is_runtime_file(f.f_code.co_filename):
+    f: FrameType | None = top
+    depth = 0
+    while f is not None and depth < 1000:
+        depth += 1
+        code = f.f_code
+        if code.co_name == "schedule" and _is_runtime_file(code.co_filename):
             break
         frames.append(f)
         f = f.f_back
@@ -73,103 +166,202 @@ def _running_frames(g: G) -> list[FrameType]:
     return frames
 
 
-def format_stack(g: G) -> str:
-    """The goroutine's Python stack, innermost call first, Go-style."""
-    coro = g.coro
-    if g.status in (RUNNING, SYSCALL):
-        frames = _running_frames(g)
-    elif coro is not None:
-        frames = _coro_frames(coro)
-    else:
-        frames = []
+def _frame_lines(entries: list[tuple[str, str, str, int]]) -> list[str]:
+    """(module, qualname, file, line) outermost first -> Go-style lines, innermost first."""
     lines: list[str] = []
-    for f in reversed(frames):
-        code = f.f_code
-        if _is_runtime_file(code.co_filename):
+    for mod, qualname, filename, lineno in reversed(entries):
+        if _is_runtime_file(filename):
             continue
-        mod = f.f_globals.get("__name__", "?")
-        lines.append(f"{mod}.{code.co_qualname}(...)")
-        lines.append(f"\t{code.co_filename}:{f.f_lineno}")
-    if not lines and g.entry:
-        lines.append(f"{g.entry}(...)")
+        lines.append(f"{mod}.{qualname}(...)")
+        lines.append(f"\t{filename}:{lineno}")
+    return lines
+
+
+def _entries_of_frames(frames: list[FrameType]) -> list[tuple[str, str, str, int]]:
+    out = []
+    for f in frames:
+        code = f.f_code
+        out.append((f.f_globals.get("__name__", "?"), code.co_qualname, code.co_filename, f.f_lineno or 0))
+    return out
+
+
+def _entries_of_tb(tb: TracebackType | None) -> list[tuple[str, str, str, int]]:
+    out = []
+    while tb is not None:
+        f = tb.tb_frame
+        code = f.f_code
+        out.append((f.f_globals.get("__name__", "?"), code.co_qualname, code.co_filename, tb.tb_lineno))
+        tb = tb.tb_next
+    return out
+
+
+def _stack_of(c: _GCopy) -> str:
+    if c.tb is not None:
+        entries = _entries_of_tb(c.tb)
+    elif c.frame is not None:
+        entries = _entries_of_frames(_thread_frames(c.frame))
+    elif c.coro is not None:
+        entries = _entries_of_frames(_coro_frames(c.coro))
+    else:
+        entries = []
+    lines = _frame_lines(entries)
+    if not lines and c.entry:
+        lines.append(f"{c.entry}(...)")
     return "\n".join(lines)
 
 
-def describe_creation(g: G) -> str:
-    """``created by FUNC in goroutine N at FILE:LINE`` (or main's note)."""
-    code = g.created_code
-    if g.id == 1 or code is None:
-        return "the main goroutine" if g.id == 1 else "created outside a goroutine"
-    return (
-        f"created by {code.co_qualname} in goroutine {g.creator_id} "
-        f"at {code.co_filename}:{g.created_line}"
-    )
+# ---------------------------------------------------------------------- header and creation
 
 
-def _created_by(g: G) -> str:
-    code = g.created_code
-    if g.id == 1 or code is None:
-        return ""
-    return f"{code.co_qualname} in goroutine {g.creator_id}"
+def _status(c: _GCopy, now: float) -> tuple[str, float]:
+    st = c.status
+    if st == WAITING:
+        return (c.waitreason or "waiting"), max(0.0, now - c.waitsince)
+    if st == SYSCALL:
+        return "syscall", max(0.0, now - c.waitsince) if c.waitsince else 0.0
+    return STATUS_NAMES.get(st, "?"), 0.0
 
 
-def status_text(g: G, now: float) -> tuple[str, float]:
-    st = g.status
-    waited = 0.0
-    if st == WAITING and g.waitreason:
-        text = g.waitreason
-        waited = max(0.0, now - g.waitsince)
-    elif st == SYSCALL:
-        text = "syscall"
-    else:
-        text = STATUS_NAMES.get(st, "?")
-    return text, waited
-
-
-def header(g: G, now: float) -> str:
-    text, waited = status_text(g, now)
+def _header(c: _GCopy, now: float) -> str:
+    text, waited = _status(c, now)
     if waited >= 60.0:
-        mins = int(waited // 60)
-        text += f", {mins} minute" + ("s" if mins != 1 else "")
-    return f"goroutine {g.id} [{text}]:"
+        text += f", {int(waited // 60)} minutes"
+    return f"goroutine {c.id} [{text}]:"
 
 
-def format_g(g: G, now: float) -> str:
-    parts = [header(g, now)]
-    stack = format_stack(g)
+def _creator_name(c: _GCopy) -> str:
+    code = c.code
+    if code is None:
+        return ""
+    return f"{c.module}.{code.co_qualname}" if c.module else code.co_qualname
+
+
+def _created_by(c: _GCopy) -> str:
+    """``MODULE.FUNC in goroutine N`` (empty for goroutine 1)."""
+    if c.id == 1 or c.code is None:
+        return ""
+    name = _creator_name(c)
+    return f"{name} in goroutine {c.creator}" if c.creator else name
+
+
+def _created_at(c: _GCopy) -> str:
+    if c.id == 1 or c.code is None:
+        return ""
+    return f"{c.code.co_filename}:{c.line}"
+
+
+def _format(c: _GCopy, now: float) -> str:
+    parts = [_header(c, now)]
+    stack = _stack_of(c)
     if stack:
         parts.append(stack)
-    code = g.created_code
-    if g.id != 1 and code is not None:
-        parts.append(f"created by {code.co_qualname} in goroutine {g.creator_id}")
-        parts.append(f"\t{code.co_filename}:{g.created_line}")
+    by = _created_by(c)
+    if by:
+        parts.append(f"created by {by}")
+        parts.append(f"\t{_created_at(c)}")
     return "\n".join(parts)
 
 
+def describe_creation(g: G) -> str:
+    """``created by MODULE.FUNC in goroutine N at FILE:LINE`` (or main's note)."""
+    c = _GCopy(g, None)
+    if g.id == 1:
+        return "the main goroutine"
+    by = _created_by(c)
+    if not by:
+        return "created outside a goroutine"
+    return f"created by {by} at {_created_at(c)}"
+
+
+# ---------------------------------------------------------------------- dumps
+
+
+def _first(copies: list[_GCopy], gid: int) -> list[_GCopy]:
+    """``copies`` with goroutine ``gid`` moved to the front (Go prints the current G first)."""
+    head = [c for c in copies if c.id == gid]
+    return head + [c for c in copies if c.id != gid]
+
+
+def _join(copies: list[_GCopy]) -> str:
+    if not copies:
+        return ""
+    now = clock()
+    return "\n\n".join(_format(c, now) for c in copies) + "\n"
+
+
 def dump_locked(sched: Sched) -> str:
-    """Every goroutine, Go-style, separated by blank lines. Sched.lock held."""
-    now = time.monotonic()
-    gs = sorted(sched.allgs.values(), key=lambda g: g.id)
-    return "\n\n".join(format_g(g, now) for g in gs) + "\n"
+    """Every goroutine, Go-style, separated by blank lines. Sched.lock held.
+
+    Formats under the lock: for callers that stop the world anyway (the
+    deadlock report). Everyone else uses :func:`dump`.
+    """
+    return _join(_copy_locked(sched))
+
+
+def panic_dump_locked(sched: Sched, g: G, exc: BaseException) -> str:
+    """The dump at the moment ``g`` panicked with ``exc``: ``g`` first, its
+    stack taken from the exception's traceback. Sched.lock held."""
+    copies = _first(_copy_locked(sched), g.id)
+    if copies and copies[0].id == g.id:
+        copies[0].tb = exc.__traceback__
+        copies[0].status = RUNNING
+    return _join(copies)
+
+
+def _copy(sched: Sched, lock_timeout: float) -> list[_GCopy] | None:
+    lock = sched.lock
+    if lock_timeout < 0:
+        lock.acquire()
+    elif not lock.acquire(True, lock_timeout):
+        return None
+    try:
+        return _copy_locked(sched)
+    finally:
+        lock.release()
+
+
+def dump(sched: Sched, *, current: int = 0, lock_timeout: float = -1) -> str:
+    """Every goroutine of ``sched``, Go-style; goroutine ``current`` first.
+
+    Holds Sched.lock only to copy. With ``lock_timeout`` >= 0 (a signal
+    handler, which may have interrupted a holder of the lock on its own
+    thread) it gives up after that many seconds and copies without it.
+    """
+    copies = _copy(sched, lock_timeout)
+    if copies is None:
+        copies = _copy_locked(sched)  # racy, but better than no dump
+    if current:
+        copies = _first(copies, current)
+    return _join(copies)
+
+
+def stacks(sched: Sched) -> dict[int, str]:
+    """Goroutine id -> its stack text, for every live goroutine (the tracer's final stacks)."""
+    copies = _copy(sched, -1) or []
+    return {c.id: _stack_of(c) for c in copies}
+
+
+def _infos(copies: list[_GCopy]) -> list[GoroutineInfo]:
+    now = clock()
+    return [
+        GoroutineInfo(
+            id=c.id,
+            state="runnable" if c.status == IDLE else STATUS_NAMES.get(c.status, "?"),
+            wait_reason=c.waitreason if c.status in (WAITING, SYSCALL) else "",
+            created_by=_created_by(c),
+            stack=_stack_of(c),
+            waiting_seconds=_status(c, now)[1],
+            created_at=_created_at(c),
+        )
+        for c in copies
+    ]
+
+
+def snapshot(sched: Sched) -> list[GoroutineInfo]:
+    """``goroutines.goroutines()``: one GoroutineInfo per live goroutine, by id."""
+    return _infos(_copy(sched, -1) or [])
 
 
 def snapshot_locked(sched: Sched) -> list[GoroutineInfo]:
-    now = time.monotonic()
-    out = []
-    for g in sorted(sched.allgs.values(), key=lambda g: g.id):
-        st = g.status
-        state = STATUS_NAMES.get(st, "?")
-        if state not in ("runnable", "running", "waiting", "syscall"):
-            state = "runnable" if state == "idle" else state
-        _, waited = status_text(g, now)
-        out.append(
-            GoroutineInfo(
-                id=g.id,
-                state=state,
-                wait_reason=g.waitreason if st in (WAITING, SYSCALL) else "",
-                created_by=_created_by(g),
-                stack=format_stack(g),
-                waiting_seconds=waited,
-            )
-        )
-    return out
+    """As :func:`snapshot`, for a caller that holds Sched.lock (formats under it)."""
+    return _infos(_copy_locked(sched))

@@ -107,5 +107,5 @@ class Syscall:
         return result
 
 
-def syscall(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Syscall:
+def syscall(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Syscall:
     return Syscall(fn, args, kwargs)

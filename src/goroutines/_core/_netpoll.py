@@ -1,0 +1,283 @@
+"""The netpoller: one selector (epoll on Linux) shared by every M.
+
+A goroutine that must wait for a file descriptor registers itself as the
+fd's reader or writer and parks (wait reason ``IO wait``); whoever polls
+(an idle M blocked in ``poll`` until the next timer, a running M checking
+without blocking, sysmon when nobody polled for 10 ms) takes the ready
+waiters and makes them runnable. No thread is held by a waiting goroutine.
+
+``Netpoll.lock`` guards ``waiters`` and every change to the selector's
+registrations; ``select()`` itself runs without it, so registration from
+one thread and a blocking poll on another proceed together (epoll allows
+that), and the results are checked against ``waiters`` under the lock, so a
+stale or duplicate readiness report wakes nobody. Netpoll.lock is a leaf:
+nothing else is taken while it is held (Gs it frees are readied after).
+
+Interest is registered only while a goroutine waits (level-triggered): the
+fd's event mask is the union of its waiting reader and writer.
+
+A waiter entry is ``[g, gen]``; exactly one of readiness, the wait's
+deadline timer or ``evict`` (fd closed) claims it, under ``lock``, and sets
+the G's resume value: READY, TIMEOUT or EVICTED. ``gen`` numbers the
+registration; a poll applies its results only to entries registered before
+its select() began, so a report that predates a registration (two pollers
+seeing the same level-triggered readiness) cannot wake the new waiter.
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+import threading
+from typing import Any
+
+from ._g import G
+
+READ = selectors.EVENT_READ
+WRITE = selectors.EVENT_WRITE
+
+READY = 0
+TIMEOUT = 1
+EVICTED = 2
+
+
+class Netpoll:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.sel = selectors.DefaultSelector()
+        # fd -> [reader entry or None, writer entry or None]; guarded by lock.
+        self.waiters: dict[int, list[Any]] = {}
+        self.nwaiters = 0
+        self.gen = 0
+        # The wake-up pipe (Go's netpollBreak); ``break_pending`` (under
+        # lock) keeps at most one byte in it.
+        self.rfd, self.wfd = os.pipe()
+        os.set_blocking(self.rfd, False)
+        os.set_blocking(self.wfd, False)
+        self.break_pending = False
+        self.sel.register(self.rfd, READ, None)
+        self.closed = False
+
+    # ------------------------------------------------------------------ registration (lock held)
+
+    def _mask(self, slot: list[Any]) -> int:
+        return (READ if slot[0] is not None else 0) | (WRITE if slot[1] is not None else 0)
+
+    def _update_locked(self, fd: int, slot: list[Any]) -> None:
+        mask = self._mask(slot)
+        try:
+            if mask == 0:
+                self.waiters.pop(fd, None)
+                self.sel.unregister(fd)
+            elif fd in self.sel.get_map():
+                self.sel.modify(fd, mask, None)
+            else:
+                self.sel.register(fd, mask, None)
+        except (KeyError, ValueError, OSError):
+            # The fd was closed under us; evict() or the waiter's own error
+            # handling deals with the goroutine.
+            if mask == 0:
+                return
+            raise
+
+    def add_waiter_locked(self, fd: int, mode: int, entry: list[Any]) -> None:
+        """Register ``entry`` as the fd's reader (mode READ) or writer."""
+        slot = self.waiters.get(fd)
+        if slot is None:
+            slot = self.waiters[fd] = [None, None]
+        i = 0 if mode == READ else 1
+        if slot[i] is not None:
+            raise RuntimeError(
+                f"fd {fd}: two goroutines wait to {'read' if i == 0 else 'write'} it at once; "
+                "only one may (as in Go, serialise reads and writes per connection)"
+            )
+        self.gen += 1
+        entry[1] = self.gen
+        slot[i] = entry
+        self.nwaiters += 1
+        self._update_locked(fd, slot)
+
+    def claim_locked(self, fd: int, mode: int, entry: list[Any]) -> bool:
+        """Remove ``entry`` if it still waits on (fd, mode); True if we did."""
+        slot = self.waiters.get(fd)
+        i = 0 if mode == READ else 1
+        if slot is None or slot[i] is not entry:
+            return False
+        slot[i] = None
+        self.nwaiters -= 1
+        self._update_locked(fd, slot)
+        return True
+
+    def evict(self, fd: int) -> list[G]:
+        """The fd is being closed: wake its waiters with EVICTED."""
+        gs: list[G] = []
+        with self.lock:
+            slot = self.waiters.pop(fd, None)
+            if slot is None:
+                return gs
+            for e in slot:
+                if e is not None:
+                    self.nwaiters -= 1
+                    e[0].param = EVICTED
+                    gs.append(e[0])
+            try:
+                self.sel.unregister(fd)
+            except (KeyError, ValueError, OSError):
+                pass
+        return gs
+
+    # ------------------------------------------------------------------ polling
+
+    def poll(self, timeout: float | None) -> list[G]:
+        """Wait up to ``timeout`` (None: until woken; 0: just look) and
+        return the goroutines whose fds are ready, their waits claimed."""
+        with self.lock:
+            start = self.gen
+        try:
+            events = self.sel.select(timeout)
+        except (OSError, ValueError):
+            if self.closed:
+                return []
+            raise
+        if not events:
+            return []
+        gs: list[G] = []
+        with self.lock:
+            for key, mask in events:
+                fd = key.fd
+                if fd == self.rfd:
+                    try:
+                        os.read(self.rfd, 64)
+                    except BlockingIOError:
+                        pass
+                    self.break_pending = False
+                    continue
+                slot = self.waiters.get(fd)
+                if slot is None:
+                    continue
+                for i, bit in ((0, READ), (1, WRITE)):
+                    e = slot[i]
+                    # An error or hang-up reports as readable and writable.
+                    if e is not None and mask & bit and e[1] <= start:
+                        slot[i] = None
+                        self.nwaiters -= 1
+                        e[0].param = READY
+                        gs.append(e[0])
+                self._update_locked(fd, slot)
+        return gs
+
+    def break_(self) -> None:
+        """Wake a thread blocked in poll() (Go's netpollBreak)."""
+        with self.lock:
+            if self.break_pending or self.closed:
+                return
+            self.break_pending = True
+        try:
+            os.write(self.wfd, b"\0")
+        except (BlockingIOError, OSError):
+            pass
+
+    def close(self) -> list[G]:
+        """End of the run: drop every registration; returns waiting Gs."""
+        with self.lock:
+            self.closed = True
+            gs = [e[0] for slot in self.waiters.values() for e in slot if e is not None]
+            self.waiters.clear()
+            self.nwaiters = 0
+        try:
+            self.sel.close()
+        finally:
+            os.close(self.rfd)
+            os.close(self.wfd)
+        return gs
+
+
+# ---------------------------------------------------------------------- the goroutine side
+
+
+def _io_timeout(arg: Any, seq: int) -> None:
+    """A wait's deadline timer fired: time the wait out unless it is done."""
+    from ._proc import _tls, ready
+
+    np, fd, mode, entry = arg
+    with np.lock:
+        claimed = np.claim_locked(fd, mode, entry)
+    if claimed:
+        g = entry[0]
+        g.param = TIMEOUT
+        ready(g, getattr(_tls, "m", None))
+
+
+class WaitFD:
+    """``await WaitFD(fd, READ|WRITE, timeout)``: park until the fd is ready.
+
+    Resumes with READY, TIMEOUT (``timeout`` seconds passed) or EVICTED
+    (the fd was closed through evict_fd). The G registers under
+    Netpoll.lock and parks with a commit that releases it, then arms the
+    deadline timer and, if the poller is waiting for timers only, wakes it
+    so that it polls the network instead.
+    """
+
+    __slots__ = ("fd", "mode", "timeout")
+
+    def __init__(self, fd: int, mode: int, timeout: float | None) -> None:
+        self.fd = fd
+        self.mode = mode
+        self.timeout = timeout
+
+    def __await__(self) -> Any:
+        import time
+
+        from ._g import WAIT_IO
+        from ._proc import Commit, M
+        from ._sched import wake_m
+        from ._timers import Timer
+        from ._traps import current
+
+        m = current("waiting for a file descriptor")
+        g = m.curg
+        sched = m.sched
+        np = sched.get_netpoll()
+        fd = self.fd
+        mode = self.mode
+        timeout = self.timeout
+        if timeout is not None and timeout <= 0:
+            return TIMEOUT
+        entry: list[Any] = [g, None]
+        t = Timer(_io_timeout, (np, fd, mode, entry)) if timeout is not None else None
+        deadline = time.monotonic() + timeout if timeout is not None else 0.0
+        lk = np.lock
+        lk.acquire()
+        try:
+            np.add_waiter_locked(fd, mode, entry)
+        except BaseException:
+            lk.release()
+            raise
+
+        def commit(m2: M, g2: G) -> None:
+            lk.release()
+            with sched.lock:
+                pm = sched.addtimer_locked(t, deadline) if t is not None else None
+                if pm is None and sched.poller is not None and not sched.poller.inpoll:
+                    pm = sched.take_poller_locked()
+            wake_m(pm)
+
+        r = yield Commit(commit, WAIT_IO)
+        if t is not None and r != TIMEOUT:
+            with sched.lock:
+                sched.timers.delete(t)
+        return r
+
+
+def evict_fd(fd: int) -> None:
+    """Wake every goroutine waiting on ``fd`` with EVICTED (it is closing)."""
+    from ._proc import _tls, ready
+    from ._runtime import current_sched
+
+    sched = current_sched()
+    np = sched.netpoll if sched is not None else None
+    if np is None:
+        return
+    m = getattr(_tls, "m", None)
+    for g in np.evict(fd):
+        ready(g, m)
