@@ -179,9 +179,12 @@ def run(main: Any, /, *args: Any, gomaxprocs: int | None = None) -> Any:
     f = sys._getframe(1)
     try:
         newproc(sched, None, coro, entry, f.f_code, f.f_lineno)
-        mon = threading.Thread(target=sysmon, args=(sched,), name="goroutines-sysmon", daemon=True)
-        sched.sysmon_thread = mon
-        mon.start()
+        if os.environ.get("GOROUTINES_SYSMON", "1") != "0":
+            # GOROUTINES_SYSMON=0 turns the monitor off (for measuring what it
+            # costs); unannotated blocking calls then stall the others.
+            mon = threading.Thread(target=sysmon, args=(sched,), name="goroutines-sysmon", daemon=True)
+            sched.sysmon_thread = mon
+            mon.start()
         try:
             sched.done.acquire()
         except BaseException as e:  # KeyboardInterrupt on the main thread
