@@ -91,6 +91,7 @@ class G:
         "created_code",
         "created_line",
         "creator_id",
+        "created_module",
         "entry",
         "__weakref__",
     )
@@ -107,6 +108,7 @@ class G:
         self.created_code: CodeType | None = None
         self.created_line = 0
         self.creator_id = 0
+        self.created_module = ""
         self.entry = ""
 
     def __repr__(self) -> str:

@@ -484,6 +484,7 @@ def newproc(sched: Sched, m: M | None, coro: Any, entry: str, code: Any, line: i
     g.entry = entry
     g.created_code = code
     g.created_line = line
+    g.created_module = module
     g.creator_id = creator.id if creator is not None else 0
     g.status = RUNNABLE
     runq = sched.runq
@@ -529,7 +530,7 @@ def goexit(m: M, g: G, value: Any) -> None:
 
 def gopanic(m: M, g: G, exc: BaseException) -> None:
     """An exception escaped ``g``: the run ends, run() re-raises it."""
-    from ._traceback import describe_creation
+    from ._traceback import attach_panic_dump_locked, describe_creation
 
     try:
         exc.add_note(f"goroutine {g.id} panicked; {describe_creation(g)}")
@@ -540,6 +541,8 @@ def gopanic(m: M, g: G, exc: BaseException) -> None:
     g.status = DEAD
     g.coro = None
     with m.sched.lock:
+        if not m.sched.stopping:
+            attach_panic_dump_locked(m.sched, g, exc)
         m.sched.allgs.pop(g.id, None)
         m.sched.stop_locked(exc=exc)
 
@@ -556,6 +559,7 @@ def entersyscall(m: M, g: G) -> None:
     sched = m.sched
     g.status = SYSCALL
     g.waitreason = WAIT_SYSCALL
+    g.waitsince = sched.coarse_now
     if sched.trace is not None:
         emit(m, "syscall", g.id)
     with sched.lock:

@@ -19,11 +19,13 @@ from collections.abc import Callable
 from typing import Any
 
 from .._errors import Deadlock
+from ._debug import RunHooks
 from ._g import RUNNING, SYSCALL, WAITING
-from ._proc import current_m, newproc
+from ._proc import current_g, current_m, newproc
 from ._sched import Sched
 from ._sysmon import sysmon
-from ._traceback import GoroutineInfo, dump_locked, snapshot_locked
+from ._traceback import GoroutineInfo, snapshot
+from ._traceback import dump as _dump
 
 _current_lock = threading.Lock()
 _current: Sched | None = None
@@ -153,7 +155,7 @@ def go(fn: Any, /, *args: Any, **kwargs: Any) -> Goroutine:
         )
     coro, entry = make_coro(fn, args, kwargs, "go")
     f = sys._getframe(1)
-    g = newproc(sched, m, coro, entry, f.f_code, f.f_lineno)
+    g = newproc(sched, m, coro, entry, f.f_code, f.f_lineno, f.f_globals.get("__name__", ""))
     return Goroutine(g.id)
 
 
@@ -177,7 +179,9 @@ def run(main: Any, /, *args: Any, gomaxprocs: int | None = None) -> Any:
         sched = Sched(n, _max_threads)
         _current = sched
     f = sys._getframe(1)
+    hooks = RunHooks(sched)  # SIGQUIT dump, schedtrace, tracer (see _debug.py)
     try:
+        hooks.start()
         newproc(sched, None, coro, entry, f.f_code, f.f_lineno)
         if os.environ.get("GOROUTINES_SYSMON", "1") != "0":
             # GOROUTINES_SYSMON=0 turns the monitor off (for measuring what it
@@ -191,6 +195,7 @@ def run(main: Any, /, *args: Any, gomaxprocs: int | None = None) -> Any:
             with sched.lock:
                 sched.stop_locked(exc=e)
     finally:
+        hooks.stop()
         _shutdown(sched)
         with _current_lock:
             _current = None
@@ -301,13 +306,12 @@ def goroutines() -> list[GoroutineInfo]:
     sched = current_sched()
     if sched is None:
         return []
-    with sched.lock:
-        return snapshot_locked(sched)
+    return snapshot(sched)
 
 
 def dump() -> str:
     sched = current_sched()
     if sched is None:
         return ""
-    with sched.lock:
-        return dump_locked(sched)
+    g = current_g()
+    return _dump(sched, current=g.id if g is not None else 0)

@@ -2,11 +2,13 @@
 
     goroutine 7 [chan receive, 3 minutes]:
     app.stage(...)
-    	/src/app.py:12
+        /src/app.py:12
     app.worker(...)
-    	/src/app.py:20
+        /src/app.py:20
     created by app.main in goroutine 1
-    	/src/app.py:31
+        /src/app.py:31
+
+(each FILE:LINE line starts with a tab, as in Go).
 
 A waiting or runnable goroutine's stack is its coroutine chain: the frame of
 its entry coroutine, then what it awaits (``cr_await``), down to the
@@ -365,3 +367,13 @@ def snapshot(sched: Sched) -> list[GoroutineInfo]:
 def snapshot_locked(sched: Sched) -> list[GoroutineInfo]:
     """As :func:`snapshot`, for a caller that holds Sched.lock (formats under it)."""
     return _infos(_copy_locked(sched))
+
+
+def attach_panic_dump_locked(sched: Sched, g: G, exc: BaseException) -> None:
+    """Store the dump at the moment ``g`` panicked on ``exc.__goroutine_dump__``
+    (the ``goroutines`` command prints it, as Go prints the goroutines of a
+    crashed program). Sched.lock held, ``g`` not yet removed from allgs."""
+    try:
+        exc.__goroutine_dump__ = panic_dump_locked(sched, g, exc)  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 - an exception object that refuses attributes
+        pass
