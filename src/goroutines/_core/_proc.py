@@ -460,7 +460,7 @@ def findrunnable(m: M) -> G | None:
 # ---------------------------------------------------------------------- go, exit, panic
 
 
-def newproc(sched: Sched, m: M | None, coro: Any, entry: str, code: Any, line: int) -> G:
+def newproc(sched: Sched, m: M | None, coro: Any, entry: str, code: Any, line: int, module: str = "") -> G:
     """Create a goroutine running ``coro`` and make it runnable (Go's newproc).
 
     From a goroutine, the new G takes the P's runnext (what sat there moves
