@@ -651,3 +651,40 @@ def test_pseudo_random_send(cap: int, procs: int) -> None:
     n1 = sum(values)
     n0 = len(values) - n1
     assert n0 > n // 10 and n1 > n // 10, f"want pseudorandom, got {n0} zeros and {n1} ones (cap {cap})"
+
+
+@procs
+def test_two_crossed_selects_pair_up_exactly_once(procs: int) -> None:
+    # A: select(c1 <- a, <-c2); B: select(c2 <- b, <-c1). Each round exactly
+    # one rendezvous completes both selects: A's send with B's receive, or
+    # B's send with A's receive, never both, never neither. The arriving
+    # select sees both pairings ready and picks one at random.
+    rounds = 300
+
+    async def main() -> tuple[list[tuple[int, Any]], list[tuple[int, Any]]]:
+        c1: gr.Chan[tuple[str, int]] = gr.Chan()
+        c2: gr.Chan[tuple[str, int]] = gr.Chan()
+        res: gr.Chan[tuple[str, list[tuple[int, Any]]]] = gr.Chan(2)
+
+        async def side(me: str, out: gr.Chan[tuple[str, int]], inp: gr.Chan[tuple[str, int]]) -> None:
+            got: list[tuple[int, Any]] = []
+            for r in range(rounds):
+                i, v, ok = await gr.select(out.send((me, r)), inp.recv())
+                assert ok
+                got.append((i, v))
+            await res.send((me, got))
+
+        gr.go(side, "a", c1, c2)
+        gr.go(side, "b", c2, c1)
+        results = dict([await res.recv(), await res.recv()])
+        return results["a"], results["b"]
+
+    a, b = gr.run(main, gomaxprocs=procs)
+    a_sent = 0
+    for r, ((ia, va), (ib, vb)) in enumerate(zip(a, b, strict=True)):
+        if ia == 0:
+            assert (ib, vb) == (1, ("a", r)) and va is None
+            a_sent += 1
+        else:
+            assert (ia, va) == (1, ("b", r)) and ib == 0 and vb is None
+    assert rounds // 10 < a_sent < rounds - rounds // 10, f"A's send won {a_sent} of {rounds} rounds"

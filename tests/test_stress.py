@@ -351,3 +351,53 @@ def test_ping_pong_pairs(procs: int) -> None:
         return sum([await done.recv() for _ in range(pairs)])
 
     assert gr.run(main, gomaxprocs=procs) == sum(range(pairs))
+
+
+@procs
+def test_selects_with_send_and_receive_on_one_channel_pair_up(procs: int) -> None:
+    # Generalised TestSelfSelect: n goroutines loop on
+    # select(ch <- mine, <-ch, <-stop) on one unbuffered channel. They pair
+    # with each other, never with themselves; every value received was sent
+    # exactly once by a select whose send case completed.
+    n, target = 6, 1500
+
+    async def main() -> list[tuple[list[Item], list[tuple[int, Item]]]]:
+        ch: gr.Chan[Item] = gr.Chan()
+        stop: gr.Chan[None] = gr.Chan()
+        count: gr.Chan[int] = gr.Chan(1)
+        await count.send(0)
+        out: gr.Chan[tuple[list[Item], list[tuple[int, Item]]]] = gr.Chan(n)
+
+        async def peer(k: int) -> None:
+            sent: list[Item] = []
+            got: list[tuple[int, Item]] = []
+            seq = 0
+            while True:
+                i, v, ok = await gr.select(ch.send((k, seq)), ch.recv(), stop.recv())
+                if i == 0:
+                    sent.append((k, seq))
+                    seq += 1
+                elif i == 1:
+                    assert ok
+                    got.append((k, v))
+                    c = await count.recv() + 1
+                    if c == target:
+                        stop.close()
+                    await count.send(c)
+                else:
+                    break
+            await out.send((sent, got))
+
+        for k in range(n):
+            gr.go(peer, k)
+        return [await out.recv() for _ in range(n)]
+
+    res = gr.run(main, gomaxprocs=procs)
+    sent = [x for s, _ in res for x in s]
+    received = [g for _, gs in res for g in gs]
+    assert len(received) >= target
+    for me, (k, _) in received:
+        assert me != k, "a select rendezvoused with itself"
+    got = Counter(item for _, item in received)
+    assert all(c == 1 for c in got.values()), "a value was received twice"
+    assert set(got) == set(sent) and len(sent) == len(received)
