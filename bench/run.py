@@ -276,7 +276,7 @@ def table(workload: str, rows: list[Row], a: argparse.Namespace, ref_label: str)
     body = []
     for r in rows:
         if r.status != "ok" or not r.values:
-            body.append([r.label, r.setting_text, f"{r.n:,}", r.status, r.error[:60], "", ""])
+            body.append([r.label, r.setting_text, f"{r.n:,}", r.status, "", "", ""])
             continue
         vs_ref, vs_go = ratio(r, rows, ref_label), ratio(r, rows, GO_SYSTEM)
         body.append(
@@ -298,7 +298,7 @@ def table(workload: str, rows: list[Row], a: argparse.Namespace, ref_label: str)
 
     out = [head, line(cols), line(["-" * w for w in widths])]
     out += [line(b) for b in body]
-    notes = [f"  note: {r.label} {r.setting_text}: {r.error}" for r in rows if r.status != "ok" and len(r.error) > 60]
+    notes = [f"  {r.status}: {r.label} {r.setting_text}: {r.error}" for r in rows if r.status != "ok"]
     return "\n".join(out + notes)
 
 
