@@ -129,32 +129,41 @@ def ready(g: G, m: M | None) -> None:
     """
     g.status = RUNNABLE
     if m is not None:
-        if m.sched.trace is not None:
-            emit(m, "unblock", g.id)
         p = m.p
         if p is not None:
             rn = p.runnext
-            old = None
-            if rn:
+            if m.sched.trace is not None:
+                emit(m, "unblock", g.id)
+            if not rn:
+                rn.append(g)
+                if m.p is p:
+                    return
+            else:
+                # Displace the old occupant to the global queue.
                 try:
                     old = rn.popleft()
                 except IndexError:
                     old = None
-            rn.append(g)
-            if m.p is not p:
-                # The P was retaken while we appended: nobody may run it soon.
-                try:
-                    rn.remove(g)
-                except ValueError:
-                    pass
-                else:
-                    _globready(m.sched, g)
-            if old is not None:
-                _globready(m.sched, old)
+                rn.append(g)
+                if old is not None:
+                    _globready(m.sched, old)
+                if m.p is p:
+                    return
+            # The P was retaken while we appended: nobody may run it soon.
+            try:
+                rn.remove(g)
+            except ValueError:
+                return
+            _globready(m.sched, g)
             return
+        if m.sched.trace is not None:
+            emit(m, "unblock", g.id)
         _globready(m.sched, g)
         return
-    _globready(_sched_of(g), g)
+    sched = _sched_of(g)
+    if sched.trace is not None:
+        emit(None, "unblock", g.id)
+    _globready(sched, g)
 
 
 def _sched_of(g: G) -> Sched:
@@ -211,11 +220,14 @@ def schedule(m: M) -> None:
         p = m.p
         g = None
         if p is not None:
-            if p.schedtick % 61 == 0:
+            tick = p.schedtick + 1
+            p.schedtick = tick
+            if tick % 61 == 0:
                 g = _fair_pick(m, p)
-            if g is None and p.runnext:
+            rn = p.runnext
+            if g is None and rn:
                 try:
-                    g = p.runnext.popleft()
+                    g = rn.popleft()
                 except IndexError:
                     g = None
         if g is None:
@@ -231,14 +243,15 @@ def schedule(m: M) -> None:
                     tw = sched.wakep_locked() if sched.pidle else None
                 wake_m(tw)
                 continue
+            p.schedtick += 1
 
         # execute
-        p.schedtick += 1
         m.curg = g
         g.status = RUNNING
         param = g.param
         g.param = None
-        if sched.trace is not None:
+        tr = sched.trace
+        if tr is not None:
             emit(m, "start", g.id)
         try:
             trap = g.coro.send(param)
@@ -251,7 +264,7 @@ def schedule(m: M) -> None:
             gopanic(m, g, e)
             continue
         m.curg = None
-        if sched.trace is not None:
+        if tr is not None:
             _trace_trap(m, g, trap)
 
         tt = type(trap)
@@ -324,8 +337,6 @@ def _fair_pick(m: M, p: Any) -> G | None:
         g = sched.runq.popleft() if sched.runq else None
     if due:
         _run_timers(due)
-    if g is not None:
-        p.schedtick += 1  # leave the %61 slot so the next pick is runnext
     return g
 
 
