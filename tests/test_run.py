@@ -308,6 +308,53 @@ def test_goroutines_still_alive_are_abandoned_when_main_returns(procs: int, wait
     assert gr.num_goroutine() == 0  # no runtime: nothing exists
 
 
+@pytest.mark.parametrize("annotated", [True, False])
+def test_run_returns_while_a_goroutine_is_stuck_in_a_blocking_call(annotated: bool) -> None:
+    # The stuck thread cannot be stopped: it is a daemon, holds no runtime
+    # state (a second run works meanwhile), and ends when the call returns.
+    release = threading.Event()
+
+    async def first() -> str:
+        entered: gr.Chan[None] = gr.Chan()
+
+        async def stuck() -> None:
+            def call() -> None:
+                entered.close()
+                release.wait(20)
+
+            if annotated:
+                await gr.syscall(call)
+            else:
+                call()
+
+        gr.go(stuck)
+        await entered.recv()
+        return "first"
+
+    async def second() -> str:
+        ch: gr.Chan[str] = gr.Chan()
+
+        async def child() -> None:
+            await ch.send("second")
+
+        gr.go(child)
+        return await ch.recv()
+
+    try:
+        t0 = time.monotonic()
+        assert gr.run(first, gomaxprocs=1) == "first"
+        assert time.monotonic() - t0 < 3
+        left = [t for t in threading.enumerate() if t.name.startswith("goroutines-") and t.is_alive()]
+        assert all(t.daemon for t in left), [t.name for t in left]
+        assert gr.run(second) == "second"
+    finally:
+        release.set()
+    for t in threading.enumerate():
+        if t.name.startswith("goroutines-"):
+            t.join(10)
+    assert runtime_threads() == []
+
+
 def test_abandoned_waiters_do_not_take_values_in_a_later_run(wait: Any) -> None:
     # A channel outlives a run; the receivers and senders abandoned on it must
     # not complete operations of the next run's goroutines.
@@ -685,6 +732,41 @@ def test_no_deadlock_while_a_goroutine_is_in_a_blocking_call() -> None:
         return await ch.recv()
 
     assert gr.run(main) == "back"
+
+
+def test_no_deadlock_while_a_goroutine_is_in_an_unannotated_blocking_call() -> None:
+    # A plain blocking call (no syscall()) still counts: the goroutine is not asleep.
+    async def main() -> str:
+        ch: gr.Chan[str] = gr.Chan()
+
+        def blocker() -> None:
+            time.sleep(0.1)  # the blocking call under test
+            ch.close()
+
+        gr.go(blocker)
+        v, ok = await ch.recv_ok()
+        return "closed" if not ok else "value"
+
+    assert gr.run(main) == "closed"
+
+
+def test_deadlock_detected_once_the_blocking_call_returns() -> None:
+    # While the call blocks there is no deadlock; after it returns and its
+    # goroutine exits, main can never be woken: that is a deadlock.
+    async def main() -> None:
+        ch: gr.Chan[int] = gr.Chan()
+
+        async def blocker() -> None:
+            await gr.syscall(time.sleep, 0.05)  # the blocking call under test
+
+        gr.go(blocker)
+        await ch.recv()
+
+    with pytest.raises(gr.Deadlock) as ei:
+        gr.run(main)
+    msg = deadlock_message(ei)
+    assert "goroutine 1 [chan receive]:" in msg
+    assert len(re.findall(r"^goroutine \d+ \[", msg, re.M)) == 1, msg
 
 
 def test_no_deadlock_while_a_timer_is_pending() -> None:

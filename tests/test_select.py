@@ -372,6 +372,28 @@ def test_self_select_on_unbuffered_channel_does_not_rendezvous(procs: int, wait:
     gr.run(main, gomaxprocs=procs)
 
 
+def test_close_wakes_a_self_select_through_its_receive_case(wait: Any) -> None:
+    # closechan releases the receivers first: a select parked with both a send
+    # and a receive on the closed channel returns the receive, (None, False),
+    # and does not raise.
+    async def main() -> None:
+        ch: gr.Chan[int] = gr.Chan()
+        out: gr.Chan[Any] = gr.Chan(1)
+
+        async def selfsel() -> None:
+            try:
+                await out.send(await gr.select(ch.send(1), ch.recv()))
+            except gr.ClosedChannelError as e:
+                await out.send(e)
+
+        h = gr.go(selfsel)
+        await wait.parked(h.id, "select")
+        ch.close()
+        assert await out.recv() == (1, None, False)
+
+    gr.run(main)
+
+
 def test_self_select_alone_is_a_deadlock() -> None:
     async def main() -> None:
         ch: gr.Chan[int] = gr.Chan()
