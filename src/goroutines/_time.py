@@ -140,6 +140,10 @@ class Timer:
                 sched = _need_sched(f"{type(self).__name__}.reset")
                 self._sched = sched
                 rt = self._rt = _RTimer(_fire, self, period=rt.period)
+            # A one-shot arming not yet delivered is pending, even when its
+            # firing is already under way on another M (Go 1.23 counts a
+            # send that this call prevents as stopped).
+            inflight = self._armed != -1 and self._period == 0
             drained = bool(c._buf)
             c._buf.clear()
             with sched.lock:
@@ -149,7 +153,7 @@ class Timer:
                 pm = sched.addtimer_locked(rt, _monotonic() + max(d, 0.0))
                 self._armed = rt.seq
         wake_m(pm)
-        return was or drained
+        return was or drained or inflight
 
     def stop(self) -> bool:
         """Stop the timer; True if it was pending (its value not yet received).
@@ -158,6 +162,7 @@ class Timer:
         """
         c = self.c
         with c._lock:
+            inflight = self._armed != -1 and self._period == 0
             drained = bool(c._buf)
             c._buf.clear()
             self._armed = -1
@@ -169,7 +174,7 @@ class Timer:
             else:
                 with sched.lock:
                     was = sched.timers.delete(self._rt)
-        return was or drained
+        return was or drained or inflight
 
     def reset(self, seconds: float) -> bool:
         """Re-arm to fire after ``seconds``; True if it was pending before."""
