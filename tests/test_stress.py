@@ -401,3 +401,62 @@ def test_selects_with_send_and_receive_on_one_channel_pair_up(procs: int) -> Non
     got = Counter(item for _, item in received)
     assert all(c == 1 for c in got.values()), "a value was received twice"
     assert set(got) == set(sent) and len(sent) == len(received)
+
+
+@procs
+def test_close_races_with_send_receive_and_another_close(procs: int) -> None:
+    # Per trial: one sender, one receiver and two closers race on a fresh
+    # channel (cap 0 or 1). Exactly one close succeeds (the other raises
+    # "close of closed channel"), and the send succeeds exactly when the
+    # receiver gets its value: never lost, never a value from a failed send.
+    trials = 250
+
+    async def sender(ch: gr.Chan[int], v: int, res: gr.Chan[tuple[str, Any]]) -> None:
+        try:
+            await ch.send(v)
+        except gr.ClosedChannelError as e:
+            assert str(e) == "send on closed channel"
+            await res.send(("send", False))
+        else:
+            await res.send(("send", True))
+
+    async def receiver(ch: gr.Chan[int], res: gr.Chan[tuple[str, Any]]) -> None:
+        await res.send(("recv", await ch.recv_ok()))
+
+    async def closer(ch: gr.Chan[int], res: gr.Chan[tuple[str, Any]]) -> None:
+        try:
+            ch.close()
+        except gr.ClosedChannelError as e:
+            assert str(e) == "close of closed channel"
+            await res.send(("close", False))
+        else:
+            await res.send(("close", True))
+
+    async def main() -> Counter[tuple[bool, int]]:
+        outcomes: Counter[tuple[bool, int]] = Counter()
+        for t in range(trials):
+            ch: gr.Chan[int] = gr.Chan(t % 2)
+            res: gr.Chan[tuple[str, Any]] = gr.Chan(4)
+            starts: list[tuple[Any, ...]] = [
+                (sender, ch, t, res),
+                (receiver, ch, res),
+                (closer, ch, res),
+                (closer, ch, res),
+            ]
+            k = t % 4
+            for fn, *args in starts[k:] + starts[:k]:  # vary who starts first
+                gr.go(fn, *args)
+            got = [await res.recv() for _ in range(4)]
+            closes = sorted(ok for kind, ok in got if kind == "close")
+            assert closes == [False, True], got
+            sent = next(ok for kind, ok in got if kind == "send")
+            received = next(r for kind, r in got if kind == "recv")
+            if sent:
+                assert received == (t, True), got
+            else:
+                assert received == (None, False), got
+            outcomes[(sent, t % 2)] += 1
+        return outcomes
+
+    outcomes = gr.run(main, gomaxprocs=procs)
+    assert sum(outcomes.values()) == trials
