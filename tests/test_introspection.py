@@ -240,6 +240,23 @@ def test_goroutines_shows_runnable_and_created_by(wait: Any) -> None:
     gr.run(main, gomaxprocs=1)
 
 
+def test_woken_goroutine_is_runnable_until_it_runs(wait: Any) -> None:
+    async def main() -> None:
+        ch: gr.Chan[int] = gr.Chan()
+
+        async def receiver() -> None:
+            await ch.recv()
+
+        h = gr.go(receiver)
+        await wait.parked(h.id, "chan receive")
+        await ch.send(1)  # readies it; with one P, main keeps running
+        g = wait.info(h.id)
+        assert g is not None and (g.state, g.wait_reason) == ("runnable", ""), g
+        await wait.gone(h.id)
+
+    gr.run(main, gomaxprocs=1)
+
+
 def test_goroutines_shows_syscall_state(wait: Any) -> None:
     async def main() -> None:
         release = threading.Event()
@@ -251,6 +268,9 @@ def test_goroutines_shows_syscall_state(wait: Any) -> None:
         h = gr.go(caller)
         try:
             await wait.until(lambda: _state(h.id) == "syscall", "the goroutine is in its blocking call")
+            info = wait.info(h.id)
+            assert info is not None and info.wait_reason == "syscall"
+            assert f"goroutine {h.id} [syscall" in gr.dump()
         finally:
             release.set()
         assert await done.recv() is True

@@ -177,6 +177,31 @@ def test_woken_select_leaves_no_waiter_on_its_other_channels(procs: int, wait: A
     gr.run(main, gomaxprocs=procs)
 
 
+@pytest.mark.parametrize("procs", [1, 2])
+def test_select_with_many_cases(procs: int, wait: Any) -> None:
+    n = 2000
+
+    async def main() -> None:
+        chans: list[gr.Chan[int]] = [gr.Chan(1) for _ in range(n)]
+        cases = [c.recv() for c in chans]
+        await chans[1234].send(5)
+        assert await gr.select(*cases) == (1234, 5, True)
+        out: gr.Chan[tuple[int, Any, bool]] = gr.Chan(1)
+
+        async def selector() -> None:
+            await out.send(await gr.select(*cases))
+
+        h = gr.go(selector)
+        await wait.parked(h.id, "select")
+        await chans[n - 1].send(6)
+        assert await out.recv() == (n - 1, 6, True)
+        for c in chans:  # no stale waiter of the finished selects takes the value
+            assert await gr.select(c.send(0), default=True) == (0, None, True)
+            assert len(c) == 1
+
+    gr.run(main, gomaxprocs=procs)
+
+
 # --------------------------------------------------------------------------- closed channels
 
 
