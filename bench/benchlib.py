@@ -50,7 +50,7 @@ def parse(
     ``gomaxprocs=True`` adds ``--gomaxprocs`` (goroutines programs; default:
     the ``GOMAXPROCS`` environment variable, else the runtime's default).
     ``modes`` adds ``--mode`` with those choices, the first being the default.
-    ``reps=False`` (W4): one measurement per process, no ``--reps``.
+    ``reps=False`` (W4): one measurement per process; ``--reps`` is accepted and ignored.
     """
     _dir, _metric, _unit, full, quick = WORKLOADS[workload]
     if default_n is not None:
@@ -62,8 +62,8 @@ def parse(
     p.add_argument("--quick", action="store_true", help=f"small N for a smoke test ({quick})")
     if reps:
         p.add_argument("--reps", type=int, default=3, help="repetitions inside the process; the best is reported")
-    else:
-        p.set_defaults(reps=1)
+    else:  # accepted so every program takes the same options, but one measurement per process
+        p.add_argument("--reps", type=int, default=1, help="ignored: one measurement per process")
     if gomaxprocs:
         p.add_argument("--gomaxprocs", type=int, default=None, help="default: $GOMAXPROCS, else the runtime's default")
     if modes:
@@ -73,6 +73,8 @@ def parse(
         a.n = quick if a.quick else full
     if a.n < 1 or a.reps < 1:
         p.error("--n and --reps must be at least 1")
+    if not reps:
+        a.reps = 1
     return a
 
 
