@@ -37,6 +37,7 @@ class Child:
     def __init__(self, *args: str) -> None:
         env = dict(os.environ)
         env.pop("GOMAXPROCS", None)
+        env.pop("GOROUTINES_SYSMON", None)  # the program relies on the monitor
         env["PYTHONFAULTHANDLER"] = "1"
         env["PYTHONUNBUFFERED"] = "1"
         self.proc = subprocess.Popen(

@@ -739,3 +739,130 @@ def test_run_returns_promptly_while_a_goroutine_is_still_blocked(annotated):
     assert_no_new_runtime_threads(before)
     assert len(left) <= 1, sorted(t.name for t in left)
     assert elapsed < 0.5, f"run returned {elapsed:.3f}s after main returned"
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("annotated", [True, False], ids=["syscall", "unannotated"])
+def test_panic_elsewhere_ends_the_run_promptly_while_a_goroutine_is_blocked(annotated):
+    before = runtime_threads()
+    entered = threading.Event()
+    release = threading.Event()
+    marks = {}
+
+    def blocking():
+        entered.set()
+        release.wait(30)
+
+    async def stuck():
+        if annotated:
+            await gr.syscall(blocking)
+        else:
+            blocking()  # blocking
+
+    async def panics():
+        marks["panic"] = time.monotonic()
+        raise Boom("elsewhere")
+
+    async def main():
+        gr.go(stuck)
+        assert await gr.syscall(entered.wait, 10)
+        gr.go(panics)
+        await gr.Chan().recv()
+
+    try:
+        with pytest.raises(Boom):
+            gr.run(main, gomaxprocs=1)
+        elapsed = time.monotonic() - marks["panic"]
+    finally:
+        release.set()
+    for t in runtime_threads() - before:
+        t.join(10)
+    assert_no_new_runtime_threads(before)
+    assert elapsed < 0.5, f"run raised {elapsed:.3f}s after the panic"
+
+
+# ---------------------------------------------------------------------- more shapes
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("procs", PROCS)
+def test_exceptions_from_syscalls_returning_together_reach_their_goroutines(procs):
+    n = 24
+    barrier = threading.Barrier(n, timeout=20)
+
+    def fails(i):
+        barrier.wait()
+        raise Boom(i)
+
+    async def worker(i, out):
+        try:
+            await gr.syscall(fails, i)
+        except Boom as e:
+            await out.send((i, e.args[0]))
+
+    async def main():
+        out = gr.Chan(n)
+        for i in range(n):
+            gr.go(worker, i, out)
+        return sorted([await out.recv() for _ in range(n)])
+
+    assert gr.run(main, gomaxprocs=procs) == [(i, i) for i in range(n)]
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("procs", [1, 2])
+def test_go_and_close_from_inside_a_syscall_function(procs):
+    # The blocking function runs on a runtime thread while the runtime runs:
+    # it may start goroutines and close channels (close works from any thread).
+    async def child(out):
+        await out.send("child ran")
+
+    async def main():
+        out = gr.Chan(1)
+        stop = gr.Chan()
+
+        def fn():
+            gr.go(child, out)
+            stop.close()
+            return "fn done"
+
+        r = await gr.syscall(fn)
+        v, ok = await stop.recv_ok()
+        return r, await out.recv(), ok
+
+    assert gr.run(main, gomaxprocs=procs) == ("fn done", "child ran", False)
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("procs", PROCS)
+def test_nested_work_after_syscall_keeps_channel_semantics(procs):
+    # A goroutine that leaves a call with no P free is queued and resumes
+    # later; a rendezvous in flight with it must complete exactly once.
+    n = 30
+
+    async def relay(i, inp, outp):
+        v = await inp.recv()
+        v = await gr.syscall(_identity_after, 0.001 * (i % 3), v + 1)
+        await outp.send(v)
+
+    async def main():
+        first = gr.Chan()
+        ch = first
+        for i in range(n):
+            nxt = gr.Chan()
+            gr.go(relay, i, ch, nxt)
+            ch = nxt
+        results = []
+        for k in range(5):
+            await first.send(k * 100)
+            results.append(await ch.recv())
+            # relays are single-shot: restart the chain for the next round
+            first = gr.Chan()
+            ch = first
+            for i in range(n):
+                nxt = gr.Chan()
+                gr.go(relay, i, ch, nxt)
+                ch = nxt
+        return results
+
+    assert gr.run(main, gomaxprocs=procs) == [k * 100 + n for k in range(5)]
