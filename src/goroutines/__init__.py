@@ -27,9 +27,10 @@ from ._core import (
     set_max_threads,
     syscall,
 )
-from ._errors import Canceled, ClosedChannelError, Deadlock, DeadlineExceeded
+from ._errors import Canceled, ClosedChannelError, DeadlineExceeded, Deadlock
 from ._select import select
 from ._time import Ticker, Timer, after, sleep
+from ._tracefmt import trace
 
 __version__ = "0.1.0"
 
@@ -56,4 +57,5 @@ __all__ = [
     "set_max_threads",
     "sleep",
     "syscall",
+    "trace",
 ]

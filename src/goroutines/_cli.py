@@ -1,7 +1,8 @@
 """The ``goroutines`` command: the "main job" that runs a program as goroutine 1.
 
-    goroutines run [--gomaxprocs N] PROGRAM.py [ARG ...]
-    python -m goroutines run [--gomaxprocs N] PROGRAM.py [ARG ...]
+    goroutines run [--gomaxprocs N] [--trace FILE] PROGRAM.py [ARG ...]
+    python -m goroutines run [--gomaxprocs N] [--trace FILE] PROGRAM.py [ARG ...]
+    goroutines trace TRACE.json [-o PAGE.html]
 
 A program is a Python file that defines ``async def main():`` (no
 parameters; it reads ``sys.argv``), the way a Go program defines
@@ -27,7 +28,17 @@ Exit status, following Go where Go has one:
 
 ``GOTRACEBACK`` works as in Go for panics: unset or ``single``/``all``
 prints the program's frames, ``system``/``crash`` also the runtime's own
-frames, ``none`` no traceback.
+frames, ``none`` no traceback. After the traceback of a panic comes the
+goroutine dump taken at the moment of the panic (every goroutine, the
+panicking one first), as after a deadlock's message; ``none`` leaves it out.
+
+``--trace FILE`` records the run with the execution tracer and writes FILE
+when the program ends (panics and deadlocks included): the timeline page
+for a name ending in ``.html``, Chrome Trace Event JSON otherwise (opens
+in ui.perfetto.dev). It may also come last, after the program's arguments
+(``goroutines run prog.py 200 --trace out.html``): ``--trace FILE`` as the
+last two arguments is always taken by this command, not passed on.
+``goroutines trace`` turns a saved JSON trace into the page.
 
 Adding a subcommand: write ``_add_<name>_parser(subparsers)`` that
 registers it with ``set_defaults(handler=...)`` and call it from
@@ -110,6 +121,13 @@ def add_program_options(parser: argparse.ArgumentParser) -> None:
         help="threads that may run goroutine code at once (default: the GOMAXPROCS "
         "environment variable, else the runtime's default)",
     )
+    parser.add_argument(
+        "--trace",
+        metavar="FILE",
+        default=None,
+        help="record the run with the execution tracer and write FILE at the end: an HTML "
+        "timeline if FILE ends in .html, else Chrome Trace Event JSON (for ui.perfetto.dev)",
+    )
 
 
 def _add_program_arguments(parser: argparse.ArgumentParser) -> None:
@@ -136,6 +154,25 @@ def _add_run_parser(subparsers: Any) -> None:
     p.set_defaults(handler=_cmd_run)
 
 
+def _add_trace_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "trace",
+        help="render a saved JSON trace as a self-contained HTML timeline",
+        description="Read a Chrome Trace Event JSON file written by 'goroutines run --trace FILE.json' "
+        "(or goroutines.trace) and write the timeline page: one lane per M, goroutine runs, "
+        "why each blocked, the goroutine count.",
+    )
+    p.add_argument("input", metavar="TRACE.json", help="the trace to render")
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="PAGE.html",
+        default=None,
+        help="where to write the page (default: TRACE with .html instead of .json)",
+    )
+    p.set_defaults(handler=_cmd_trace)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -147,6 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     sub.required = True
     _add_run_parser(sub)
+    _add_trace_parser(sub)
     return parser
 
 
@@ -283,8 +321,15 @@ def _panic(exc: BaseException, err: TextIO) -> int:
     _flush_stdout()
     err.write(f"panic: {describe_exception(exc)}\n\n")
     err.write("".join(format_panic_traceback(exc)))
+    dump = getattr(exc, "__goroutine_dump__", None)
+    if isinstance(dump, str) and dump and _traceback_mode() not in ("none", "0"):
+        err.write("\n" + dump)
     err.flush()
     return EXIT_PANIC
+
+
+def _traceback_mode() -> str:
+    return os.environ.get("GOTRACEBACK", "single").strip().lower()
 
 
 def describe_exception(exc: BaseException) -> str:
@@ -304,7 +349,7 @@ def format_panic_traceback(exc: BaseException, *, keep_runtime_only: bool = True
     As Go's traceback leaves out runtime frames; ``GOTRACEBACK=system`` keeps
     them, ``GOTRACEBACK=none`` prints only the exception and its notes.
     """
-    mode = os.environ.get("GOTRACEBACK", "single").strip().lower()
+    mode = _traceback_mode()
     if mode in ("none", "0"):
         return traceback.format_exception_only(exc)
     te = traceback.TracebackException.from_exception(exc)
@@ -390,7 +435,10 @@ def _check_environment(args: argparse.Namespace) -> str | None:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     err = sys.stderr
+    _take_trailing_trace(args)
     problem = _check_environment(args)
+    if problem is None and args.trace is not None:
+        problem = _check_trace_path(args.trace)
     if problem is not None:
         err.write(f"{PROG} run: {problem}\n")
         return EXIT_USAGE
@@ -404,7 +452,80 @@ def _cmd_run(args: argparse.Namespace) -> int:
             return _report_load_failure(args.program, e.exc, err)
         except KeyboardInterrupt:
             return _interrupted(err)
-        return run_program(program, gomaxprocs=args.gomaxprocs, stderr=err)
+        if args.trace is None:
+            return run_program(program, gomaxprocs=args.gomaxprocs, stderr=err)
+        return _run_traced(program, args, err)
+
+
+def _take_trailing_trace(args: argparse.Namespace) -> None:
+    """``run PROGRAM.py ARGS --trace FILE``: the trailing option is ours, not the program's."""
+    rest = args.args
+    if args.trace is not None:
+        return
+    if len(rest) >= 2 and rest[-2] == "--trace":
+        args.trace = rest[-1]
+        del rest[-2:]
+    elif rest and rest[-1].startswith("--trace="):
+        args.trace = rest[-1].partition("=")[2]
+        del rest[-1]
+
+
+def _check_trace_path(path: str) -> str | None:
+    """A reason the trace could not be written to ``path``, found before the program runs."""
+    if not path:
+        return "--trace needs a file name"
+    if os.path.isdir(path):
+        return f"--trace {path}: is a directory; give a file name such as trace.html"
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        return f"--trace {path}: directory {parent} does not exist"
+    if not os.access(parent, os.W_OK):
+        return f"--trace {path}: directory {parent} is not writable"
+    return None
+
+
+def _run_traced(program: Program, args: argparse.Namespace, err: TextIO) -> int:
+    from ._tracefmt import trace
+
+    tr = trace(args.trace, title=f"goroutines run {os.path.basename(program.path)}")
+    status = EXIT_OK
+    try:
+        with tr:
+            status = run_program(program, gomaxprocs=args.gomaxprocs, stderr=err)
+    except OSError as e:
+        err.write(f"{PROG} run: writing the trace to {args.trace} failed: {e}\n")
+        return status or EXIT_LOAD_ERROR
+    err.write(f"{PROG}: trace of {tr.events} events written to {args.trace}\n")
+    err.flush()
+    return status
+
+
+def _cmd_trace(args: argparse.Namespace) -> int:
+    from ._tracefmt import load_trace, write_trace
+
+    err = sys.stderr
+    src: str = args.input
+    out: str = args.output or (os.path.splitext(src)[0] + ".html")
+    if os.path.abspath(out) == os.path.abspath(src):
+        err.write(f"{PROG} trace: the output {out} would overwrite the input; give another name with -o\n")
+        return EXIT_USAGE
+    try:
+        doc = load_trace(src)
+    except FileNotFoundError:
+        err.write(f"{PROG} trace: {src}: no such file\n")
+        return EXIT_LOAD_ERROR
+    except (OSError, ValueError) as e:  # json.JSONDecodeError is a ValueError
+        err.write(f"{PROG} trace: {src}: cannot read it as a JSON trace: {e}\n")
+        return EXIT_LOAD_ERROR
+    if not out.lower().endswith((".html", ".htm")):
+        out += ".html"
+    try:
+        write_trace(out, doc)
+    except OSError as e:
+        err.write(f"{PROG} trace: writing {out} failed: {e}\n")
+        return EXIT_LOAD_ERROR
+    err.write(f"{PROG}: wrote {out}\n")
+    return EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:

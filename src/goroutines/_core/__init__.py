@@ -4,16 +4,18 @@ This is the internal API the outer modules (_chan, _select, _time, _sync,
 _context) may use; they import ``goroutines._core`` and never its
 submodules. Inside the core, a module imports only modules listed before it:
 
-    _g -> _timers -> _sched -> _proc -> _traceback -> _traps -> _sysmon -> _runtime
+    _g -> _timers -> _sched -> _proc -> _traceback -> _debug -> _traps -> _sysmon -> _runtime
 
 (_sched and _proc import each other's names lazily, at call time, where the
 loop needs M and the Sched needs to start one.)
 """
 
+from ._debug import unwatch_runs, watch_runs
 from ._g import (
     CLOSED,
     RUNNABLE,
     RUNNING,
+    SYSCALL,
     WAIT_CHAN_RECEIVE,
     WAIT_CHAN_SEND,
     WAIT_MUTEX,
@@ -42,7 +44,8 @@ from ._runtime import (
 )
 from ._sched import Sched, wake_m
 from ._timers import Timer
-from ._traceback import GoroutineInfo
+from ._trace import Event, Tracer, now_ns
+from ._traceback import GoroutineInfo, stacks
 from ._traps import Syscall, block_forever, current, gosched, no_goroutine, syscall
 
 __all__ = [
@@ -62,6 +65,7 @@ __all__ = [
     "REQUEUE",
     "RUNNABLE",
     "RUNNING",
+    "SYSCALL",
     "Sched",
     "Syscall",
     "Timer",
@@ -94,4 +98,10 @@ __all__ = [
     "set_max_threads",
     "syscall",
     "wake_m",
+    "Event",
+    "Tracer",
+    "now_ns",
+    "stacks",
+    "unwatch_runs",
+    "watch_runs",
 ]
