@@ -343,7 +343,7 @@ def test_run_returns_while_a_goroutine_is_stuck_in_a_blocking_call(annotated: bo
     try:
         t0 = time.monotonic()
         assert gr.run(first, gomaxprocs=1) == "first"
-        assert time.monotonic() - t0 < 3
+        assert time.monotonic() - t0 < 5
         left = [t for t in threading.enumerate() if t.name.startswith("goroutines-") and t.is_alive()]
         assert all(t.daemon for t in left), [t.name for t in left]
         assert gr.run(second) == "second"
