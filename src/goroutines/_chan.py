@@ -61,7 +61,7 @@ class SelWaiter:
         self.token = token
 
 
-def _deq(q: deque[Any]) -> Any:
+def _deq(q: deque[Any] | None) -> Any:
     """Pop the oldest live waiter (claiming a select's token), or None."""
     while q:
         w = q.popleft()
@@ -70,7 +70,7 @@ def _deq(q: deque[Any]) -> Any:
     return None
 
 
-def _peek_live(q: deque[Any]) -> bool:
+def _peek_live(q: deque[Any] | None) -> bool:
     """Is there a live waiter? Drops stale select waiters from the front."""
     while q:
         w = q[0]
@@ -123,11 +123,14 @@ class Chan(Generic[T]):
                 "use 0 for an unbuffered channel"
             )
         self._lock = threading.Lock()
-        self._buf: deque[T] = deque()
+        # An unbuffered channel never buffers: an empty tuple stands in (no
+        # deque to allocate). The wait queues are made on first use; a None
+        # queue reads as empty everywhere.
+        self._buf: Any = deque() if cap else ()
         self._cap = cap
         self._closed = False
-        self._recvq: deque[Any] = deque()
-        self._sendq: deque[Any] = deque()
+        self._recvq: Any = None
+        self._sendq: Any = None
         self._recv_op = RecvOp(self, 0)
         self._recvok_op = RecvOp(self, 1)
         self._qlimit = 64
@@ -162,22 +165,22 @@ class Chan(Generic[T]):
             raise ClosedChannelError("close of closed channel")
         self._closed = True
         wake: list[G] = []
-        for w in self._recvq:
+        for w in self._recvq or ():
             if type(w) is G:
                 w.param = CLOSED
                 wake.append(w)
             elif w.token.acquire(False):
                 w.g.param = (w.case, None, False)
                 wake.append(w.g)
-        for w in self._sendq:
+        for w in self._sendq or ():
             if type(w) is G:
                 w.param = CLOSED
                 wake.append(w)
             elif w.token.acquire(False):
                 w.g.param = (w.case, CLOSED, False)
                 wake.append(w.g)
-        self._recvq.clear()
-        self._sendq.clear()
+        self._recvq = None
+        self._sendq = None
         lock.release()
         if wake:
             m = getattr(_tls, "m", None)
@@ -206,13 +209,21 @@ class Chan(Generic[T]):
         """Remove a waiter of an abandoned goroutine (run() has ended)."""
         with self._lock:
             for q in (self._recvq, self._sendq):
-                try:
-                    q.remove(entry)
-                except ValueError:
-                    pass
+                if q is not None:
+                    try:
+                        q.remove(entry)
+                    except ValueError:
+                        pass
 
-    def _enqueue(self, q: deque[Any], w: Any) -> None:
+    def _enqueue(self, send: bool, w: Any) -> None:
         """Queue a select waiter, dropping stale ones once they pile up."""
+        q = self._sendq if send else self._recvq
+        if q is None:
+            q = deque()
+            if send:
+                self._sendq = q
+            else:
+                self._recvq = q
         q.append(w)
         if len(q) >= self._qlimit:
             live = [x for x in q if type(x) is G or not x.token.locked()]
@@ -324,7 +335,10 @@ class SendOp(Generic[T]):
         g.param = v
         g.waitreason = WAIT_CHAN_SEND
         g.waitchan = ch
-        ch._sendq.append(g)
+        sq = ch._sendq
+        if sq is None:
+            sq = ch._sendq = deque()
+        sq.append(g)
         return _park_send(lock)
 
     def __repr__(self) -> str:
@@ -393,7 +407,10 @@ class RecvOp(Generic[T]):
             raise no_goroutine("a channel receive")
         cg.waitreason = WAIT_CHAN_RECEIVE
         cg.waitchan = ch
-        ch._recvq.append(cg)
+        rq = ch._recvq
+        if rq is None:
+            rq = ch._recvq = deque()
+        rq.append(cg)
         v = yield lock
         if v is CLOSED:
             return _closed_result(self.with_ok)

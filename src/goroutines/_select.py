@@ -111,10 +111,10 @@ class Select:
             ch = op.chan
             if type(op) is SendOp:
                 w = SelWaiter(g, i, op.value, token)
-                ch._enqueue(ch._sendq, w)
+                ch._enqueue(True, w)
             else:
                 w = SelWaiter(g, i, None, token)
-                ch._enqueue(ch._recvq, w)
+                ch._enqueue(False, w)
             waits.append((ch, w))
         g.waitreason = WAIT_SELECT
         g.waitchan = tuple(waits)
