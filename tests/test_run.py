@@ -197,6 +197,49 @@ def test_go_runs_a_plain_function_as_a_goroutine() -> None:
     assert gr.run(main) == ["ab"]
 
 
+def test_go_accepts_callables_that_return_a_coroutine() -> None:
+    # A bound async method, a functools.partial of an async function and a
+    # lambda returning a coroutine all run as goroutines that can block.
+    import functools
+
+    class Worker:
+        def __init__(self, out: gr.Chan[str]) -> None:
+            self.out = out
+
+        async def run(self, tag: str) -> None:
+            await gr.gosched()
+            await self.out.send(tag)
+
+    async def send_tag(out: gr.Chan[str], tag: str) -> None:
+        await gr.gosched()
+        await out.send(tag)
+
+    async def main() -> list[str]:
+        out: gr.Chan[str] = gr.Chan()
+        gr.go(Worker(out).run, "method")
+        gr.go(functools.partial(send_tag, out, "partial"))
+        gr.go(lambda: send_tag(out, "lambda"))
+        return sorted([await out.recv() for _ in range(3)])
+
+    assert gr.run(main, gomaxprocs=2) == ["lambda", "method", "partial"]
+
+
+def test_panic_in_a_plain_function_goroutine() -> None:
+    def plain() -> None:
+        raise IndexError("plain failed")
+
+    async def main() -> None:
+        h = gr.go(plain)
+        ids.append(h.id)
+        await gr.Chan[int]().recv()
+
+    ids: list[int] = []
+    with pytest.raises(IndexError, match="plain failed") as ei:
+        gr.run(main)
+    notes = "\n".join(getattr(ei.value, "__notes__", []))
+    assert f"goroutine {ids[0]}" in notes, notes
+
+
 @pytest.mark.parametrize("bad", [42, "fn", None, 3.5])
 def test_go_with_non_callable_is_type_error(bad: Any) -> None:
     async def main() -> int:

@@ -202,6 +202,53 @@ def test_select_with_many_cases(procs: int, wait: Any) -> None:
     gr.run(main, gomaxprocs=procs)
 
 
+@procs
+def test_parked_selects_and_plain_receivers_share_one_fifo(procs: int, wait: Any) -> None:
+    # A parked select's waiter joins the channel's queue at the tail like any
+    # other receiver: first come, first served across both kinds.
+    async def main() -> None:
+        ch: gr.Chan[int] = gr.Chan()
+        other: gr.Chan[int] = gr.Chan()
+        out: gr.Chan[tuple[int, Any]] = gr.Chan(6)
+
+        async def plain(k: int) -> None:
+            await out.send((k, await ch.recv()))
+
+        async def selecting(k: int) -> None:
+            _, v, _ = await gr.select(other.recv(), ch.recv())
+            await out.send((k, v))
+
+        for k in range(6):
+            h = gr.go(selecting if k % 2 else plain, k)
+            await wait.parked(h.id, "select" if k % 2 else "chan receive")
+        for v in range(6):
+            await ch.send(10 * v)
+        assert sorted([await out.recv() for _ in range(6)]) == [(k, 10 * k) for k in range(6)]
+
+    gr.run(main, gomaxprocs=procs)
+
+
+@procs
+def test_parked_selects_and_plain_senders_share_one_fifo(procs: int, wait: Any) -> None:
+    async def main() -> None:
+        ch: gr.Chan[int] = gr.Chan(1)
+        other: gr.Chan[int] = gr.Chan()
+        await ch.send(-1)
+
+        async def plain(k: int) -> None:
+            await ch.send(k)
+
+        async def selecting(k: int) -> None:
+            await gr.select(other.recv(), ch.send(k))
+
+        for k in range(6):
+            h = gr.go(selecting if k % 2 else plain, k)
+            await wait.parked(h.id, "select" if k % 2 else "chan send")
+        assert [await ch.recv() for _ in range(7)] == [-1, 0, 1, 2, 3, 4, 5]
+
+    gr.run(main, gomaxprocs=procs)
+
+
 # --------------------------------------------------------------------------- closed channels
 
 
