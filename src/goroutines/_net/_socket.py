@@ -1,0 +1,325 @@
+"""The socket core shared by Conn, Listener and PacketConn (Go's ``netFD``).
+
+Every operation tries its system call first and parks the goroutine in the
+netpoller only on ``BlockingIOError`` (Go's pattern), then tries again.
+
+State (guarded by ``_lock``, a leaf lock; plain reads of ``_seq``,
+``_closing`` and the deadlines are allowed on the fast path, see
+``_io``):
+
+  _closing   set once by close(); later operations raise NetClosedError.
+  _refs      operations that may be parked on the fd (Go's fdMutex
+             reference count). close() only marks and wakes them; the last
+             one out closes the socket, so the fd number cannot be reused
+             (and registered in the netpoller by mistake) while a goroutine
+             may still wait on it.
+  _seq       bumped by every change a parked goroutine must see at once
+             (close, a deadline moved earlier), before the change's
+             evict_fd; see _wait.NetWait for the re-check that closes the
+             race with a goroutine just registering.
+  _rdl/_wdl  read/write deadlines: time.monotonic() values or None.
+  _busy/_mus the per-direction token: at most one goroutine may wait to
+             read (and one to write) an fd in the netpoller, and a write
+             must not interleave with another, so a goroutine in the slow
+             path (and every writer) holds its direction's token. It is a
+             bit in ``_busy`` while uncontended; the first contention makes
+             a goroutine-aware Mutex for that direction (created locked on
+             behalf of the current holder), used from then on. That keeps
+             ten thousand idle connections from carrying two mutexes each.
+"""
+
+from __future__ import annotations
+
+import errno
+import math
+import socket
+import threading
+import time
+from typing import Any
+
+from .._core import READ, WRITE, evict_fd
+from .._sync import Mutex
+from ._addr import Addr, addr_from_sockaddr
+from ._errors import NetClosedError, NetTimeoutError, op_prefix, wrap_oserror
+from ._wait import NetWait
+
+_monotonic = time.monotonic
+
+# errnos a racing close() can produce from a system call on the closing fd
+_CLOSED_ERRNOS = frozenset({errno.EBADF, errno.ENOTSOCK})
+
+
+def check_deadline(t: Any, who: str) -> float | None:
+    if t is None:
+        return None
+    if isinstance(t, bool) or not isinstance(t, (int, float)):
+        raise TypeError(
+            f"{who}: deadline must be a time.monotonic() value or None, not {type(t).__name__} ({t!r})"
+        )
+    f = float(t)
+    if math.isnan(f):
+        raise ValueError(f"{who}: deadline is NaN")
+    return f
+
+
+class NetSocket:
+    """Base of Conn, Listener and PacketConn: close, deadlines, the I/O loop."""
+
+    __slots__ = (
+        "_sock",
+        "_fd",
+        "_network",
+        "_laddr",
+        "_raddr",
+        "_lock",
+        "_closing",
+        "_destroyed",
+        "_refs",
+        "_seq",
+        "_rdl",
+        "_wdl",
+        "_busy",
+        "_mus",
+        "_unlink",
+        "__weakref__",
+    )
+
+    def __init__(self, sock: socket.socket, network: str, raddr: Addr | None = None) -> None:
+        self._sock = sock
+        self._fd = sock.fileno()
+        self._network = network
+        self._laddr: Addr | None = None
+        self._raddr = raddr
+        self._lock = threading.Lock()
+        self._closing = False
+        self._destroyed = False
+        self._refs = 0
+        self._seq = 0
+        self._rdl: float | None = None
+        self._wdl: float | None = None
+        self._busy = 0
+        self._mus: list[Mutex | None] | None = None
+        self._unlink: str | None = None
+
+    # ------------------------------------------------------------------ addresses and errors
+
+    @property
+    def local_addr(self) -> Addr | None:
+        """The local address (Go's ``LocalAddr()``); None once it cannot be known."""
+        a = self._laddr
+        if a is None:
+            try:
+                sa = self._sock.getsockname()
+            except OSError:
+                return None
+            a = self._laddr = addr_from_sockaddr(self._network, self._sock.family, sa)
+        return a
+
+    @property
+    def remote_addr(self) -> Addr | None:
+        """The peer's address (Go's ``RemoteAddr()``); None when not connected."""
+        return self._raddr
+
+    @property
+    def closed(self) -> bool:
+        """True once ``close()`` was called."""
+        return self._closing
+
+    def fileno(self) -> int:
+        """The socket's file descriptor (-1 once closed)."""
+        return -1 if self._destroyed else self._fd
+
+    def _prefix(self, op: str) -> str:
+        if op == "dial":
+            return op_prefix(op, self._network, None, self._raddr)
+        return op_prefix(op, self._network, self.local_addr, self._raddr)
+
+    def _closed_error(self, op: str) -> NetClosedError:
+        return NetClosedError(f"{self._prefix(op)}: use of closed network connection", op)
+
+    def _timeout_error(self, op: str) -> NetTimeoutError:
+        return NetTimeoutError(f"{self._prefix(op)}: i/o timeout", op)
+
+    def _os_error(self, op: str, e: OSError) -> OSError:
+        if self._closing and e.errno in _CLOSED_ERRNOS:
+            return self._closed_error(op)
+        return wrap_oserror(self._prefix(op), e)
+
+    # ------------------------------------------------------------------ close
+
+    def close(self) -> None:
+        """Close the socket. Idempotent.
+
+        A goroutine waiting in an operation on it wakes and raises
+        :class:`NetClosedError` ("use of closed network connection"), as
+        does every later operation. The file descriptor is released at once,
+        or, if a goroutine is still on its way out of an operation, by that
+        goroutine as it leaves.
+        """
+        with self._lock:
+            if self._closing:
+                return
+            self._closing = True
+            self._seq += 1
+            destroy = self._refs == 0
+        evict_fd(self._fd)
+        if destroy:
+            self._destroy()
+
+    def _destroy(self) -> None:
+        with self._lock:
+            if self._destroyed:
+                return
+            self._destroyed = True
+        if self._laddr is None:
+            try:
+                self.local_addr  # noqa: B018 - keep it for error messages and repr after close
+            except Exception:  # noqa: BLE001
+                pass
+        try:
+            self._sock.close()
+        finally:
+            path = self._unlink
+            if path is not None:
+                import os
+
+                try:
+                    os.unlink(path)
+                except OSError:
+                    pass
+
+    async def __aenter__(self) -> Any:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ deadlines
+
+    def set_deadline(self, t: float | None) -> None:
+        """Set the read and write deadlines (see :meth:`set_read_deadline`)."""
+        self._set_deadlines(check_deadline(t, "set_deadline"), True, True)
+
+    def set_read_deadline(self, t: float | None) -> None:
+        """Reads (and accepts) fail with NetTimeoutError once ``time.monotonic()`` passes ``t``.
+
+        ``t`` is an absolute ``time.monotonic()`` value (write
+        ``time.monotonic() + 5`` for "five seconds from now"); ``None``
+        clears it. As in Go it applies to the operation waiting now and to
+        later ones; a passed deadline keeps failing operations until it is
+        moved; setting a past deadline wakes a waiting read at once.
+        """
+        self._set_deadlines(check_deadline(t, "set_read_deadline"), True, False)
+
+    def set_write_deadline(self, t: float | None) -> None:
+        """As :meth:`set_read_deadline`, for writes (and dial's connect)."""
+        self._set_deadlines(check_deadline(t, "set_write_deadline"), False, True)
+
+    def _set_deadlines(self, t: float | None, r: bool, w: bool) -> None:
+        wake = False
+        with self._lock:
+            if r:
+                old = self._rdl
+                self._rdl = t
+                wake = wake or (t is not None and (old is None or t < old))
+            if w:
+                old = self._wdl
+                self._wdl = t
+                wake = wake or (t is not None and (old is None or t < old))
+            # A later deadline needs no wake-up: a waiter whose old deadline
+            # passes re-reads it and waits on.
+            if wake and not self._closing:
+                self._seq += 1
+                self._refs += 1  # keep the fd from closing under evict_fd
+            else:
+                wake = False
+        if wake:
+            try:
+                evict_fd(self._fd)
+            finally:
+                self._unref()
+
+    # ------------------------------------------------------------------ the I/O loop
+
+    def _unref(self) -> None:
+        with self._lock:
+            self._refs -= 1
+            destroy = self._closing and self._refs == 0
+        if destroy:
+            self._destroy()
+
+    def _enter(self, i: int, op: str) -> Mutex | None:
+        """Take a reference and direction i's token; a Mutex to await if it is contended."""
+        with self._lock:
+            if self._closing:
+                raise self._closed_error(op)
+            self._refs += 1
+            mus = self._mus
+            if mus is not None:
+                mu = mus[i]
+                if mu is not None:
+                    return mu
+            bit = 1 << i
+            if not self._busy & bit:
+                self._busy |= bit
+                return None
+            if mus is None:
+                mus = self._mus = [None, None]
+            mu = mus[i] = Mutex()
+            mu.try_lock()  # held on behalf of the goroutine holding the bit
+            return mu
+
+    def _leave(self, i: int) -> None:
+        with self._lock:
+            self._refs -= 1
+            mus = self._mus
+            mu = mus[i] if mus is not None else None
+            if mu is None:
+                self._busy &= ~(1 << i)
+            destroy = self._closing and self._refs == 0
+        if mu is not None:
+            mu.unlock()
+        if destroy:
+            self._destroy()
+
+    async def _io(self, i: int, op: str, fn: Any, *args: Any, tried: bool = False) -> Any:
+        """Run ``fn(*args)`` until it does not raise BlockingIOError, waiting
+        on the fd in between (i=0: read side, 1: write side), holding the
+        direction's token. ``tried``: the caller's own attempt just failed,
+        so wait before the first call."""
+        mu = self._enter(i, op)
+        if mu is not None:
+            try:
+                await mu.lock()
+            except BaseException:
+                self._unref()
+                raise
+        mode = READ if i == 0 else WRITE
+        try:
+            while True:
+                seq = self._seq  # before the checks: see _wait.NetWait
+                if self._closing:
+                    raise self._closed_error(op)
+                dl = self._rdl if i == 0 else self._wdl
+                timeout = None
+                if dl is not None:
+                    timeout = dl - _monotonic()
+                    if timeout <= 0:
+                        raise self._timeout_error(op)
+                if tried:
+                    tried = False
+                else:
+                    try:
+                        return fn(*args)
+                    except (BlockingIOError, InterruptedError):
+                        pass
+                    except OSError as e:
+                        raise self._os_error(op, e) from None
+                await NetWait(self._fd, mode, timeout, self, seq)
+        finally:
+            self._leave(i)
+
+    def __repr__(self) -> str:
+        state = " closed" if self._closing else ""
+        where = self._prefix("").strip()
+        return f"<{type(self).__name__} {where}{state}>"
