@@ -1,0 +1,67 @@
+"""A TCP echo server: one goroutine per connection, as in Go.
+
+    goroutines run examples/echo_server.py [ADDR] [--once]
+
+ADDR is a port (``7000``, on 127.0.0.1), ``:PORT`` (every interface) or
+``HOST:PORT``; port 0 lets the system pick one. The server prints the
+address it listens on, then echoes every byte it reads back to its sender
+until Ctrl-C. With ``--once`` (or ``ECHO_ONCE=1`` in the environment) it
+serves a single connection and exits when that client closes, which is how
+the tests drive it.
+
+Try it with ``nc 127.0.0.1 7000``.
+
+Go equivalent::
+
+    ln, err := net.Listen("tcp", "127.0.0.1:7000")
+    for {
+        conn, err := ln.Accept()
+        go func(c net.Conn) {
+            defer c.Close()
+            io.Copy(c, c)
+        }(conn)
+    }
+
+Each connection's goroutine parks in the runtime's netpoller while it waits
+for data (``IO wait`` in ``gr.dump()``), so idle clients cost no thread.
+"""
+
+import os
+import sys
+
+import goroutines as gr
+from goroutines import net
+
+
+def parse_addr(arg: str) -> str:
+    if arg.isdigit():
+        return f"127.0.0.1:{arg}"
+    return arg
+
+
+async def handle(conn: net.Conn) -> None:
+    """Echo until the client closes; an error ends this connection only."""
+    async with conn:
+        try:
+            while True:
+                data = await conn.read(65536)
+                if not data:
+                    return  # the client closed its side
+                await conn.write(data)
+        except OSError as e:  # reset by the peer, broken pipe, ...
+            print(f"connection {conn.remote_addr}: {e}", file=sys.stderr)
+
+
+async def main() -> None:
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    once = "--once" in sys.argv[1:] or os.environ.get("ECHO_ONCE") == "1"
+    addr = parse_addr(args[0] if args else "7000")
+    ln = net.listen("tcp", addr)
+    print(f"echo server listening on {ln.addr}", flush=True)
+    async with ln:
+        if once:
+            await handle(await ln.accept())
+            return
+        while True:
+            conn = await ln.accept()
+            gr.go(handle, conn)

@@ -1,0 +1,250 @@
+"""A small HTTP/1.1 server: a goroutine per connection, keep-alive, deadlines.
+
+    goroutines run examples/http_server.py [ADDR] [--once]
+
+ADDR is a port (``8080``, on 127.0.0.1), ``:PORT`` (every interface) or
+``HOST:PORT``; port 0 lets the system pick one. The server prints the
+address it listens on and serves until Ctrl-C. With ``--once`` (or
+``HTTP_ONCE=1``) it serves a single connection -- every request the client
+sends on it -- and exits when the client closes it; the tests use that.
+
+Pages:
+
+    GET /          an HTML page (with the number of goroutines right now)
+    GET /hello     "hello, world"
+    POST /echo     the request body back
+    anything else  404
+
+Try ``curl -v http://127.0.0.1:8080/ http://127.0.0.1:8080/hello`` (both
+requests on one connection).
+
+As Go's net/http does, each connection gets its own goroutine, which parks
+in the netpoller between requests. An idle keep-alive connection is closed
+after IDLE_TIMEOUT seconds (a read deadline), a slow client that does not
+finish sending its request within READ_TIMEOUT gets no answer, and a client
+that does not read its response within WRITE_TIMEOUT is dropped -- the Go
+``http.Server`` fields ``IdleTimeout``, ``ReadTimeout``, ``WriteTimeout``.
+"""
+
+import email.utils
+import html
+import os
+import sys
+import time
+
+import goroutines as gr
+from goroutines import net
+
+IDLE_TIMEOUT = 30.0
+READ_TIMEOUT = 10.0
+WRITE_TIMEOUT = 10.0
+MAX_HEADER_BYTES = 16 * 1024
+MAX_BODY_BYTES = 1 << 20
+
+STATUS = {
+    200: "OK",
+    400: "Bad Request",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    413: "Content Too Large",
+    431: "Request Header Fields Too Large",
+    501: "Not Implemented",
+    505: "HTTP Version Not Supported",
+}
+
+PAGE = """<!doctype html>
+<html><head><title>goroutines</title></head>
+<body>
+<h1>Hello from goroutines</h1>
+<p>Request {nreq} on this connection, from {peer}. {ngo} goroutines exist
+now: one per open connection, plus the accept loop.</p>
+<p><a href="/hello">/hello</a></p>
+</body></html>
+"""
+
+
+class BadRequest(Exception):
+    def __init__(self, status: int, why: str) -> None:
+        super().__init__(why)
+        self.status = status
+
+
+class Reader:
+    """A little of Go's bufio.Reader: buffered lines and exact reads from a Conn."""
+
+    def __init__(self, conn: net.Conn) -> None:
+        self.conn = conn
+        self.buf = bytearray()
+
+    async def readline(self, limit: int) -> bytes:
+        """One line with its b"\\n"; b"" at end of stream before any byte."""
+        start = 0
+        while True:
+            i = self.buf.find(b"\n", start)
+            if i >= 0:
+                line = bytes(self.buf[: i + 1])
+                del self.buf[: i + 1]
+                return line
+            if len(self.buf) > limit:
+                raise BadRequest(431, "header line too long")
+            start = len(self.buf)
+            data = await self.conn.read(65536)
+            if not data:
+                if self.buf:
+                    raise BadRequest(400, "connection closed in the middle of a line")
+                return b""
+            self.buf += data
+
+    async def read_exactly(self, n: int) -> bytes:
+        while len(self.buf) < n:
+            data = await self.conn.read(max(65536, n - len(self.buf)))
+            if not data:
+                raise BadRequest(400, "connection closed in the middle of the body")
+            self.buf += data
+        out = bytes(self.buf[:n])
+        del self.buf[:n]
+        return out
+
+
+class Request:
+    def __init__(self, method: str, target: str, version: str, headers: dict[str, str], body: bytes) -> None:
+        self.method = method
+        self.target = target
+        self.version = version
+        self.headers = headers
+        self.body = body
+
+    def keep_alive(self) -> bool:
+        conn = self.headers.get("connection", "").lower()
+        if self.version == "HTTP/1.0":
+            return "keep-alive" in conn
+        return "close" not in conn
+
+
+async def read_request(r: Reader) -> Request | None:
+    """The next request on the connection, or None when the client closed it."""
+    line = await r.readline(MAX_HEADER_BYTES)
+    while line in (b"\r\n", b"\n"):  # tolerate blank lines between requests (RFC 9112 2.2)
+        line = await r.readline(MAX_HEADER_BYTES)
+    if not line:
+        return None
+    # The whole request must arrive within READ_TIMEOUT of its first line.
+    r.conn.set_read_deadline(time.monotonic() + READ_TIMEOUT)
+    parts = line.decode("latin-1").rstrip("\r\n").split(" ")
+    if len(parts) != 3:
+        raise BadRequest(400, "malformed request line")
+    method, target, version = parts
+    if version not in ("HTTP/1.1", "HTTP/1.0"):
+        raise BadRequest(505, f"unsupported version {version}")
+    headers: dict[str, str] = {}
+    size = len(line)
+    while True:
+        h = await r.readline(MAX_HEADER_BYTES)
+        size += len(h)
+        if size > MAX_HEADER_BYTES:
+            raise BadRequest(431, "headers too large")
+        if h in (b"\r\n", b"\n"):
+            break
+        if not h:
+            raise BadRequest(400, "connection closed in the headers")
+        name, sep, value = h.decode("latin-1").partition(":")
+        if not sep or not name or name != name.strip():
+            raise BadRequest(400, "malformed header line")
+        key = name.lower()
+        value = value.strip()
+        headers[key] = f"{headers[key]}, {value}" if key in headers else value
+    if "transfer-encoding" in headers:
+        raise BadRequest(501, "chunked request bodies are not supported here")
+    body = b""
+    if "content-length" in headers:
+        cl = headers["content-length"]
+        if not cl.isdigit():
+            raise BadRequest(400, "bad Content-Length")
+        n = int(cl)
+        if n > MAX_BODY_BYTES:
+            raise BadRequest(413, "body too large")
+        body = await r.read_exactly(n)
+    return Request(method, target, version, headers, body)
+
+
+def route(req: Request, conn: net.Conn, nreq: int) -> tuple[int, str, bytes]:
+    path = req.target.split("?", 1)[0]
+    if path == "/":
+        if req.method not in ("GET", "HEAD"):
+            return 405, "text/plain; charset=utf-8", b"method not allowed\n"
+        page = PAGE.format(
+            nreq=nreq,
+            peer=html.escape(str(conn.remote_addr)),
+            ngo=gr.num_goroutine(),
+        )
+        return 200, "text/html; charset=utf-8", page.encode()
+    if path == "/hello":
+        return 200, "text/plain; charset=utf-8", b"hello, world\n"
+    if path == "/echo":
+        if req.method != "POST":
+            return 405, "text/plain; charset=utf-8", b"POST a body to /echo\n"
+        return 200, "application/octet-stream", req.body
+    return 404, "text/plain; charset=utf-8", b"404 page not found\n"
+
+
+async def respond(conn: net.Conn, status: int, ctype: str, body: bytes, *, head: bool, close: bool) -> None:
+    lines = [
+        f"HTTP/1.1 {status} {STATUS[status]}",
+        f"Date: {email.utils.formatdate(usegmt=True)}",
+        "Server: goroutines-example",
+        f"Content-Type: {ctype}",
+        f"Content-Length: {len(body)}",
+    ]
+    if close:
+        lines.append("Connection: close")
+    data = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+    conn.set_write_deadline(time.monotonic() + WRITE_TIMEOUT)
+    await conn.write(data if head else data + body)
+
+
+async def serve_conn(conn: net.Conn) -> None:
+    """Serve requests on one connection until the client closes it or it idles out."""
+    async with conn:
+        r = Reader(conn)
+        nreq = 0
+        try:
+            while True:
+                conn.set_read_deadline(time.monotonic() + IDLE_TIMEOUT)
+                try:
+                    req = await read_request(r)
+                except BadRequest as e:
+                    body = f"{e.status} {STATUS[e.status]}: {e}\n".encode()
+                    await respond(conn, e.status, "text/plain; charset=utf-8", body, head=False, close=True)
+                    return
+                if req is None:
+                    return
+                nreq += 1
+                status, ctype, body = route(req, conn, nreq)
+                close = not req.keep_alive()
+                await respond(conn, status, ctype, body, head=req.method == "HEAD", close=close)
+                if close:
+                    return
+        except net.NetTimeoutError:
+            return  # idle keep-alive connection, or a client too slow: drop it, as Go does
+        except OSError as e:
+            print(f"connection {conn.remote_addr}: {e}", file=sys.stderr)
+
+
+def parse_addr(arg: str) -> str:
+    if arg.isdigit():
+        return f"127.0.0.1:{arg}"
+    return arg
+
+
+async def main() -> None:
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    once = "--once" in sys.argv[1:] or os.environ.get("HTTP_ONCE") == "1"
+    ln = net.listen("tcp", parse_addr(args[0] if args else "8080"))
+    print(f"http server listening on http://{ln.addr}/", flush=True)
+    async with ln:
+        if once:
+            await serve_conn(await ln.accept())
+            return
+        while True:
+            conn = await ln.accept()
+            gr.go(serve_conn, conn)
