@@ -2,7 +2,7 @@
 
 The program (tests/programs/blocking_interrupt.py) runs a ping-pong pair on
 channels, keeps main busy on channels, and has one goroutine blocked in a
-plain ``time.sleep(30)``; it prints ``ready`` once all of that is running.
+plain 30 s ``time.sleep``; it prints ``ready`` once all of that is running.
 The test sends SIGINT and measures, from the moment of the signal:
 
 * ``exit``: the process ends with KeyboardInterrupt within 1 s;

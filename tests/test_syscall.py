@@ -235,7 +235,7 @@ def test_goroutine_continues_normally_after_syscall_exception():
 
 
 @pytest.mark.timeout(10)
-@pytest.mark.parametrize("bad", [5, None, "time.sleep", (time.sleep, 1)])
+@pytest.mark.parametrize("bad", [5, None, "time.sleep", (time.sleep, 1)])  # blocking (not called)
 def test_syscall_non_callable_is_type_error(bad):
     async def main():
         with pytest.raises(TypeError) as ei:
@@ -361,7 +361,7 @@ def test_many_concurrent_syscalls_with_channel_traffic(procs):
             if i % 2:
                 v = await gr.syscall(_identity_after, 0.002, (pid, i))
             else:
-                await gr.syscall(time.sleep, 0.001)
+                await gr.syscall(time.sleep, 0.001)  # blocking
                 v = (pid, i)
             await data.send(v)
         await pdone.send(pid)
@@ -371,7 +371,7 @@ def test_many_concurrent_syscalls_with_channel_traffic(procs):
         async for v in data:
             got.append(v)
             if len(got) % 7 == 0:
-                await gr.syscall(time.sleep, 0)
+                await gr.syscall(time.sleep, 0)  # blocking
         await out.send(got)
 
     async def main():
@@ -427,7 +427,7 @@ def test_syscalls_returning_together_all_resume(procs):
 @pytest.mark.parametrize("procs", PROCS)
 def test_no_false_deadlock_while_a_syscall_is_in_flight(procs):
     async def slow(ch):
-        await gr.syscall(time.sleep, 0.2)
+        await gr.syscall(time.sleep, 0.2)  # blocking
         await ch.send("done")
 
     async def main():
@@ -450,7 +450,7 @@ def test_no_false_deadlock_while_main_is_in_a_syscall(procs):
         ch, out = gr.Chan(), gr.Chan()
         for _ in range(3):
             gr.go(waiter, ch, out)
-        await gr.syscall(time.sleep, 0.2)
+        await gr.syscall(time.sleep, 0.2)  # blocking
         for i in range(3):
             await ch.send(i)
         return sorted([await out.recv() for _ in range(3)])
@@ -462,7 +462,7 @@ def test_no_false_deadlock_while_main_is_in_a_syscall(procs):
 @pytest.mark.parametrize("procs", PROCS)
 def test_no_false_deadlock_with_select_waiting_on_syscall_goroutines(procs):
     async def slow(ch, d, v):
-        await gr.syscall(time.sleep, d)
+        await gr.syscall(time.sleep, d)  # blocking
         await ch.send(v)
 
     async def main():
@@ -497,7 +497,7 @@ def test_no_false_deadlock_while_an_unannotated_call_blocks(procs):
 @pytest.mark.parametrize("procs", PROCS)
 def test_real_deadlock_after_syscall_is_still_detected(procs):
     async def slow():
-        await gr.syscall(time.sleep, 0.1)
+        await gr.syscall(time.sleep, 0.1)  # blocking
         # returns without sending: main can never proceed
 
     async def main():
@@ -533,7 +533,7 @@ def test_threads_return_to_baseline_after_runs():
         out = gr.Chan()
 
         async def w(i):
-            await gr.syscall(time.sleep, 0.05)
+            await gr.syscall(time.sleep, 0.05)  # blocking
             await out.send(i)
 
         for i in range(n):
@@ -621,7 +621,7 @@ async def _n_sleepers(n, seconds):
     done = gr.Chan()
 
     async def w(i):
-        await gr.syscall(time.sleep, seconds)
+        await gr.syscall(time.sleep, seconds)  # blocking
         await done.send(i)
 
     for i in range(n):
@@ -672,7 +672,7 @@ def test_sequential_syscalls_do_not_accumulate_threads_against_the_cap():
 
     async def main():
         for _ in range(200):
-            await gr.syscall(time.sleep, 0)
+            await gr.syscall(time.sleep, 0)  # blocking
         return "ok"
 
     try:

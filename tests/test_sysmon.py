@@ -323,7 +323,7 @@ def test_spinning_goroutine_does_not_delay_timers():
 
 @pytest.mark.timeout(30)
 def test_w7_many_plain_sleeps_at_gomaxprocs_1():
-    # W7: 32 goroutines each block in time.sleep(0.05) with no annotation.
+    # W7: 32 goroutines each block in a plain 0.05 s time.sleep, unannotated.
     # Serialised that is 1.6 s; the runtime must overlap them. (The target
     # figure belongs to the benchmark; this bound is generous.)
     n, d = 32, 0.05
@@ -342,7 +342,7 @@ def test_w7_many_plain_sleeps_at_gomaxprocs_1():
         return time.monotonic() - t0
 
     elapsed = gr.run(main, gomaxprocs=1)
-    assert elapsed < 0.8, f"{n} x time.sleep({d}) took {elapsed:.3f}s at gomaxprocs=1"
+    assert elapsed < 0.8, f"{n} plain sleeps of {d}s took {elapsed:.3f}s at gomaxprocs=1"
 
 
 @pytest.mark.timeout(30)
@@ -350,7 +350,7 @@ def test_w7_shape_with_syscall_for_comparison():
     n, d = 32, 0.05
 
     async def w(out):
-        await gr.syscall(time.sleep, d)
+        await gr.syscall(time.sleep, d)  # blocking
         await out.send(None)
 
     async def main():
@@ -363,4 +363,4 @@ def test_w7_shape_with_syscall_for_comparison():
         return time.monotonic() - t0
 
     elapsed = gr.run(main, gomaxprocs=1)
-    assert elapsed < 0.8, f"{n} x syscall(time.sleep, {d}) took {elapsed:.3f}s"
+    assert elapsed < 0.8, f"{n} syscall sleeps of {d}s took {elapsed:.3f}s"

@@ -4,7 +4,7 @@
     python blocking_interrupt.py again  [SLEEP]
 
 Starts ``gr.run`` with goroutines busy: a ping-pong pair on channels, and
-one goroutine blocked in a plain (unannotated) ``time.sleep(SLEEP)``. Once
+one goroutine blocked in a plain (unannotated) ``time.sleep`` of SLEEP s. Once
 all of them are running it prints ``ready``; the test then sends SIGINT.
 
 ``exit``:  the KeyboardInterrupt propagates and ends the process.
