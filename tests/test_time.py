@@ -16,6 +16,7 @@ other way (SLACK), so a loaded two-core machine does not make them flaky.
 from __future__ import annotations
 
 import asyncio
+import gc
 import random
 import threading
 import time
@@ -337,7 +338,7 @@ def test_firing_that_loses_the_race_is_dropped(op: str) -> None:
         t = gr.Timer(3600)
         with sched.lock:  # what an M does when the timer falls due...
             due = sched.timers.expired(time.monotonic() + 7200)
-        assert [rt for rt, _ in due] == [t._rt]
+        assert [rt for rt, _ in due] == [t._st.rt]
         was = t.stop() if op == "stop" else t.reset(3600)
         for rt, seq in due:  # ...then runs the callback, too late
             rt.fn(rt.arg, seq)
@@ -508,4 +509,54 @@ def test_waiting_on_a_ticker_is_not_a_deadlock_but_a_stopped_one_is() -> None:
 
     with pytest.raises(gr.Deadlock) as ei:
         gr.run(main)
+    assert "goroutine 1 [chan receive]" in str(ei.value)
+
+
+# ====================================================================== unreferenced timers (Go 1.23)
+
+
+def test_dropped_ticker_is_collected_and_stops_ticking() -> None:
+    """A Ticker nobody references (neither it nor its channel) leaves the
+    timer heap by itself once collected, so it neither ticks forever nor
+    hides a deadlock. (A Chan is freed by Python's cyclic GC, hence the
+    explicit collect.)"""
+
+    async def main() -> None:
+        gr.Ticker(0.01)  # dropped at once, never stopped
+        gc.collect()
+        await gr.Chan().recv()  # nothing else can happen: a deadlock
+
+    t0 = time.monotonic()
+    with pytest.raises(gr.Deadlock):
+        gr.run(main)
+    assert time.monotonic() - t0 < SLACK
+
+
+def test_ticker_whose_channel_is_kept_keeps_ticking() -> None:
+    """Only the channel keeps it alive (Go's time.Tick idiom); once the last
+    holder is gone, so is the ticker."""
+
+    received: list[int] = []
+
+    async def main() -> None:
+        got = gr.Chan()
+
+        async def reader() -> None:
+            c = gr.Ticker(0.01).c  # the Ticker object itself is dropped
+            gc.collect()
+            n = 0
+            for _ in range(3):
+                await c.recv()
+                n += 1
+            await got.send(n)
+
+        gr.go(reader)
+        received.append(await got.recv())
+        await gr.gosched()
+        gc.collect()  # the reader has exited: its channel, and the ticker, go
+        await gr.Chan().recv()
+
+    with pytest.raises(gr.Deadlock) as ei:
+        gr.run(main)
+    assert received == [3]
     assert "goroutine 1 [chan receive]" in str(ei.value)

@@ -10,14 +10,18 @@ the runtime never blocks on it); stop/reset drain it, and a firing that
 races with them is recognised as stale by its arming's ``seq`` and dropped.
 
 Lock order here: the timer channel's lock, then Sched.lock (both taken by
-stop/reset and by a firing). ``_armed`` (the seq of the live arming, or -1)
-is guarded by the channel's lock.
+stop/reset and by a firing). A timer's ``_TimerState.armed`` (the seq of the
+live arming, or -1) is guarded by the channel's lock.
+
+As in Go 1.23, a Timer or Ticker that is no longer referenced (neither it nor
+its channel) can be collected without stop(): see _TimerState.
 """
 
 from __future__ import annotations
 
 import math
 import time
+import weakref
 from collections.abc import Generator
 from typing import Any
 
@@ -97,17 +101,48 @@ def sleep(seconds: float) -> _Sleep:
     return _Sleep(_check_seconds(seconds, "sleep"))
 
 
-def _fire(tm: Any, seq: int) -> None:
+class _TimerState:
+    """What a firing needs, shared by a Timer/Ticker and its runtime timer.
+
+    It holds the channel only weakly: the runtime timer (in the heap)
+    references this state, never the Timer or its channel, so a timer that
+    nobody references any more (neither the Timer nor its channel) is
+    collected without stop(), as in Go 1.23; a periodic one then leaves the
+    heap at its next tick, so a dropped Ticker neither ticks forever nor
+    hides a deadlock. (A Chan refers to itself through its cached receive
+    operations, so it is freed by Python's cyclic GC, not at once.)
+    ``armed`` and ``period`` are guarded by the channel's
+    lock; ``sched`` and ``rt`` change only under it too (reset in a new run).
+    """
+
+    __slots__ = ("cref", "armed", "period", "sched", "rt")
+
+    def __init__(self, c: Chan[float], period: float, sched: Sched) -> None:
+        self.cref = weakref.ref(c)
+        self.armed = -1  # the seq of the live arming, or -1
+        self.period = period
+        self.sched = sched
+        self.rt = _RTimer(_fire, self, period=period)
+
+
+def _fire(st: _TimerState, seq: int) -> None:
     """A Timer/Ticker fired: put the time in its channel unless stale or full."""
-    c = tm.c
+    c = st.cref()
+    if c is None:
+        # Nobody can receive any more. A ticker stops itself.
+        sched = st.sched
+        if st.period > 0 and not sched.stopping:
+            with sched.lock:
+                sched.timers.delete(st.rt)
+        return
     lock = c._lock
     lock.acquire()
-    if tm._armed != seq or c._closed:
+    if st.armed != seq or c._closed:
         lock.release()
         return
-    if tm._period == 0:
-        tm._armed = -1
-    st, wg = c._poll_send(_monotonic())  # st == 0: full, the tick is dropped
+    if st.period == 0:
+        st.armed = -1
+    st_, wg = c._poll_send(_monotonic())  # st_ == 0: full, the tick is dropped
     lock.release()
     if wg is not None:
         ready(wg, getattr(_tls, "m", None))
@@ -116,42 +151,42 @@ def _fire(tm: Any, seq: int) -> None:
 class Timer:
     """Go's time.Timer: ``t.c`` receives the firing time once, after ``seconds``."""
 
-    __slots__ = ("c", "_rt", "_armed", "_period", "_sched")
+    __slots__ = ("c", "_st", "__weakref__")
 
     def __init__(self, seconds: float, *, _who: str = "Timer") -> None:
         d = _check_seconds(seconds, _who)
-        self._sched = _need_sched(_who)
+        sched = _need_sched(_who)
         self.c: Chan[float] = Chan(1)
-        self._rt = _RTimer(_fire, self)
-        self._armed = -1
-        self._period = 0.0
+        self._st = _TimerState(self.c, 0.0, sched)
         self._arm(d)
 
     def _arm(self, d: float, period: float = 0.0) -> bool:
         """(Re-)arm after ``d`` seconds (a Ticker: with a new ``period``);
         True if a pending firing was cancelled."""
         c = self.c
-        rt = self._rt
+        st = self._st
         with c._lock:
-            sched = self._sched
-            was = False
+            sched = st.sched
+            rt = st.rt
             if sched.stopping:
                 # Made in a run that has ended: move to the one running now.
                 sched = _need_sched(f"{type(self).__name__}.reset")
-                self._sched = sched
-                rt = self._rt = _RTimer(_fire, self, period=rt.period)
+                st.sched = sched
+                rt = st.rt = _RTimer(_fire, st, period=rt.period)
             # A one-shot arming not yet delivered is pending, even when its
             # firing is already under way on another M (Go 1.23 counts a
             # send that this call prevents as stopped).
-            inflight = self._armed != -1 and self._period == 0
+            inflight = st.armed != -1 and st.period == 0
             drained = bool(c._buf)
             c._buf.clear()
+            if period > 0:
+                st.period = period
             with sched.lock:
                 was = sched.timers.delete(rt)
                 if period > 0:
                     rt.period = period
                 pm = sched.addtimer_locked(rt, _monotonic() + max(d, 0.0))
-                self._armed = rt.seq
+                st.armed = rt.seq
         wake_m(pm)
         return was or drained or inflight
 
@@ -161,19 +196,20 @@ class Timer:
         After stop returns, no stale value can be received from ``c``.
         """
         c = self.c
+        st = self._st
         with c._lock:
-            inflight = self._armed != -1 and self._period == 0
+            inflight = st.armed != -1 and st.period == 0
             drained = bool(c._buf)
             c._buf.clear()
-            self._armed = -1
-            sched = self._sched
+            st.armed = -1
+            sched = st.sched
             if sched.stopping:
                 # The run that armed it has ended (its Sched.lock may even be
                 # held by this thread, if a finaliser runs during shutdown).
-                was = self._rt.pending
+                was = st.rt.pending
             else:
                 with sched.lock:
-                    was = sched.timers.delete(self._rt)
+                    was = sched.timers.delete(st.rt)
         return was or drained or inflight
 
     def reset(self, seconds: float) -> bool:
@@ -192,18 +228,16 @@ class Ticker(Timer):
         d = _check_seconds(seconds, "Ticker")
         if d <= 0:
             raise ValueError(f"Ticker: period must be positive, got {seconds!r} (non-positive interval for NewTicker)")
-        self._sched = _need_sched("Ticker")
+        sched = _need_sched("Ticker")
         self.c = Chan(1)
-        self._rt = _RTimer(_fire, self, period=d)
-        self._armed = -1
-        self._period = d
+        self._st = _TimerState(self.c, d, sched)
         self._arm(d)
 
     def reset(self, seconds: float) -> bool:
+        """Stop the ticker and restart it with period ``seconds``."""
         d = _check_seconds(seconds, "Ticker.reset")
         if d <= 0:
             raise ValueError(f"Ticker.reset: period must be positive, got {seconds!r}")
-        self._period = d
         return self._arm(d, d)
 
 
