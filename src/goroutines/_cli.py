@@ -404,7 +404,18 @@ def _flush_stdout() -> bool:
 
 
 def _stdout_is_broken() -> bool:
-    return not _flush_stdout()
+    """Is stdout a pipe whose reader has gone (``program | head``)?"""
+    if not _flush_stdout():
+        return True
+    try:
+        import select
+
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        events = poller.poll(0)
+    except (AttributeError, OSError, ValueError):  # no poll() (Windows), or no real stdout
+        return False
+    return any(ev & select.POLLERR for _, ev in events)
 
 
 def _broken_pipe() -> int:
