@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from types import CodeType, FrameType, TracebackType
 from typing import TYPE_CHECKING, Any
 
-from ._g import IDLE, RUNNING, STATUS_NAMES, SYSCALL, WAITING, G
+from ._g import DEAD, IDLE, RUNNING, STATUS_NAMES, SYSCALL, WAITING, G
 
 if TYPE_CHECKING:
     from ._sched import Sched
@@ -123,6 +123,8 @@ def _copy_locked(sched: Sched) -> list[_GCopy]:
     frames = sys._current_frames() if running else {}
     out = []
     for g in sorted(sched.allgs.values(), key=lambda g: g.id):
+        if g.status == DEAD:
+            continue  # exiting: goexit marks it dead just before removing it
         f = None
         if g.status in (RUNNING, SYSCALL):
             ident = running.get(id(g))
@@ -199,16 +201,18 @@ def _entries_of_tb(tb: TracebackType | None) -> list[tuple[str, str, str, int]]:
 
 def _stack_of(c: _GCopy) -> str:
     if c.tb is not None:
-        entries = _entries_of_tb(c.tb)
-    elif c.frame is not None:
-        entries = _entries_of_frames(_thread_frames(c.frame))
-    elif c.coro is not None:
-        entries = _entries_of_frames(_coro_frames(c.coro))
+        lines = _frame_lines(_entries_of_tb(c.tb))
     else:
-        entries = []
-    lines = _frame_lines(entries)
+        lines = []
+        if c.frame is not None:
+            lines = _frame_lines(_entries_of_frames(_thread_frames(c.frame)))
+        if not lines and c.coro is not None:
+            # Not found on a thread (or caught inside the runtime between two
+            # steps): the coroutine chain still says where the goroutine is.
+            lines = _frame_lines(_entries_of_frames(_coro_frames(c.coro)))
     if not lines and c.entry:
-        lines.append(f"{c.entry}(...)")
+        # Only runtime frames (a plain function run as a goroutine).
+        lines = [f"{c.entry}(...)", "\t<unknown>:0"]
     return "\n".join(lines)
 
 
@@ -303,11 +307,10 @@ def dump_locked(sched: Sched) -> str:
 def panic_dump_locked(sched: Sched, g: G, exc: BaseException) -> str:
     """The dump at the moment ``g`` panicked with ``exc``: ``g`` first, its
     stack taken from the exception's traceback. Sched.lock held."""
-    copies = _first(_copy_locked(sched), g.id)
-    if copies and copies[0].id == g.id:
-        copies[0].tb = exc.__traceback__
-        copies[0].status = RUNNING
-    return _join(copies)
+    me = _GCopy(g, None)  # gopanic has marked it dead already: not in the copy
+    me.tb = exc.__traceback__
+    me.status = RUNNING
+    return _join([me] + [c for c in _copy_locked(sched) if c.id != g.id])
 
 
 def _copy(sched: Sched, lock_timeout: float) -> list[_GCopy] | None:
