@@ -15,7 +15,12 @@ import pytest
 
 import goroutines as gr
 
-pytestmark = [pytest.mark.usefixtures("no_leaked_runtime_threads"), pytest.mark.timeout(30)]
+pytestmark = [
+    pytest.mark.usefixtures("no_leaked_runtime_threads"),
+    pytest.mark.timeout(30),
+    # a runtime thread dying with an exception is a runtime bug, whatever the test
+    pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning"),
+]
 
 procs = pytest.mark.parametrize("procs", [1, 2, 4])
 

@@ -8,6 +8,7 @@ TestMultiConsumer are included. Each test stays well under 10 s on 2 cores.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from typing import Any
 
@@ -15,7 +16,12 @@ import pytest
 
 import goroutines as gr
 
-pytestmark = [pytest.mark.usefixtures("no_leaked_runtime_threads"), pytest.mark.timeout(60)]
+pytestmark = [
+    pytest.mark.usefixtures("no_leaked_runtime_threads"),
+    pytest.mark.timeout(60),
+    # a runtime thread dying with an exception is a runtime bug, whatever the test
+    pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning"),
+]
 
 PROCS = [1, 2, 4, 8]
 procs = pytest.mark.parametrize("procs", PROCS)
@@ -460,3 +466,53 @@ def test_close_races_with_send_receive_and_another_close(procs: int) -> None:
 
     outcomes = gr.run(main, gomaxprocs=procs)
     assert sum(outcomes.values()) == trials
+
+
+def _burn(seconds: float) -> None:
+    """Compute without awaiting for ``seconds`` (a busy loop, not a sleep)."""
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        pass
+
+
+@procs
+def test_exactly_once_with_compute_bursts_and_gomaxprocs_changes(procs: int) -> None:
+    # Producers compute for 12 ms at a time without awaiting (so the runtime
+    # moves the other goroutines to another thread) while main keeps
+    # resizing gomaxprocs: every value still arrives exactly once, in order
+    # per producer, and nothing is reported as a deadlock.
+    nprod, per, ncons = 6, 25, 3
+
+    async def main() -> tuple[list[Item], list[Seen]]:
+        ch: gr.Chan[Item] = gr.Chan(2)
+        done: gr.Chan[None] = gr.Chan(nprod)
+        out: gr.Chan[Seen] = gr.Chan(ncons)
+
+        async def producer(k: int) -> None:
+            for i in range(per):
+                if i % 6 == 0:
+                    _burn(0.012)
+                await ch.send((k, i))
+            await done.send(None)
+
+        async def consumer() -> None:
+            seen: Seen = []
+            async for k, i in ch:
+                seen.append((0, k, i))
+                if len(seen) % 9 == 0:
+                    _burn(0.003)
+            await out.send(seen)
+
+        for _ in range(ncons):
+            gr.go(consumer)
+        for k in range(nprod):
+            gr.go(producer, k)
+        for j in range(nprod):
+            await done.recv()
+            gr.gomaxprocs(1 + (procs + 3 * j) % 8)
+        ch.close()
+        received = [await out.recv() for _ in range(ncons)]
+        return [(k, i) for k in range(nprod) for i in range(per)], received
+
+    sent, received = gr.run(main, gomaxprocs=procs)
+    check_exactly_once(sent, received)
