@@ -542,9 +542,29 @@ def _cmd_trace(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``goroutines`` console script and ``python -m goroutines``."""
     parser = build_parser()
-    args = parser.parse_args(list(argv) if argv is not None else None)
+    raw = list(argv) if argv is not None else sys.argv[1:]
+    args = parser.parse_args(raw)
+    _keep_double_dash(raw, args)
     handler: Callable[[argparse.Namespace], int] = args.handler
     return handler(args)
+
+
+def _keep_double_dash(raw: list[str], args: argparse.Namespace) -> None:
+    """``run PROGRAM.py -- X``: the ``--`` belongs to the program, as with ``python PROGRAM.py -- X``.
+
+    argparse swallows a ``--`` that directly follows PROGRAM.py; put it back.
+    """
+    program = getattr(args, "program", None)
+    rest = getattr(args, "args", None)
+    if program is None or rest is None:
+        return
+    for i in range(len(raw) - 1, -1, -1):
+        if raw[i] == program:
+            tail = raw[i + 1 :]
+            if tail == ["--", *rest]:
+                rest.insert(0, "--")
+            if tail in (rest, ["--", *rest]):
+                return
 
 
 if __name__ == "__main__":
