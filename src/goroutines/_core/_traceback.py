@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import os
 import sys
+import sysconfig
 import time
 from dataclasses import dataclass
 from types import CodeType, FrameType, TracebackType
@@ -47,6 +48,9 @@ if TYPE_CHECKING:
     from ._sched import Sched
 
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+_paths = sysconfig.get_paths()
+_STDLIB_DIRS = tuple({os.path.join(_paths[k], "") for k in ("stdlib", "platstdlib") if k in _paths})
+_SITE_DIRS = tuple({os.path.join(_paths[k], "") for k in ("purelib", "platlib") if k in _paths})
 
 # The formatter's clock, comparable with G.waitsince (see the module docstring).
 clock = time.monotonic
@@ -154,8 +158,18 @@ def _coro_frames(coro: Any) -> list[FrameType]:
     return frames
 
 
+def _is_stdlib_file(filename: str) -> bool:
+    return filename.startswith(_STDLIB_DIRS) and not filename.startswith(_SITE_DIRS)
+
+
 def _thread_frames(top: FrameType) -> list[FrameType]:
-    """A running G's frames, outermost first: ``top`` out to the M's loop."""
+    """A running G's frames, outermost first: ``top`` out to the M's loop.
+
+    The standard library frames the runtime itself calls into (starting a
+    thread for a new M, say) are the runtime's work, not the goroutine's:
+    they are cut off, except below the syscall trap, which calls the
+    goroutine's own blocking function (``syscall(event.wait)``).
+    """
     frames: list[FrameType] = []
     f: FrameType | None = top
     depth = 0
@@ -167,6 +181,14 @@ def _thread_frames(top: FrameType) -> list[FrameType]:
         frames.append(f)
         f = f.f_back
     frames.reverse()
+    for i in range(1, len(frames)):
+        caller = frames[i - 1].f_code
+        if (
+            _is_runtime_file(caller.co_filename)
+            and caller.co_qualname != "Syscall.__await__"
+            and _is_stdlib_file(frames[i].f_code.co_filename)
+        ):
+            return frames[:i]
     return frames
 
 
