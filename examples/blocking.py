@@ -74,7 +74,7 @@ async def batch(n: int, seconds: float, annotated: bool) -> tuple[float, int, fl
     threads: set[int] = set()
     ticks = 0
     gap = 0.0
-    cases = [done.recv(), ticker.c.recv()]
+    cases = (done.recv(), ticker.c.recv())  # made once, performed afresh by each select
     remaining = n
     while remaining:
         i, v, _ = await gr.select(*cases)

@@ -134,7 +134,7 @@ async def main() -> None:
     got: list[Result] = []
     per_worker: dict[int, int] = {}
     reason = ""
-    cases = [results.recv_ok(), timeout.recv()]  # operation objects can be reused
+    cases = (results.recv_ok(), timeout.recv())  # operation objects can be reused
     while True:
         i, r, ok = await gr.select(*cases)
         if i == 1:
