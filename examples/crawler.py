@@ -20,6 +20,12 @@ and of "The Go Programming Language", section 8.6):
   does so in a ``select`` that also receives from ``quit``, so they all
   give up at once.
 
+The pages are printed as they arrive, indented by their depth (the number
+of links followed to reach them). With a small ``--depth``, which pages are
+in reach can change from run to run: a page first reached by a long path is
+not followed further, even if a shorter path to it turns up later, as in
+the Go version. The default depth covers the whole fake web.
+
 The Go original (gopl.io/ch8/crawl2, abridged)::
 
     var tokens = make(chan struct{}, 20)
@@ -182,7 +188,7 @@ def plural(n: int, word: str, suffix: str = "s") -> str:
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description="Crawl a fake in-memory web concurrently.")
     p.add_argument("url", nargs="?", default=ROOT, help=f"where to start (default {ROOT})")
-    p.add_argument("--depth", type=int, default=5, help="follow links this deep (default 5)")
+    p.add_argument("--depth", type=int, default=10, help="follow links this deep (default 10)")
     p.add_argument("--workers", type=int, default=4, help="fetches at once (default 4)")
     p.add_argument("--timeout", type=float, default=5.0, help="give up after this many seconds (default 5)")
     p.add_argument("--latency", type=float, default=0.02, help="seconds per fetch (default 0.02)")

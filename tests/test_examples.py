@@ -131,8 +131,8 @@ def test_pipeline_processes_every_item_once(gomaxprocs: int) -> None:
 
 
 def test_pipeline_timeout_cancels_every_stage() -> None:
-    lines = ok(run_example("pipeline.py", "2", "1000", "--timeout", "0.1"))
-    assert "timed out after 0.1 s: cancelling the pipeline" in lines
+    lines = ok(run_example("pipeline.py", "2", "1000", "--timeout", "0.3"))  # 1000 items take ~10 s
+    assert "timed out after 0.3 s: cancelling the pipeline" in lines
     m = re.match(r"^cancelled: (\d+)/1000 results in ([\d.]+) s", lines[-2])
     assert m, lines[-2]
     assert 0 < int(m[1]) < 1000
@@ -219,34 +219,38 @@ def visits(lines: list[str]) -> list[tuple[int, str, str]]:
 @pytest.mark.parametrize("gomaxprocs", [1, 2])
 def test_crawler_visits_each_page_once(gomaxprocs: int) -> None:
     lines = ok(run_example("crawler.py", gomaxprocs=gomaxprocs))
-    assert lines[0] == "crawling https://golang.org/ (depth 5, 4 fetches at a time, timeout 5 s)"
+    assert lines[0] == "crawling https://golang.org/ (depth 10, 4 fetches at a time, timeout 5 s)"
     seen = visits(lines)
     urls = [u for _, u, _ in seen]
     assert len(urls) == len(set(urls))  # the coordinator's dedup
     assert seen[0] == (0, "https://golang.org/", "The Go Programming Language")
     assert (1, "https://golang.org/cmd/", "(not found)") in seen
-    assert max(d for d, _, _ in seen) <= 5
+    assert max(d for d, _, _ in seen) <= 10
     found = sum(1 for _, _, t in seen if t != "(not found)")
     missing = len(seen) - found
     m = re.match(
         r"^done: (\d+) pages, (\d+) not found, in [\d.]+ s; at most (\d+) fetch(?:es)? in flight", lines[-1]
     )
     assert m, lines[-1]
-    assert (int(m[1]), int(m[2])) == (found, missing) == (27, 3)
+    assert (int(m[1]), int(m[2])) == (found, missing) == (33, 4)  # the whole fake web
     assert 1 <= int(m[3]) <= 4  # the semaphore's bound
 
 
-def test_crawler_semaphore_bounds_the_fetches() -> None:
+def test_crawler_semaphore_bounds_the_fetches_and_depth_limits_the_crawl() -> None:
     lines = ok(run_example("crawler.py", "--workers", "2", "--depth", "3"))
+    seen = visits(lines)
+    assert max(d for d, _, _ in seen) <= 3
+    assert 4 <= len(seen) < 37
     m = re.search(r"at most (\d+) fetch(?:es)? in flight \(limit 2\)$", lines[-1])
     assert m, lines[-1]
     assert 1 <= int(m[1]) <= 2
 
 
 def test_crawler_times_out_and_stops() -> None:
-    lines = ok(run_example("crawler.py", "--workers", "1", "--latency", "0.05", "--timeout", "0.12"))
-    assert lines[-1].startswith("timed out after 0.12 s, stopped: ")
-    assert 1 <= len(visits(lines)) < 30
+    # 37 fetches of ~50 ms one at a time take ~1.9 s: the 0.3 s timeout stops the crawl.
+    lines = ok(run_example("crawler.py", "--workers", "1", "--latency", "0.05", "--timeout", "0.3"))
+    assert lines[-1].startswith("timed out after 0.3 s, stopped: ")
+    assert len(visits(lines)) < 37
 
 
 def test_crawler_from_another_start_page() -> None:
