@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import errno
 import math
+import os
 import socket
 import threading
 import time
@@ -165,28 +166,55 @@ class NetSocket:
         evict_fd(self._fd)
         if destroy:
             self._destroy()
+        else:
+            self._detach()
+
+    def _detach(self) -> None:
+        """close() while operations are in flight: release the socket now,
+        keep its fd number reserved until the last of them leaves.
+
+        The fd is pointed (dup2) at a fresh unconnected socket, so the real
+        socket closes at once (the peer sees the close, the port is free, a
+        listener refuses new connections), as after Go's Close, which waits
+        for the in-flight operations. Polling the stand-in reports hang-up,
+        so a goroutine that registers on it in a race wakes at once and sees
+        the close.
+        """
+        self.local_addr  # noqa: B018 - remember it for messages and repr
+        self._unlink_path()
+        try:
+            stand_in = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        except OSError:
+            return  # out of descriptors: the last operation out closes it
+        try:
+            with self._lock:
+                if self._destroyed:
+                    return
+                os.dup2(stand_in.fileno(), self._fd)
+        except OSError:
+            pass
+        finally:
+            stand_in.close()
+
+    def _unlink_path(self) -> None:
+        path = self._unlink
+        if path is not None:
+            self._unlink = None
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
 
     def _destroy(self) -> None:
         with self._lock:
             if self._destroyed:
                 return
             self._destroyed = True
-        if self._laddr is None:
-            try:
-                self.local_addr  # noqa: B018 - keep it for error messages and repr after close
-            except Exception:  # noqa: BLE001
-                pass
+        self.local_addr  # noqa: B018 - keep it for error messages and repr after close
         try:
             self._sock.close()
         finally:
-            path = self._unlink
-            if path is not None:
-                import os
-
-                try:
-                    os.unlink(path)
-                except OSError:
-                    pass
+            self._unlink_path()
 
     async def __aenter__(self) -> Any:
         return self
