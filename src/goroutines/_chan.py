@@ -42,6 +42,7 @@ from ._core import (
     M,
     _tls,
     no_goroutine,
+    preempted,
     ready,
 )
 from ._errors import ClosedChannelError
@@ -305,6 +306,8 @@ class SendOp(Generic[T]):
             m: M = _tls.m
         except AttributeError:
             raise no_goroutine("a channel send") from None
+        if m.p is None:
+            preempted(m)
         lock = ch._lock
         lock.acquire()
         if ch._closed:
@@ -369,6 +372,8 @@ class RecvOp(Generic[T]):
             m: M = _tls.m
         except AttributeError:
             raise no_goroutine("a channel receive") from None
+        if m.p is None:
+            preempted(m)
         lock = ch._lock
         lock.acquire()
         sq = ch._sendq

@@ -22,7 +22,7 @@ from collections.abc import Generator
 from typing import Any
 
 from ._chan import RecvOp, SelWaiter, SendOp, _send_closed
-from ._core import CLOSED, WAIT_SELECT, M, _tls, block_forever, no_goroutine, ready
+from ._core import CLOSED, WAIT_SELECT, M, _tls, block_forever, no_goroutine, preempted, ready
 
 _random = random.random
 _shuffle = random.shuffle
@@ -42,6 +42,8 @@ class Select:
             m: M = _tls.m
         except AttributeError:
             raise no_goroutine("select()") from None
+        if m.p is None:
+            preempted(m)
         ops = self.ops
         active = [i for i, op in enumerate(ops) if op is not None]
         if not active:

@@ -29,7 +29,7 @@ from typing import Any
 
 from .._errors import throw
 from ._g import DEAD, RUNNABLE, RUNNING, SYSCALL, WAIT_SYSCALL, WAITING, G
-from ._sched import P_DEAD, Sched, inject, wake_m
+from ._sched import P_DEAD, P_RUNNING, Sched, inject, wake_m
 from ._trace import emit
 
 _LockType = type(threading.Lock())
@@ -182,6 +182,33 @@ def _globready(sched: Sched, g: G) -> None:
     wake_m(m)
 
 
+def preempted(m: M) -> None:
+    """The running goroutine's P was retaken (sysmon) and it has entered the
+    runtime: get a P back before going on, waiting for one if none is free.
+
+    Go's rule is that no M runs goroutine code without a P; a goroutine
+    computing (or blocked in a call) without awaiting cannot be stopped, but
+    the first runtime call it makes (go(), a channel operation, select) is a
+    preemption point. Waiting here, with the GIL released, keeps the M from
+    contending with the M that now runs the other goroutines.
+    """
+    sched = m.sched
+    g = m.curg
+    if g is None or g.status != RUNNING:
+        return  # inside a system call: no P is needed for close(), go()
+    with sched.lock:
+        if sched.stopping or m.p is not None:
+            return
+        if sched.acquirep_locked(m) is not None:
+            return
+        sched.runq.append(m)  # a placeholder: see Sched.runq
+    if sched.trace is not None:
+        emit(m, "mpark", 0, "preempted")
+    m.note.acquire()  # released by whoever hands us a P (or by stop)
+    if sched.trace is not None:
+        emit(m, "mwake", 0)
+
+
 # ---------------------------------------------------------------------- traps
 
 
@@ -224,6 +251,8 @@ def schedule(m: M) -> None:
             p.schedtick = tick
             if tick % 61 == 0:
                 g = _fair_pick(m, p)
+                if m.p is not p:
+                    continue  # handed to an M waiting for a P
             rn = p.runnext
             if g is None and rn:
                 try:
@@ -312,7 +341,11 @@ def _trace_trap(m: M, g: G, trap: Any) -> None:
 
 
 def _fair_pick(m: M, p: Any) -> G | None:
-    """Every 61st pick: run due timers, then take from the global queue first."""
+    """Every 61st pick: run due timers, then take from the global queue first.
+
+    A preempted goroutine's placeholder popped here gets this M's P (see
+    _handover).
+    """
     sched = m.sched
     if p.status == P_DEAD or sched.stopping:
         with sched.lock:
@@ -335,9 +368,24 @@ def _fair_pick(m: M, p: Any) -> G | None:
         if sched.timers.nlive and sched.timers.earliest() <= now:
             due = sched.timers.expired(now)
         g = sched.runq.popleft() if sched.runq else None
+        if g is not None and type(g) is not G:
+            _handover_locked(m, p, g)
+            g = None
     if due:
         _run_timers(due)
     return g
+
+
+def _handover_locked(m: M, p: Any, w: M) -> None:
+    """Give ``m``'s P (runnext and all) to ``w``, an M whose preempted
+    goroutine waits for a P (a runq placeholder). Sched.lock held; ``w``'s
+    note is released here (it never blocks), and ``m`` goes on without a P.
+    """
+    m.p = None
+    p.m = w
+    p.status = P_RUNNING
+    w.p = p
+    w.note.release()
 
 
 def _run_timers(due: list[Any]) -> None:
@@ -394,6 +442,11 @@ def findrunnable(m: M) -> G | None:
                     g = None
             if g is None and sched.runq:
                 g = sched.runq.popleft()
+                if type(g) is not G:
+                    # A preempted goroutine's turn: it gets this P.
+                    _handover_locked(m, p, g)
+                    lock.release()
+                    continue
             if g is not None:
                 if sched.runq and sched.pidle:
                     towake = sched.wakep_locked()
@@ -415,7 +468,9 @@ def findrunnable(m: M) -> G | None:
                 lock.release()
                 continue
         # Give the P back and go idle.
-        sched.releasep_locked(m)
+        pw = sched.releasep_locked(m)
+        if pw is not None:
+            wake_m(pw)
         sched.coarse_now = _monotonic()
         sched.checkdead_locked(m)
         if sched.stopping:
@@ -480,6 +535,8 @@ def newproc(sched: Sched, m: M | None, coro: Any, entry: str, code: Any, line: i
     while the lock is held, so no recheck is needed as in ready().
     """
     creator = m.curg if m is not None else None
+    if m is not None and m.p is None:
+        preempted(m)
     lock = sched.lock
     lock.acquire()
     if sched.stopping:

@@ -98,12 +98,18 @@ class Sched:
     def __init__(self, gomaxprocs: int, max_threads: int) -> None:
         self.lock = threading.Lock()
         # -- guarded by lock --
-        self.runq: deque[G] = deque()
+        # The global run queue. Besides Gs it may hold an M: a placeholder
+        # for a goroutine that lost its P (sysmon retook it) and has since
+        # entered the runtime; the M waits, holding its G, and whoever pops
+        # the placeholder hands it a P (see _proc.preempted). So a preempted
+        # goroutine queues behind the runnable ones, as Go's does.
+        self.runq: deque[Any] = deque()
         self.gomaxprocs = gomaxprocs
         self.allp: list[P] = [P(i) for i in range(gomaxprocs)]
         self.pidle: list[P] = list(reversed(self.allp))
         self.allm: list[M] = []
         self.midle: list[M] = []
+
         self.poller: M | None = None
         self.mcount = 0
         self.max_threads = max_threads
@@ -258,6 +264,12 @@ class Sched:
         self.pidle.append(p)
         return None
 
+    def pidleput_locked(self, p: P) -> M | None:
+        """``p`` is free: put it on pidle."""
+        p.status = P_IDLE
+        self.pidle.append(p)
+        return None
+
     def acquirep_locked(self, m: M) -> P | None:
         """Give the P-less ``m`` an idle P, if any."""
         if not self.pidle or self.stopping:
@@ -268,17 +280,17 @@ class Sched:
         m.p = p
         return p
 
-    def releasep_locked(self, m: M) -> None:
-        """``m`` gives its P back (it found nothing to do)."""
+    def releasep_locked(self, m: M) -> M | None:
+        """``m`` gives its P back (it found nothing to do); returns an M
+        that was waiting for a P and got this one (wake it)."""
         p = m.p
         m.p = None
         if p is None:
-            return
+            return None
         p.m = None
         if p.status == P_DEAD:
-            return
-        p.status = P_IDLE
-        self.pidle.append(p)
+            return None
+        return self.pidleput_locked(p)
 
     # ------------------------------------------------------------------ gomaxprocs
 
@@ -375,6 +387,9 @@ class Sched:
         for m in self.midle:
             m.note.release()
         self.midle.clear()
+        for x in self.runq:
+            if type(x) is not G:
+                x.note.release()  # a preempted goroutine's M, waiting for a P
         if self.poller is not None:
             pm = self.take_poller_locked()
             if pm.wake_break:
