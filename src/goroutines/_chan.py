@@ -31,7 +31,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import AsyncIterator, Generator, Iterator
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from . import _core
 from ._core import (
@@ -146,9 +146,9 @@ class Chan(Generic[T]):
         """The operation "receive a value" (None once closed and drained)."""
         return self._recv_op
 
-    def recv_ok(self) -> RecvOp[T]:
+    def recv_ok(self) -> RecvOkOp[T]:
         """The operation "receive ``(value, ok)``"; ok is False once closed and drained."""
-        return self._recvok_op
+        return self._recvok_op  # type: ignore[return-value]
 
     def __aiter__(self) -> AsyncIterator[T]:
         return _ChanRange(self)
@@ -297,7 +297,7 @@ class SendOp(Generic[T]):
         self.chan = chan
         self.value = value
 
-    def __await__(self) -> Iterator[Any]:
+    def __await__(self) -> Generator[Any, Any, None]:
         # Not a generator: a send that completes at once (a waiting receiver,
         # buffer space) returns an exhausted iterator and costs no frame.
         ch = self.chan
@@ -320,17 +320,17 @@ class SendOp(Generic[T]):
                 lock.release()
                 w.param = v
                 ready(w, m)
-                return _DONE
+                return _DONE  # type: ignore[return-value]
             if w.token.acquire(False):
                 lock.release()
                 g = w.g
                 g.param = (w.case, v, True)
                 ready(g, m)
-                return _DONE
+                return _DONE  # type: ignore[return-value]
         if len(ch._buf) < ch._cap:
             ch._buf.append(v)
             lock.release()
-            return _DONE
+            return _DONE  # type: ignore[return-value]
         g = m.curg
         if g is None:
             lock.release()
@@ -366,7 +366,7 @@ class RecvOp(Generic[T]):
         self.chan = chan
         self.with_ok = with_ok
 
-    def __await__(self) -> Generator[Any, Any, Any]:
+    def __await__(self) -> Generator[Any, Any, T]:
         ch = self.chan
         try:
             m: M = _tls.m
@@ -397,12 +397,12 @@ class RecvOp(Generic[T]):
                 v = sv
             lock.release()
             ready(g, m)
-            return (v, True) if self.with_ok == 1 else v
+            return (v, True) if self.with_ok == 1 else v  # type: ignore[return-value]
         buf = ch._buf
         if buf:
             v = buf.popleft()
             lock.release()
-            return (v, True) if self.with_ok == 1 else v
+            return (v, True) if self.with_ok == 1 else v  # type: ignore[return-value]
         if ch._closed:
             lock.release()
             return _closed_result(self.with_ok)
@@ -419,10 +419,22 @@ class RecvOp(Generic[T]):
         v = yield lock
         if v is CLOSED:
             return _closed_result(self.with_ok)
-        return (v, True) if self.with_ok == 1 else v
+        return (v, True) if self.with_ok == 1 else v  # type: ignore[return-value]
 
     def __repr__(self) -> str:
         return f"<recv{'_ok' if self.with_ok == 1 else ''} on {self.chan!r}>"
+
+
+if TYPE_CHECKING:
+
+    class RecvOkOp(RecvOp[T]):
+        """What ``recv_ok()`` returns, for type checkers: the same RecvOp at
+        run time, whose await gives ``(value, ok)``."""
+
+        def __await__(self) -> Generator[Any, Any, tuple[T, bool]]: ...  # type: ignore[override]
+
+else:
+    RecvOkOp = RecvOp
 
 
 class _ChanRange:
