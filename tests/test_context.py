@@ -307,6 +307,44 @@ def test_cancel_reaches_50_goroutines_sharing_one_context(procs: int, wait: Any)
     assert gr.run(main, gomaxprocs=procs) == 50
 
 
+@pytest.mark.parametrize("procs", PROCS)
+def test_children_derived_while_the_parent_is_cancelled_all_end_cancelled(procs: int) -> None:
+    """Deriving races with cancelling: no child may miss its parent's cancel."""
+
+    async def derive(parent: Context, kids: list[Context], lock: threading.Lock, wg: WaitGroup) -> None:
+        for i in range(30):
+            if i % 3 == 0:
+                k, _ = with_timeout(with_value(parent, "i", i), 3600)
+            else:
+                k, _ = with_cancel(parent)
+            with lock:
+                kids.append(k)
+            await gr.gosched()
+        wg.done()
+
+    async def main() -> int:
+        total = 0
+        for _ in range(20):
+            parent, cancel = with_cancel(background())
+            kids: list[Context] = []
+            lock = threading.Lock()
+            wg = WaitGroup()
+            for _ in range(4):
+                wg.add(1)
+                gr.go(derive, parent, kids, lock, wg)
+            await gr.gosched()
+            cancel()
+            await wg.wait()
+            assert all(isinstance(k.err(), gr.Canceled) for k in kids)
+            assert all(k.done().closed for k in kids)
+            total += len(kids)
+        sched = current_sched()
+        assert sched is not None and sched.timers.nlive == 0  # every child's timer released
+        return total
+
+    assert gr.run(main, gomaxprocs=procs) == 20 * 4 * 30
+
+
 # ====================================================================== values
 
 
