@@ -330,6 +330,38 @@ def test_sync_primitives_wait_reasons(reason: str, wait: Any) -> None:
     assert any(f".{'waiter'}(...)" in line or "waiter" in line for line in lines[1:]), lines
 
 
+def test_io_wait_reason(wait: Any) -> None:
+    """A goroutine parked in the netpoller (what the network layer awaits) shows ``IO wait``."""
+    import socket
+
+    from goroutines import _core
+
+    waitfd = getattr(_core, "WaitFD", None)
+    if waitfd is None:
+        pytest.skip("no netpoller in this runtime yet")
+
+    async def reader(fd: int) -> None:
+        await waitfd(fd, _core.READ, None)  # IO-WAIT
+
+    async def main() -> list[str]:
+        a, b = socket.socketpair()
+        try:
+            a.setblocking(False)
+            h = gr.go(reader, a.fileno())
+            await wait.parked(h.id, "IO wait")
+            lines = blocks_of(gr.dump())[h.id]
+            b.send(b"x")
+            await wait.gone(h.id)
+            return lines
+        finally:
+            a.close()
+            b.close()
+
+    lines = gr.run(main)
+    assert status(lines) == "IO wait"
+    assert lines[1:3] == [f"{MOD}.{reader.__qualname__}(...)", f"\t{THIS_FILE}:{line_of(reader, '# IO-WAIT')}"]
+
+
 # --------------------------------------------------------------------------- minutes
 
 

@@ -159,7 +159,18 @@ def to_chrome(data: TraceData) -> dict[str, Any]:
 
     def instant(t: int, mid: int, name: str, args: dict[str, Any]) -> None:
         lane(mid)
-        out.append({"name": name, "cat": name, "ph": "i", "s": "t", "ts": _us(t, t0), "pid": PID, "tid": _tid(mid), "args": args})
+        out.append(
+            {
+                "name": name,
+                "cat": name,
+                "ph": "i",
+                "s": "t",
+                "ts": _us(t, t0),
+                "pid": PID,
+                "tid": _tid(mid),
+                "args": args,
+            }
+        )
 
     # goroutine count: the live set at the start, then replayed
     created = {gid for _, kind, _, gid, _ in data.events if kind == "create"}
@@ -168,7 +179,16 @@ def to_chrome(data: TraceData) -> dict[str, Any]:
     counter: list[dict[str, Any]] = []
 
     def count(t: int) -> None:
-        counter.append({"name": "goroutines", "ph": "C", "ts": _us(t, t0), "pid": PID, "tid": OTHER_TID, "args": {"goroutines": len(alive)}})
+        counter.append(
+            {
+                "name": "goroutines",
+                "ph": "C",
+                "ts": _us(t, t0),
+                "pid": PID,
+                "tid": OTHER_TID,
+                "args": {"goroutines": len(alive)},
+            }
+        )
 
     count(t0)
     for mid in data.ms_at_start:
@@ -248,7 +268,13 @@ def to_chrome(data: TraceData) -> dict[str, Any]:
         label = f"M{mid}" if mid >= 0 else "other threads"
         meta.append({"name": "thread_name", "ph": "M", "pid": PID, "tid": ln.tid, "args": {"name": label}})
         meta.append(
-            {"name": "thread_sort_index", "ph": "M", "pid": PID, "tid": ln.tid, "args": {"sort_index": mid if mid >= 0 else 1 << 20}}
+            {
+                "name": "thread_sort_index",
+                "ph": "M",
+                "pid": PID,
+                "tid": ln.tid,
+                "args": {"sort_index": mid if mid >= 0 else 1 << 20},
+            }
         )
     body = out + counter
     body.sort(key=lambda e: e["ts"])
@@ -347,8 +373,8 @@ class trace:
         tr, sched = self._tracer, self._sched
         if tr is None or sched is None or self._data is not None:
             return
-        final = stacks(sched)
         events = tr.stop()
+        final = stacks(sched)  # the goroutines are all still there: the run has not shut down
         self._data = TraceData(
             events,
             t0=tr.t0,
@@ -396,6 +422,16 @@ class trace:
         data = self._data
         if data is None:  # no run happened inside the block
             t = now_ns()
-            data = TraceData([], t0=t, t1=t, gomaxprocs=0, names={}, alive_at_start=set(), ms_at_start=(), stacks={}, title=self.title)
+            data = TraceData(
+                [],
+                t0=t,
+                t1=t,
+                gomaxprocs=0,
+                names={},
+                alive_at_start=set(),
+                ms_at_start=(),
+                stacks={},
+                title=self.title,
+            )
         self.events = len(data.events)
         write_trace(self.path, to_chrome(data))
