@@ -755,6 +755,48 @@ def test_rwmutex_abandoned_waiters_forgotten(wait: Any) -> None:
     assert gr.run(second) == "ok"
 
 
+@pytest.mark.parametrize("write", [True, False])
+def test_rwmutex_granted_to_a_goroutine_that_never_ran_is_given_back(write: bool, wait: Any) -> None:
+    """main unlocks, granting the lock to a waiter, and returns before the
+    waiter runs: the abandoned waiter must not keep the lock for later runs."""
+    rw = RWMutex()
+
+    async def first() -> None:
+        await rw.lock()
+
+        async def waiter() -> None:
+            await (rw.lock() if write else rw.rlock())
+
+        g = gr.go(waiter)
+        await wait.parked(g.id, "sync.RWMutex")
+        rw.unlock()  # grants it to the waiter, now runnable on our P; we return
+
+    gr.run(first, gomaxprocs=1)
+    assert (rw._writer, rw._readers) == (False, 0)
+    assert rw.try_lock()
+    rw.unlock()
+
+
+def test_mutex_handed_to_a_goroutine_that_never_ran_is_given_back(wait: Any) -> None:
+    mu = Mutex()
+
+    async def first() -> None:
+        await mu.lock()
+
+        async def waiter() -> None:
+            await mu.lock()
+
+        g = gr.go(waiter)
+        await wait.parked(g.id, "sync.Mutex")
+        mu._starving = True  # white-box: as if the waiter had starved
+        mu.unlock()  # hands it over; the waiter never runs: we return
+
+    gr.run(first, gomaxprocs=1)
+    assert not mu.locked() and not mu._starving
+    assert mu.try_lock()
+    mu.unlock()
+
+
 # ====================================================================== Once
 
 

@@ -88,6 +88,7 @@ class _Resume:
 
 _WOKEN = _Resume("woken")  # Mutex, normal mode: try again
 _HANDOFF = _Resume("handoff")  # Mutex, starvation mode: you own it now
+_GRANTED = _Resume("granted")  # RWMutex: you hold it now
 
 
 class _Nothing:
@@ -349,7 +350,15 @@ class _MutexLock:
                 mu._waiters.appendleft(g)
             else:
                 mu._waiters.append(g)
-            r = yield lk
+            try:
+                r = yield lk
+            except GeneratorExit:
+                # Abandoned when its run ended. If the mutex had already been
+                # handed to us, nobody else would ever release it.
+                if g.param is _HANDOFF:
+                    g.param = None
+                    mu.unlock()
+                raise
             starving = starving or _monotonic() - start > STARVATION_THRESHOLD
             lk.acquire()
             if r is _HANDOFF:
@@ -430,6 +439,7 @@ class RWMutex:
             # The last reader out lets the first waiting writer in.
             g = self._wq.popleft()
             self._writer = True
+            g.param = _GRANTED
             lk.release()
             _wake(g)
             return
@@ -451,12 +461,15 @@ class RWMutex:
             ws = list(self._rq)
             self._rq.clear()
             self._readers += len(ws)
+            for g in ws:
+                g.param = _GRANTED
             lk.release()
             _wake_all(ws)
             return
         if self._wq:
             g = self._wq.popleft()
             self._writer = True
+            g.param = _GRANTED
             lk.release()
             _wake(g)
             return
@@ -520,8 +533,17 @@ class _RWLock:
         g.waitreason = WAIT_RWMUTEX
         g.waitchan = rw
         q.append(g)
-        # The waker has granted the lock to us (_writer, or _readers += 1).
-        yield lk
+        try:
+            yield lk  # the waker grants us the lock (_writer, or _readers += 1)
+        except GeneratorExit:
+            # Abandoned when its run ended: give back a lock granted to us.
+            if g.param is _GRANTED:
+                g.param = None
+                if write:
+                    rw.unlock()
+                else:
+                    rw.runlock()
+            raise
 
 
 class RLocker:
