@@ -797,6 +797,54 @@ def test_mutex_handed_to_a_goroutine_that_never_ran_is_given_back(wait: Any) -> 
     mu.unlock()
 
 
+def test_dead_waiters_left_by_an_ended_run_are_skipped() -> None:
+    """White-box: a goroutine that parked only after its run's shutdown had
+    unhooked the parked ones (it was inside a blocking call) is closed but
+    stays queued; no primitive may ready it in a later run."""
+    from goroutines._core import G
+
+    def dead() -> G:
+        g = G()
+        g.id = 999
+        return g  # coro is None: closed
+
+    mu, rw, wg, once = Mutex(), RWMutex(), WaitGroup(), Once()
+
+    async def main() -> str:
+        await mu.lock()
+        mu._waiters.append(dead())
+        mu.unlock()  # must not ready the dead G
+        assert not mu._waiters and not mu.locked()
+        mu._starving = True
+        await mu.lock()  # free: the fast path
+        mu._waiters.append(dead())
+        mu._starving = True
+        mu.unlock()  # starvation mode: no live waiter to hand it to
+        assert not mu.locked() and not mu._starving
+
+        rw._wq.append(dead())
+        assert rw.try_rlock()  # a dead writer does not block readers
+        rw.runlock()
+        await rw.lock()  # nor writers
+        rw._rq.append(dead())
+        rw._wq.append(dead())
+        rw.unlock()
+        assert (rw._writer, rw._readers) == (False, 0)
+
+        wg.add(1)
+        wg._waiters.append(dead())
+        wg.done()
+        await wg.wait()
+
+        once._waiters.append(dead())
+        await once.do(lambda: None)
+        assert not once._waiters
+        await gr.sleep(0.01)  # anything readied by mistake would run (and crash) now
+        return "ok"
+
+    assert gr.run(main) == "ok"
+
+
 # ====================================================================== Once
 
 

@@ -12,9 +12,15 @@ it. Lock order: a sync object's ``_lock`` is a leaf, except that waking
 takes Sched.lock (inside ready()) after it has been released. None of these
 objects holds a reference to a run: they are plain, can be created at module
 level or before ``run`` and be used by the goroutines of a later run. When a
-run ends, the runtime calls ``_forget(g)`` to drop the waiters of abandoned
-goroutines; a lock still *held* by an abandoned goroutine stays held (its
-holder can never release it), exactly as if that goroutine were still alive.
+run ends:
+
+* the runtime calls ``_forget(g)`` to drop the waiters of abandoned
+  goroutines; a waiter it could not drop (one that parked only after that,
+  from inside a call it was still in) is dead once closed, and is skipped;
+* the runtime closes abandoned goroutines, so a lock held through
+  ``async with`` (or released in a ``finally``) is released; a lock merely
+  ``lock()``-ed by an abandoned goroutine stays held, as if it still lived;
+* a lock already granted to a waiter that never got to run is given back.
 
 Mutex fairness, as Go's sync.Mutex (normal mode plus starvation mode):
 
@@ -126,6 +132,28 @@ def _check_int(n: Any, who: str) -> int:
     return n
 
 
+def _live(q: deque[G]) -> bool:
+    """Drop dead waiters from the front of ``q``; is a live one left? Lock held.
+
+    A waiter is dead when its goroutine was closed by the end of its run
+    without having been taken off the queue (the runtime forgets waiters of
+    goroutines parked when a run ends, but not of one that parks later, from
+    inside a call it was still in); readying it would crash a later run.
+    """
+    while q:
+        if q[0].coro is not None:
+            return True
+        q.popleft()
+    return False
+
+
+def _all_live(q: deque[G]) -> list[G]:
+    """Take every live waiter off ``q``. Lock held."""
+    ws = [g for g in q if g.coro is not None]
+    q.clear()
+    return ws
+
+
 def _forget_in(q: deque[G], g: G) -> None:
     try:
         q.remove(g)
@@ -172,8 +200,7 @@ class WaitGroup:
             )
         self._n = n
         if n == 0 and self._waiters:
-            ws = list(self._waiters)
-            self._waiters.clear()
+            ws = _all_live(self._waiters)
             lk.release()
             _wake_all(ws)
             return
@@ -270,7 +297,7 @@ class Mutex:
             raise RuntimeError("sync: unlock of unlocked mutex (Mutex.unlock() called on a Mutex that is not locked)")
         q = self._waiters
         if self._starving:
-            if q:
+            if _live(q):
                 # Starvation mode: ownership passes to the oldest waiter.
                 g = q.popleft()
                 g.param = _HANDOFF
@@ -279,7 +306,7 @@ class Mutex:
                 return
             self._starving = False
         self._locked = False
-        if q:
+        if _live(q):
             sched = current_sched()
             if self._woken is None or self._woken is not sched:
                 g = q.popleft()
@@ -412,7 +439,7 @@ class RWMutex:
     def try_rlock(self) -> bool:
         """Lock for reading if that needs no wait (Go's TryRLock)."""
         with self._lock:
-            if self._writer or self._wq:
+            if self._writer or _live(self._wq):
                 return False
             self._readers += 1
             return True
@@ -420,7 +447,7 @@ class RWMutex:
     def try_lock(self) -> bool:
         """Lock for writing if that needs no wait (Go's TryLock)."""
         with self._lock:
-            if self._writer or self._readers or self._wq:
+            if self._writer or self._readers or _live(self._wq):
                 return False
             self._writer = True
             return True
@@ -435,7 +462,7 @@ class RWMutex:
                 "sync: RUnlock of unlocked RWMutex (RWMutex.runlock() without a matching rlock())"
             )
         self._readers -= 1
-        if self._readers == 0 and self._wq:
+        if self._readers == 0 and _live(self._wq):
             # The last reader out lets the first waiting writer in.
             g = self._wq.popleft()
             self._writer = True
@@ -456,17 +483,16 @@ class RWMutex:
                 + ("; use runlock() to release a read lock)" if self._readers else ")")
             )
         self._writer = False
-        if self._rq:
+        ws = _all_live(self._rq) if self._rq else None
+        if ws:
             # Admit every reader that queued while we held it, as one batch.
-            ws = list(self._rq)
-            self._rq.clear()
             self._readers += len(ws)
             for g in ws:
                 g.param = _GRANTED
             lk.release()
             _wake_all(ws)
             return
-        if self._wq:
+        if _live(self._wq):
             g = self._wq.popleft()
             self._writer = True
             g.param = _GRANTED
@@ -517,13 +543,13 @@ class _RWLock:
         lk = rw._lock
         lk.acquire()
         if write:
-            if not rw._writer and not rw._readers and not rw._wq:
+            if not rw._writer and not rw._readers and not _live(rw._wq):
                 rw._writer = True
                 lk.release()
                 return
             q = rw._wq
         else:
-            if not rw._writer and not rw._wq:
+            if not rw._writer and not _live(rw._wq):
                 rw._readers += 1
                 lk.release()
                 return
@@ -652,7 +678,6 @@ class _OnceDo:
             with lk:
                 o._done = True
                 o._runner = None
-                ws = list(o._waiters)
-                o._waiters.clear()
+                ws = _all_live(o._waiters)
             if ws:
                 _wake_all(ws)
