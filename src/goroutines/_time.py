@@ -148,6 +148,17 @@ def _fire(st: _TimerState, seq: int) -> None:
         ready(wg, getattr(_tls, "m", None))
 
 
+def _first_arm(st: _TimerState, d: float) -> None:
+    """Arm a new timer. Nothing else can see it yet, so no channel lock; the
+    firing, which needs Sched.lock first, sees ``armed`` set."""
+    sched = st.sched
+    rt = st.rt
+    with sched.lock:
+        pm = sched.addtimer_locked(rt, _monotonic() + max(d, 0.0))
+        st.armed = rt.seq
+    wake_m(pm)
+
+
 class Timer:
     """Go's time.Timer: ``t.c`` receives the firing time once, after ``seconds``."""
 
@@ -157,8 +168,8 @@ class Timer:
         d = _check_seconds(seconds, _who)
         sched = _need_sched(_who)
         self.c: Chan[float] = Chan(1)
-        self._st = _TimerState(self.c, 0.0, sched)
-        self._arm(d)
+        self._st = st = _TimerState(self.c, 0.0, sched)
+        _first_arm(st, d)
 
     def _arm(self, d: float, period: float = 0.0) -> bool:
         """(Re-)arm after ``d`` seconds (a Ticker: with a new ``period``);
@@ -230,8 +241,8 @@ class Ticker(Timer):
             raise ValueError(f"Ticker: period must be positive, got {seconds!r} (non-positive interval for NewTicker)")
         sched = _need_sched("Ticker")
         self.c = Chan(1)
-        self._st = _TimerState(self.c, d, sched)
-        self._arm(d)
+        self._st = st = _TimerState(self.c, d, sched)
+        _first_arm(st, d)
 
     def reset(self, seconds: float) -> bool:
         """Stop the ticker and restart it with period ``seconds``."""
