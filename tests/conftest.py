@@ -92,9 +92,14 @@ def wait() -> Waiter:
 
 @pytest.fixture
 def no_leaked_runtime_threads() -> Iterator[None]:
-    """Fail a test that leaves a runtime thread behind (after any run it made)."""
+    """Fail a test that leaves a runtime thread behind (after any run it made).
+
+    Only threads that appeared during the test count, so a thread leaked by
+    an earlier test is blamed on that test alone, not on every later one.
+    """
+    before = set(runtime_threads())
     yield
-    left = runtime_threads()
+    left = [t for t in runtime_threads() if t not in before]
     assert not left, f"runtime threads still alive after the test: {[t.name for t in left]}"
 
 
