@@ -146,11 +146,15 @@ class Netpoll:
             for key, mask in events:
                 fd = key.fd
                 if fd == self.rfd:
-                    try:
-                        os.read(self.rfd, 64)
-                    except BlockingIOError:
-                        pass
-                    self.break_pending = False
+                    # Only a poll that could block drains the wake-up byte:
+                    # a quick look (timeout 0) by a running M or sysmon must
+                    # not swallow the byte meant for the blocked poller.
+                    if timeout != 0:
+                        try:
+                            os.read(self.rfd, 64)
+                        except OSError:
+                            pass
+                        self.break_pending = False
                     continue
                 slot = self.waiters.get(fd)
                 if slot is None:
@@ -184,6 +188,13 @@ class Netpoll:
             gs = [e[0] for slot in self.waiters.values() for e in slot if e is not None]
             self.waiters.clear()
             self.nwaiters = 0
+        try:
+            # Wake a poller still blocked here (an M that could not be
+            # joined); its select then fails on the closed selector and
+            # returns nothing.
+            os.write(self.wfd, b"\0")
+        except OSError:
+            pass
         try:
             self.sel.close()
         finally:
