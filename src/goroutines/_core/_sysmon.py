@@ -31,10 +31,12 @@ import time
 
 from ._sched import P_RUNNING, Sched, inject, wake_m
 
-# Measured (bench W7): 32 plain time.sleep(0.05) calls at gomaxprocs=1 are
-# handed off one after another, each after BLOCKED_AFTER; 1 ms keeps W7
-# under 100 ms. PREEMPT_AFTER is Go's forcePreemptNS.
-BLOCKED_AFTER = 0.001
+# Measured (bench W7: 32 plain time.sleep(0.05) calls at gomaxprocs=1,
+# handed off one after another, each after BLOCKED_AFTER): 1 ms gave
+# 91-105 ms, 0.5 ms gives 76-88 ms. A computing M cannot be mistaken for a
+# blocked one at any threshold: between two passes sysmon sleeps, the M takes
+# the GIL back and its instruction moves. PREEMPT_AFTER is Go's forcePreemptNS.
+BLOCKED_AFTER = 0.0005
 PREEMPT_AFTER = 0.010
 NETPOLL_AFTER = 0.010  # Go's sysmon polls the network after 10 ms
 MIN_DELAY = 20e-6
