@@ -15,6 +15,7 @@ docs/ for the contract.
 """
 
 from ._chan import Chan, RecvOp, SendOp
+from ._context import Context, background, todo, with_cancel, with_deadline, with_timeout, with_value
 from ._core import (
     GoroutineInfo,
     dump,
@@ -29,6 +30,7 @@ from ._core import (
 )
 from ._errors import Canceled, ClosedChannelError, DeadlineExceeded, Deadlock
 from ._select import select
+from ._sync import Mutex, Once, RWMutex, WaitGroup
 from ._time import Ticker, Timer, after, sleep
 from ._tracefmt import trace
 
@@ -38,14 +40,20 @@ __all__ = [
     "Canceled",
     "Chan",
     "ClosedChannelError",
-    "Deadlock",
+    "Context",
     "DeadlineExceeded",
+    "Deadlock",
     "GoroutineInfo",
+    "Mutex",
+    "Once",
+    "RWMutex",
     "RecvOp",
     "SendOp",
     "Ticker",
     "Timer",
+    "WaitGroup",
     "after",
+    "background",
     "dump",
     "go",
     "gomaxprocs",
@@ -57,5 +65,10 @@ __all__ = [
     "set_max_threads",
     "sleep",
     "syscall",
+    "todo",
     "trace",
+    "with_cancel",
+    "with_deadline",
+    "with_timeout",
+    "with_value",
 ]

@@ -33,6 +33,7 @@ from ._sched import P_DEAD, P_RUNNING, Sched, inject, wake_m
 from ._trace import emit
 
 _LockType = type(threading.Lock())
+_MAX_WAIT = 3600.0  # seconds an idle poller waits before looking again
 _monotonic = time.monotonic
 
 # The current M of this thread (absent on threads that are not Ms).
@@ -293,7 +294,7 @@ def schedule(m: M) -> None:
             gopanic(m, g, e)
             continue
         m.curg = None
-        if tr is not None:
+        if sched.trace is not None:  # re-read: the G may have started a trace
             _trace_trap(m, g, trap)
 
         tt = type(trap)
@@ -319,6 +320,7 @@ def schedule(m: M) -> None:
             g.status = RUNNABLE
             with sched.lock:
                 sched.runq.append(g)
+            continue
         else:
             gopanic(
                 m,
@@ -328,6 +330,25 @@ def schedule(m: M) -> None:
                     "operation (asyncio/trio awaitables cannot be awaited in a goroutine)"
                 ),
             )
+            continue
+        if sched.stopping and g.status == WAITING:
+            # Parked after the run ended (it was inside a blocking call when
+            # main returned): nobody will run it; take it off what it waits
+            # on so that a later run never wakes it. See _runtime._shutdown.
+            unhook(g)
+
+
+def unhook(g: G) -> None:
+    """Take an abandoned waiting G off the queue(s) it waits in."""
+    wc = g.waitchan
+    g.waitchan = None
+    if wc is None:
+        return
+    if type(wc) is tuple:
+        for obj, entry in wc:
+            obj._forget(entry)
+    else:
+        wc._forget(g)
 
 
 def _trace_trap(m: M, g: G, trap: Any) -> None:
@@ -364,14 +385,18 @@ def _fair_pick(m: M, p: Any) -> G | None:
         gs = np.poll(0)
         if gs:
             inject(sched, gs)
+    g = None
     with sched.lock:
         if sched.timers.nlive and sched.timers.earliest() <= now:
             due = sched.timers.expired(now)
-        g = sched.runq.popleft() if sched.runq else None
-        if g is not None and type(g) is not G:
-            _handover_locked(m, p, g)
-            g = None
+        elif sched.runq:
+            g = sched.runq.popleft()
+            if type(g) is not G:
+                _handover_locked(m, p, g)
+                g = None
     if due:
+        # A goroutine woken by a timer lands in runnext: let it run now,
+        # rather than after a global-queue pick that would push it out.
         _run_timers(due)
     return g
 
@@ -480,13 +505,15 @@ def findrunnable(m: M) -> G | None:
         if (sched.timers.nlive or nio) and sched.poller is None:
             # Wait for the earliest timer or for I/O (or to be handed a P).
             sched.poller = m
-            wait = sched.timers.earliest() - _monotonic()
+            # Capped: an M waiting "forever" wakes now and then to look again
+            # (and a timer years away must not overflow the wait).
+            wait = min(sched.timers.earliest() - _monotonic(), _MAX_WAIT)
             if nio:
                 m.inpoll = True
                 lock.release()
                 if sched.trace is not None:
                     emit(m, "mpark", 0, "netpoll")
-                gs = np.poll(None if wait == float("inf") else max(wait, 0.0))
+                gs = np.poll(max(wait, 0.0))
                 with lock:
                     m.inpoll = False
                     sched.lastpoll = _monotonic()

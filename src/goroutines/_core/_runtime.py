@@ -21,7 +21,7 @@ from typing import Any
 from .._errors import Deadlock
 from ._debug import RunHooks
 from ._g import RUNNING, SYSCALL, WAITING
-from ._proc import current_g, current_m, newproc
+from ._proc import current_g, current_m, newproc, unhook
 from ._sched import Sched
 from ._sysmon import sysmon
 from ._traceback import GoroutineInfo, snapshot
@@ -214,14 +214,7 @@ def _shutdown(sched: Sched) -> None:
         abandoned = [g for g in sched.allgs.values() if g.status == WAITING]
         ms = list(sched.allm)
     for g in abandoned:
-        wc = g.waitchan
-        if wc is None:
-            continue
-        if type(wc) is tuple:
-            for obj, entry in wc:
-                obj._forget(entry)
-        else:
-            wc._forget(g)
+        unhook(g)
     if sched.sysmon_thread is not None:
         sched.sysmon_thread.join(1.0)
     # Ms in the scheduler exit at once; an M inside a goroutine's own code (a
