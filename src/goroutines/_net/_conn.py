@@ -87,31 +87,39 @@ class Conn(NetSocket):
         ``ConnectionResetError``; a closed Conn :class:`NetClosedError`.
         """
         if self._rdl is None and not self._closing:
-            try:
-                return self._sock.recv(n)
-            except (BlockingIOError, InterruptedError):
-                pass
-            except OSError as e:
-                raise self._os_error("read", e) from None
-            except (ValueError, TypeError):
-                if not isinstance(n, int) or n < 0:
-                    raise ValueError(f"read: n must be a non-negative int, not {n!r}") from None
-                raise
-            r: bytes = await self._io(0, "read", self._sock.recv, n, tried=True)
-            return r
-        r = await self._io(0, "read", self._sock.recv, n)
-        return r
+            if self._budget > 0:
+                try:
+                    data: bytes = self._sock.recv(n)
+                except (BlockingIOError, InterruptedError):
+                    pass
+                except OSError as e:
+                    raise self._os_error("read", e) from None
+                except (ValueError, TypeError):
+                    if not isinstance(n, int) or n < 0:
+                        raise ValueError(f"read: n must be a non-negative int, not {n!r}") from None
+                    raise
+                else:
+                    self._budget -= 1
+                    return data
+            data = await self._io(0, "read", self._sock.recv, n, tried=True)
+            return data
+        data = await self._io(0, "read", self._sock.recv, n)
+        return data
 
     async def read_into(self, buffer: Any) -> int:
         """As :meth:`read`, into a writable buffer; returns the byte count (0 at end of stream)."""
         if self._rdl is None and not self._closing:
-            try:
-                return self._sock.recv_into(buffer)
-            except (BlockingIOError, InterruptedError):
-                pass
-            except OSError as e:
-                raise self._os_error("read", e) from None
-            r: int = await self._io(0, "read", self._sock.recv_into, buffer, tried=True)
+            if self._budget > 0:
+                try:
+                    r: int = self._sock.recv_into(buffer)
+                except (BlockingIOError, InterruptedError):
+                    pass
+                except OSError as e:
+                    raise self._os_error("read", e) from None
+                else:
+                    self._budget -= 1
+                    return r
+            r = await self._io(0, "read", self._sock.recv_into, buffer, tried=True)
             return r
         r = await self._io(0, "read", self._sock.recv_into, buffer)
         return r
@@ -159,6 +167,9 @@ class Listener(NetSocket):
     """
 
     __slots__ = ()
+    # An accept loop drains a burst of connections in larger steps than a
+    # connection's reads (each accept starts a goroutine that wants to run).
+    _FULL_BUDGET = 64
 
     @property
     def addr(self) -> Addr:
@@ -186,13 +197,17 @@ class Listener(NetSocket):
     async def accept(self) -> Conn:
         """Wait for the next connection and return it."""
         if self._rdl is None and not self._closing:
-            try:
-                return self._accept_once()
-            except (BlockingIOError, InterruptedError):
-                pass
-            except OSError as e:
-                raise self._os_error("accept", e) from None
-            c: Conn = await self._io(0, "accept", self._accept_once, tried=True)
+            if self._budget > 0:
+                try:
+                    c: Conn = self._accept_once()
+                except (BlockingIOError, InterruptedError):
+                    pass
+                except OSError as e:
+                    raise self._os_error("accept", e) from None
+                else:
+                    self._budget -= 1
+                    return c
+            c = await self._io(0, "accept", self._accept_once, tried=True)
             return c
         c = await self._io(0, "accept", self._accept_once)
         return c
@@ -214,13 +229,15 @@ class PacketConn(NetSocket):
 
     async def read_from(self, n: int = 65536) -> tuple[bytes, Addr]:
         """Wait for one datagram; return ``(data, sender)``. ``data`` is cut to ``n`` bytes."""
-        if self._rdl is None and not self._closing:
+        if self._rdl is None and not self._closing and self._budget > 0:
             try:
                 data, sa = self._sock.recvfrom(n)
             except (BlockingIOError, InterruptedError):
                 data, sa = await self._io(0, "read", self._sock.recvfrom, n, tried=True)
             except OSError as e:
                 raise self._os_error("read", e) from None
+            else:
+                self._budget -= 1
         else:
             data, sa = await self._io(0, "read", self._sock.recvfrom, n)
         return data, addr_from_sockaddr(self._network, self._sock.family, sa)
@@ -233,17 +250,20 @@ class PacketConn(NetSocket):
 
     async def read(self, n: int = 65536) -> bytes:
         """Connected socket: the next datagram from the peer (cut to ``n`` bytes)."""
-        if self._rdl is None and not self._closing:
+        if self._rdl is None and not self._closing and self._budget > 0:
             try:
-                return self._sock.recv(n)
+                data: bytes = self._sock.recv(n)
             except (BlockingIOError, InterruptedError):
                 pass
             except OSError as e:
                 raise self._os_error("read", e) from None
-            r: bytes = await self._io(0, "read", self._sock.recv, n, tried=True)
-            return r
-        r = await self._io(0, "read", self._sock.recv, n)
-        return r
+            else:
+                self._budget -= 1
+                return data
+            data = await self._io(0, "read", self._sock.recv, n, tried=True)
+            return data
+        data = await self._io(0, "read", self._sock.recv, n)
+        return data
 
     async def write(self, data: Any) -> int:
         """Connected socket: send ``data`` as one datagram to the peer."""

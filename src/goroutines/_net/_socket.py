@@ -46,6 +46,15 @@ from ._wait import NetWait
 
 _monotonic = time.monotonic
 
+# Fairness: operations that complete without waiting, in a row, before the
+# next one goes through the netpoller anyway (tokio's "coop budget"). The
+# runtime cannot preempt a goroutine that never awaits anything that parks,
+# and a read that finds its data already there does not park: without this,
+# one busy connection's goroutine keeps its thread while the others' data
+# waits unpolled. Waiting puts it behind every goroutine whose socket is
+# ready at the same poll.
+BUDGET = 16
+
 # errnos a racing close() can produce from a system call on the closing fd
 _CLOSED_ERRNOS = frozenset({errno.EBADF, errno.ENOTSOCK})
 
@@ -66,6 +75,8 @@ def check_deadline(t: Any, who: str) -> float | None:
 class NetSocket:
     """Base of Conn, Listener and PacketConn: close, deadlines, the I/O loop."""
 
+    _FULL_BUDGET = BUDGET  # see BUDGET
+
     __slots__ = (
         "_sock",
         "_fd",
@@ -82,6 +93,7 @@ class NetSocket:
         "_busy",
         "_mus",
         "_unlink",
+        "_budget",
         "__weakref__",
     )
 
@@ -101,6 +113,7 @@ class NetSocket:
         self._busy = 0
         self._mus: list[Mutex | None] | None = None
         self._unlink: str | None = None
+        self._budget = self._FULL_BUDGET
 
     # ------------------------------------------------------------------ addresses and errors
 
@@ -313,8 +326,8 @@ class NetSocket:
     async def _io(self, i: int, op: str, fn: Any, *args: Any, tried: bool = False) -> Any:
         """Run ``fn(*args)`` until it does not raise BlockingIOError, waiting
         on the fd in between (i=0: read side, 1: write side), holding the
-        direction's token. ``tried``: the caller's own attempt just failed,
-        so wait before the first call."""
+        direction's token. ``tried``: the caller's own attempt just failed
+        (or it is out of budget), so wait before the first call."""
         mu = self._enter(i, op)
         if mu is not None:
             try:
@@ -323,6 +336,9 @@ class NetSocket:
                 self._unref()
                 raise
         mode = READ if i == 0 else WRITE
+        if self._budget <= 0:
+            tried = True  # out of budget: through the netpoller first
+        waited = False
         try:
             while True:
                 seq = self._seq  # before the checks: see _wait.NetWait
@@ -338,12 +354,16 @@ class NetSocket:
                     tried = False
                 else:
                     try:
-                        return fn(*args)
+                        r = fn(*args)
                     except (BlockingIOError, InterruptedError):
                         pass
                     except OSError as e:
                         raise self._os_error(op, e) from None
+                    else:
+                        self._budget = self._FULL_BUDGET if waited else self._budget - 1
+                        return r
                 await NetWait(self._fd, mode, timeout, self, seq)
+                waited = True
         finally:
             self._leave(i)
 
