@@ -331,6 +331,33 @@ def test_concurrent_readers_share_a_conn(no_fd_leak: None, wait: Any) -> None:
     run(main)
 
 
+@pytest.mark.timeout(30)
+def test_busy_reader_does_not_starve_others(no_fd_leak: None) -> None:
+    """A goroutine whose reads never have to wait still lets other ready sockets be served."""
+
+    async def main() -> None:
+        a, b = await pair()
+        c, d = await pair()
+        await a.write(b"x" * 20_000)  # b always has data: its reads never park
+        await c.write(b"!")  # d is ready too
+        progress = [0]
+        done: gr.Chan[int] = gr.Chan(1)
+
+        async def other() -> None:
+            assert await d.read() == b"!"
+            await done.send(progress[0])
+
+        gr.go(other)
+        while progress[0] < 20_000:
+            progress[0] += len(await b.read(1))
+        at = await done.recv()
+        assert at < 2_000, f"the other goroutine waited for {at} reads of the busy one"
+        for conn in (a, b, c, d):
+            conn.close()
+
+    run(main)
+
+
 # ---------------------------------------------------------------------- deadlines
 
 
