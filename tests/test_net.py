@@ -76,6 +76,7 @@ async def pair(network: str = "tcp", address: Any = "127.0.0.1:0") -> tuple[net.
 
     gr.go(acceptor)
     a = await net.dial(network, ln.addr)
+    assert isinstance(a, net.Conn)
     b = await got.recv()
     ln.close()
     return a, b

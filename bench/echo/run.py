@@ -85,11 +85,14 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
 
 
+SRC = [REPO / "src"]  # where the servers import goroutines from (--src)
+
+
 class Server:
     def __init__(self, system: str, args: list[str], timeout: float) -> None:
         env = dict(os.environ)
         env.pop("GOMAXPROCS", None)
-        env["PYTHONPATH"] = os.pathsep.join([str(REPO / "src"), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+        env["PYTHONPATH"] = os.pathsep.join([str(SRC[0]), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
         self.p = subprocess.Popen(
             [sys.executable, str(SERVER), "--system", system, *args],
             stdout=subprocess.PIPE,
@@ -272,7 +275,9 @@ def main() -> int:
     p.add_argument("--idle-timeout", type=float, default=120.0)
     p.add_argument("--quick", action="store_true", help="--conns 50 --duration 0.5 --warmup 0.2 --idle 500")
     p.add_argument("--json", metavar="OUT", help="also write the rows as JSON")
+    p.add_argument("--src", metavar="DIR", default=str(REPO / "src"), help="import goroutines from here")
     a = p.parse_args()
+    SRC[0] = Path(a.src).resolve()
     if a.quick:
         a.conns, a.duration, a.warmup, a.idle = "50", 0.5, 0.2, 500
     labels = [s for s in a.systems.split(",") if s]

@@ -6,7 +6,7 @@ import errno
 import os
 import socket
 import time
-from typing import Any
+from typing import Any, Literal, overload
 
 from .._core import syscall
 from ._addr import (
@@ -426,9 +426,9 @@ def _connect_check(sock: socket.socket) -> None:
 
 async def _dial_one(
     network: str, fam: int, sotype: int, sa: Any, deadline: float | None, raddr: Addr
-) -> NetSocket:
+) -> Conn | PacketConn:
     s = socket.socket(fam, sotype)
-    c: NetSocket
+    c: Conn | PacketConn
     try:
         s.setblocking(False)
         if sotype == socket.SOCK_STREAM:
@@ -457,7 +457,19 @@ async def _dial_one(
         raise
 
 
-async def dial(network: str, address: Any, timeout: float | None = None) -> Any:
+StreamNetwork = Literal["tcp", "tcp4", "tcp6", "unix"]
+PacketNetwork = Literal["udp", "udp4", "udp6", "unixgram"]
+
+
+@overload
+async def dial(network: StreamNetwork, address: Any, timeout: float | None = None) -> Conn: ...
+@overload
+async def dial(network: PacketNetwork, address: Any, timeout: float | None = None) -> PacketConn: ...
+@overload
+async def dial(network: str, address: Any, timeout: float | None = None) -> Conn | PacketConn: ...
+
+
+async def dial(network: str, address: Any, timeout: float | None = None) -> Conn | PacketConn:
     """Connect to ``address`` (Go's ``net.Dial`` / ``DialTimeout``).
 
     "tcp", "tcp4", "tcp6" and "unix" return a :class:`Conn`; "udp", "udp4",

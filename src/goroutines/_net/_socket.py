@@ -36,7 +36,7 @@ import os
 import socket
 import threading
 import time
-from typing import Any
+from typing import Any, Self
 
 from .._core import READ, WRITE, evict_fd
 from .._sync import Mutex
@@ -229,7 +229,7 @@ class NetSocket:
         finally:
             self._unlink_path()
 
-    async def __aenter__(self) -> Any:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
