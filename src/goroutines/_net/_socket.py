@@ -3,9 +3,10 @@
 Every operation tries its system call first and parks the goroutine in the
 netpoller only on ``BlockingIOError`` (Go's pattern), then tries again.
 
-State (guarded by ``_lock``, a leaf lock; plain reads of ``_seq``,
-``_closing`` and the deadlines are allowed on the fast path, see
-``_io``):
+State (guarded by ``_lock``, a leaf lock, not reentrant: nothing that
+builds an error message may run under it, since local_addr takes it; plain
+reads of ``_seq``, ``_closing`` and the deadlines are allowed on the fast
+path, see ``_io``):
 
   _closing   set once by close(); later operations raise NetClosedError.
   _refs      operations that may be parked on the fd (Go's fdMutex
@@ -30,7 +31,6 @@ State (guarded by ``_lock``, a leaf lock; plain reads of ``_seq``,
 
 from __future__ import annotations
 
-import errno
 import math
 import os
 import socket
@@ -54,9 +54,6 @@ _monotonic = time.monotonic
 # waits unpolled. Waiting puts it behind every goroutine whose socket is
 # ready at the same poll.
 BUDGET = 16
-
-# errnos a racing close() can produce from a system call on the closing fd
-_CLOSED_ERRNOS = frozenset({errno.EBADF, errno.ENOTSOCK})
 
 
 def check_deadline(t: Any, who: str) -> float | None:
@@ -86,6 +83,7 @@ class NetSocket:
         "_lock",
         "_closing",
         "_destroyed",
+        "_detached",
         "_refs",
         "_seq",
         "_rdl",
@@ -106,6 +104,7 @@ class NetSocket:
         self._lock = threading.Lock()
         self._closing = False
         self._destroyed = False
+        self._detached = False  # the fd points at close()'s stand-in socket
         self._refs = 0
         self._seq = 0
         self._rdl: float | None = None
@@ -122,11 +121,14 @@ class NetSocket:
         """The local address (Go's ``LocalAddr()``); None once it cannot be known."""
         a = self._laddr
         if a is None:
-            try:
-                sa = self._sock.getsockname()
-            except OSError:
-                return None
-            a = self._laddr = addr_from_sockaddr(self._network, self._sock.family, sa)
+            with self._lock:  # not while close() swaps the fd for its stand-in
+                a = self._laddr
+                if a is None and not self._detached:
+                    try:
+                        sa = self._sock.getsockname()
+                    except OSError:
+                        return None
+                    a = self._laddr = addr_from_sockaddr(self._network, self._sock.family, sa)
         return a
 
     @property
@@ -155,7 +157,9 @@ class NetSocket:
         return NetTimeoutError(f"{self._prefix(op)}: i/o timeout", op)
 
     def _os_error(self, op: str, e: OSError) -> OSError:
-        if self._closing and e.errno in _CLOSED_ERRNOS:
+        if self._closing:
+            # Whatever a racing close() made the call fail with (EBADF, or
+            # ENOTCONN/EINVAL from the stand-in socket), it was the close.
             return self._closed_error(op)
         return wrap_oserror(self._prefix(op), e)
 
@@ -204,6 +208,7 @@ class NetSocket:
                 if self._destroyed:
                     return
                 os.dup2(stand_in.fileno(), self._fd)
+                self._detached = True
         except OSError:
             pass
         finally:
@@ -292,23 +297,24 @@ class NetSocket:
     def _enter(self, i: int, op: str) -> Mutex | None:
         """Take a reference and direction i's token; a Mutex to await if it is contended."""
         with self._lock:
-            if self._closing:
-                raise self._closed_error(op)
-            self._refs += 1
-            mus = self._mus
-            if mus is not None:
-                mu = mus[i]
-                if mu is not None:
-                    return mu
-            bit = 1 << i
-            if not self._busy & bit:
-                self._busy |= bit
-                return None
-            if mus is None:
-                mus = self._mus = [None, None]
-            mu = mus[i] = Mutex()
-            mu.try_lock()  # held on behalf of the goroutine holding the bit
-            return mu
+            if not self._closing:
+                self._refs += 1
+                mus = self._mus
+                if mus is not None:
+                    mu = mus[i]
+                    if mu is not None:
+                        return mu
+                bit = 1 << i
+                if not self._busy & bit:
+                    self._busy |= bit
+                    return None
+                if mus is None:
+                    mus = self._mus = [None, None]
+                mu = mus[i] = Mutex()
+                mu.try_lock()  # held on behalf of the goroutine holding the bit
+                return mu
+        # Outside the lock: the message reads local_addr, which takes it.
+        raise self._closed_error(op)
 
     def _leave(self, i: int) -> None:
         with self._lock:
