@@ -85,22 +85,22 @@ def connect_batch(port: int, n: int, deadline: float) -> list[socket.socket]:
 def round_trip_all(socks: list[socket.socket], msg: bytes, deadline: float) -> None:
     """Send msg on every socket and wait for every echo."""
     ep = select.epoll()
-    need = {}
+    by_fd = {s.fileno(): s for s in socks}
+    need: dict[int, int] = {}
     try:
-        for s in socks:
+        for fd, s in by_fd.items():
             s.send(msg)
-            need[s.fileno()] = [s, len(msg)]
-            ep.register(s.fileno(), select.EPOLLIN)
+            need[fd] = len(msg)
+            ep.register(fd, select.EPOLLIN)
         while need:
             if now() > deadline:
                 raise TimeoutError(f"{len(need)} echoes missing")
             for fd, _ev in ep.poll(1.0):
-                ent = need[fd]
-                data = ent[0].recv(65536)
+                data = by_fd[fd].recv(65536)
                 if not data:
                     raise ConnectionError("server closed a connection")
-                ent[1] -= len(data)
-                if ent[1] <= 0:
+                need[fd] -= len(data)
+                if need[fd] <= 0:
                     del need[fd]
                     ep.unregister(fd)
     finally:

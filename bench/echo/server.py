@@ -106,7 +106,7 @@ def serve_asyncio(port: int, use_uvloop: bool) -> None:
 
 
 def serve_gevent(port: int) -> None:
-    from gevent.server import StreamServer
+    from gevent.server import StreamServer  # type: ignore[import-untyped]
 
     def handle(sock: socket.socket, _addr: object) -> None:
         try:
