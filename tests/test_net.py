@@ -28,7 +28,6 @@ import pytest
 
 import goroutines as gr
 from goroutines import net
-from goroutines._sync import WaitGroup  # gr.WaitGroup once exported
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -225,7 +224,7 @@ def test_echo_many_clients(procs: int, no_fd_leak: None) -> None:
     async def main() -> None:
         ln = net.listen("tcp", "127.0.0.1:0")
         serve_echo(ln)
-        wg = WaitGroup()
+        wg = gr.WaitGroup()
         ok = [0]
         lock = threading.Lock()
 
@@ -285,7 +284,7 @@ def test_concurrent_writers_do_not_interleave(procs: int, no_fd_leak: None) -> N
 
     async def main() -> None:
         a, b = await pair()
-        wg = WaitGroup()
+        wg = gr.WaitGroup()
 
         async def writer(i: int) -> None:
             await a.write(bytes([65 + i]) * size)
@@ -713,8 +712,8 @@ def test_thousand_connections_held_at_once(no_fd_leak: None, wait: Any) -> None:
         async def main() -> None:
             ln = net.listen("tcp", "127.0.0.1:0")
             serve_echo(ln)
-            connected = WaitGroup()
-            finished = WaitGroup()
+            connected = gr.WaitGroup()
+            finished = gr.WaitGroup()
             release: gr.Chan[None] = gr.Chan()
 
             async def client(i: int) -> None:
