@@ -7,7 +7,7 @@ Go's selectgo, in three passes:
   2. Find the cases that can proceed now; pick one uniformly at random and
      perform it. With none ready: ``default`` returns (-1, None, False).
   3. Otherwise queue a SelWaiter on every case's channel, in a random order
-     (so source order gives no priority even for two cases on one channel),
+     when two cases share a channel (so source order gives no priority),
      all sharing one token, and park releasing all locks. The first channel
      operation to claim the token completes the select and leaves its result
      in ``G.param`` as ``(case, value, ok)``; the other waiters are stale and
@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import random
 import threading
+from collections import deque
 from collections.abc import Generator
 from typing import Any
 
-from ._chan import RecvOp, SelWaiter, SendOp, _send_closed
+from ._chan import RecvOp, SendOp, _peek_live, _send_closed
 from ._core import CLOSED, WAIT_SELECT, M, _tls, block_forever, no_goroutine, preempted, ready
 
 _random = random.random
@@ -31,10 +32,11 @@ _shuffle = random.shuffle
 class Select:
     """The awaitable returned by :func:`select`."""
 
-    __slots__ = ("ops", "default")
+    __slots__ = ("ops", "active", "default")
 
-    def __init__(self, ops: tuple[Any, ...], default: bool) -> None:
+    def __init__(self, ops: tuple[Any, ...], active: list[int], default: bool) -> None:
         self.ops = ops
+        self.active = active  # indices of the non-None cases
         self.default = default
 
     def __await__(self) -> Generator[Any, Any, tuple[int, Any, bool]]:
@@ -45,7 +47,7 @@ class Select:
         if m.p is None:
             preempted(m)
         ops = self.ops
-        active = [i for i, op in enumerate(ops) if op is not None]
+        active = self.active
         if not active:
             if self.default:
                 return -1, None, False
@@ -57,20 +59,30 @@ class Select:
             yield from block_forever(WAIT_SELECT if ops else "select (no cases)")
             raise AssertionError("unreachable")  # pragma: no cover
 
-        chans = {id(ops[i].chan): ops[i].chan for i in active}
-        order = sorted(chans)
-        locks = [chans[k]._lock for k in order]
-        for lk in locks:
+        # The channels, each once, in lock order (by id).
+        chans = []
+        for i in active:
+            ch = ops[i].chan
+            if ch not in chans:
+                chans.append(ch)
+        if len(chans) > 1:
+            chans.sort(key=id)
+        locks = []
+        for ch in chans:
+            lk = ch._lock
             lk.acquire()
+            locks.append(lk)
 
-        # Pass 1: which cases can proceed?
+        # Pass 1: which cases can proceed? (Chan._ready_send/_ready_recv,
+        # written out: this loop is select's hot path.)
         ready_cases = []
         for i in active:
             op = ops[i]
+            ch = op.chan
             if type(op) is SendOp:
-                if op.chan._ready_send():
+                if ch._closed or len(ch._buf) < ch._cap or _peek_live(ch._recvq):
                     ready_cases.append(i)
-            elif op.chan._ready_recv():
+            elif ch._buf or ch._closed or _peek_live(ch._sendq):
                 ready_cases.append(i)
         while ready_cases:
             k = int(_random() * len(ready_cases))
@@ -106,17 +118,28 @@ class Select:
             _unlock(locks)
             raise no_goroutine("select()")
         token = threading.Lock()
-        _shuffle(active)
+        active = list(active)  # a copy: shuffled below, and Select may be awaited again
+        if len(chans) < len(active):
+            # Two cases share a channel: which of them queues first there
+            # must be random too (for distinct channels the order is moot).
+            _shuffle(active)
         waits = []
         for i in active:
             op = ops[i]
             ch = op.chan
             if type(op) is SendOp:
-                w = SelWaiter(g, i, op.value, token)
-                ch._enqueue(True, w)
+                w = (g, i, op.value, token)
+                q = ch._sendq
+                if q is None:
+                    q = ch._sendq = deque()
             else:
-                w = SelWaiter(g, i, None, token)
-                ch._enqueue(False, w)
+                w = (g, i, None, token)
+                q = ch._recvq
+                if q is None:
+                    q = ch._recvq = deque()
+            q.append(w)
+            if len(q) >= ch._qlimit:
+                ch._compact(q)
             waits.append((ch, w))
         g.waitreason = WAIT_SELECT
         g.waitchan = tuple(waits)
@@ -139,13 +162,16 @@ def select(*ops: SendOp[Any] | RecvOp[Any] | None, default: bool = False) -> Sel
     (a case that is never ready). With ``default=True`` and nothing ready it
     returns ``(-1, None, False)`` at once.
     """
+    active = []
     for k, op in enumerate(ops):
         t = type(op)
-        if t is not SendOp and t is not RecvOp and op is not None:
+        if t is SendOp or t is RecvOp:
+            active.append(k)
+        elif op is not None:
             raise TypeError(
                 f"select: case {k} is {op!r} ({t.__name__}); each case must be an "
                 "operation such as ch.send(v), ch.recv() or ch.recv_ok(), or None"
             )
     if type(default) is not bool:
         raise TypeError(f"select: default must be True or False, not {default!r}")
-    return Select(ops, default)
+    return Select(ops, active, default)

@@ -29,9 +29,14 @@ from __future__ import annotations
 import os
 import selectors
 import threading
+import time
 from typing import Any
 
-from ._g import G
+from ._g import WAIT_IO, G
+from ._proc import Commit, M, _tls, ready
+from ._sched import wake_m
+from ._timers import Timer
+from ._traps import current
 
 READ = selectors.EVENT_READ
 WRITE = selectors.EVENT_WRITE
@@ -95,7 +100,16 @@ class Netpoll:
         entry[1] = self.gen
         slot[i] = entry
         self.nwaiters += 1
-        self._update_locked(fd, slot)
+        try:
+            self._update_locked(fd, slot)
+        except BaseException:
+            # The selector refused the fd (a regular file: EPERM): leave no
+            # waiter behind, or deadlock detection would count it forever.
+            slot[i] = None
+            self.nwaiters -= 1
+            if slot[0] is None and slot[1] is None:
+                self.waiters.pop(fd, None)
+            raise
 
     def claim_locked(self, fd: int, mode: int, entry: list[Any]) -> bool:
         """Remove ``entry`` if it still waits on (fd, mode); True if we did."""
@@ -208,8 +222,6 @@ class Netpoll:
 
 def _io_timeout(arg: Any, seq: int) -> None:
     """A wait's deadline timer fired: time the wait out unless it is done."""
-    from ._proc import _tls, ready
-
     np, fd, mode, entry = arg
     with np.lock:
         claimed = np.claim_locked(fd, mode, entry)
@@ -237,14 +249,6 @@ class WaitFD:
         self.timeout = timeout
 
     def __await__(self) -> Any:
-        import time
-
-        from ._g import WAIT_IO
-        from ._proc import Commit, M
-        from ._sched import wake_m
-        from ._timers import Timer
-        from ._traps import current
-
         m = current("waiting for a file descriptor")
         g = m.curg
         sched = m.sched
@@ -282,13 +286,15 @@ class WaitFD:
 
 def evict_fd(fd: int) -> None:
     """Wake every goroutine waiting on ``fd`` with EVICTED (it is closing)."""
-    from ._proc import _tls, ready
-    from ._runtime import current_sched
+    m = getattr(_tls, "m", None)
+    if m is not None:
+        sched = m.sched
+    else:
+        from ._runtime import current_sched  # _runtime comes after this module
 
-    sched = current_sched()
+        sched = current_sched()
     np = sched.netpoll if sched is not None else None
     if np is None:
         return
-    m = getattr(_tls, "m", None)
     for g in np.evict(fd):
         ready(g, m)

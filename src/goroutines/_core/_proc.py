@@ -253,7 +253,14 @@ def schedule(m: M) -> None:
             if tick % 61 == 0:
                 g = _fair_pick(m, p)
                 if m.p is not p:
-                    continue  # handed to an M waiting for a P
+                    # Handed to a preempted goroutine's M, or retaken while
+                    # picking: a G already taken goes back to the queue head.
+                    if g is not None:
+                        with sched.lock:
+                            sched.runq.appendleft(g)
+                            tw = sched.wakep_locked() if sched.pidle else None
+                        wake_m(tw)
+                    continue
             rn = p.runnext
             if g is None and rn:
                 try:

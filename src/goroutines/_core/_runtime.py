@@ -181,17 +181,19 @@ def run(main: Any, /, *args: Any, gomaxprocs: int | None = None) -> Any:
     f = sys._getframe(1)
     hooks = RunHooks(sched)  # SIGQUIT dump, schedtrace, tracer (see _debug.py)
     try:
-        hooks.start()
-        newproc(sched, None, coro, entry, f.f_code, f.f_lineno)
-        if os.environ.get("GOROUTINES_SYSMON", "1") != "0":
-            # GOROUTINES_SYSMON=0 turns the monitor off (for measuring what it
-            # costs); unannotated blocking calls then stall the others.
-            mon = threading.Thread(target=sysmon, args=(sched,), name="goroutines-sysmon", daemon=True)
-            sched.sysmon_thread = mon
-            mon.start()
         try:
+            hooks.start()
+            newproc(sched, None, coro, entry, f.f_code, f.f_lineno)
+            if os.environ.get("GOROUTINES_SYSMON", "1") != "0":
+                # GOROUTINES_SYSMON=0 turns the monitor off (for measuring
+                # what it costs); unannotated blocking calls then stall.
+                mon = threading.Thread(
+                    target=sysmon, args=(sched,), name="goroutines-sysmon", daemon=True
+                )
+                sched.sysmon_thread = mon
+                mon.start()
             sched.done.acquire()
-        except BaseException as e:  # KeyboardInterrupt on the main thread
+        except BaseException as e:  # KeyboardInterrupt on the main thread, even at start
             with sched.lock:
                 sched.stop_locked(exc=e)
     finally:
@@ -215,8 +217,9 @@ def _shutdown(sched: Sched) -> None:
         ms = list(sched.allm)
     for g in abandoned:
         unhook(g)
-    if sched.sysmon_thread is not None:
-        sched.sysmon_thread.join(1.0)
+    mon = sched.sysmon_thread
+    if mon is not None and mon.ident is not None:
+        mon.join(1.0)
     # Ms in the scheduler exit at once; an M inside a goroutine's own code (a
     # blocking call, an endless loop) cannot be stopped: it gets a short
     # grace and is then left behind as a daemon thread that exits when that
