@@ -14,6 +14,7 @@ The public API is exactly this module's ``__all__``; see the README and
 docs/ for the contract.
 """
 
+from . import net
 from ._chan import Chan, RecvOp, SendOp
 from ._context import Context, background, todo, with_cancel, with_deadline, with_timeout, with_value
 from ._core import (
@@ -33,6 +34,7 @@ from ._select import select
 from ._sync import Mutex, Once, RWMutex, WaitGroup
 from ._time import Ticker, Timer, after, sleep
 from ._tracefmt import trace
+from .net import wait_readable, wait_writable
 
 __version__ = "0.1.0"
 
@@ -59,6 +61,7 @@ __all__ = [
     "gomaxprocs",
     "goroutines",
     "gosched",
+    "net",
     "num_goroutine",
     "run",
     "select",
@@ -67,6 +70,8 @@ __all__ = [
     "syscall",
     "todo",
     "trace",
+    "wait_readable",
+    "wait_writable",
     "with_cancel",
     "with_deadline",
     "with_timeout",
