@@ -521,14 +521,30 @@ def findrunnable(m: M) -> G | None:
                 if sched.trace is not None:
                     emit(m, "mpark", 0, "netpoll")
                 gs = np.poll(max(wait, 0.0))
+                extra: list[M | None] = []
                 with lock:
                     m.inpoll = False
                     sched.lastpoll = _monotonic()
                     if sched.poller is m:
                         sched.poller = None
                     # else: our claimer woke us through the pipe (wake_break)
-                if gs:
-                    inject(sched, gs)
+                    if gs:
+                        # Go's findrunnable: the poller takes a P itself and
+                        # runs what it found; other Ms are woken only for the
+                        # rest. (Handing every wake-up to another thread made
+                        # each ready socket cost a thread switch.)
+                        for g in gs:
+                            g.status = RUNNABLE
+                            sched.runq.append(g)
+                        if m.nextp is None and sched.pidle and not sched.stopping:
+                            p = sched.pidle.pop()
+                            p.m = m
+                            p.status = P_RUNNING
+                            m.nextp = p
+                        for _ in range(min(len(gs) - 1, len(sched.pidle))):
+                            extra.append(sched.wakep_locked())
+                for tw in extra:
+                    wake_m(tw)
             else:
                 lock.release()
                 if sched.trace is not None:
