@@ -500,9 +500,7 @@ def findrunnable(m: M) -> G | None:
                 lock.release()
                 continue
         # Give the P back and go idle.
-        pw = sched.releasep_locked(m)
-        if pw is not None:
-            wake_m(pw)
+        sched.releasep_locked(m)
         sched.coarse_now = _monotonic()
         sched.checkdead_locked(m)
         if sched.stopping:

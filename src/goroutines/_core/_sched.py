@@ -41,7 +41,7 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from ._g import G
+from ._g import RUNNABLE, G
 from ._timers import TimerHeap
 
 if TYPE_CHECKING:
@@ -264,12 +264,6 @@ class Sched:
         self.pidle.append(p)
         return None
 
-    def pidleput_locked(self, p: P) -> M | None:
-        """``p`` is free: put it on pidle."""
-        p.status = P_IDLE
-        self.pidle.append(p)
-        return None
-
     def acquirep_locked(self, m: M) -> P | None:
         """Give the P-less ``m`` an idle P, if any."""
         if not self.pidle or self.stopping:
@@ -280,17 +274,17 @@ class Sched:
         m.p = p
         return p
 
-    def releasep_locked(self, m: M) -> M | None:
-        """``m`` gives its P back (it found nothing to do); returns an M
-        that was waiting for a P and got this one (wake it)."""
+    def releasep_locked(self, m: M) -> None:
+        """``m`` gives its P back (it found nothing to do)."""
         p = m.p
         m.p = None
         if p is None:
-            return None
+            return
         p.m = None
         if p.status == P_DEAD:
-            return None
-        return self.pidleput_locked(p)
+            return
+        p.status = P_IDLE
+        self.pidle.append(p)
 
     # ------------------------------------------------------------------ gomaxprocs
 
@@ -405,7 +399,7 @@ def inject(sched: Sched, gs: list[G]) -> None:
     towake = []
     with sched.lock:
         for g in gs:
-            g.status = 1  # RUNNABLE
+            g.status = RUNNABLE
             sched.runq.append(g)
         for _ in range(min(len(gs), len(sched.pidle))):
             towake.append(sched.wakep_locked())
