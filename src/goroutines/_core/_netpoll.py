@@ -27,6 +27,7 @@ seeing the same level-triggered readiness) cannot wake the new waiter.
 from __future__ import annotations
 
 import os
+import select
 import selectors
 import threading
 import time
@@ -46,10 +47,92 @@ TIMEOUT = 1
 EVICTED = 2
 
 
+class _Selector:
+    """Portable backend: a selectors.DefaultSelector, interest registered
+    while someone waits and unregistered when nobody does (level-triggered)."""
+
+    def __init__(self) -> None:
+        self.sel = selectors.DefaultSelector()
+
+    def arm(self, fd: int, mask: int) -> None:
+        if fd in self.sel.get_map():
+            self.sel.modify(fd, mask, None)
+        else:
+            self.sel.register(fd, mask, None)
+
+    def disarm(self, fd: int) -> None:
+        try:
+            self.sel.unregister(fd)
+        except (KeyError, ValueError, OSError):
+            pass
+
+    forget = disarm
+
+    def wait(self, timeout: float | None) -> list[tuple[int, int]]:
+        return [(key.fd, mask) for key, mask in self.sel.select(timeout)]
+
+    def close(self) -> None:
+        self.sel.close()
+
+
+class _EpollOneShot:
+    """Linux backend: epoll with EPOLLONESHOT. An fd is added once and re-armed
+    with one epoll_ctl per wait; an event disarms it, so nothing is reported
+    while nobody waits and no unregister is needed (the portable backend
+    pays an add and a delete per wait)."""
+
+    _IN = select.EPOLLIN | select.EPOLLRDHUP if hasattr(select, "EPOLLRDHUP") else select.EPOLLIN
+
+    def __init__(self) -> None:
+        self.ep = select.epoll()
+        self.added: set[int] = set()
+
+    def arm(self, fd: int, mask: int) -> None:
+        ev = select.EPOLLONESHOT
+        if mask & READ:
+            ev |= self._IN
+        if mask & WRITE:
+            ev |= select.EPOLLOUT
+        if fd in self.added:
+            try:
+                self.ep.modify(fd, ev)
+                return
+            except FileNotFoundError:
+                # Closed behind our back and the number reused: add afresh.
+                self.added.discard(fd)
+        self.ep.register(fd, ev)
+        self.added.add(fd)
+
+    def disarm(self, fd: int) -> None:
+        """Nobody waits: leave it added (an event would disarm it anyway)."""
+
+    def forget(self, fd: int) -> None:
+        if fd in self.added:
+            self.added.discard(fd)
+            try:
+                self.ep.unregister(fd)
+            except (OSError, ValueError):
+                pass
+
+    def wait(self, timeout: float | None) -> list[tuple[int, int]]:
+        out = []
+        for fd, ev in self.ep.poll(-1 if timeout is None else timeout):
+            mask = 0
+            if ev & (select.EPOLLIN | select.EPOLLHUP | select.EPOLLERR | self._IN):
+                mask |= READ
+            if ev & (select.EPOLLOUT | select.EPOLLHUP | select.EPOLLERR):
+                mask |= WRITE
+            out.append((fd, mask))
+        return out
+
+    def close(self) -> None:
+        self.ep.close()
+
+
 class Netpoll:
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.sel = selectors.DefaultSelector()
+        self.sel: Any = _EpollOneShot() if hasattr(select, "epoll") else _Selector()
         # fd -> [reader entry or None, writer entry or None]; guarded by lock.
         self.waiters: dict[int, list[Any]] = {}
         self.nwaiters = 0
@@ -60,7 +143,12 @@ class Netpoll:
         os.set_blocking(self.rfd, False)
         os.set_blocking(self.wfd, False)
         self.break_pending = False
-        self.sel.register(self.rfd, READ, None)
+        # The wake-up pipe stays level-triggered and armed: registered apart
+        # from the backend's per-wait arming.
+        if isinstance(self.sel, _EpollOneShot):
+            self.sel.ep.register(self.rfd, select.EPOLLIN)
+        else:
+            self.sel.arm(self.rfd, READ)
         self.closed = False
 
     # ------------------------------------------------------------------ registration (lock held)
@@ -73,11 +161,9 @@ class Netpoll:
         try:
             if mask == 0:
                 self.waiters.pop(fd, None)
-                self.sel.unregister(fd)
-            elif fd in self.sel.get_map():
-                self.sel.modify(fd, mask, None)
+                self.sel.disarm(fd)
             else:
-                self.sel.register(fd, mask, None)
+                self.sel.arm(fd, mask)
         except (KeyError, ValueError, OSError):
             # The fd was closed under us; evict() or the waiter's own error
             # handling deals with the goroutine.
@@ -134,10 +220,7 @@ class Netpoll:
                     self.nwaiters -= 1
                     e[0].param = EVICTED
                     gs.append(e[0])
-            try:
-                self.sel.unregister(fd)
-            except (KeyError, ValueError, OSError):
-                pass
+            self.sel.forget(fd)
         return gs
 
     # ------------------------------------------------------------------ polling
@@ -148,7 +231,7 @@ class Netpoll:
         with self.lock:
             start = self.gen
         try:
-            events = self.sel.select(timeout)
+            events = self.sel.wait(timeout)
         except (OSError, ValueError):
             if self.closed:
                 return []
@@ -157,8 +240,7 @@ class Netpoll:
             return []
         gs: list[G] = []
         with self.lock:
-            for key, mask in events:
-                fd = key.fd
+            for fd, mask in events:
                 if fd == self.rfd:
                     # Only a poll that could block drains the wake-up byte:
                     # a quick look (timeout 0) by a running M or sysmon must
