@@ -185,7 +185,7 @@ def test_blocking_calls_run_side_by_side(gomaxprocs: int) -> None:
     lines = ok(run_example("blocking.py", gomaxprocs=gomaxprocs))
     assert lines[0].startswith("32 goroutines each block their thread for 50 ms (one after another: 1.60 s)")
     assert "gr.syscall(time.sleep, 0.05)" in lines[1]
-    assert "time.sleep(0.05), unannotated" in lines[2]
+    assert "time.sleep(0.05), unannotated" in lines[2]  # sleep-ok (output text)
     for line in lines[1:3]:
         m = BATCH.search(line)
         assert m, line
