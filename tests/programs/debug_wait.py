@@ -34,6 +34,12 @@ async def select_forever() -> None:
     await gr.select()
 
 
+def _announce_then_readline(announce: str) -> str:
+    if announce:
+        print(announce, flush=True)
+    return sys.stdin.readline()
+
+
 async def main() -> None:
     ids = [
         gr.go(stuck_recv, gr.Chan()).id,
@@ -46,9 +52,12 @@ async def main() -> None:
         if time.monotonic() > deadline:
             raise SystemExit("debug_wait: goroutines never parked:\n" + gr.dump())
         await gr.gosched()
-    print("ready " + " ".join(map(str, ids)), flush=True)
+    # "ready" is printed from inside the system call, so that a parent that
+    # signals on seeing it finds goroutine 1 in state syscall, not running.
+    announce = "ready " + " ".join(map(str, ids))
     while True:
-        line = await gr.syscall(sys.stdin.readline)
+        line = await gr.syscall(_announce_then_readline, announce)
+        announce = ""
         if not line or line.strip() == "quit":
             break
         print("echo " + line.strip(), flush=True)
