@@ -186,7 +186,7 @@ def test_trace_inside_a_run_is_valid_and_tells_what_happened(procs: int, tmp_pat
     assert "select" in reasons(ids["selector"])
     assert "chan send" in reasons(1) or "chan receive" in reasons(1)
     sys_spans = [s for s in spans(events, ids["caller"]) if s["cat"] == "syscall"]
-    assert len(sys_spans) == 1 and sys_spans[0]["dur"] >= 1000, sys_spans  # time.sleep(0.002) in the program; sleep-ok
+    assert len(sys_spans) == 1 and sys_spans[0]["dur"] >= 1000, sys_spans  # the program sleeps 2 ms in a call; # sleep-ok
     assert [e["args"]["goroutine"] for e in instants(events, "syscall")] == [ids["caller"]]
     assert {e["args"]["goroutine"] for e in instants(events, "unblock")} >= {1, ids["receiver"]}
 
