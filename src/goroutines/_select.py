@@ -80,9 +80,9 @@ class Select:
             op = ops[i]
             ch = op.chan
             if type(op) is SendOp:
-                if ch._closed or len(ch._buf) < ch._cap or _peek_live(ch._recvq):
+                if ch._closed or len(ch._buf) < ch._cap or _peek_live(ch, False):
                     ready_cases.append(i)
-            elif ch._buf or ch._closed or _peek_live(ch._sendq):
+            elif ch._buf or ch._closed or _peek_live(ch, True):
                 ready_cases.append(i)
         while ready_cases:
             k = int(_random() * len(ready_cases))
@@ -127,19 +127,29 @@ class Select:
         for i in active:
             op = ops[i]
             ch = op.chan
+            # Queue w (see _chan's wait queues: None, one waiter, or a deque).
             if type(op) is SendOp:
                 w = (g, i, op.value, token)
                 q = ch._sendq
                 if q is None:
-                    q = ch._sendq = deque()
+                    ch._sendq = w
+                elif type(q) is deque:
+                    q.append(w)
+                    if len(q) >= ch._qlimit:
+                        ch._compact(q)
+                else:
+                    ch._sendq = deque((q, w))
             else:
                 w = (g, i, None, token)
                 q = ch._recvq
                 if q is None:
-                    q = ch._recvq = deque()
-            q.append(w)
-            if len(q) >= ch._qlimit:
-                ch._compact(q)
+                    ch._recvq = w
+                elif type(q) is deque:
+                    q.append(w)
+                    if len(q) >= ch._qlimit:
+                        ch._compact(q)
+                else:
+                    ch._recvq = deque((q, w))
             waits.append((ch, w))
         g.waitreason = WAIT_SELECT
         g.waitchan = tuple(waits)
