@@ -22,7 +22,7 @@ from ._addr import (
     unix_sockaddr,
 )
 from ._errors import NetTimeoutError, op_prefix, wrap_oserror
-from ._socket import NetSocket
+from ._socket import AGAIN, SLOW, NetSocket
 
 _monotonic = time.monotonic
 
@@ -86,42 +86,21 @@ class Conn(NetSocket):
         deadline raises :class:`NetTimeoutError`; a reset peer
         ``ConnectionResetError``; a closed Conn :class:`NetClosedError`.
         """
-        if self._rdl is None and not self._closing:
-            if self._budget > 0:
-                try:
-                    data: bytes = self._sock.recv(n)
-                except (BlockingIOError, InterruptedError):
-                    pass
-                except OSError as e:
-                    raise self._os_error("read", e) from None
-                except (ValueError, TypeError):
-                    if not isinstance(n, int) or n < 0:
-                        raise ValueError(f"read: n must be a non-negative int, not {n!r}") from None
-                    raise
-                else:
-                    self._budget -= 1
-                    return data
-            data = await self._io(0, "read", self._sock.recv, n, tried=True)
-            return data
-        data = await self._io(0, "read", self._sock.recv, n)
+        try:
+            data = self._attempt("read", self._sock.recv, n)
+        except (ValueError, TypeError):
+            if not isinstance(n, int) or n < 0:
+                raise ValueError(f"read: n must be a non-negative int, not {n!r}") from None
+            raise
+        if data is AGAIN or data is SLOW:
+            data = await self._io(0, "read", self._sock.recv, n, tried=data is AGAIN)
         return data
 
     async def read_into(self, buffer: Any) -> int:
         """As :meth:`read`, into a writable buffer; returns the byte count (0 at end of stream)."""
-        if self._rdl is None and not self._closing:
-            if self._budget > 0:
-                try:
-                    r: int = self._sock.recv_into(buffer)
-                except (BlockingIOError, InterruptedError):
-                    pass
-                except OSError as e:
-                    raise self._os_error("read", e) from None
-                else:
-                    self._budget -= 1
-                    return r
-            r = await self._io(0, "read", self._sock.recv_into, buffer, tried=True)
-            return r
-        r = await self._io(0, "read", self._sock.recv_into, buffer)
+        r = self._attempt("read", self._sock.recv_into, buffer)
+        if r is AGAIN or r is SLOW:
+            r = await self._io(0, "read", self._sock.recv_into, buffer, tried=r is AGAIN)
         return r
 
     async def write(self, data: Any) -> int:
@@ -196,20 +175,9 @@ class Listener(NetSocket):
 
     async def accept(self) -> Conn:
         """Wait for the next connection and return it."""
-        if self._rdl is None and not self._closing:
-            if self._budget > 0:
-                try:
-                    c: Conn = self._accept_once()
-                except (BlockingIOError, InterruptedError):
-                    pass
-                except OSError as e:
-                    raise self._os_error("accept", e) from None
-                else:
-                    self._budget -= 1
-                    return c
-            c = await self._io(0, "accept", self._accept_once, tried=True)
-            return c
-        c = await self._io(0, "accept", self._accept_once)
+        c = self._attempt("accept", self._accept_once)
+        if c is AGAIN or c is SLOW:
+            c = await self._io(0, "accept", self._accept_once, tried=c is AGAIN)
         return c
 
     def set_deadline(self, t: float | None) -> None:
@@ -229,17 +197,10 @@ class PacketConn(NetSocket):
 
     async def read_from(self, n: int = 65536) -> tuple[bytes, Addr]:
         """Wait for one datagram; return ``(data, sender)``. ``data`` is cut to ``n`` bytes."""
-        if self._rdl is None and not self._closing and self._budget > 0:
-            try:
-                data, sa = self._sock.recvfrom(n)
-            except (BlockingIOError, InterruptedError):
-                data, sa = await self._io(0, "read", self._sock.recvfrom, n, tried=True)
-            except OSError as e:
-                raise self._os_error("read", e) from None
-            else:
-                self._budget -= 1
-        else:
-            data, sa = await self._io(0, "read", self._sock.recvfrom, n)
+        r = self._attempt("read", self._sock.recvfrom, n)
+        if r is AGAIN or r is SLOW:
+            r = await self._io(0, "read", self._sock.recvfrom, n, tried=r is AGAIN)
+        data, sa = r
         return data, addr_from_sockaddr(self._network, self._sock.family, sa)
 
     async def write_to(self, data: Any, addr: Any) -> int:
@@ -250,19 +211,9 @@ class PacketConn(NetSocket):
 
     async def read(self, n: int = 65536) -> bytes:
         """Connected socket: the next datagram from the peer (cut to ``n`` bytes)."""
-        if self._rdl is None and not self._closing and self._budget > 0:
-            try:
-                data: bytes = self._sock.recv(n)
-            except (BlockingIOError, InterruptedError):
-                pass
-            except OSError as e:
-                raise self._os_error("read", e) from None
-            else:
-                self._budget -= 1
-                return data
-            data = await self._io(0, "read", self._sock.recv, n, tried=True)
-            return data
-        data = await self._io(0, "read", self._sock.recv, n)
+        data = self._attempt("read", self._sock.recv, n)
+        if data is AGAIN or data is SLOW:
+            data = await self._io(0, "read", self._sock.recv, n, tried=data is AGAIN)
         return data
 
     async def write(self, data: Any) -> int:

@@ -69,6 +69,11 @@ def check_deadline(t: Any, who: str) -> float | None:
     return f
 
 
+
+# What NetSocket._attempt returns instead of a result (see there).
+AGAIN: Any = object()
+SLOW: Any = object()
+
 class NetSocket:
     """Base of Conn, Listener and PacketConn: close, deadlines, the I/O loop."""
 
@@ -328,6 +333,23 @@ class NetSocket:
             mu.unlock()
         if destroy:
             self._destroy()
+
+    def _attempt(self, op: str, fn: Any, *args: Any) -> Any:
+        """Go's fast path for the read side: call ``fn(*args)`` once, with no
+        wait and no token, unless a read deadline, a close or a spent fairness
+        budget sends the operation through :meth:`_io`. Returns the result,
+        or AGAIN (it would block) or SLOW (let ``_io`` decide): pass
+        ``tried=r is AGAIN`` to ``_io``."""
+        if self._rdl is not None or self._closing or self._budget <= 0:
+            return SLOW
+        try:
+            r = fn(*args)
+        except (BlockingIOError, InterruptedError):
+            return AGAIN
+        except OSError as e:
+            raise self._os_error(op, e) from None
+        self._budget -= 1
+        return r
 
     async def _io(self, i: int, op: str, fn: Any, *args: Any, tried: bool = False) -> Any:
         """Run ``fn(*args)`` until it does not raise BlockingIOError, waiting
