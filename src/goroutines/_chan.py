@@ -33,7 +33,6 @@ from collections import deque
 from collections.abc import AsyncIterator, Generator, Iterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from . import _core
 from ._core import (
     CLOSED,
     WAIT_CHAN_RECEIVE,
@@ -50,28 +49,14 @@ from ._errors import ClosedChannelError
 T = TypeVar("T")
 
 
-# One case of a parked select, queued on that case's channel: a tuple
-# (g, case index, value to send or None, token). A tuple, not a class: a
-# select that parks makes one per case, and a tuple costs a tenth as much.
-SelWaiter = tuple
-W_G, W_CASE, W_VALUE, W_TOKEN = 0, 1, 2, 3
-
-
+# A select waiter (one case of a parked select, queued on that case's
+# channel) is a tuple (g, case index, value to send or None, token): a
+# select that parks makes one per case, and a tuple costs a tenth of a class.
+#
 # A wait queue (``_recvq``/``_sendq``) is None (empty), one waiter held
 # directly, or a deque once two wait at once: a deque costs 760 bytes even for
 # one waiter, and most queues never hold more than one (a parked goroutine
 # with its channel is ~1.2 KB instead of ~1.9 KB). A deque that empties stays.
-
-
-def _qget(ch: Chan[Any], send: bool) -> Any:
-    return ch._sendq if send else ch._recvq
-
-
-def _qset(ch: Chan[Any], send: bool, q: Any) -> None:
-    if send:
-        ch._sendq = q
-    else:
-        ch._recvq = q
 
 
 def _deq(ch: Chan[Any], send: bool) -> Any:
@@ -249,11 +234,12 @@ class Chan(Generic[T]):
     def _forget(self, entry: Any) -> None:
         """Remove a waiter of an abandoned goroutine (run() has ended)."""
         with self._lock:
-            for send in (False, True):
-                q = _qget(self, send)
-                if q is entry:
-                    _qset(self, send, None)
-                elif type(q) is deque and any(x is entry for x in q):
+            if self._recvq is entry:
+                self._recvq = None
+            if self._sendq is entry:
+                self._sendq = None
+            for q in (self._recvq, self._sendq):
+                if type(q) is deque and any(x is entry for x in q):
                     # By identity: == on a waiter tuple would compare the
                     # user's values.
                     kept = [x for x in q if x is not entry]
@@ -510,4 +496,4 @@ class _ChanRange:
         return self.op
 
 
-__all__ = ["Chan", "RecvOp", "SelWaiter", "SendOp", "_core"]
+__all__ = ["Chan", "RecvOp", "SendOp"]

@@ -704,7 +704,6 @@ def exitsyscall(m: M, g: G) -> bool:
 
 def running_frame(g: G) -> Any:
     """The innermost Python frame of a G running on some M right now."""
-    sched = None
     from ._runtime import current_sched
 
     sched = current_sched()

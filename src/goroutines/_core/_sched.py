@@ -143,10 +143,6 @@ class Sched:
 
     # ------------------------------------------------------------------ run queue
 
-    def globrunqput_locked(self, g: G) -> None:
-        """Put ``g`` at the tail of the global run queue. Sched.lock held."""
-        self.runq.append(g)
-
     # ------------------------------------------------------------------ timers
 
     def addtimer_locked(self, t: Any, when: float) -> M | None:
