@@ -24,7 +24,7 @@ from collections.abc import Callable, Generator
 from typing import Any
 
 from ._g import SYSCALL, WAIT_SELECT_NO_CASES, G
-from ._proc import REQUEUE, Commit, M, _tls, entersyscall, exitsyscall
+from ._proc import REQUEUE, Commit, M, _tls, entersyscall, exitsyscall, preempted
 
 
 def no_goroutine(what: str) -> RuntimeError:
@@ -35,13 +35,20 @@ def no_goroutine(what: str) -> RuntimeError:
 
 
 def current(what: str) -> M:
-    """The calling thread's M, or the contract's RuntimeError."""
+    """The calling thread's M, or the contract's RuntimeError.
+
+    Also a preemption point: a goroutine whose P was retaken gets one back
+    here before it goes on (see _proc.preempted), as the channel operations,
+    select and go() do on their own inlined paths.
+    """
     try:
         m: M = _tls.m
     except AttributeError:
         raise no_goroutine(what) from None
     if m.curg is None:
         raise no_goroutine(what)
+    if m.p is None:
+        preempted(m)
     return m
 
 
