@@ -114,12 +114,14 @@ async def receiver(ch: gr.Chan[int], n: int, done: gr.Chan[None]) -> None:
     await done.send(None)
 
 
-async def napper(done: gr.Chan[None]) -> None:
+async def napper(start: gr.Chan[None], done: gr.Chan[None]) -> None:
+    await start.recv()
     await gr.sleep(0.002)
     await done.send(None)
 
 
-async def caller(done: gr.Chan[None]) -> None:
+async def caller(start: gr.Chan[None], done: gr.Chan[None]) -> None:
+    await start.recv()
     await gr.syscall(time.sleep, 0.002)
     await done.send(None)
 
@@ -133,12 +135,17 @@ async def traced_body(wait: Any) -> dict[str, int]:
     done: gr.Chan[None] = gr.Chan(4)
     ch: gr.Chan[int] = gr.Chan()
     a: gr.Chan[int] = gr.Chan()
+    # napper and caller wait for ``start`` so that none of them can end before
+    # all four exist (at P=2 another M runs them meanwhile): the goroutine
+    # count then reaches 5 whatever the timing.
+    start: gr.Chan[None] = gr.Chan()
     ids = {
         "receiver": gr.go(receiver, ch, 5, done).id,
-        "napper": gr.go(napper, done).id,
-        "caller": gr.go(caller, done).id,
+        "napper": gr.go(napper, start, done).id,
+        "caller": gr.go(caller, start, done).id,
         "selector": gr.go(selector, a, done).id,
     }
+    start.close()
     # park both first, so their runs end blocked whatever the number of Ms
     await wait.parked(ids["receiver"], "chan receive")
     await wait.parked(ids["selector"], "select")
