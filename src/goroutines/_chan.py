@@ -28,7 +28,6 @@ leaves ``None`` (or, when the channel closes, CLOSED) as the resume value.
 
 from __future__ import annotations
 
-import threading
 from collections import deque
 from collections.abc import AsyncIterator, Generator, Iterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -40,9 +39,11 @@ from ._core import (
     G,
     M,
     _tls,
+    new_chan_lock,
     no_goroutine,
     preempted,
     ready,
+    speedups,
 )
 from ._errors import ClosedChannelError
 
@@ -121,8 +122,9 @@ def _send_closed() -> ClosedChannelError:
     return ClosedChannelError("send on closed channel")
 
 
-class Chan(Generic[T]):
-    """A Go channel. ``Chan()`` is unbuffered (a rendezvous); ``Chan(n)`` buffers n."""
+class _PyChanBase:
+    """A channel's fields, when the C fast paths are not there (with them:
+    _speedups.ChanBase, the same fields as a C struct)."""
 
     __slots__ = (
         "_lock",
@@ -137,6 +139,18 @@ class Chan(Generic[T]):
         "__weakref__",
     )
 
+
+if TYPE_CHECKING or speedups is None:
+    _ChanBase = _PyChanBase
+else:
+    _ChanBase = speedups.ChanBase
+
+
+class Chan(_ChanBase, Generic[T]):
+    """A Go channel. ``Chan()`` is unbuffered (a rendezvous); ``Chan(n)`` buffers n."""
+
+    __slots__ = ()
+
     def __init__(self, cap: int = 0) -> None:
         if isinstance(cap, bool) or not isinstance(cap, int):
             raise TypeError(
@@ -148,7 +162,7 @@ class Chan(Generic[T]):
                 f"Chan: capacity {cap} is negative (makechan: size out of range); "
                 "use 0 for an unbuffered channel"
             )
-        self._lock = threading.Lock()
+        self._lock = new_chan_lock()
         # An unbuffered channel never buffers: an empty tuple stands in (no
         # deque to allocate). The wait queues are made on first use; a None
         # queue reads as empty everywhere.
@@ -320,63 +334,67 @@ class SendOp(Generic[T]):
         self.value = value
 
     def __await__(self) -> Generator[Any, Any, None]:
-        # Not a generator: a send that completes at once (a waiting receiver,
-        # buffer space) returns an exhausted iterator and costs no frame.
-        ch = self.chan
-        v = self.value
-        try:
-            m: M = _tls.m
-        except AttributeError:
-            raise no_goroutine("a channel send") from None
-        if m.p is None:
-            preempted(m)
-        lock = ch._lock
-        lock.acquire()
-        if ch._closed:
-            lock.release()
-            raise _send_closed()
-        rq = ch._recvq
-        while rq is not None:
-            if type(rq) is deque:
-                if not rq:
-                    break
-                w = rq.popleft()
-            else:
-                w = rq
-                rq = ch._recvq = None
-            if type(w) is G:
-                lock.release()
-                w.param = v
-                ready(w, m)
-                return _DONE  # type: ignore[return-value]
-            if w[3].acquire(False):
-                lock.release()
-                g = w[0]
-                g.param = (w[1], v, True)
-                ready(g, m)
-                return _DONE  # type: ignore[return-value]
-        if len(ch._buf) < ch._cap:
-            ch._buf.append(v)
-            lock.release()
-            return _DONE  # type: ignore[return-value]
-        g = m.curg
-        if g is None:
-            lock.release()
-            raise no_goroutine("a channel send")
-        g.param = v
-        g.waitreason = WAIT_CHAN_SEND
-        g.waitchan = ch
-        sq = ch._sendq
-        if sq is None:
-            ch._sendq = g
-        elif type(sq) is deque:
-            sq.append(g)
-        else:
-            ch._sendq = deque((sq, g))
-        return _park_send(lock)
+        return _send_await(self)
 
     def __repr__(self) -> str:
         return f"<send {self.value!r} on {self.chan!r}>"
+
+
+def _send_await(self: SendOp[Any]) -> Generator[Any, Any, None]:
+    # Not a generator: a send that completes at once (a waiting receiver,
+    # buffer space) returns an exhausted iterator and costs no frame.
+    ch = self.chan
+    v = self.value
+    try:
+        m: M = _tls.m
+    except AttributeError:
+        raise no_goroutine("a channel send") from None
+    if m.p is None:
+        preempted(m)
+    lock = ch._lock
+    lock.acquire()
+    if ch._closed:
+        lock.release()
+        raise _send_closed()
+    rq = ch._recvq
+    while rq is not None:
+        if type(rq) is deque:
+            if not rq:
+                break
+            w = rq.popleft()
+        else:
+            w = rq
+            rq = ch._recvq = None
+        if type(w) is G:
+            lock.release()
+            w.param = v
+            ready(w, m)
+            return _DONE  # type: ignore[return-value]
+        if w[3].acquire(False):
+            lock.release()
+            g = w[0]
+            g.param = (w[1], v, True)
+            ready(g, m)
+            return _DONE  # type: ignore[return-value]
+    if len(ch._buf) < ch._cap:
+        ch._buf.append(v)
+        lock.release()
+        return _DONE  # type: ignore[return-value]
+    g = m.curg
+    if g is None:
+        lock.release()
+        raise no_goroutine("a channel send")
+    g.param = v
+    g.waitreason = WAIT_CHAN_SEND
+    g.waitchan = ch
+    sq = ch._sendq
+    if sq is None:
+        ch._sendq = g
+    elif type(sq) is deque:
+        sq.append(g)
+    else:
+        ch._sendq = deque((sq, g))
+    return _park_send(lock)
 
 
 def _closed_result(mode: int) -> Any:
@@ -398,71 +416,75 @@ class RecvOp(Generic[T]):
         self.with_ok = with_ok
 
     def __await__(self) -> Generator[Any, Any, T]:
-        ch = self.chan
-        try:
-            m: M = _tls.m
-        except AttributeError:
-            raise no_goroutine("a channel receive") from None
-        if m.p is None:
-            preempted(m)
-        lock = ch._lock
-        lock.acquire()
-        sq = ch._sendq
-        while sq is not None:
-            if type(sq) is deque:
-                if not sq:
-                    break
-                w = sq.popleft()
-            else:
-                w = sq
-                sq = ch._sendq = None
-            if type(w) is G:
-                sv = w.param
-                w.param = None
-                g = w
-            elif w[3].acquire(False):
-                sv = w[2]
-                g = w[0]
-                g.param = (w[1], None, True)
-            else:
-                continue
-            if ch._cap:
-                buf = ch._buf
-                v = buf.popleft()
-                buf.append(sv)
-            else:
-                v = sv
-            lock.release()
-            ready(g, m)
-            return (v, True) if self.with_ok == 1 else v  # type: ignore[return-value]
-        buf = ch._buf
-        if buf:
-            v = buf.popleft()
-            lock.release()
-            return (v, True) if self.with_ok == 1 else v  # type: ignore[return-value]
-        if ch._closed:
-            lock.release()
-            return _closed_result(self.with_ok)
-        cg = m.curg
-        if cg is None:
-            lock.release()
-            raise no_goroutine("a channel receive")
-        cg.waitreason = WAIT_CHAN_RECEIVE
-        cg.waitchan = ch
-        rq = ch._recvq
-        if rq is None:
-            ch._recvq = cg
-        elif type(rq) is deque:
-            rq.append(cg)
-        else:
-            ch._recvq = deque((rq, cg))
-        v = yield lock
-        if v is CLOSED:
-            return _closed_result(self.with_ok)
-        return (v, True) if self.with_ok == 1 else v  # type: ignore[return-value]
+        return _recv_await(self)
 
     def __repr__(self) -> str:
         return f"<recv{'_ok' if self.with_ok == 1 else ''} on {self.chan!r}>"
+
+
+def _recv_await(self: RecvOp[T]) -> Generator[Any, Any, T]:
+    ch = self.chan
+    try:
+        m: M = _tls.m
+    except AttributeError:
+        raise no_goroutine("a channel receive") from None
+    if m.p is None:
+        preempted(m)
+    lock = ch._lock
+    lock.acquire()
+    sq = ch._sendq
+    while sq is not None:
+        if type(sq) is deque:
+            if not sq:
+                break
+            w = sq.popleft()
+        else:
+            w = sq
+            sq = ch._sendq = None
+        if type(w) is G:
+            sv = w.param
+            w.param = None
+            g = w
+        elif w[3].acquire(False):
+            sv = w[2]
+            g = w[0]
+            g.param = (w[1], None, True)
+        else:
+            continue
+        if ch._cap:
+            buf = ch._buf
+            v = buf.popleft()
+            buf.append(sv)
+        else:
+            v = sv
+        lock.release()
+        ready(g, m)
+        return (v, True) if self.with_ok == 1 else v  # type: ignore[return-value]
+    buf = ch._buf
+    if buf:
+        v = buf.popleft()
+        lock.release()
+        return (v, True) if self.with_ok == 1 else v  # type: ignore[return-value]
+    if ch._closed:
+        lock.release()
+        return _closed_result(self.with_ok)
+    cg = m.curg
+    if cg is None:
+        lock.release()
+        raise no_goroutine("a channel receive")
+    cg.waitreason = WAIT_CHAN_RECEIVE
+    cg.waitchan = ch
+    rq = ch._recvq
+    if rq is None:
+        ch._recvq = cg
+    elif type(rq) is deque:
+        rq.append(cg)
+    else:
+        ch._recvq = deque((rq, cg))
+    v = yield lock
+    if v is CLOSED:
+        return _closed_result(self.with_ok)
+    return (v, True) if self.with_ok == 1 else v  # type: ignore[return-value]
 
 
 if TYPE_CHECKING:
@@ -475,6 +497,18 @@ if TYPE_CHECKING:
 
 else:
     RecvOkOp = RecvOp
+
+
+if speedups is not None and not TYPE_CHECKING:
+    # The C fast paths (_core/_speedups.c): the channel's operations and
+    # operation objects come from there; what they cannot do at once (closed
+    # channel, select waiters, several waiters, preemption, misuse) they hand
+    # to _send_await/_recv_await above, which do the whole operation.
+    del Chan.send, Chan.recv, Chan.recv_ok
+    SendOp = speedups.SendOp
+    RecvOp = speedups.RecvOp
+    RecvOkOp = RecvOp
+    speedups.setup_chan(_send_await, _recv_await, _send_closed)
 
 
 class _ChanRange:

@@ -21,18 +21,52 @@ rechecks after appending, so a P that went idle meanwhile loses nothing).
 
 from __future__ import annotations
 
+import os
 import sys
+import sysconfig
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 from .._errors import throw
-from ._g import DEAD, RUNNABLE, RUNNING, SYSCALL, WAIT_SYSCALL, WAITING, G
-from ._sched import P_DEAD, P_RUNNING, Sched, inject, wake_m
+from ._g import (
+    CLOSED,
+    DEAD,
+    RUNNABLE,
+    RUNNING,
+    SYSCALL,
+    WAIT_CHAN_RECEIVE,
+    WAIT_CHAN_SEND,
+    WAIT_SYSCALL,
+    WAITING,
+    G,
+)
+from ._sched import P_DEAD, P_RUNNING, P, Sched, inject, wake_m
 from ._trace import emit
 
 _LockType = type(threading.Lock())
+
+
+def _load_speedups() -> Any:
+    """The C fast paths (_speedups.c), or None: not built, a free-threaded
+    build (they are written for a GIL build), or GOROUTINES_PURE=1."""
+    if os.environ.get("GOROUTINES_PURE", "") not in ("", "0"):
+        return None
+    if sysconfig.get_config_var("Py_GIL_DISABLED"):
+        return None
+    try:
+        from . import _speedups  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return _speedups
+
+
+speedups: Any = _load_speedups()
+# What a channel's lock is (the C fast paths take a _speedups.Lock directly);
+# the park trap accepts both this and threading.Lock.
+new_chan_lock: Callable[[], Any] = speedups.Lock if speedups is not None else threading.Lock
+_CLockType: type = speedups.Lock if speedups is not None else _LockType
 _MAX_WAIT = 3600.0  # seconds an idle poller waits before looking again
 _monotonic = time.monotonic
 
@@ -94,6 +128,8 @@ class M:
 
     def _main(self) -> None:
         _tls.m = self
+        if speedups is not None:
+            speedups.set_m(self)
         self.ident = threading.get_ident()
         self.p = self.nextp
         self.nextp = None
@@ -105,6 +141,8 @@ class M:
             sched = self.sched
             with sched.lock:
                 sched.mcount -= 1
+            if speedups is not None:
+                speedups.set_m(None)
             del _tls.m
 
 
@@ -120,7 +158,7 @@ def current_g() -> G | None:
 # ---------------------------------------------------------------------- ready
 
 
-def ready(g: G, m: M | None) -> None:
+def _ready_py(g: G, m: M | None) -> None:
     """Make the waiting ``g`` runnable; ``m`` is the calling thread's M or None.
 
     The caller is the one waker that dequeued ``g`` (see _g.py). From an M
@@ -165,6 +203,11 @@ def ready(g: G, m: M | None) -> None:
     if sched.trace is not None:
         emit(None, "unblock", g.id)
     _globready(sched, g)
+
+
+# ready(): with the C fast paths, their ready() does the common case (from an
+# M whose P's runnext is empty, tracing off) and calls _ready_py for the rest.
+ready: Callable[[G, M | None], None] = speedups.ready if speedups is not None else _ready_py
 
 
 def _sched_of(g: G) -> Sched:
@@ -244,7 +287,13 @@ def schedule(m: M) -> None:
     """The M's loop: pick a G, run it to its next trap, repeat."""
     sched = m.sched
     LockType = _LockType
+    CLockType = _CLockType
+    run_fast = speedups.run_fast if speedups is not None else None
     while True:
+        if run_fast is not None:
+            # The plain case (a G in runnext, parking on a lock) in C; it
+            # returns at the first thing it leaves to the code below.
+            run_fast(m)
         p = m.p
         g = None
         if p is not None:
@@ -305,44 +354,61 @@ def schedule(m: M) -> None:
             _trace_trap(m, g, trap)
 
         tt = type(trap)
-        if tt is LockType:
+        if tt is CLockType or tt is LockType:
+            # Park (the common case, also done by _speedups.run_fast): the G
+            # is marked waiting before the lock it yielded is released.
             g.status = WAITING
             g.waitsince = sched.coarse_now
             trap.release()
-        elif trap is None:
-            g.status = RUNNABLE
-            with sched.lock:
-                sched.runq.append(g)
-        elif tt is tuple:
-            g.status = WAITING
-            g.waitsince = sched.coarse_now
-            for lk in trap:
-                lk.release()
-        elif tt is Commit:
-            g.status = WAITING
-            g.waitreason = trap.reason
-            g.waitsince = sched.coarse_now
-            trap.fn(m, g)
-        elif trap is REQUEUE:
-            g.status = RUNNABLE
-            with sched.lock:
-                sched.runq.append(g)
-            continue
+            if sched.stopping and g.status == WAITING:
+                unhook(g)  # see the end of after_trap
         else:
-            gopanic(
-                m,
-                g,
-                TypeError(
-                    f"goroutine {g.id} awaited {trap!r}, which is not a goroutines "
-                    "operation (asyncio/trio awaitables cannot be awaited in a goroutine)"
-                ),
-            )
-            continue
-        if sched.stopping and g.status == WAITING:
-            # Parked after the run ended (it was inside a blocking call when
-            # main returned): nobody will run it; take it off what it waits
-            # on so that a later run never wakes it. See _runtime._shutdown.
-            unhook(g)
+            after_trap(m, g, trap)
+
+
+def after_trap(m: M, g: G, trap: Any) -> None:
+    """Act on what ``g`` yielded, other than a single lock (see schedule)."""
+    sched = m.sched
+    tt = type(trap)
+    if trap is None:
+        g.status = RUNNABLE
+        with sched.lock:
+            sched.runq.append(g)
+        return
+    if tt is tuple:
+        g.status = WAITING
+        g.waitsince = sched.coarse_now
+        for lk in trap:
+            lk.release()
+    elif tt is Commit:
+        g.status = WAITING
+        g.waitreason = trap.reason
+        g.waitsince = sched.coarse_now
+        trap.fn(m, g)
+    elif trap is REQUEUE:
+        g.status = RUNNABLE
+        with sched.lock:
+            sched.runq.append(g)
+        return
+    elif tt is _CLockType or tt is _LockType:
+        g.status = WAITING
+        g.waitsince = sched.coarse_now
+        trap.release()
+    else:
+        gopanic(
+            m,
+            g,
+            TypeError(
+                f"goroutine {g.id} awaited {trap!r}, which is not a goroutines "
+                "operation (asyncio/trio awaitables cannot be awaited in a goroutine)"
+            ),
+        )
+        return
+    if sched.stopping and g.status == WAITING:
+        # Parked after the run ended (it was inside a blocking call when
+        # main returned): nobody will run it; take it off what it waits
+        # on so that a later run never wakes it. See _runtime._shutdown.
+        unhook(g)
 
 
 def unhook(g: G) -> None:
@@ -713,3 +779,9 @@ def running_frame(g: G) -> Any:
         if m.curg is g and m.ident:
             return sys._current_frames().get(m.ident)
     return None
+
+
+if speedups is not None:
+    # The C fast paths read and write these classes' slots directly.
+    speedups.setup_core(G, M, P, CLOSED, RUNNABLE, WAIT_CHAN_SEND, WAIT_CHAN_RECEIVE, _ready_py)
+    speedups.setup_sched(Sched, RUNNING, WAITING, goexit, gopanic, after_trap, _trace_trap, unhook, _LockType)

@@ -95,6 +95,36 @@ class Outcome:
 class Sched:
     """The global scheduler state of one ``run``. See the module docstring."""
 
+    # Slots: the C fast paths (_speedups.c) read ``trace``, ``stopping`` and
+    # ``coarse_now`` by offset on every goroutine switch.
+    __slots__ = (
+        "allgs",
+        "allm",
+        "allp",
+        "coarse_now",
+        "done",
+        "gfree",
+        "goidgen",
+        "gomaxprocs",
+        "lastpoll",
+        "lock",
+        "max_threads",
+        "mcount",
+        "midle",
+        "netpoll",
+        "npolling",
+        "outcome",
+        "pidle",
+        "poller",
+        "runq",
+        "started",
+        "stopping",
+        "sysmon_note",
+        "sysmon_thread",
+        "timers",
+        "trace",
+    )
+
     def __init__(self, gomaxprocs: int, max_threads: int) -> None:
         self.lock = threading.Lock()
         # -- guarded by lock --

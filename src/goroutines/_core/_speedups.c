@@ -1,0 +1,1427 @@
+/* goroutines._core._speedups: the channel fast paths in C (optional).
+ *
+ * What this module owns, and what it does not:
+ *
+ *   Lock        a mutex with threading.Lock's Python API (acquire, release,
+ *               locked, with). Channels use it as their ``_lock`` so that
+ *               the C fast paths take it without a Python call.
+ *   ChanBase    the fields of a Chan (``_lock`` guards all the others, as in
+ *               _chan.py) plus send()/recv()/recv_ok(). _chan.Chan derives
+ *               from it; the pure-Python build uses a class with the same
+ *               slots instead.
+ *   SendOp,     the operation objects. Awaiting one runs the fast path
+ *   RecvOp      here: hand a value to (or take one from) a single waiting
+ *               plain goroutine, use the buffer, or park on an empty wait
+ *               queue. Anything else -- closed channel, a select waiter or
+ *               several waiters queued, no P (preempted), not on an M --
+ *               drops the channel lock untouched and calls the Python
+ *               implementation in _chan.py, which does it all from scratch.
+ *   Await       what ``await op`` iterates: either a value to return at
+ *               once, or a park: yield the channel lock to the M (which
+ *               releases it after marking the G waiting, exactly as the
+ *               Python generator does), then return the resume value.
+ *   ready()     _proc.ready's common case (the caller's P's runnext is
+ *               empty); every other case calls the Python ready.
+ *
+ * Locking: every read or write of a channel's queues, buffer or ``_closed``
+ * happens with that channel's Lock held, as in _chan.py; this code relies on
+ * the GIL only as the C API requires (holding it to touch objects), never
+ * for the atomicity of a channel operation. The module is built and used only
+ * on CPython builds with a GIL (setup.py; _proc.py checks too): on a
+ * free-threaded build the pure-Python paths run.
+ *
+ * Field access: G, M and P are Python classes with __slots__; setup() reads
+ * each slot's offset from its member descriptor once, and the fast paths
+ * read and write those slots directly (what the descriptor itself does). A
+ * slot that is unset (NULL) sends the operation to the Python path.
+ *
+ * The current M: set_m() stores the thread's M in a C thread-local when the
+ * M's thread starts (and clears it when it ends); _proc's ``_tls.m`` holds
+ * the same M for the Python code.
+ */
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+#include <pythread.h>
+
+#if defined(Py_GIL_DISABLED)
+#error "goroutines._core._speedups is for CPython builds with a GIL"
+#endif
+
+/* ------------------------------------------------------------------ state */
+
+/* Set once by setup_core()/setup_chan() at import; read-only afterwards. */
+static PyTypeObject *G_type = NULL;
+static Py_ssize_t off_g_param = -1, off_g_status = -1, off_g_waitreason = -1, off_g_waitchan = -1;
+static Py_ssize_t off_m_p = -1, off_m_curg = -1, off_m_sched = -1;
+static Py_ssize_t off_p_runnext = -1, off_p_schedtick = -1;
+static Py_ssize_t off_g_coro = -1, off_g_waitsince = -1;
+static PyObject *RUNNING = NULL, *WAITING = NULL;  /* _g.RUNNING, _g.WAITING */
+static PyObject *py_goexit = NULL, *py_gopanic = NULL, *py_after_trap = NULL;
+static PyObject *py_trace_trap = NULL, *py_unhook = NULL;
+static PyTypeObject *thread_lock_type = NULL;    /* type(threading.Lock()) */
+static PyObject *str_coarse_now = NULL, *str_stopping = NULL, *str_release = NULL;
+/* Sched's slots (-1 until setup_sched): read without Sched.lock, as the
+ * Python code reads them (see _sched.py for who writes each). */
+static Py_ssize_t off_s_trace = -1, off_s_stopping = -1, off_s_coarse_now = -1;
+
+static PyObject *CLOSED = NULL;           /* _g.CLOSED */
+static PyObject *RUNNABLE = NULL;         /* _g.RUNNABLE (an int) */
+static PyObject *WAIT_SEND = NULL;        /* "chan send" */
+static PyObject *WAIT_RECV = NULL;        /* "chan receive" */
+static PyObject *py_ready = NULL;         /* _proc._ready_py(g, m) */
+static PyObject *send_slow = NULL;        /* _chan._send_await(op) */
+static PyObject *recv_slow = NULL;        /* _chan._recv_await(op) */
+static PyObject *send_closed = NULL;      /* _chan._send_closed() -> exception */
+static PyObject *deque_append = NULL;     /* collections.deque.append */
+static PyObject *deque_popleft = NULL;    /* collections.deque.popleft */
+static PyTypeObject *deque_type = NULL;
+static PyObject *str_trace = NULL;        /* "trace" */
+
+/* This thread's M (a borrowed reference: the M object outlives its thread's
+ * schedule loop, which clears this before it returns). */
+static _Thread_local PyObject *tls_m = NULL;
+
+#define SLOT(obj, off) (*(PyObject **)((char *)(obj) + (off)))
+
+/* sched.trace is None (tracing off)? An unset slot counts as off. */
+static inline int
+trace_off(PyObject *sched)
+{
+    PyObject *t = SLOT(sched, off_s_trace);
+    return t == NULL || t == Py_None;
+}
+
+/* Store a new reference to v in a slot, as a member descriptor's set does. */
+static inline void
+slot_set(PyObject *obj, Py_ssize_t off, PyObject *v)
+{
+    PyObject **p = (PyObject **)((char *)obj + off);
+    PyObject *old = *p;
+    Py_INCREF(v);
+    *p = v;
+    Py_XDECREF(old);
+}
+
+/* ------------------------------------------------------------------ Lock */
+
+typedef struct {
+    PyObject_HEAD
+    PyThread_type_lock lk;
+    char locked;                /* written only by the holder */
+    PyObject *weakrefs;
+} LockObject;
+
+static PyTypeObject Lock_Type;
+
+/* Acquire, blocking: try without releasing the GIL first (the common,
+ * uncontended case), else wait with the GIL released. */
+static inline void
+lock_acquire_raw(LockObject *l)
+{
+    if (!PyThread_acquire_lock(l->lk, NOWAIT_LOCK)) {
+        Py_BEGIN_ALLOW_THREADS
+        PyThread_acquire_lock(l->lk, WAIT_LOCK);
+        Py_END_ALLOW_THREADS
+    }
+    l->locked = 1;
+}
+
+static inline void
+lock_release_raw(LockObject *l)
+{
+    l->locked = 0;
+    PyThread_release_lock(l->lk);
+}
+
+static PyObject *
+Lock_new(PyTypeObject *type, PyObject *args, PyObject *kw)
+{
+    if (PyTuple_GET_SIZE(args) != 0 || (kw != NULL && PyDict_GET_SIZE(kw) != 0)) {
+        PyErr_SetString(PyExc_TypeError, "Lock() takes no arguments");
+        return NULL;
+    }
+    LockObject *self = (LockObject *)type->tp_alloc(type, 0);
+    if (self == NULL)
+        return NULL;
+    self->lk = PyThread_allocate_lock();
+    if (self->lk == NULL) {
+        Py_DECREF(self);
+        PyErr_SetString(PyExc_MemoryError, "cannot allocate a lock");
+        return NULL;
+    }
+    return (PyObject *)self;
+}
+
+static void
+Lock_dealloc(LockObject *self)
+{
+    if (self->weakrefs != NULL)
+        PyObject_ClearWeakRefs((PyObject *)self);
+    if (self->lk != NULL) {
+        if (self->locked)
+            PyThread_release_lock(self->lk);
+        PyThread_free_lock(self->lk);
+    }
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* acquire(blocking=True, timeout=-1) -> bool, as threading.Lock's. */
+static PyObject *
+Lock_acquire(LockObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    int blocking = 1;
+    double timeout = -1.0;
+    PyObject *ob_blocking = nargs > 0 ? args[0] : NULL;
+    PyObject *ob_timeout = nargs > 1 ? args[1] : NULL;
+    if (nargs > 2) {
+        PyErr_SetString(PyExc_TypeError, "acquire() takes at most 2 arguments (blocking, timeout)");
+        return NULL;
+    }
+    if (kwnames != NULL) {
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(kwnames); i++) {
+            PyObject *k = PyTuple_GET_ITEM(kwnames, i);
+            if (PyUnicode_CompareWithASCIIString(k, "blocking") == 0 && ob_blocking == NULL)
+                ob_blocking = args[nargs + i];
+            else if (PyUnicode_CompareWithASCIIString(k, "timeout") == 0 && ob_timeout == NULL)
+                ob_timeout = args[nargs + i];
+            else {
+                PyErr_Format(PyExc_TypeError, "acquire() got an unexpected keyword argument %R", k);
+                return NULL;
+            }
+        }
+    }
+    if (ob_blocking != NULL) {
+        blocking = PyObject_IsTrue(ob_blocking);
+        if (blocking < 0)
+            return NULL;
+    }
+    if (ob_timeout != NULL) {
+        timeout = PyFloat_AsDouble(ob_timeout);
+        if (timeout == -1.0 && PyErr_Occurred())
+            return NULL;
+    }
+    if (!blocking && timeout != -1.0) {
+        PyErr_SetString(PyExc_ValueError, "can't specify a timeout for a non-blocking call");
+        return NULL;
+    }
+    if (timeout < 0 && timeout != -1.0) {
+        PyErr_SetString(PyExc_ValueError, "timeout value must be a non-negative number");
+        return NULL;
+    }
+    int ok = PyThread_acquire_lock(self->lk, NOWAIT_LOCK);
+    if (!ok && blocking) {
+        if (timeout == -1.0) {
+            Py_BEGIN_ALLOW_THREADS
+            ok = PyThread_acquire_lock(self->lk, WAIT_LOCK);
+            Py_END_ALLOW_THREADS
+        }
+        else {
+            PY_TIMEOUT_T us = (PY_TIMEOUT_T)(timeout * 1e6);
+            if (timeout * 1e6 > (double)PY_TIMEOUT_MAX) {
+                PyErr_SetString(PyExc_OverflowError, "timeout value is too large");
+                return NULL;
+            }
+            PyLockStatus st;
+            Py_BEGIN_ALLOW_THREADS
+            st = PyThread_acquire_lock_timed(self->lk, us, 0);
+            Py_END_ALLOW_THREADS
+            ok = st == PY_LOCK_ACQUIRED;
+        }
+    }
+    if (ok)
+        self->locked = 1;
+    return PyBool_FromLong(ok);
+}
+
+static PyObject *
+Lock_release(LockObject *self, PyObject *Py_UNUSED(ignored))
+{
+    if (!self->locked) {
+        PyErr_SetString(PyExc_RuntimeError, "release unlocked lock");
+        return NULL;
+    }
+    lock_release_raw(self);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+Lock_enter(LockObject *self, PyObject *Py_UNUSED(ignored))
+{
+    lock_acquire_raw(self);
+    Py_RETURN_TRUE;
+}
+
+static PyObject *
+Lock_exit(LockObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    return Lock_release(self, NULL);
+}
+
+static PyObject *
+Lock_locked(LockObject *self, PyObject *Py_UNUSED(ignored))
+{
+    return PyBool_FromLong(self->locked);
+}
+
+static PyObject *
+Lock_repr(LockObject *self)
+{
+    return PyUnicode_FromFormat("<%s goroutines Lock object at %p>",
+                                self->locked ? "locked" : "unlocked", self);
+}
+
+static PyMethodDef Lock_methods[] = {
+    {"acquire", (PyCFunction)(void (*)(void))Lock_acquire, METH_FASTCALL | METH_KEYWORDS,
+     "acquire(blocking=True, timeout=-1) -> bool"},
+    {"release", (PyCFunction)Lock_release, METH_NOARGS, "release()"},
+    {"locked", (PyCFunction)Lock_locked, METH_NOARGS, "locked() -> bool"},
+    {"__enter__", (PyCFunction)Lock_enter, METH_NOARGS, NULL},
+    {"__exit__", (PyCFunction)(void (*)(void))Lock_exit, METH_FASTCALL, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject Lock_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "goroutines._core._speedups.Lock",
+    .tp_basicsize = sizeof(LockObject),
+    .tp_dealloc = (destructor)Lock_dealloc,
+    .tp_repr = (reprfunc)Lock_repr,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "A mutex with threading.Lock's API, which the C fast paths take directly.",
+    .tp_weaklistoffset = offsetof(LockObject, weakrefs),
+    .tp_methods = Lock_methods,
+    .tp_new = Lock_new,
+};
+
+/* ------------------------------------------------------------------ Await */
+
+enum {
+    A_VALUE,        /* return value at the first send */
+    A_DONE,         /* the shared "sent" result: return None, always */
+    A_PARK_RECV,    /* yield lock, then return the resume value (mode) */
+    A_PARK_SEND,    /* yield lock, then return None or raise if CLOSED */
+    A_WAIT_RECV,    /* A_PARK_RECV after its yield */
+    A_WAIT_SEND,    /* A_PARK_SEND after its yield */
+    A_FINISHED,
+};
+
+typedef struct {
+    PyObject_HEAD
+    int state;
+    int mode;               /* RecvOp.with_ok: 0 value, 1 (value, ok), 2 async for */
+    PyObject *value;        /* A_VALUE: the result; A_PARK_*: the channel lock */
+} AwaitObject;
+
+static PyTypeObject Await_Type;
+static AwaitObject *the_done = NULL;   /* immutable singleton in state A_DONE */
+
+static PyObject *
+await_new(int state, int mode, PyObject *value /* stolen */)
+{
+    AwaitObject *a = PyObject_GC_New(AwaitObject, &Await_Type);
+    if (a == NULL) {
+        Py_XDECREF(value);
+        return NULL;
+    }
+    a->state = state;
+    a->mode = mode;
+    a->value = value;
+    PyObject_GC_Track(a);
+    return (PyObject *)a;
+}
+
+static void
+Await_dealloc(AwaitObject *self)
+{
+    PyObject_GC_UnTrack(self);
+    Py_CLEAR(self->value);
+    PyObject_GC_Del(self);
+}
+
+static int
+Await_traverse(AwaitObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->value);
+    return 0;
+}
+
+static int
+Await_clear(AwaitObject *self)
+{
+    Py_CLEAR(self->value);
+    return 0;
+}
+
+/* The closed-channel result of a receive in ``mode``. */
+static PySendResult
+recv_closed_result(int mode, PyObject **result)
+{
+    if (mode == 1) {
+        *result = PyTuple_Pack(2, Py_None, Py_False);
+        return *result == NULL ? PYGEN_ERROR : PYGEN_RETURN;
+    }
+    if (mode == 2) {
+        PyErr_SetNone(PyExc_StopAsyncIteration);
+        *result = NULL;
+        return PYGEN_ERROR;
+    }
+    Py_INCREF(Py_None);
+    *result = Py_None;
+    return PYGEN_RETURN;
+}
+
+static PySendResult
+Await_am_send(AwaitObject *self, PyObject *arg, PyObject **result)
+{
+    switch (self->state) {
+    case A_VALUE:
+        self->state = A_FINISHED;
+        *result = self->value;      /* the reference moves to the caller */
+        self->value = NULL;
+        return PYGEN_RETURN;
+    case A_DONE:
+        Py_INCREF(Py_None);
+        *result = Py_None;
+        return PYGEN_RETURN;
+    case A_PARK_RECV:
+    case A_PARK_SEND:
+        /* The lock goes up to the M, which releases it once the G is
+         * marked waiting; we drop our reference now. */
+        self->state = self->state == A_PARK_RECV ? A_WAIT_RECV : A_WAIT_SEND;
+        *result = self->value;
+        self->value = NULL;
+        return PYGEN_NEXT;
+    case A_WAIT_RECV:
+        self->state = A_FINISHED;
+        if (arg == CLOSED)
+            return recv_closed_result(self->mode, result);
+        if (self->mode == 1) {
+            *result = PyTuple_Pack(2, arg, Py_True);
+            return *result == NULL ? PYGEN_ERROR : PYGEN_RETURN;
+        }
+        Py_INCREF(arg);
+        *result = arg;
+        return PYGEN_RETURN;
+    case A_WAIT_SEND:
+        self->state = A_FINISHED;
+        if (arg == CLOSED) {
+            PyObject *exc = PyObject_CallNoArgs(send_closed);
+            if (exc != NULL) {
+                PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+                Py_DECREF(exc);
+            }
+            *result = NULL;
+            return PYGEN_ERROR;
+        }
+        Py_INCREF(Py_None);
+        *result = Py_None;
+        return PYGEN_RETURN;
+    default:
+        Py_INCREF(Py_None);
+        *result = Py_None;
+        return PYGEN_RETURN;
+    }
+}
+
+/* Iterator protocol and send(), for callers that do not use am_send (the
+ * interpreter when a trace function is set, or user code). */
+static PyObject *
+await_step(AwaitObject *self, PyObject *arg)
+{
+    PyObject *r;
+    switch (Await_am_send(self, arg, &r)) {
+    case PYGEN_NEXT:
+        return r;
+    case PYGEN_RETURN:
+        if (r == Py_None) {
+            Py_DECREF(r);
+            PyErr_SetNone(PyExc_StopIteration);
+            return NULL;
+        }
+        else {
+            /* StopIteration(value), wrapped so that a tuple stays one value. */
+            PyObject *e = PyObject_CallOneArg(PyExc_StopIteration, r);
+            Py_DECREF(r);
+            if (e != NULL) {
+                PyErr_SetObject(PyExc_StopIteration, e);
+                Py_DECREF(e);
+            }
+            return NULL;
+        }
+    default:
+        return NULL;
+    }
+}
+
+static PyObject *
+Await_iternext(AwaitObject *self)
+{
+    PyObject *r = await_step(self, Py_None);
+    if (r == NULL && PyErr_ExceptionMatches(PyExc_StopIteration)) {
+        /* tp_iternext reports plain exhaustion without an exception. */
+        PyObject *t, *v, *tb;
+        PyErr_Fetch(&t, &v, &tb);
+        if (v == NULL || v == Py_None ||
+            (PyObject_TypeCheck(v, (PyTypeObject *)PyExc_StopIteration) &&
+             ((PyStopIterationObject *)v)->value == Py_None)) {
+            Py_XDECREF(t);
+            Py_XDECREF(v);
+            Py_XDECREF(tb);
+            return NULL;
+        }
+        PyErr_Restore(t, v, tb);
+    }
+    return r;
+}
+
+static PyObject *
+Await_send(AwaitObject *self, PyObject *arg)
+{
+    return await_step(self, arg);
+}
+
+static PyObject *
+Await_repr(AwaitObject *self)
+{
+    static const char *names[] = {"value", "done", "park recv", "park send",
+                                  "waiting recv", "waiting send", "finished"};
+    return PyUnicode_FromFormat("<goroutines await: %s>", names[self->state]);
+}
+
+static PyMethodDef Await_methods[] = {
+    {"send", (PyCFunction)Await_send, METH_O, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyAsyncMethods Await_async = {
+    .am_send = (sendfunc)Await_am_send,
+};
+
+static PyTypeObject Await_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "goroutines._core._speedups.Await",
+    .tp_basicsize = sizeof(AwaitObject),
+    .tp_dealloc = (destructor)Await_dealloc,
+    .tp_as_async = &Await_async,
+    .tp_repr = (reprfunc)Await_repr,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_traverse = (traverseproc)Await_traverse,
+    .tp_clear = (inquiry)Await_clear,
+    .tp_iter = PyObject_SelfIter,
+    .tp_iternext = (iternextfunc)Await_iternext,
+    .tp_methods = Await_methods,
+};
+
+/* ------------------------------------------------------------------ ready */
+
+/* Make ``g`` runnable from ``m`` (a running M): the common case of
+ * _proc.ready -- tracing off, the P's runnext empty -- done here; every
+ * other case, and the recheck after a P was retaken meanwhile, by the
+ * Python function. Returns 0, or -1 with an exception set. */
+static int
+c_ready(PyObject *g, PyObject *m)
+{
+    PyObject *p = SLOT(m, off_m_p);
+    PyObject *sched = SLOT(m, off_m_sched);
+    if (p == NULL || p == Py_None || sched == NULL)
+        goto python;
+    PyObject *rn = SLOT(p, off_p_runnext);
+    if (rn == NULL || Py_TYPE(rn) != deque_type || Py_SIZE(rn) != 0)
+        goto python;
+    if (off_s_trace < 0 || !trace_off(sched))
+        goto python;
+    slot_set(g, off_g_status, RUNNABLE);
+    PyObject *args[2] = {rn, g};
+    PyObject *r = PyObject_Vectorcall(deque_append, args, 2, NULL);
+    if (r == NULL)
+        return -1;
+    Py_DECREF(r);
+    if (SLOT(m, off_m_p) == p)
+        return 0;
+    /* The P was retaken while we appended: the Python ready() takes g back
+     * out of that runnext (if nobody ran it yet) and queues it globally. */
+python:
+    {
+        PyObject *a[2] = {g, m};
+        PyObject *r2 = PyObject_Vectorcall(py_ready, a, 2, NULL);
+        if (r2 == NULL)
+            return -1;
+        Py_DECREF(r2);
+        return 0;
+    }
+}
+
+/* ------------------------------------------------------------------ ChanBase */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *lock;         /* Lock: guards every field below */
+    PyObject *buf;          /* deque (cap > 0) or () */
+    Py_ssize_t cap;
+    char closed;
+    PyObject *recvq;        /* None | G | select waiter tuple | deque */
+    PyObject *sendq;
+    PyObject *recv_op;
+    PyObject *recvok_op;
+    Py_ssize_t qlimit;
+    PyObject *weakrefs;
+} ChanObject;
+
+static PyTypeObject Chan_Type;
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *chan;
+    PyObject *value;
+} SendOpObject;
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *chan;
+    int with_ok;
+} RecvOpObject;
+
+static PyTypeObject SendOp_Type, RecvOp_Type;
+
+static PyObject *
+Chan_new(PyTypeObject *type, PyObject *args, PyObject *kw)
+{
+    ChanObject *self = (ChanObject *)type->tp_alloc(type, 0);
+    if (self == NULL)
+        return NULL;
+    Py_INCREF(Py_None);
+    self->recvq = Py_None;
+    Py_INCREF(Py_None);
+    self->sendq = Py_None;
+    return (PyObject *)self;
+}
+
+static int
+Chan_traverse(ChanObject *self, visitproc visit, void *arg)
+{
+    /* The heap subtype is visited by subtype_traverse, our caller. */
+    Py_VISIT(self->lock);
+    Py_VISIT(self->buf);
+    Py_VISIT(self->recvq);
+    Py_VISIT(self->sendq);
+    Py_VISIT(self->recv_op);
+    Py_VISIT(self->recvok_op);
+    return 0;
+}
+
+static int
+Chan_clear(ChanObject *self)
+{
+    Py_CLEAR(self->lock);
+    Py_CLEAR(self->buf);
+    Py_CLEAR(self->recvq);
+    Py_CLEAR(self->sendq);
+    Py_CLEAR(self->recv_op);
+    Py_CLEAR(self->recvok_op);
+    return 0;
+}
+
+static void
+Chan_dealloc(ChanObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    if (self->weakrefs != NULL)
+        PyObject_ClearWeakRefs((PyObject *)self);
+    Chan_clear(self);
+    /* A Python subclass's instance: subtype_dealloc, our caller, drops
+     * the reference to its heap type. */
+    tp->tp_free((PyObject *)self);
+}
+
+static PyObject *
+Chan_send(ChanObject *self, PyObject *value)
+{
+    SendOpObject *op = PyObject_GC_New(SendOpObject, &SendOp_Type);
+    if (op == NULL)
+        return NULL;
+    Py_INCREF(self);
+    op->chan = (PyObject *)self;
+    Py_INCREF(value);
+    op->value = value;
+    PyObject_GC_Track(op);
+    return (PyObject *)op;
+}
+
+static PyObject *
+Chan_recv(ChanObject *self, PyObject *Py_UNUSED(ignored))
+{
+    if (self->recv_op == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "Chan.recv: the channel was not initialised");
+        return NULL;
+    }
+    Py_INCREF(self->recv_op);
+    return self->recv_op;
+}
+
+static PyObject *
+Chan_recv_ok(ChanObject *self, PyObject *Py_UNUSED(ignored))
+{
+    if (self->recvok_op == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "Chan.recv_ok: the channel was not initialised");
+        return NULL;
+    }
+    Py_INCREF(self->recvok_op);
+    return self->recvok_op;
+}
+
+static PyMethodDef Chan_methods[] = {
+    {"send", (PyCFunction)Chan_send, METH_O,
+     "The operation \"send value\": await it, or pass it to select."},
+    {"recv", (PyCFunction)Chan_recv, METH_NOARGS,
+     "The operation \"receive a value\" (None once closed and drained)."},
+    {"recv_ok", (PyCFunction)Chan_recv_ok, METH_NOARGS,
+     "The operation \"receive (value, ok)\"; ok is False once closed and drained."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyMemberDef Chan_members[] = {
+    {"_lock", T_OBJECT_EX, offsetof(ChanObject, lock), 0, NULL},
+    {"_buf", T_OBJECT_EX, offsetof(ChanObject, buf), 0, NULL},
+    {"_cap", T_PYSSIZET, offsetof(ChanObject, cap), 0, NULL},
+    {"_closed", T_BOOL, offsetof(ChanObject, closed), 0, NULL},
+    {"_recvq", T_OBJECT_EX, offsetof(ChanObject, recvq), 0, NULL},
+    {"_sendq", T_OBJECT_EX, offsetof(ChanObject, sendq), 0, NULL},
+    {"_recv_op", T_OBJECT_EX, offsetof(ChanObject, recv_op), 0, NULL},
+    {"_recvok_op", T_OBJECT_EX, offsetof(ChanObject, recvok_op), 0, NULL},
+    {"_qlimit", T_PYSSIZET, offsetof(ChanObject, qlimit), 0, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyTypeObject Chan_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "goroutines._core._speedups.ChanBase",
+    .tp_basicsize = sizeof(ChanObject),
+    .tp_dealloc = (destructor)Chan_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "The fields of a channel and its operations (see _chan.Chan).",
+    .tp_traverse = (traverseproc)Chan_traverse,
+    .tp_clear = (inquiry)Chan_clear,
+    .tp_weaklistoffset = offsetof(ChanObject, weakrefs),
+    .tp_methods = Chan_methods,
+    .tp_members = Chan_members,
+    .tp_new = Chan_new,
+};
+
+/* ------------------------------------------------------------------ ops */
+
+static int
+is_live_m(PyObject *m)
+{
+    if (m == NULL)
+        return 0;
+    PyObject *p = SLOT(m, off_m_p);
+    return p != NULL && p != Py_None;
+}
+
+/* The fast paths need: this thread is an M with a P (else: not in a
+ * goroutine, or preempted -- the Python path says which and acts), and the
+ * channel initialised with a C Lock. */
+static inline ChanObject *
+fast_chan(PyObject *chan)
+{
+    if (!PyObject_TypeCheck(chan, &Chan_Type))
+        return NULL;
+    ChanObject *ch = (ChanObject *)chan;
+    if (ch->lock == NULL || Py_TYPE(ch->lock) != &Lock_Type || ch->buf == NULL ||
+        ch->recvq == NULL || ch->sendq == NULL)
+        return NULL;
+    return ch;
+}
+
+static PyObject *
+deque_call1(PyObject *meth, PyObject *dq)
+{
+    PyObject *args[1] = {dq};
+    return PyObject_Vectorcall(meth, args, 1, NULL);
+}
+
+static PyObject *
+deque_call2(PyObject *meth, PyObject *dq, PyObject *v)
+{
+    PyObject *args[2] = {dq, v};
+    return PyObject_Vectorcall(meth, args, 2, NULL);
+}
+
+static PyObject *
+SendOp_await(SendOpObject *op)
+{
+    PyObject *m = tls_m;
+    ChanObject *ch;
+    if (!is_live_m(m) || (ch = fast_chan(op->chan)) == NULL)
+        goto slow;
+    LockObject *lock = (LockObject *)ch->lock;
+    lock_acquire_raw(lock);
+    if (ch->closed)
+        goto slow_unlock;
+    PyObject *rq = ch->recvq;
+    if (rq != Py_None) {
+        if (Py_TYPE(rq) != G_type)
+            goto slow_unlock;   /* a select waiter, or a deque of waiters */
+        /* A plain receiver waits: hand the value straight to it. */
+        ch->recvq = Py_None;    /* our reference to rq moves to this frame */
+        Py_INCREF(Py_None);
+        lock_release_raw(lock);
+        slot_set(rq, off_g_param, op->value);
+        int err = c_ready(rq, m);
+        Py_DECREF(rq);
+        if (err < 0)
+            return NULL;
+        Py_INCREF(the_done);
+        return (PyObject *)the_done;
+    }
+    if (ch->cap > 0) {
+        PyObject *buf = ch->buf;
+        if (Py_TYPE(buf) != deque_type)
+            goto slow_unlock;
+        if (Py_SIZE(buf) < ch->cap) {
+            PyObject *r = deque_call2(deque_append, buf, op->value);
+            lock_release_raw(lock);
+            if (r == NULL)
+                return NULL;
+            Py_DECREF(r);
+            Py_INCREF(the_done);
+            return (PyObject *)the_done;
+        }
+    }
+    /* Would block: park on an empty send queue (else the Python path). */
+    PyObject *g = SLOT(m, off_m_curg);
+    if (g == NULL || Py_TYPE(g) != G_type || ch->sendq != Py_None)
+        goto slow_unlock;
+    Py_INCREF(lock);
+    PyObject *a = await_new(A_PARK_SEND, 0, (PyObject *)lock);
+    if (a == NULL) {
+        lock_release_raw(lock);
+        return NULL;
+    }
+    slot_set(g, off_g_param, op->value);
+    slot_set(g, off_g_waitreason, WAIT_SEND);
+    slot_set(g, off_g_waitchan, (PyObject *)ch);
+    Py_INCREF(g);
+    Py_SETREF(ch->sendq, g);
+    return a;   /* the lock stays held until the M parks the G */
+
+slow_unlock:
+    lock_release_raw(lock);
+slow:
+    return PyObject_CallOneArg(send_slow, (PyObject *)op);
+}
+
+static PyObject *
+recv_value(PyObject *v /* stolen */, int mode)
+{
+    if (mode == 1) {
+        PyObject *t = PyTuple_Pack(2, v, Py_True);
+        Py_DECREF(v);
+        if (t == NULL)
+            return NULL;
+        v = t;
+    }
+    return await_new(A_VALUE, mode, v);
+}
+
+static PyObject *
+RecvOp_await(RecvOpObject *op)
+{
+    PyObject *m = tls_m;
+    ChanObject *ch;
+    if (!is_live_m(m) || (ch = fast_chan(op->chan)) == NULL)
+        goto slow;
+    LockObject *lock = (LockObject *)ch->lock;
+    lock_acquire_raw(lock);
+    PyObject *sq = ch->sendq;
+    PyObject *buf = ch->buf;
+    if (ch->cap > 0 && Py_TYPE(buf) != deque_type)
+        goto slow_unlock;
+    if (sq != Py_None) {
+        if (Py_TYPE(sq) != G_type)
+            goto slow_unlock;
+        /* A plain sender waits: take its value (or, buffered, the oldest
+         * buffered value, and its value joins the buffer's tail). */
+        PyObject *sv = SLOT(sq, off_g_param);
+        if (sv == NULL)
+            goto slow_unlock;
+        Py_INCREF(sv);
+        PyObject *v;
+        if (ch->cap > 0) {
+            v = deque_call1(deque_popleft, buf);
+            if (v == NULL) {
+                Py_DECREF(sv);
+                lock_release_raw(lock);
+                return NULL;
+            }
+            PyObject *r = deque_call2(deque_append, buf, sv);
+            Py_DECREF(sv);
+            if (r == NULL) {
+                Py_DECREF(v);
+                lock_release_raw(lock);
+                return NULL;
+            }
+            Py_DECREF(r);
+        }
+        else {
+            v = sv;
+        }
+        slot_set(sq, off_g_param, Py_None);
+        ch->sendq = Py_None;    /* our reference to sq moves to this frame */
+        Py_INCREF(Py_None);
+        lock_release_raw(lock);
+        int err = c_ready(sq, m);
+        Py_DECREF(sq);
+        if (err < 0) {
+            Py_DECREF(v);
+            return NULL;
+        }
+        return recv_value(v, op->with_ok);
+    }
+    if (ch->cap > 0 && Py_SIZE(buf) > 0) {
+        PyObject *v = deque_call1(deque_popleft, buf);
+        lock_release_raw(lock);
+        if (v == NULL)
+            return NULL;
+        return recv_value(v, op->with_ok);
+    }
+    if (ch->closed)
+        goto slow_unlock;
+    /* Would block: park on an empty receive queue (else the Python path). */
+    PyObject *g = SLOT(m, off_m_curg);
+    if (g == NULL || Py_TYPE(g) != G_type || ch->recvq != Py_None)
+        goto slow_unlock;
+    Py_INCREF(lock);
+    PyObject *a = await_new(A_PARK_RECV, op->with_ok, (PyObject *)lock);
+    if (a == NULL) {
+        lock_release_raw(lock);
+        return NULL;
+    }
+    slot_set(g, off_g_waitreason, WAIT_RECV);
+    slot_set(g, off_g_waitchan, (PyObject *)ch);
+    Py_INCREF(g);
+    Py_SETREF(ch->recvq, g);
+    return a;   /* the lock stays held until the M parks the G */
+
+slow_unlock:
+    lock_release_raw(lock);
+slow:
+    return PyObject_CallOneArg(recv_slow, (PyObject *)op);
+}
+
+static PyObject *
+SendOp_new(PyTypeObject *type, PyObject *args, PyObject *kw)
+{
+    PyObject *chan, *value;
+    static char *kwlist[] = {"chan", "value", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OO:SendOp", kwlist, &chan, &value))
+        return NULL;
+    SendOpObject *op = (SendOpObject *)type->tp_alloc(type, 0);
+    if (op == NULL)
+        return NULL;
+    Py_INCREF(chan);
+    op->chan = chan;
+    Py_INCREF(value);
+    op->value = value;
+    return (PyObject *)op;
+}
+
+static int
+SendOp_traverse(SendOpObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->chan);
+    Py_VISIT(self->value);
+    return 0;
+}
+
+static int
+SendOp_clear(SendOpObject *self)
+{
+    Py_CLEAR(self->chan);
+    Py_CLEAR(self->value);
+    return 0;
+}
+
+static void
+SendOp_dealloc(SendOpObject *self)
+{
+    PyObject_GC_UnTrack(self);
+    SendOp_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *
+SendOp_repr(SendOpObject *self)
+{
+    return PyUnicode_FromFormat("<send %R on %R>", self->value, self->chan);
+}
+
+static PyMemberDef SendOp_members[] = {
+    {"chan", T_OBJECT_EX, offsetof(SendOpObject, chan), READONLY, "the channel"},
+    {"value", T_OBJECT_EX, offsetof(SendOpObject, value), READONLY, "the value to send"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyMethodDef Op_methods[] = {
+    {"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyAsyncMethods SendOp_async = {
+    .am_await = (unaryfunc)SendOp_await,
+};
+
+static PyTypeObject SendOp_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "goroutines.SendOp",
+    .tp_basicsize = sizeof(SendOpObject),
+    .tp_dealloc = (destructor)SendOp_dealloc,
+    .tp_as_async = &SendOp_async,
+    .tp_repr = (reprfunc)SendOp_repr,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "\"Send value on chan\": await it, or pass it to select().",
+    .tp_traverse = (traverseproc)SendOp_traverse,
+    .tp_clear = (inquiry)SendOp_clear,
+    .tp_methods = Op_methods,
+    .tp_members = SendOp_members,
+    .tp_new = SendOp_new,
+};
+
+static PyObject *
+RecvOp_new(PyTypeObject *type, PyObject *args, PyObject *kw)
+{
+    PyObject *chan;
+    int with_ok;
+    static char *kwlist[] = {"chan", "with_ok", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "Oi:RecvOp", kwlist, &chan, &with_ok))
+        return NULL;
+    if (with_ok < 0 || with_ok > 2) {
+        PyErr_Format(PyExc_ValueError, "RecvOp: with_ok must be 0, 1 or 2, not %d", with_ok);
+        return NULL;
+    }
+    RecvOpObject *op = (RecvOpObject *)type->tp_alloc(type, 0);
+    if (op == NULL)
+        return NULL;
+    Py_INCREF(chan);
+    op->chan = chan;
+    op->with_ok = with_ok;
+    return (PyObject *)op;
+}
+
+static int
+RecvOp_traverse(RecvOpObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->chan);
+    return 0;
+}
+
+static int
+RecvOp_clear(RecvOpObject *self)
+{
+    Py_CLEAR(self->chan);
+    return 0;
+}
+
+static void
+RecvOp_dealloc(RecvOpObject *self)
+{
+    PyObject_GC_UnTrack(self);
+    RecvOp_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyObject *
+RecvOp_repr(RecvOpObject *self)
+{
+    return PyUnicode_FromFormat("<recv%s on %R>", self->with_ok == 1 ? "_ok" : "", self->chan);
+}
+
+static PyMemberDef RecvOp_members[] = {
+    {"chan", T_OBJECT_EX, offsetof(RecvOpObject, chan), READONLY, "the channel"},
+    {"with_ok", T_INT, offsetof(RecvOpObject, with_ok), READONLY,
+     "0: the value; 1: (value, ok); 2: the value or StopAsyncIteration (async for)"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyAsyncMethods RecvOp_async = {
+    .am_await = (unaryfunc)RecvOp_await,
+};
+
+static PyTypeObject RecvOp_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "goroutines.RecvOp",
+    .tp_basicsize = sizeof(RecvOpObject),
+    .tp_dealloc = (destructor)RecvOp_dealloc,
+    .tp_as_async = &RecvOp_async,
+    .tp_repr = (reprfunc)RecvOp_repr,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "\"Receive from chan\": await it, or pass it to select().",
+    .tp_traverse = (traverseproc)RecvOp_traverse,
+    .tp_clear = (inquiry)RecvOp_clear,
+    .tp_methods = Op_methods,
+    .tp_members = RecvOp_members,
+    .tp_new = RecvOp_new,
+};
+
+/* ------------------------------------------------------------------ run_fast */
+
+static int slot_offset(PyObject *cls, const char *name, Py_ssize_t *out);
+
+/* Call fn(a, b[, c]) for its effect. Returns 0, or -1 with an exception. */
+static int
+call3(PyObject *fn, PyObject *a, PyObject *b, PyObject *c)
+{
+    PyObject *args[3] = {a, b, c};
+    PyObject *r = PyObject_Vectorcall(fn, args, c == NULL ? 2 : 3, NULL);
+    if (r == NULL)
+        return -1;
+    Py_DECREF(r);
+    return 0;
+}
+
+/* The G parked: mark it waiting, then release the lock it yielded (the
+ * order that makes parking race-free, see _g.py), as schedule() does. */
+static int
+park_on_lock(PyObject *sched, PyObject *g, PyObject *trap)
+{
+    slot_set(g, off_g_status, WAITING);
+    PyObject *now = SLOT(sched, off_s_coarse_now);
+    if (now == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "Sched.coarse_now is unset");
+        return -1;
+    }
+    Py_INCREF(now);
+    PyObject **ws = (PyObject **)((char *)g + off_g_waitsince);
+    Py_XSETREF(*ws, now);
+    if (Py_TYPE(trap) == &Lock_Type) {
+        LockObject *l = (LockObject *)trap;
+        if (!l->locked) {
+            PyErr_SetString(PyExc_RuntimeError, "release unlocked lock");
+            return -1;
+        }
+        lock_release_raw(l);
+    }
+    else {
+        PyObject *r = PyObject_CallMethodNoArgs(trap, str_release);
+        if (r == NULL)
+            return -1;
+        Py_DECREF(r);
+    }
+    PyObject *stopping = SLOT(sched, off_s_stopping);
+    if (stopping != NULL && stopping != Py_False && SLOT(g, off_g_status) == WAITING) {
+        PyObject *args[1] = {g};
+        PyObject *r = PyObject_Vectorcall(py_unhook, args, 1, NULL);
+        if (r == NULL)
+            return -1;
+        Py_DECREF(r);
+    }
+    return 0;
+}
+
+/* run_fast(m): the inner part of _proc.schedule, for as long as it is the
+ * plain case -- the P has a G in runnext, this is not a 61st pick, tracing is
+ * off -- run that G to its next trap and park it if it yielded a lock; other
+ * traps, exits and panics go to the same Python functions schedule() calls.
+ * Returns (None) as soon as the case is not plain; schedule() goes on from
+ * there. The M is ``m``, running on this thread; the fields it touches are
+ * its own or written under the rules in _proc.py's header. */
+static PyObject *
+run_fast(PyObject *mod, PyObject *m)
+{
+    if (G_type == NULL || py_goexit == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "run_fast: setup_core/setup_sched not called");
+        return NULL;
+    }
+    PyObject *sched = SLOT(m, off_m_sched);
+    if (sched == NULL)
+        Py_RETURN_NONE;
+    Py_INCREF(sched);
+    for (;;) {
+        PyObject *p = SLOT(m, off_m_p);
+        if (p == NULL || p == Py_None)
+            break;
+        PyObject *rn = SLOT(p, off_p_runnext);
+        if (rn == NULL || Py_TYPE(rn) != deque_type || Py_SIZE(rn) == 0)
+            break;
+        PyObject *tickobj = SLOT(p, off_p_schedtick);
+        if (tickobj == NULL || !PyLong_CheckExact(tickobj))
+            break;
+        long tick = PyLong_AsLong(tickobj);
+        if (tick == -1 && PyErr_Occurred())
+            goto error;
+        tick += 1;
+        if (tick % 61 == 0)
+            break;
+        if (!trace_off(sched))
+            break;
+        Py_INCREF(p);
+        PyObject *g = deque_call1(deque_popleft, rn);
+        if (g == NULL) {
+            Py_DECREF(p);
+            if (!PyErr_ExceptionMatches(PyExc_IndexError))
+                goto error;
+            PyErr_Clear();  /* drained by another thread meanwhile */
+            break;
+        }
+        PyObject *nt = PyLong_FromLong(tick);
+        if (nt == NULL) {
+            Py_DECREF(p);
+            Py_DECREF(g);
+            goto error;
+        }
+        Py_XSETREF(SLOT(p, off_p_schedtick), nt);
+        Py_DECREF(p);
+
+        /* execute */
+        slot_set(m, off_m_curg, g);
+        slot_set(g, off_g_status, RUNNING);
+        PyObject *param = SLOT(g, off_g_param);
+        PyObject *coro = SLOT(g, off_g_coro);
+        if (param == NULL || coro == NULL) {
+            Py_DECREF(g);
+            PyErr_SetString(PyExc_RuntimeError, "run_fast: a runnable G without coro/param");
+            goto error;
+        }
+        Py_INCREF(param);
+        Py_INCREF(coro);
+        slot_set(g, off_g_param, Py_None);
+        PyObject *trap = NULL;
+        PySendResult res = PyIter_Send(coro, param, &trap);
+        Py_DECREF(param);
+        Py_DECREF(coro);
+        slot_set(m, off_m_curg, Py_None);
+        int err;
+        if (res == PYGEN_RETURN) {
+            err = call3(py_goexit, m, g, trap);
+            Py_DECREF(trap);
+        }
+        else if (res == PYGEN_ERROR) {
+            /* A panic, whatever it is (schedule's except BaseException). */
+            PyObject *t, *v, *tb;
+            PyErr_Fetch(&t, &v, &tb);
+            PyErr_NormalizeException(&t, &v, &tb);
+            if (tb != NULL && v != NULL)
+                PyException_SetTraceback(v, tb);
+            if (v == NULL) {
+                Py_INCREF(Py_None);
+                v = Py_None;
+            }
+            err = call3(py_gopanic, m, g, v);
+            Py_XDECREF(t);
+            Py_XDECREF(v);
+            Py_XDECREF(tb);
+        }
+        else {
+            err = 0;
+            if (!trace_off(sched))  /* the G may have started a trace */
+                err = call3(py_trace_trap, m, g, trap);
+            if (err == 0) {
+                if (Py_TYPE(trap) == &Lock_Type || Py_TYPE(trap) == thread_lock_type)
+                    err = park_on_lock(sched, g, trap);
+                else
+                    err = call3(py_after_trap, m, g, trap);
+            }
+            Py_DECREF(trap);
+        }
+        Py_DECREF(g);
+        if (err < 0)
+            goto error;
+    }
+    Py_DECREF(sched);
+    Py_RETURN_NONE;
+error:
+    Py_DECREF(sched);
+    return NULL;
+}
+
+static PyObject *
+setup_sched(PyObject *mod, PyObject *args)
+{
+    PyObject *sched_cls, *running, *waiting, *goexit, *gopanic, *after, *ttrap, *unhook, *tlt;
+    if (!PyArg_ParseTuple(args, "OOOOOOOOO:setup_sched", &sched_cls, &running, &waiting, &goexit,
+                          &gopanic, &after, &ttrap, &unhook, &tlt))
+        return NULL;
+    if (slot_offset(sched_cls, "trace", &off_s_trace) < 0 ||
+        slot_offset(sched_cls, "stopping", &off_s_stopping) < 0 ||
+        slot_offset(sched_cls, "coarse_now", &off_s_coarse_now) < 0)
+        return NULL;
+    if (G_type == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "setup_sched: call setup_core first");
+        return NULL;
+    }
+    if (slot_offset((PyObject *)G_type, "coro", &off_g_coro) < 0 ||
+        slot_offset((PyObject *)G_type, "waitsince", &off_g_waitsince) < 0)
+        return NULL;
+    PyObject *objs[] = {running, waiting, goexit, gopanic, after, ttrap, unhook, tlt};
+    PyObject **dst[] = {&RUNNING, &WAITING, &py_goexit, &py_gopanic, &py_after_trap,
+                        &py_trace_trap, &py_unhook, (PyObject **)&thread_lock_type};
+    for (int i = 0; i < 8; i++) {
+        Py_INCREF(objs[i]);
+        Py_XSETREF(*dst[i], objs[i]);
+    }
+    Py_RETURN_NONE;
+}
+
+/* ------------------------------------------------------------------ module */
+
+/* The offset of slot ``name`` of class ``cls`` (a __slots__ member). */
+static int
+slot_offset(PyObject *cls, const char *name, Py_ssize_t *out)
+{
+    PyObject *d = PyObject_GetAttrString(cls, name);
+    if (d == NULL)
+        return -1;
+    if (!Py_IS_TYPE(d, &PyMemberDescr_Type) ||
+        ((PyMemberDescrObject *)d)->d_member->type != T_OBJECT_EX) {
+        PyErr_Format(PyExc_TypeError, "%R.%s is not a __slots__ slot", cls, name);
+        Py_DECREF(d);
+        return -1;
+    }
+    *out = ((PyMemberDescrObject *)d)->d_member->offset;
+    Py_DECREF(d);
+    return 0;
+}
+
+static PyObject *
+setup_core(PyObject *mod, PyObject *args)
+{
+    PyObject *g_cls, *m_cls, *p_cls, *closed, *runnable, *wsend, *wrecv, *ready;
+    if (!PyArg_ParseTuple(args, "OOOOOUUO:setup_core", &g_cls, &m_cls, &p_cls, &closed,
+                          &runnable, &wsend, &wrecv, &ready))
+        return NULL;
+    if (!PyType_Check(g_cls)) {
+        PyErr_SetString(PyExc_TypeError, "setup_core: G must be a class");
+        return NULL;
+    }
+    if (slot_offset(g_cls, "param", &off_g_param) < 0 ||
+        slot_offset(g_cls, "status", &off_g_status) < 0 ||
+        slot_offset(g_cls, "waitreason", &off_g_waitreason) < 0 ||
+        slot_offset(g_cls, "waitchan", &off_g_waitchan) < 0 ||
+        slot_offset(m_cls, "p", &off_m_p) < 0 ||
+        slot_offset(m_cls, "curg", &off_m_curg) < 0 ||
+        slot_offset(m_cls, "sched", &off_m_sched) < 0 ||
+        slot_offset(p_cls, "runnext", &off_p_runnext) < 0 ||
+        slot_offset(p_cls, "schedtick", &off_p_schedtick) < 0)
+        return NULL;
+    Py_INCREF(g_cls);
+    Py_XSETREF(G_type, (PyTypeObject *)g_cls);
+    Py_INCREF(closed);
+    Py_XSETREF(CLOSED, closed);
+    Py_INCREF(runnable);
+    Py_XSETREF(RUNNABLE, runnable);
+    Py_INCREF(wsend);
+    Py_XSETREF(WAIT_SEND, wsend);
+    Py_INCREF(wrecv);
+    Py_XSETREF(WAIT_RECV, wrecv);
+    Py_INCREF(ready);
+    Py_XSETREF(py_ready, ready);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+setup_chan(PyObject *mod, PyObject *args)
+{
+    PyObject *ss, *rs, *sc;
+    if (!PyArg_ParseTuple(args, "OOO:setup_chan", &ss, &rs, &sc))
+        return NULL;
+    Py_INCREF(ss);
+    Py_XSETREF(send_slow, ss);
+    Py_INCREF(rs);
+    Py_XSETREF(recv_slow, rs);
+    Py_INCREF(sc);
+    Py_XSETREF(send_closed, sc);
+    Py_RETURN_NONE;
+}
+
+/* set_m(m): this thread is M ``m`` (None: no longer). The caller keeps m
+ * alive for as long as it is set. */
+static PyObject *
+set_m(PyObject *mod, PyObject *m)
+{
+    tls_m = m == Py_None ? NULL : m;
+    Py_RETURN_NONE;
+}
+
+/* ready(g, m): as _proc.ready, for callers on an M (m not None). */
+static PyObject *
+ready_fn(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "ready(g, m) takes 2 arguments");
+        return NULL;
+    }
+    PyObject *g = args[0], *m = args[1];
+    if (m == Py_None || G_type == NULL || Py_TYPE(g) != G_type) {
+        return PyObject_Vectorcall(py_ready, args, 2, NULL);
+    }
+    if (c_ready(g, m) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef module_methods[] = {
+    {"setup_core", setup_core, METH_VARARGS,
+     "setup_core(G, M, P, CLOSED, RUNNABLE, WAIT_SEND, WAIT_RECV, ready_py)"},
+    {"setup_chan", setup_chan, METH_VARARGS, "setup_chan(send_slow, recv_slow, send_closed)"},
+    {"setup_sched", setup_sched, METH_VARARGS,
+     "setup_sched(Sched, RUNNING, WAITING, goexit, gopanic, after_trap, trace_trap, unhook, LockType)"},
+    {"run_fast", run_fast, METH_O, "run_fast(m): run the plain case of the schedule loop"},
+    {"set_m", set_m, METH_O, "set_m(m): the calling thread is M m (None: not an M)"},
+    {"ready", (PyCFunction)(void (*)(void))ready_fn, METH_FASTCALL, "ready(g, m)"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module_def = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "goroutines._core._speedups",
+    .m_doc = "The channel fast paths in C (see _speedups.c's header).",
+    .m_size = -1,
+    .m_methods = module_methods,
+};
+
+PyMODINIT_FUNC
+PyInit__speedups(void)
+{
+    if (PyType_Ready(&Lock_Type) < 0 || PyType_Ready(&Await_Type) < 0 ||
+        PyType_Ready(&Chan_Type) < 0 || PyType_Ready(&SendOp_Type) < 0 ||
+        PyType_Ready(&RecvOp_Type) < 0)
+        return NULL;
+    PyObject *collections = PyImport_ImportModule("collections");
+    if (collections == NULL)
+        return NULL;
+    deque_type = (PyTypeObject *)PyObject_GetAttrString(collections, "deque");
+    Py_DECREF(collections);
+    if (deque_type == NULL)
+        return NULL;
+    deque_append = PyObject_GetAttrString((PyObject *)deque_type, "append");
+    deque_popleft = PyObject_GetAttrString((PyObject *)deque_type, "popleft");
+    str_trace = PyUnicode_InternFromString("trace");
+    str_coarse_now = PyUnicode_InternFromString("coarse_now");
+    str_stopping = PyUnicode_InternFromString("stopping");
+    str_release = PyUnicode_InternFromString("release");
+    if (deque_append == NULL || deque_popleft == NULL || str_trace == NULL ||
+        str_coarse_now == NULL || str_stopping == NULL || str_release == NULL)
+        return NULL;
+    the_done = PyObject_GC_New(AwaitObject, &Await_Type);
+    if (the_done == NULL)
+        return NULL;
+    the_done->state = A_DONE;
+    the_done->mode = 0;
+    the_done->value = NULL;
+
+    PyObject *mod = PyModule_Create(&module_def);
+    if (mod == NULL)
+        return NULL;
+    if (PyModule_AddObjectRef(mod, "Lock", (PyObject *)&Lock_Type) < 0 ||
+        PyModule_AddObjectRef(mod, "ChanBase", (PyObject *)&Chan_Type) < 0 ||
+        PyModule_AddObjectRef(mod, "SendOp", (PyObject *)&SendOp_Type) < 0 ||
+        PyModule_AddObjectRef(mod, "RecvOp", (PyObject *)&RecvOp_Type) < 0 ||
+        PyModule_AddObjectRef(mod, "Await", (PyObject *)&Await_Type) < 0) {
+        Py_DECREF(mod);
+        return NULL;
+    }
+    return mod;
+}
