@@ -504,11 +504,11 @@ if speedups is not None and not TYPE_CHECKING:
     # operation objects come from there; what they cannot do at once (closed
     # channel, select waiters, several waiters, preemption, misuse) they hand
     # to _send_await/_recv_await above, which do the whole operation.
-    del Chan.send, Chan.recv, Chan.recv_ok
+    del Chan.send, Chan.recv, Chan.recv_ok, Chan.__aiter__
     SendOp = speedups.SendOp
     RecvOp = speedups.RecvOp
     RecvOkOp = RecvOp
-    speedups.setup_chan(_send_await, _recv_await, _send_closed)
+    speedups.setup_chan(_send_await, _recv_await, _send_closed, Chan)
 
 
 class _ChanRange:

@@ -106,10 +106,148 @@ slot_set(PyObject *obj, Py_ssize_t off, PyObject *v)
 
 /* ------------------------------------------------------------------ Lock */
 
+/* The mutex under a Lock. On Linux: a futex word (Drepper, "Futexes Are
+ * Tricky", mutex 2): 0 free, 1 held, 2 held with (possible) waiters; the
+ * uncontended acquire and release are one atomic instruction each, no
+ * system call, no clock read (CPython's lock reads the clock on every
+ * acquire). Elsewhere: a PyThread lock. Either may be released by a thread
+ * other than the one that acquired it, as threading.Lock may. The blocking
+ * waits are called with the GIL released. */
+#if defined(__linux__)
+#include <errno.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#define GR_FUTEX 1
+
+typedef struct { int word; } mutex_t;
+
+static int mu_init(mutex_t *mu) { __atomic_store_n(&mu->word, 0, __ATOMIC_RELAXED); return 0; }
+static void mu_destroy(mutex_t *mu) { (void)mu; }
+
+static inline int
+mu_trylock(mutex_t *mu)
+{
+    int c = 0;
+    return __atomic_compare_exchange_n(&mu->word, &c, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
+static inline int
+mu_is_locked(mutex_t *mu)
+{
+    return __atomic_load_n(&mu->word, __ATOMIC_RELAXED) != 0;
+}
+
+/* Wait while the word is 2, at most ``ts`` (NULL: no limit). */
+static inline void
+futex_wait(int *w, const struct timespec *ts)
+{
+    syscall(SYS_futex, w, FUTEX_WAIT_PRIVATE, 2, ts, NULL, 0);
+}
+
+static inline void
+mu_unlock(mutex_t *mu)
+{
+    if (__atomic_fetch_sub(&mu->word, 1, __ATOMIC_RELEASE) != 1) {
+        __atomic_store_n(&mu->word, 0, __ATOMIC_RELEASE);
+        syscall(SYS_futex, &mu->word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    }
+}
+
+/* Blocking acquire; us < 0: no limit. Returns 1 if acquired. GIL released. */
+static int
+mu_lock_slow(mutex_t *mu, long long us)
+{
+    int c = 0;
+    if (__atomic_compare_exchange_n(&mu->word, &c, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+        return 1;
+    struct timespec deadline, rel;
+    if (us >= 0) {
+        clock_gettime(CLOCK_MONOTONIC, &deadline);
+        deadline.tv_sec += us / 1000000;
+        deadline.tv_nsec += (us % 1000000) * 1000;
+        if (deadline.tv_nsec >= 1000000000) {
+            deadline.tv_sec += 1;
+            deadline.tv_nsec -= 1000000000;
+        }
+    }
+    if (c != 2)
+        c = __atomic_exchange_n(&mu->word, 2, __ATOMIC_ACQUIRE);
+    while (c != 0) {
+        if (us >= 0) {
+            struct timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            long long left = (long long)(deadline.tv_sec - now.tv_sec) * 1000000000LL +
+                             (deadline.tv_nsec - now.tv_nsec);
+            if (left <= 0)
+                return 0;  /* the word may stay 2: the holder's unlock then wakes nobody, harmlessly */
+            rel.tv_sec = left / 1000000000LL;
+            rel.tv_nsec = left % 1000000000LL;
+            futex_wait(&mu->word, &rel);
+        }
+        else {
+            futex_wait(&mu->word, NULL);
+        }
+        c = __atomic_exchange_n(&mu->word, 2, __ATOMIC_ACQUIRE);
+    }
+    return 1;
+}
+
+#else  /* not Linux: a PyThread lock */
+
+typedef struct { PyThread_type_lock lk; char held; } mutex_t;
+
+static int
+mu_init(mutex_t *mu)
+{
+    mu->held = 0;
+    mu->lk = PyThread_allocate_lock();
+    return mu->lk == NULL ? -1 : 0;
+}
+
+static void
+mu_destroy(mutex_t *mu)
+{
+    if (mu->lk != NULL) {
+        if (mu->held)
+            PyThread_release_lock(mu->lk);
+        PyThread_free_lock(mu->lk);
+    }
+}
+
+static inline int
+mu_trylock(mutex_t *mu)
+{
+    if (!PyThread_acquire_lock(mu->lk, NOWAIT_LOCK))
+        return 0;
+    mu->held = 1;
+    return 1;
+}
+
+static inline int mu_is_locked(mutex_t *mu) { return mu->held; }
+
+static inline void
+mu_unlock(mutex_t *mu)
+{
+    mu->held = 0;
+    PyThread_release_lock(mu->lk);
+}
+
+static int
+mu_lock_slow(mutex_t *mu, long long us)
+{
+    PyLockStatus st = PyThread_acquire_lock_timed(mu->lk, us < 0 ? -1 : (PY_TIMEOUT_T)us, 0);
+    if (st != PY_LOCK_ACQUIRED)
+        return 0;
+    mu->held = 1;
+    return 1;
+}
+#endif
+
 typedef struct {
     PyObject_HEAD
-    PyThread_type_lock lk;
-    char locked;                /* written only by the holder */
+    mutex_t mu;
     PyObject *weakrefs;
 } LockObject;
 
@@ -120,19 +258,17 @@ static PyTypeObject Lock_Type;
 static inline void
 lock_acquire_raw(LockObject *l)
 {
-    if (!PyThread_acquire_lock(l->lk, NOWAIT_LOCK)) {
+    if (!mu_trylock(&l->mu)) {
         Py_BEGIN_ALLOW_THREADS
-        PyThread_acquire_lock(l->lk, WAIT_LOCK);
+        mu_lock_slow(&l->mu, -1);
         Py_END_ALLOW_THREADS
     }
-    l->locked = 1;
 }
 
 static inline void
 lock_release_raw(LockObject *l)
 {
-    l->locked = 0;
-    PyThread_release_lock(l->lk);
+    mu_unlock(&l->mu);
 }
 
 static PyObject *
@@ -145,9 +281,8 @@ Lock_new(PyTypeObject *type, PyObject *args, PyObject *kw)
     LockObject *self = (LockObject *)type->tp_alloc(type, 0);
     if (self == NULL)
         return NULL;
-    self->lk = PyThread_allocate_lock();
-    if (self->lk == NULL) {
-        Py_DECREF(self);
+    if (mu_init(&self->mu) < 0) {
+        Py_TYPE(self)->tp_free((PyObject *)self);
         PyErr_SetString(PyExc_MemoryError, "cannot allocate a lock");
         return NULL;
     }
@@ -159,11 +294,7 @@ Lock_dealloc(LockObject *self)
 {
     if (self->weakrefs != NULL)
         PyObject_ClearWeakRefs((PyObject *)self);
-    if (self->lk != NULL) {
-        if (self->locked)
-            PyThread_release_lock(self->lk);
-        PyThread_free_lock(self->lk);
-    }
+    mu_destroy(&self->mu);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -210,35 +341,27 @@ Lock_acquire(LockObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject
         PyErr_SetString(PyExc_ValueError, "timeout value must be a non-negative number");
         return NULL;
     }
-    int ok = PyThread_acquire_lock(self->lk, NOWAIT_LOCK);
+    int ok = mu_trylock(&self->mu);
     if (!ok && blocking) {
-        if (timeout == -1.0) {
-            Py_BEGIN_ALLOW_THREADS
-            ok = PyThread_acquire_lock(self->lk, WAIT_LOCK);
-            Py_END_ALLOW_THREADS
-        }
-        else {
-            PY_TIMEOUT_T us = (PY_TIMEOUT_T)(timeout * 1e6);
+        long long us = -1;
+        if (timeout != -1.0) {
             if (timeout * 1e6 > (double)PY_TIMEOUT_MAX) {
                 PyErr_SetString(PyExc_OverflowError, "timeout value is too large");
                 return NULL;
             }
-            PyLockStatus st;
-            Py_BEGIN_ALLOW_THREADS
-            st = PyThread_acquire_lock_timed(self->lk, us, 0);
-            Py_END_ALLOW_THREADS
-            ok = st == PY_LOCK_ACQUIRED;
+            us = (long long)(timeout * 1e6);
         }
+        Py_BEGIN_ALLOW_THREADS
+        ok = mu_lock_slow(&self->mu, us);
+        Py_END_ALLOW_THREADS
     }
-    if (ok)
-        self->locked = 1;
     return PyBool_FromLong(ok);
 }
 
 static PyObject *
 Lock_release(LockObject *self, PyObject *Py_UNUSED(ignored))
 {
-    if (!self->locked) {
+    if (!mu_is_locked(&self->mu)) {
         PyErr_SetString(PyExc_RuntimeError, "release unlocked lock");
         return NULL;
     }
@@ -262,14 +385,14 @@ Lock_exit(LockObject *self, PyObject *const *args, Py_ssize_t nargs)
 static PyObject *
 Lock_locked(LockObject *self, PyObject *Py_UNUSED(ignored))
 {
-    return PyBool_FromLong(self->locked);
+    return PyBool_FromLong(mu_is_locked(&self->mu));
 }
 
 static PyObject *
 Lock_repr(LockObject *self)
 {
     return PyUnicode_FromFormat("<%s goroutines Lock object at %p>",
-                                self->locked ? "locked" : "unlocked", self);
+                                mu_is_locked(&self->mu) ? "locked" : "unlocked", self);
 }
 
 static PyMethodDef Lock_methods[] = {
@@ -317,41 +440,46 @@ typedef struct {
 static PyTypeObject Await_Type;
 static AwaitObject *the_done = NULL;   /* immutable singleton in state A_DONE */
 
+/* An Await is not tracked by the cyclic GC: only the awaiting coroutine's
+ * frame refers to it, and what it holds (a received value on its way to
+ * that frame, or a channel lock) cannot refer back to it.
+ *
+ * Each M thread keeps the last Await it made (tls_await, a reference of
+ * its own) and reuses it when nobody else holds it any more (refcount 1):
+ * a finished Await holds nothing (its value moved out in am_send), so reuse
+ * retains no user object. Cleared by set_m(None) when the M's loop ends. */
+static _Thread_local AwaitObject *tls_await = NULL;
+
 static PyObject *
 await_new(int state, int mode, PyObject *value /* stolen */)
 {
-    AwaitObject *a = PyObject_GC_New(AwaitObject, &Await_Type);
-    if (a == NULL) {
-        Py_XDECREF(value);
-        return NULL;
+    AwaitObject *a = tls_await;
+    if (a != NULL && Py_REFCNT(a) == 1) {
+        Py_CLEAR(a->value);
+        Py_INCREF(a);
+    }
+    else {
+        a = PyObject_New(AwaitObject, &Await_Type);
+        if (a == NULL) {
+            Py_XDECREF(value);
+            return NULL;
+        }
+        if (tls_m != NULL && tls_await == NULL) {
+            Py_INCREF(a);
+            tls_await = a;
+        }
     }
     a->state = state;
     a->mode = mode;
     a->value = value;
-    PyObject_GC_Track(a);
     return (PyObject *)a;
 }
 
 static void
 Await_dealloc(AwaitObject *self)
 {
-    PyObject_GC_UnTrack(self);
     Py_CLEAR(self->value);
-    PyObject_GC_Del(self);
-}
-
-static int
-Await_traverse(AwaitObject *self, visitproc visit, void *arg)
-{
-    Py_VISIT(self->value);
-    return 0;
-}
-
-static int
-Await_clear(AwaitObject *self)
-{
-    Py_CLEAR(self->value);
-    return 0;
+    PyObject_Free(self);
 }
 
 /* The closed-channel result of a receive in ``mode``. */
@@ -506,9 +634,7 @@ static PyTypeObject Await_Type = {
     .tp_dealloc = (destructor)Await_dealloc,
     .tp_as_async = &Await_async,
     .tp_repr = (reprfunc)Await_repr,
-    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
-    .tp_traverse = (traverseproc)Await_traverse,
-    .tp_clear = (inquiry)Await_clear,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_iter = PyObject_SelfIter,
     .tp_iternext = (iternextfunc)Await_iternext,
     .tp_methods = Await_methods,
@@ -552,6 +678,62 @@ python:
         return 0;
     }
 }
+
+/* ------------------------------------------------------------------ Range */
+
+/* ``async for v in ch``: each step awaits the same mode-2 RecvOp (the value,
+ * or StopAsyncIteration once closed and drained: Go's range). */
+typedef struct {
+    PyObject_HEAD
+    PyObject *op;
+} RangeObject;
+
+static PyTypeObject Range_Type;
+
+static PyObject *
+Range_anext(RangeObject *self)
+{
+    Py_INCREF(self->op);
+    return self->op;
+}
+
+static int
+Range_traverse(RangeObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->op);
+    return 0;
+}
+
+static int
+Range_clear(RangeObject *self)
+{
+    Py_CLEAR(self->op);
+    return 0;
+}
+
+static void
+Range_dealloc(RangeObject *self)
+{
+    PyObject_GC_UnTrack(self);
+    Range_clear(self);
+    PyObject_GC_Del(self);
+}
+
+static PyAsyncMethods Range_async = {
+    .am_aiter = PyObject_SelfIter,
+    .am_anext = (unaryfunc)Range_anext,
+};
+
+static PyTypeObject Range_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "goroutines._core._speedups.Range",
+    .tp_basicsize = sizeof(RangeObject),
+    .tp_dealloc = (destructor)Range_dealloc,
+    .tp_as_async = &Range_async,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_traverse = (traverseproc)Range_traverse,
+    .tp_clear = (inquiry)Range_clear,
+};
 
 /* ------------------------------------------------------------------ ChanBase */
 
@@ -682,6 +864,28 @@ static PyMethodDef Chan_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
+static PyObject *RecvOp_make(PyObject *chan, int with_ok);
+
+static PyObject *
+Chan_aiter(PyObject *self)
+{
+    PyObject *op = RecvOp_make(self, 2);
+    if (op == NULL)
+        return NULL;
+    RangeObject *r = PyObject_GC_New(RangeObject, &Range_Type);
+    if (r == NULL) {
+        Py_DECREF(op);
+        return NULL;
+    }
+    r->op = op;
+    PyObject_GC_Track(r);
+    return (PyObject *)r;
+}
+
+static PyAsyncMethods Chan_async = {
+    .am_aiter = (unaryfunc)Chan_aiter,
+};
+
 static PyMemberDef Chan_members[] = {
     {"_lock", T_OBJECT_EX, offsetof(ChanObject, lock), 0, NULL},
     {"_buf", T_OBJECT_EX, offsetof(ChanObject, buf), 0, NULL},
@@ -700,6 +904,7 @@ static PyTypeObject Chan_Type = {
     .tp_name = "goroutines._core._speedups.ChanBase",
     .tp_basicsize = sizeof(ChanObject),
     .tp_dealloc = (destructor)Chan_dealloc,
+    .tp_as_async = &Chan_async,
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
     .tp_doc = "The fields of a channel and its operations (see _chan.Chan).",
     .tp_traverse = (traverseproc)Chan_traverse,
@@ -724,10 +929,12 @@ is_live_m(PyObject *m)
 /* The fast paths need: this thread is an M with a P (else: not in a
  * goroutine, or preempted -- the Python path says which and acts), and the
  * channel initialised with a C Lock. */
+static PyTypeObject *chan_cls = NULL;   /* _chan.Chan (setup_chan) */
+
 static inline ChanObject *
 fast_chan(PyObject *chan)
 {
-    if (!PyObject_TypeCheck(chan, &Chan_Type))
+    if (Py_TYPE(chan) != chan_cls && !PyObject_TypeCheck(chan, &Chan_Type))
         return NULL;
     ChanObject *ch = (ChanObject *)chan;
     if (ch->lock == NULL || Py_TYPE(ch->lock) != &Lock_Type || ch->buf == NULL ||
@@ -1011,6 +1218,19 @@ RecvOp_new(PyTypeObject *type, PyObject *args, PyObject *kw)
     return (PyObject *)op;
 }
 
+static PyObject *
+RecvOp_make(PyObject *chan, int with_ok)
+{
+    RecvOpObject *op = PyObject_GC_New(RecvOpObject, &RecvOp_Type);
+    if (op == NULL)
+        return NULL;
+    Py_INCREF(chan);
+    op->chan = chan;
+    op->with_ok = with_ok;
+    PyObject_GC_Track(op);
+    return (PyObject *)op;
+}
+
 static int
 RecvOp_traverse(RecvOpObject *self, visitproc visit, void *arg)
 {
@@ -1098,7 +1318,7 @@ park_on_lock(PyObject *sched, PyObject *g, PyObject *trap)
     Py_XSETREF(*ws, now);
     if (Py_TYPE(trap) == &Lock_Type) {
         LockObject *l = (LockObject *)trap;
-        if (!l->locked) {
+        if (!mu_is_locked(&l->mu)) {
             PyErr_SetString(PyExc_RuntimeError, "release unlocked lock");
             return -1;
         }
@@ -1324,9 +1544,15 @@ setup_core(PyObject *mod, PyObject *args)
 static PyObject *
 setup_chan(PyObject *mod, PyObject *args)
 {
-    PyObject *ss, *rs, *sc;
-    if (!PyArg_ParseTuple(args, "OOO:setup_chan", &ss, &rs, &sc))
+    PyObject *ss, *rs, *sc, *cls;
+    if (!PyArg_ParseTuple(args, "OOOO!:setup_chan", &ss, &rs, &sc, &PyType_Type, &cls))
         return NULL;
+    if (!PyType_IsSubtype((PyTypeObject *)cls, &Chan_Type)) {
+        PyErr_SetString(PyExc_TypeError, "setup_chan: the channel class must derive from ChanBase");
+        return NULL;
+    }
+    Py_INCREF(cls);
+    Py_XSETREF(chan_cls, (PyTypeObject *)cls);
     Py_INCREF(ss);
     Py_XSETREF(send_slow, ss);
     Py_INCREF(rs);
@@ -1342,6 +1568,8 @@ static PyObject *
 set_m(PyObject *mod, PyObject *m)
 {
     tls_m = m == Py_None ? NULL : m;
+    if (tls_m == NULL)
+        Py_CLEAR(tls_await);
     Py_RETURN_NONE;
 }
 
@@ -1365,7 +1593,7 @@ ready_fn(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
 static PyMethodDef module_methods[] = {
     {"setup_core", setup_core, METH_VARARGS,
      "setup_core(G, M, P, CLOSED, RUNNABLE, WAIT_SEND, WAIT_RECV, ready_py)"},
-    {"setup_chan", setup_chan, METH_VARARGS, "setup_chan(send_slow, recv_slow, send_closed)"},
+    {"setup_chan", setup_chan, METH_VARARGS, "setup_chan(send_slow, recv_slow, send_closed, Chan)"},
     {"setup_sched", setup_sched, METH_VARARGS,
      "setup_sched(Sched, RUNNING, WAITING, goexit, gopanic, after_trap, trace_trap, unhook, LockType)"},
     {"run_fast", run_fast, METH_O, "run_fast(m): run the plain case of the schedule loop"},
@@ -1387,7 +1615,7 @@ PyInit__speedups(void)
 {
     if (PyType_Ready(&Lock_Type) < 0 || PyType_Ready(&Await_Type) < 0 ||
         PyType_Ready(&Chan_Type) < 0 || PyType_Ready(&SendOp_Type) < 0 ||
-        PyType_Ready(&RecvOp_Type) < 0)
+        PyType_Ready(&RecvOp_Type) < 0 || PyType_Ready(&Range_Type) < 0)
         return NULL;
     PyObject *collections = PyImport_ImportModule("collections");
     if (collections == NULL)
@@ -1405,7 +1633,7 @@ PyInit__speedups(void)
     if (deque_append == NULL || deque_popleft == NULL || str_trace == NULL ||
         str_coarse_now == NULL || str_stopping == NULL || str_release == NULL)
         return NULL;
-    the_done = PyObject_GC_New(AwaitObject, &Await_Type);
+    the_done = PyObject_New(AwaitObject, &Await_Type);
     if (the_done == NULL)
         return NULL;
     the_done->state = A_DONE;
