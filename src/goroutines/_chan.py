@@ -39,6 +39,7 @@ from ._core import (
     G,
     M,
     _tls,
+    new_chan_buffer,
     new_chan_lock,
     no_goroutine,
     preempted,
@@ -166,7 +167,7 @@ class Chan(_ChanBase, Generic[T]):
         # An unbuffered channel never buffers: an empty tuple stands in (no
         # deque to allocate). The wait queues are made on first use; a None
         # queue reads as empty everywhere.
-        self._buf: Any = deque() if cap else ()
+        self._buf: Any = new_chan_buffer() if cap else ()
         self._cap = cap
         self._closed = False
         self._recvq: Any = None

@@ -26,6 +26,7 @@ import sys
 import sysconfig
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -67,6 +68,8 @@ speedups: Any = _load_speedups()
 # the park trap accepts both this and threading.Lock.
 new_chan_lock: Callable[[], Any] = speedups.Lock if speedups is not None else threading.Lock
 _CLockType: type = speedups.Lock if speedups is not None else _LockType
+# A buffered channel's buffer: the C fast paths' ring, else a deque.
+new_chan_buffer: Callable[[], Any] = speedups.Ring if speedups is not None else deque
 _MAX_WAIT = 3600.0  # seconds an idle poller waits before looking again
 _monotonic = time.monotonic
 

@@ -16,6 +16,8 @@
  *               several waiters queued, no P (preempted), not on an M --
  *               drops the channel lock untouched and calls the Python
  *               implementation in _chan.py, which does it all from scratch.
+ *   Ring        a buffered channel's buffer (deque's append/popleft/clear/
+ *               len), pushed and popped by the fast paths without a call.
  *   Await       what ``await op`` iterates: either a value to return at
  *               once, or a park: yield the channel lock to the M (which
  *               releases it after marking the G waiting, exactly as the
@@ -735,6 +737,160 @@ static PyTypeObject Range_Type = {
     .tp_clear = (inquiry)Range_clear,
 };
 
+/* ------------------------------------------------------------------ Ring */
+
+/* A buffered channel's buffer: a FIFO ring of object references with the
+ * part of deque's API the Python paths use (append, popleft, clear, len).
+ * Guarded by its channel's lock like every other channel field; the C fast
+ * paths push and pop without a call. It grows by doubling; the channel, not
+ * the ring, enforces the capacity. */
+typedef struct {
+    PyObject_HEAD
+    PyObject **items;
+    Py_ssize_t size;    /* allocated slots (0 or a power of two) */
+    Py_ssize_t head;    /* index of the oldest item */
+    Py_ssize_t len;
+} RingObject;
+
+static PyTypeObject Ring_Type;
+
+static int
+ring_push(RingObject *r, PyObject *v)
+{
+    if (r->len == r->size) {
+        Py_ssize_t nsize = r->size ? r->size * 2 : 8;
+        PyObject **ni = PyMem_New(PyObject *, nsize);
+        if (ni == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        for (Py_ssize_t i = 0; i < r->len; i++)
+            ni[i] = r->items[(r->head + i) & (r->size - 1)];
+        PyMem_Free(r->items);
+        r->items = ni;
+        r->size = nsize;
+        r->head = 0;
+    }
+    Py_INCREF(v);
+    r->items[(r->head + r->len) & (r->size - 1)] = v;
+    r->len++;
+    return 0;
+}
+
+/* Pop the oldest item (a new reference); the ring must not be empty. */
+static inline PyObject *
+ring_pop(RingObject *r)
+{
+    PyObject *v = r->items[r->head];
+    r->items[r->head] = NULL;
+    r->head = (r->head + 1) & (r->size - 1);
+    r->len--;
+    return v;
+}
+
+static PyObject *
+Ring_new(PyTypeObject *type, PyObject *args, PyObject *kw)
+{
+    if (PyTuple_GET_SIZE(args) != 0 || (kw != NULL && PyDict_GET_SIZE(kw) != 0)) {
+        PyErr_SetString(PyExc_TypeError, "Ring() takes no arguments");
+        return NULL;
+    }
+    return type->tp_alloc(type, 0);
+}
+
+static int
+Ring_traverse(RingObject *self, visitproc visit, void *arg)
+{
+    for (Py_ssize_t i = 0; i < self->len; i++)
+        Py_VISIT(self->items[(self->head + i) & (self->size - 1)]);
+    return 0;
+}
+
+static int
+Ring_clear_items(RingObject *self)
+{
+    /* Detach first: a value's finaliser may touch the ring again. */
+    PyObject **items = self->items;
+    Py_ssize_t size = self->size, head = self->head, len = self->len;
+    self->items = NULL;
+    self->size = self->head = self->len = 0;
+    for (Py_ssize_t i = 0; i < len; i++)
+        Py_DECREF(items[(head + i) & (size - 1)]);
+    PyMem_Free(items);
+    return 0;
+}
+
+static void
+Ring_dealloc(RingObject *self)
+{
+    PyObject_GC_UnTrack(self);
+    Ring_clear_items(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static Py_ssize_t
+Ring_length(RingObject *self)
+{
+    return self->len;
+}
+
+static PyObject *
+Ring_append(RingObject *self, PyObject *v)
+{
+    if (ring_push(self, v) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+Ring_popleft(RingObject *self, PyObject *Py_UNUSED(ignored))
+{
+    if (self->len == 0) {
+        PyErr_SetString(PyExc_IndexError, "pop from an empty channel buffer");
+        return NULL;
+    }
+    return ring_pop(self);
+}
+
+static PyObject *
+Ring_clear(RingObject *self, PyObject *Py_UNUSED(ignored))
+{
+    Ring_clear_items(self);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+Ring_repr(RingObject *self)
+{
+    return PyUnicode_FromFormat("<channel buffer len=%zd>", self->len);
+}
+
+static PyMethodDef Ring_methods[] = {
+    {"append", (PyCFunction)Ring_append, METH_O, "append(v): add v at the tail"},
+    {"popleft", (PyCFunction)Ring_popleft, METH_NOARGS, "popleft(): remove and return the oldest item"},
+    {"clear", (PyCFunction)Ring_clear, METH_NOARGS, "clear(): drop every item"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PySequenceMethods Ring_seq = {
+    .sq_length = (lenfunc)Ring_length,
+};
+
+static PyTypeObject Ring_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "goroutines._core._speedups.Ring",
+    .tp_basicsize = sizeof(RingObject),
+    .tp_dealloc = (destructor)Ring_dealloc,
+    .tp_repr = (reprfunc)Ring_repr,
+    .tp_as_sequence = &Ring_seq,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "A channel's buffer (a FIFO ring), guarded by the channel's lock.",
+    .tp_traverse = (traverseproc)Ring_traverse,
+    .tp_clear = (inquiry)Ring_clear_items,
+    .tp_methods = Ring_methods,
+    .tp_new = Ring_new,
+};
+
 /* ------------------------------------------------------------------ ChanBase */
 
 typedef struct {
@@ -950,12 +1106,6 @@ deque_call1(PyObject *meth, PyObject *dq)
     return PyObject_Vectorcall(meth, args, 1, NULL);
 }
 
-static PyObject *
-deque_call2(PyObject *meth, PyObject *dq, PyObject *v)
-{
-    PyObject *args[2] = {dq, v};
-    return PyObject_Vectorcall(meth, args, 2, NULL);
-}
 
 static PyObject *
 SendOp_await(SendOpObject *op)
@@ -985,15 +1135,14 @@ SendOp_await(SendOpObject *op)
         return (PyObject *)the_done;
     }
     if (ch->cap > 0) {
-        PyObject *buf = ch->buf;
-        if (Py_TYPE(buf) != deque_type)
+        RingObject *buf = (RingObject *)ch->buf;
+        if (Py_TYPE(buf) != &Ring_Type)
             goto slow_unlock;
-        if (Py_SIZE(buf) < ch->cap) {
-            PyObject *r = deque_call2(deque_append, buf, op->value);
+        if (buf->len < ch->cap) {
+            int err = ring_push(buf, op->value);
             lock_release_raw(lock);
-            if (r == NULL)
+            if (err < 0)
                 return NULL;
-            Py_DECREF(r);
             Py_INCREF(the_done);
             return (PyObject *)the_done;
         }
@@ -1044,8 +1193,8 @@ RecvOp_await(RecvOpObject *op)
     LockObject *lock = (LockObject *)ch->lock;
     lock_acquire_raw(lock);
     PyObject *sq = ch->sendq;
-    PyObject *buf = ch->buf;
-    if (ch->cap > 0 && Py_TYPE(buf) != deque_type)
+    RingObject *buf = (RingObject *)ch->buf;
+    if (ch->cap > 0 && Py_TYPE(buf) != &Ring_Type)
         goto slow_unlock;
     if (sq != Py_None) {
         if (Py_TYPE(sq) != G_type)
@@ -1058,20 +1207,19 @@ RecvOp_await(RecvOpObject *op)
         Py_INCREF(sv);
         PyObject *v;
         if (ch->cap > 0) {
-            v = deque_call1(deque_popleft, buf);
-            if (v == NULL) {
+            /* The buffer is full (a sender waits): pop, then push. */
+            if (buf->len == 0) {
                 Py_DECREF(sv);
-                lock_release_raw(lock);
-                return NULL;
+                goto slow_unlock;
             }
-            PyObject *r = deque_call2(deque_append, buf, sv);
+            v = ring_pop(buf);
+            int err = ring_push(buf, sv);
             Py_DECREF(sv);
-            if (r == NULL) {
+            if (err < 0) {
                 Py_DECREF(v);
                 lock_release_raw(lock);
                 return NULL;
             }
-            Py_DECREF(r);
         }
         else {
             v = sv;
@@ -1088,11 +1236,9 @@ RecvOp_await(RecvOpObject *op)
         }
         return recv_value(v, op->with_ok);
     }
-    if (ch->cap > 0 && Py_SIZE(buf) > 0) {
-        PyObject *v = deque_call1(deque_popleft, buf);
+    if (ch->cap > 0 && buf->len > 0) {
+        PyObject *v = ring_pop(buf);
         lock_release_raw(lock);
-        if (v == NULL)
-            return NULL;
         return recv_value(v, op->with_ok);
     }
     if (ch->closed)
@@ -1615,7 +1761,8 @@ PyInit__speedups(void)
 {
     if (PyType_Ready(&Lock_Type) < 0 || PyType_Ready(&Await_Type) < 0 ||
         PyType_Ready(&Chan_Type) < 0 || PyType_Ready(&SendOp_Type) < 0 ||
-        PyType_Ready(&RecvOp_Type) < 0 || PyType_Ready(&Range_Type) < 0)
+        PyType_Ready(&RecvOp_Type) < 0 || PyType_Ready(&Range_Type) < 0 ||
+        PyType_Ready(&Ring_Type) < 0)
         return NULL;
     PyObject *collections = PyImport_ImportModule("collections");
     if (collections == NULL)
@@ -1647,7 +1794,8 @@ PyInit__speedups(void)
         PyModule_AddObjectRef(mod, "ChanBase", (PyObject *)&Chan_Type) < 0 ||
         PyModule_AddObjectRef(mod, "SendOp", (PyObject *)&SendOp_Type) < 0 ||
         PyModule_AddObjectRef(mod, "RecvOp", (PyObject *)&RecvOp_Type) < 0 ||
-        PyModule_AddObjectRef(mod, "Await", (PyObject *)&Await_Type) < 0) {
+        PyModule_AddObjectRef(mod, "Await", (PyObject *)&Await_Type) < 0 ||
+        PyModule_AddObjectRef(mod, "Ring", (PyObject *)&Ring_Type) < 0) {
         Py_DECREF(mod);
         return NULL;
     }
