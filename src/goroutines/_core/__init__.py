@@ -29,7 +29,19 @@ from ._g import (
     G,
 )
 from ._netpoll import EVICTED, READ, READY, TIMEOUT, WRITE, WaitFD, evict_fd
-from ._proc import REQUEUE, Commit, M, _tls, current_g, current_m, new_chan_buffer, new_chan_lock, preempted, ready, speedups
+from ._proc import (
+    REQUEUE,
+    Commit,
+    M,
+    _tls,
+    current_g,
+    current_m,
+    new_chan_buffer,
+    new_chan_lock,
+    preempted,
+    ready,
+    speedups,
+)
 from ._runtime import (
     Goroutine,
     current_sched,
