@@ -40,12 +40,26 @@ class Waiter:
         self.timeout = timeout
 
     async def until(self, pred: Callable[[], bool], what: str) -> None:
-        """Yield (gosched) until ``pred()`` holds; fail after ``timeout`` seconds."""
+        """Poll ``pred()`` until it holds; fail after ``timeout`` seconds.
+
+        The first polls only yield (gosched); after that the poller sleeps
+        0.5 ms between polls. A poller that never stops running keeps the GIL
+        busy, and a goroutine on another thread that releases the GIL often
+        (a write loop of many send() calls) then waits up to the 5 ms switch
+        interval for it on each call: seconds in all (seen in
+        test_close_conn_while_read_and_write_wait). The sleep is not the
+        synchronisation: ``pred()`` is.
+        """
         deadline = time.monotonic() + self.timeout
+        polls = 0
         while not pred():
             if time.monotonic() > deadline:
                 raise AssertionError(f"timed out waiting until {what}; dump:\n{gr.dump()}")
-            await gr.gosched()
+            polls += 1
+            if polls < 200:
+                await gr.gosched()
+            else:
+                await gr.sleep(0.0005)
 
     @staticmethod
     def info(gid: int) -> gr.GoroutineInfo | None:
