@@ -26,6 +26,7 @@ above, and read without a lock by dumps (a snapshot may be a moment stale).
 
 from __future__ import annotations
 
+import weakref
 from types import CodeType
 from typing import Any
 
@@ -77,6 +78,11 @@ class G:
                             queued on while waiting; written by the G under
                             that channel's lock, used by shutdown cleanup.
       m                     the M running the G now (None when not running).
+
+    Where the G was created is kept as the go() call's frame's code object
+    and instruction offset (``f_lasti``); ``created_line`` turns them into
+    the line only when a dump asks, because the frame's ``f_lineno`` scans
+    the line table from the start of the function at every go().
     """
 
     __slots__ = (
@@ -89,7 +95,7 @@ class G:
         "waitchan",
         "m",
         "created_code",
-        "created_line",
+        "created_lasti",
         "creator_id",
         "created_module",
         "entry",
@@ -106,13 +112,44 @@ class G:
         self.waitchan: Any = None
         self.m: Any = None
         self.created_code: CodeType | None = None
-        self.created_line = 0
+        self.created_lasti = -1
         self.creator_id = 0
         self.created_module = ""
         self.entry = ""
 
+    @property
+    def created_line(self) -> int | None:
+        """The line of the go() call that created this G (0: no record)."""
+        code = self.created_code
+        return 0 if code is None else line_at(code, self.created_lasti)
+
     def __repr__(self) -> str:
         return f"<goroutine {self.id} [{STATUS_NAMES.get(self.status, '?')}]>"
+
+
+# The last answer of line_at(): a dump of many goroutines started by one
+# go() call asks for the same line once per goroutine. The code object is
+# held weakly; the tuple is replaced whole, so any thread may read it.
+_line_memo: tuple[Any, int, int | None] = (None, -1, None)
+
+
+def line_at(code: CodeType, lasti: int) -> int | None:
+    """The line of ``code`` at instruction offset ``lasti``: what a frame's
+    ``f_lineno`` is while its ``f_lasti`` is ``lasti`` (None: no line)."""
+    global _line_memo
+    ref, at, line = _line_memo
+    if at == lasti and ref is not None and ref() is code:
+        return line
+    if lasti < 0:
+        line = code.co_firstlineno
+    else:
+        line = None
+        for start, end, ln in code.co_lines():
+            if start <= lasti < end:
+                line = ln
+                break
+    _line_memo = (weakref.ref(code), lasti, line)
+    return line
 
 
 # The sentinel a closing channel leaves in a waiter's ``param``.

@@ -643,9 +643,10 @@ def findrunnable(m: M) -> G | None:
 # ---------------------------------------------------------------------- go, exit, panic
 
 
-def newproc(sched: Sched, m: M | None, coro: Any, entry: str, code: Any, line: int, module: str = "") -> G:
+def newproc(sched: Sched, m: M | None, coro: Any, entry: str, code: Any, lasti: int, module: str = "") -> G:
     """Create a goroutine running ``coro`` and make it runnable (Go's newproc).
 
+    ``code`` and ``lasti`` are the go() call's frame's f_code and f_lasti.
     From a goroutine, the new G takes the P's runnext (what sat there moves
     to the global queue), as Go's newproc does; from elsewhere it joins the
     global queue. One Sched.lock section does it all: ``m.p`` cannot change
@@ -668,7 +669,7 @@ def newproc(sched: Sched, m: M | None, coro: Any, entry: str, code: Any, line: i
     g.coro = coro
     g.entry = entry
     g.created_code = code
-    g.created_line = line
+    g.created_lasti = lasti
     g.created_module = module
     g.creator_id = creator.id if creator is not None else 0
     g.status = RUNNABLE

@@ -155,7 +155,7 @@ def go(fn: Any, /, *args: Any, **kwargs: Any) -> Goroutine:
         )
     coro, entry = make_coro(fn, args, kwargs, "go")
     f = sys._getframe(1)
-    g = newproc(sched, m, coro, entry, f.f_code, f.f_lineno, f.f_globals.get("__name__", ""))
+    g = newproc(sched, m, coro, entry, f.f_code, f.f_lasti, f.f_globals.get("__name__", ""))
     return Goroutine(g.id)
 
 
@@ -183,7 +183,7 @@ def run(main: Any, /, *args: Any, gomaxprocs: int | None = None) -> Any:
     try:
         try:
             hooks.start()
-            newproc(sched, None, coro, entry, f.f_code, f.f_lineno)
+            newproc(sched, None, coro, entry, f.f_code, f.f_lasti)
             if os.environ.get("GOROUTINES_SYSMON", "1") != "0":
                 # GOROUTINES_SYSMON=0 turns the monitor off (for measuring
                 # what it costs); unannotated blocking calls then stall.
