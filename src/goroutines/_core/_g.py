@@ -65,7 +65,7 @@ class G:
     """One goroutine.
 
     Fields and who guards them:
-      id, created_*         immutable while the G is alive (set in go()).
+      id, created_*, entry  immutable while the G is alive (set in go()).
       coro                  the goroutine's stack: touched only by the M
                             running it (or by go() before publication).
       status, waitreason,   see the module docstring.
@@ -77,12 +77,17 @@ class G:
       waitchan              the channel (or channels, for select) the G is
                             queued on while waiting; written by the G under
                             that channel's lock, used by shutdown cleanup.
-      m                     the M running the G now (None when not running).
 
     Where the G was created is kept as the go() call's frame's code object
     and instruction offset (``f_lasti``); ``created_line`` turns them into
     the line only when a dump asks, because the frame's ``f_lineno`` scans
     the line table from the start of the function at every go().
+
+    When no dead G is free, newproc makes one without calling __init__ (the
+    Python call is a measurable part of a spawn) and sets every slot itself:
+    a slot added here must be set there too. Keep the slots few: the cyclic
+    GC visits each one whenever it passes over a live G, and with many
+    goroutines alive it passes over them often.
     """
 
     __slots__ = (
@@ -93,7 +98,6 @@ class G:
         "waitsince",
         "param",
         "waitchan",
-        "m",
         "created_code",
         "created_lasti",
         "creator_id",
@@ -110,7 +114,6 @@ class G:
         self.waitsince = 0.0
         self.param: Any = None
         self.waitchan: Any = None
-        self.m: Any = None
         self.created_code: CodeType | None = None
         self.created_lasti = -1
         self.creator_id = 0

@@ -72,6 +72,7 @@ _CLockType: type = speedups.Lock if speedups is not None else _LockType
 new_chan_buffer: Callable[[], Any] = speedups.Ring if speedups is not None else deque
 _MAX_WAIT = 3600.0  # seconds an idle poller waits before looking again
 _monotonic = time.monotonic
+_new_object = object.__new__
 
 # The current M of this thread (absent on threads that are not Ms).
 _tls = threading.local()
@@ -652,9 +653,13 @@ def newproc(sched: Sched, m: M | None, coro: Any, entry: str, code: Any, lasti: 
     global queue. One Sched.lock section does it all: ``m.p`` cannot change
     while the lock is held, so no recheck is needed as in ready().
     """
-    creator = m.curg if m is not None else None
-    if m is not None and m.p is None:
-        preempted(m)
+    cid = 0
+    if m is not None:
+        creator = m.curg
+        if creator is not None:
+            cid = creator.id
+        if m.p is None:
+            preempted(m)
     lock = sched.lock
     lock.acquire()
     if sched.stopping:
@@ -662,17 +667,27 @@ def newproc(sched: Sched, m: M | None, coro: Any, entry: str, code: Any, lasti: 
         coro.close()
         raise RuntimeError("go: the runtime is stopping; no new goroutine can start")
     gf = sched.gfree
-    g = gf.pop() if gf else G()
-    sched.goidgen += 1
-    gid = g.id = sched.goidgen
-    sched.allgs[gid] = g
+    if gf:
+        # A dead G: goexit cleared its coro, param, waitchan and waitreason.
+        g = gf.pop()
+    else:
+        # Every slot of a fresh G is set here or below (see G).
+        g = _new_object(G)
+        g.waitreason = ""
+        g.waitsince = 0.0
+        g.param = None
+        g.waitchan = None
+    gid = sched.goidgen + 1
+    sched.goidgen = gid
+    g.id = gid
     g.coro = coro
-    g.entry = entry
     g.created_code = code
     g.created_lasti = lasti
     g.created_module = module
-    g.creator_id = creator.id if creator is not None else 0
+    g.creator_id = cid
+    g.entry = entry
     g.status = RUNNABLE
+    sched.allgs[gid] = g
     runq = sched.runq
     p = m.p if m is not None and m.sched is sched else None
     if p is not None:
@@ -688,15 +703,16 @@ def newproc(sched: Sched, m: M | None, coro: Any, entry: str, code: Any, lasti: 
     tw = sched.wakep_locked() if runq and sched.pidle else None
     lock.release()
     if sched.trace is not None:
-        emit(m, "create", gid, (g.creator_id, entry))
-    wake_m(tw)
+        emit(m, "create", gid, (cid, entry))
+    if tw is not None:
+        wake_m(tw)
     return g
 
 
 def goexit(m: M, g: G, value: Any) -> None:
     """``g`` returned: record it dead, drop every reference it held."""
     sched = m.sched
-    if m.sched.trace is not None:
+    if sched.trace is not None:
         emit(m, "end", g.id)
     g.status = DEAD
     m.curg = None
@@ -705,13 +721,18 @@ def goexit(m: M, g: G, value: Any) -> None:
     g.waitchan = None
     g.waitreason = ""
     gid = g.id
-    with sched.lock:
+    lock = sched.lock
+    lock.acquire()
+    try:
         sched.allgs.pop(gid, None)
         if gid == 1:
             sched.stop_locked(result=value)
-        if len(sched.gfree) < 4096:
+        gf = sched.gfree
+        if len(gf) < 4096:
             g.created_code = None
-            sched.gfree.append(g)
+            gf.append(g)
+    finally:
+        lock.release()
 
 
 def gopanic(m: M, g: G, exc: BaseException) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 from .._errors import Deadlock
 from ._debug import RunHooks
 from ._g import RUNNING, SYSCALL, WAITING
-from ._proc import current_g, current_m, newproc, unhook
+from ._proc import _tls, current_g, current_m, newproc, unhook
 from ._sched import Sched
 from ._sysmon import sysmon
 from ._traceback import GoroutineInfo, snapshot
@@ -37,6 +37,8 @@ _max_threads = 10_000
 _CO_COROUTINE = inspect.CO_COROUTINE
 _CO_ASYNC_GEN = inspect.CO_ASYNC_GENERATOR
 _MAX_PROCS = 1024
+_FunctionType = types.FunctionType
+_getframe = sys._getframe
 
 
 def free_threaded() -> bool:
@@ -133,12 +135,11 @@ def make_coro(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any], who: str) 
 
 
 class Goroutine:
-    """The handle go() returns."""
+    """The handle go() returns. go() sets ``id`` itself: an __init__ call
+    would be a measurable part of a spawn."""
 
     __slots__ = ("id",)
-
-    def __init__(self, gid: int) -> None:
-        self.id = gid
+    id: int
 
     def __repr__(self) -> str:
         return f"<goroutine {self.id}>"
@@ -146,17 +147,28 @@ class Goroutine:
 
 def go(fn: Any, /, *args: Any, **kwargs: Any) -> Goroutine:
     """Start ``fn(*args, **kwargs)`` as a new goroutine; return at once."""
-    m = current_m()
+    try:
+        m = _tls.m
+    except AttributeError:
+        m = None
     sched = m.sched if m is not None else _current
     if sched is None or sched.stopping:
         raise RuntimeError(
             "go: no goroutines runtime is running; start one with goroutines.run(main) "
             "and call go() from inside it"
         )
-    coro, entry = make_coro(fn, args, kwargs, "go")
-    f = sys._getframe(1)
+    if type(fn) is _FunctionType and fn.__code__.co_flags & _CO_COROUTINE:
+        # An async def function (the usual case): what make_coro would do.
+        # (A call with **kwargs copies the dict even when it is empty.)
+        coro = fn(*args, **kwargs) if kwargs else fn(*args)
+        entry = fn.__qualname__ or "function"
+    else:
+        coro, entry = make_coro(fn, args, kwargs, "go")
+    f = _getframe(1)
     g = newproc(sched, m, coro, entry, f.f_code, f.f_lasti, f.f_globals.get("__name__", ""))
-    return Goroutine(g.id)
+    h = Goroutine()
+    h.id = g.id
+    return h
 
 
 def run(main: Any, /, *args: Any, gomaxprocs: int | None = None) -> Any:
