@@ -18,6 +18,7 @@ PKG = Path(__file__).resolve().parent.parent / "src" / "goroutines"
 # In dependency order: a module imports only modules before it.
 ORDER = [
     "_errors",
+    "_core._cext",
     "_core._g",
     "_core._timers",
     "_core._trace",

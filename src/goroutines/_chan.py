@@ -40,7 +40,7 @@ from ._core import (
     M,
     _tls,
     new_chan_buffer,
-    new_chan_lock,
+    new_lock,
     no_goroutine,
     preempted,
     ready,
@@ -163,7 +163,7 @@ class Chan(_ChanBase, Generic[T]):
                 f"Chan: capacity {cap} is negative (makechan: size out of range); "
                 "use 0 for an unbuffered channel"
             )
-        self._lock = new_chan_lock()
+        self._lock = new_lock()
         # An unbuffered channel never buffers: an empty tuple stands in (no
         # deque to allocate). The wait queues are made on first use; a None
         # queue reads as empty everywhere.

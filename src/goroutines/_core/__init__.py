@@ -10,6 +10,7 @@ submodules. Inside the core, a module imports only modules listed before it:
 loop needs M and the Sched needs to start one.)
 """
 
+from ._cext import new_chan_buffer, new_lock, speedups
 from ._debug import unwatch_runs, watch_runs
 from ._g import (
     CLOSED,
@@ -36,11 +37,8 @@ from ._proc import (
     _tls,
     current_g,
     current_m,
-    new_chan_buffer,
-    new_chan_lock,
     preempted,
     ready,
-    speedups,
 )
 from ._runtime import (
     Goroutine,
@@ -106,7 +104,7 @@ __all__ = [
     "no_goroutine",
     "num_goroutine",
     "new_chan_buffer",
-    "new_chan_lock",
+    "new_lock",
     "preempted",
     "ready",
     "run",

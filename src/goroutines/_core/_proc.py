@@ -21,16 +21,14 @@ rechecks after appending, so a P that went idle meanwhile loses nothing).
 
 from __future__ import annotations
 
-import os
 import sys
-import sysconfig
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 from .._errors import throw
+from ._cext import CLockType, speedups
 from ._g import (
     CLOSED,
     DEAD,
@@ -49,27 +47,9 @@ from ._trace import emit
 _LockType = type(threading.Lock())
 
 
-def _load_speedups() -> Any:
-    """The C fast paths (_speedups.c), or None: not built, a free-threaded
-    build (they are written for a GIL build), or GOROUTINES_PURE=1."""
-    if os.environ.get("GOROUTINES_PURE", "") not in ("", "0"):
-        return None
-    if sysconfig.get_config_var("Py_GIL_DISABLED"):
-        return None
-    try:
-        from . import _speedups  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return _speedups
-
-
-speedups: Any = _load_speedups()
-# What a channel's lock is (the C fast paths take a _speedups.Lock directly);
-# the park trap accepts both this and threading.Lock.
-new_chan_lock: Callable[[], Any] = speedups.Lock if speedups is not None else threading.Lock
-_CLockType: type = speedups.Lock if speedups is not None else _LockType
-# A buffered channel's buffer: the C fast paths' ring, else a deque.
-new_chan_buffer: Callable[[], Any] = speedups.Ring if speedups is not None else deque
+# The channel lock's type is CLockType; schedule() also accepts threading.Lock
+# traps (sync, netpoll).
+_CLockType = CLockType
 _MAX_WAIT = 3600.0  # seconds an idle poller waits before looking again
 _monotonic = time.monotonic
 _new_object = object.__new__
@@ -809,4 +789,4 @@ def running_frame(g: G) -> Any:
 if speedups is not None:
     # The C fast paths read and write these classes' slots directly.
     speedups.setup_core(G, M, P, CLOSED, RUNNABLE, WAIT_CHAN_SEND, WAIT_CHAN_RECEIVE, _ready_py)
-    speedups.setup_sched(Sched, RUNNING, WAITING, goexit, gopanic, after_trap, _trace_trap, unhook, _LockType)
+    speedups.setup_sched(Sched, P, P_RUNNING, RUNNING, WAITING, goexit, gopanic, after_trap, _trace_trap, unhook, _LockType)

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .._errors import Deadlock
+from ._cext import speedups
 from ._debug import RunHooks
 from ._g import RUNNING, SYSCALL, WAITING
 from ._proc import _tls, current_g, current_m, newproc, unhook
@@ -145,12 +146,19 @@ class Goroutine:
         return f"<goroutine {self.id}>"
 
 
+# The C getter of the current M (what _tls.m holds), a tenth of the cost.
+_c_current_m: Callable[[], Any] | None = speedups.current_m if speedups is not None else None
+
+
 def go(fn: Any, /, *args: Any, **kwargs: Any) -> Goroutine:
     """Start ``fn(*args, **kwargs)`` as a new goroutine; return at once."""
-    try:
-        m = _tls.m
-    except AttributeError:
-        m = None
+    if _c_current_m is not None:
+        m = _c_current_m()
+    else:
+        try:
+            m = _tls.m
+        except AttributeError:
+            m = None
     sched = m.sched if m is not None else _current
     if sched is None or sched.stopping:
         raise RuntimeError(

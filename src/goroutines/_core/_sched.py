@@ -41,6 +41,7 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+from ._cext import new_lock
 from ._g import RUNNABLE, G
 from ._timers import TimerHeap
 
@@ -126,7 +127,7 @@ class Sched:
     )
 
     def __init__(self, gomaxprocs: int, max_threads: int) -> None:
-        self.lock = threading.Lock()
+        self.lock = new_lock()
         # -- guarded by lock --
         # The global run queue. Besides Gs it may hold an M: a placeholder
         # for a goroutine that lost its P (sysmon retook it) and has since

@@ -67,6 +67,10 @@ static PyObject *str_coarse_now = NULL, *str_stopping = NULL, *str_release = NUL
 /* Sched's slots (-1 until setup_sched): read without Sched.lock, as the
  * Python code reads them (see _sched.py for who writes each). */
 static Py_ssize_t off_s_trace = -1, off_s_stopping = -1, off_s_coarse_now = -1;
+static Py_ssize_t off_s_lock = -1, off_s_runq = -1, off_s_pidle = -1, off_s_timers = -1;
+static Py_ssize_t off_p_status = -1;
+static long P_RUNNING_VAL = -1;
+static PyObject *str_nlive = NULL;
 
 static PyObject *CLOSED = NULL;           /* _g.CLOSED */
 static PyObject *RUNNABLE = NULL;         /* _g.RUNNABLE (an int) */
@@ -1487,6 +1491,60 @@ park_on_lock(PyObject *sched, PyObject *g, PyObject *trap)
     return 0;
 }
 
+/* The head of the global run queue for m's P ``p``, when findrunnable would
+ * take it without anything else to do first: the run is not stopping, p is
+ * still m's and running, no timer is pending (findrunnable runs due ones
+ * first), the head is a G (not a preempted M's placeholder, which gets the
+ * P), and no idle P would have to be woken for what stays queued. Under
+ * Sched.lock, as findrunnable. NULL without an exception: leave it to
+ * findrunnable. */
+static PyObject *
+take_global(PyObject *m, PyObject *sched, PyObject *p)
+{
+    if (off_s_lock < 0)
+        return NULL;
+    PyObject *lk = SLOT(sched, off_s_lock);
+    PyObject *runq = SLOT(sched, off_s_runq);
+    if (lk == NULL || Py_TYPE(lk) != &Lock_Type || runq == NULL || Py_TYPE(runq) != deque_type)
+        return NULL;
+    if (Py_SIZE(runq) == 0)
+        return NULL;    /* a hint read without the lock; rechecked under it */
+    LockObject *l = (LockObject *)lk;
+    lock_acquire_raw(l);
+    PyObject *g = NULL;
+    PyObject *v = SLOT(sched, off_s_stopping);
+    if (v == NULL || v != Py_False || SLOT(m, off_m_p) != p)
+        goto out;
+    v = SLOT(p, off_p_status);
+    if (v == NULL || !PyLong_CheckExact(v) || PyLong_AsLong(v) != P_RUNNING_VAL)
+        goto out;
+    PyObject *timers = SLOT(sched, off_s_timers);
+    if (timers == NULL)
+        goto out;
+    PyObject *nlive = PyObject_GetAttr(timers, str_nlive);
+    if (nlive == NULL)
+        goto out;
+    int busy = PyObject_IsTrue(nlive);
+    Py_DECREF(nlive);
+    if (busy != 0)
+        goto out;
+    PyObject *pidle = SLOT(sched, off_s_pidle);
+    if (pidle == NULL || !PyList_Check(pidle) || (PyList_GET_SIZE(pidle) > 0 && Py_SIZE(runq) > 1))
+        goto out;
+    if (Py_SIZE(runq) == 0)
+        goto out;
+    PyObject *head = PySequence_GetItem(runq, 0);
+    if (head == NULL)
+        goto out;
+    int is_g = Py_TYPE(head) == G_type;
+    Py_DECREF(head);
+    if (is_g)
+        g = deque_call1(deque_popleft, runq);
+out:
+    lock_release_raw(l);
+    return g;
+}
+
 /* run_fast(m): the inner part of _proc.schedule, for as long as it is the
  * plain case -- the P has a G in runnext, this is not a 61st pick, tracing is
  * off -- run that G to its next trap and park it if it yielded a lock; other
@@ -1510,7 +1568,7 @@ run_fast(PyObject *mod, PyObject *m)
         if (p == NULL || p == Py_None)
             break;
         PyObject *rn = SLOT(p, off_p_runnext);
-        if (rn == NULL || Py_TYPE(rn) != deque_type || Py_SIZE(rn) == 0)
+        if (rn == NULL || Py_TYPE(rn) != deque_type)
             break;
         PyObject *tickobj = SLOT(p, off_p_schedtick);
         if (tickobj == NULL || !PyLong_CheckExact(tickobj))
@@ -1524,13 +1582,25 @@ run_fast(PyObject *mod, PyObject *m)
         if (!trace_off(sched))
             break;
         Py_INCREF(p);
-        PyObject *g = deque_call1(deque_popleft, rn);
+        PyObject *g = NULL;
+        if (Py_SIZE(rn) != 0) {
+            g = deque_call1(deque_popleft, rn);
+            if (g == NULL) {
+                if (!PyErr_ExceptionMatches(PyExc_IndexError)) {
+                    Py_DECREF(p);
+                    goto error;
+                }
+                PyErr_Clear();  /* drained by another thread meanwhile */
+            }
+        }
         if (g == NULL) {
-            Py_DECREF(p);
-            if (!PyErr_ExceptionMatches(PyExc_IndexError))
-                goto error;
-            PyErr_Clear();  /* drained by another thread meanwhile */
-            break;
+            g = take_global(m, sched, p);
+            if (g == NULL) {
+                Py_DECREF(p);
+                if (PyErr_Occurred())
+                    goto error;
+                break;
+            }
         }
         PyObject *nt = PyLong_FromLong(tick);
         if (nt == NULL) {
@@ -1606,11 +1676,18 @@ error:
 static PyObject *
 setup_sched(PyObject *mod, PyObject *args)
 {
-    PyObject *sched_cls, *running, *waiting, *goexit, *gopanic, *after, *ttrap, *unhook, *tlt;
-    if (!PyArg_ParseTuple(args, "OOOOOOOOO:setup_sched", &sched_cls, &running, &waiting, &goexit,
-                          &gopanic, &after, &ttrap, &unhook, &tlt))
+    PyObject *sched_cls, *p_cls, *running, *waiting, *goexit, *gopanic, *after, *ttrap, *unhook, *tlt;
+    long p_running;
+    if (!PyArg_ParseTuple(args, "OOlOOOOOOOO:setup_sched", &sched_cls, &p_cls, &p_running, &running,
+                          &waiting, &goexit, &gopanic, &after, &ttrap, &unhook, &tlt))
         return NULL;
-    if (slot_offset(sched_cls, "trace", &off_s_trace) < 0 ||
+    P_RUNNING_VAL = p_running;
+    if (slot_offset(sched_cls, "lock", &off_s_lock) < 0 ||
+        slot_offset(sched_cls, "runq", &off_s_runq) < 0 ||
+        slot_offset(sched_cls, "pidle", &off_s_pidle) < 0 ||
+        slot_offset(sched_cls, "timers", &off_s_timers) < 0 ||
+        slot_offset(p_cls, "status", &off_p_status) < 0 ||
+        slot_offset(sched_cls, "trace", &off_s_trace) < 0 ||
         slot_offset(sched_cls, "stopping", &off_s_stopping) < 0 ||
         slot_offset(sched_cls, "coarse_now", &off_s_coarse_now) < 0)
         return NULL;
@@ -1719,6 +1796,15 @@ set_m(PyObject *mod, PyObject *m)
     Py_RETURN_NONE;
 }
 
+/* current_m(): this thread's M, or None (what _proc's _tls.m holds). */
+static PyObject *
+current_m_fn(PyObject *mod, PyObject *Py_UNUSED(ignored))
+{
+    PyObject *m = tls_m != NULL ? tls_m : Py_None;
+    Py_INCREF(m);
+    return m;
+}
+
 /* ready(g, m): as _proc.ready, for callers on an M (m not None). */
 static PyObject *
 ready_fn(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
@@ -1741,8 +1827,9 @@ static PyMethodDef module_methods[] = {
      "setup_core(G, M, P, CLOSED, RUNNABLE, WAIT_SEND, WAIT_RECV, ready_py)"},
     {"setup_chan", setup_chan, METH_VARARGS, "setup_chan(send_slow, recv_slow, send_closed, Chan)"},
     {"setup_sched", setup_sched, METH_VARARGS,
-     "setup_sched(Sched, RUNNING, WAITING, goexit, gopanic, after_trap, trace_trap, unhook, LockType)"},
+     "setup_sched(Sched, P, P_RUNNING, RUNNING, WAITING, goexit, gopanic, after_trap, trace_trap, unhook, LockType)"},
     {"run_fast", run_fast, METH_O, "run_fast(m): run the plain case of the schedule loop"},
+    {"current_m", current_m_fn, METH_NOARGS, "current_m(): this thread's M, or None"},
     {"set_m", set_m, METH_O, "set_m(m): the calling thread is M m (None: not an M)"},
     {"ready", (PyCFunction)(void (*)(void))ready_fn, METH_FASTCALL, "ready(g, m)"},
     {NULL, NULL, 0, NULL},
@@ -1777,8 +1864,9 @@ PyInit__speedups(void)
     str_coarse_now = PyUnicode_InternFromString("coarse_now");
     str_stopping = PyUnicode_InternFromString("stopping");
     str_release = PyUnicode_InternFromString("release");
+    str_nlive = PyUnicode_InternFromString("nlive");
     if (deque_append == NULL || deque_popleft == NULL || str_trace == NULL ||
-        str_coarse_now == NULL || str_stopping == NULL || str_release == NULL)
+        str_coarse_now == NULL || str_stopping == NULL || str_release == NULL || str_nlive == NULL)
         return NULL;
     the_done = PyObject_New(AwaitObject, &Await_Type);
     if (the_done == NULL)
