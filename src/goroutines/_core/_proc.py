@@ -172,12 +172,7 @@ def _ready_py(g: G, m: M | None) -> None:
                     _globready(m.sched, old)
                 if m.p is p:
                     return
-            # The P was retaken while we appended: nobody may run it soon.
-            try:
-                rn.remove(g)
-            except ValueError:
-                return
-            _globready(m.sched, g)
+            _unrunnext(m.sched, rn, g)
             return
         if m.sched.trace is not None:
             emit(m, "unblock", g.id)
@@ -186,6 +181,17 @@ def _ready_py(g: G, m: M | None) -> None:
     sched = _sched_of(g)
     if sched.trace is not None:
         emit(None, "unblock", g.id)
+    _globready(sched, g)
+
+
+def _unrunnext(sched: Sched, rn: Any, g: G) -> None:
+    """``g`` was appended to the runnext ``rn`` of a P retaken meanwhile:
+    nobody may run that P soon, so move ``g`` to the global queue -- unless
+    the P's new owner has already taken it (then it is not in ``rn``)."""
+    try:
+        rn.remove(g)
+    except ValueError:
+        return
     _globready(sched, g)
 
 
@@ -788,5 +794,5 @@ def running_frame(g: G) -> Any:
 
 if speedups is not None:
     # The C fast paths read and write these classes' slots directly.
-    speedups.setup_core(G, M, P, CLOSED, RUNNABLE, WAIT_CHAN_SEND, WAIT_CHAN_RECEIVE, _ready_py)
+    speedups.setup_core(G, M, P, CLOSED, RUNNABLE, WAIT_CHAN_SEND, WAIT_CHAN_RECEIVE, _ready_py, _unrunnext)
     speedups.setup_sched(Sched, P, P_RUNNING, RUNNING, WAITING, goexit, gopanic, after_trap, _trace_trap, unhook, _LockType)

@@ -77,6 +77,7 @@ static PyObject *RUNNABLE = NULL;         /* _g.RUNNABLE (an int) */
 static PyObject *WAIT_SEND = NULL;        /* "chan send" */
 static PyObject *WAIT_RECV = NULL;        /* "chan receive" */
 static PyObject *py_ready = NULL;         /* _proc._ready_py(g, m) */
+static PyObject *py_unrunnext = NULL;     /* _proc._unrunnext(sched, rn, g) */
 static PyObject *send_slow = NULL;        /* _chan._send_await(op) */
 static PyObject *recv_slow = NULL;        /* _chan._recv_await(op) */
 static PyObject *send_closed = NULL;      /* _chan._send_closed() -> exception */
@@ -650,8 +651,11 @@ static PyTypeObject Await_Type = {
 
 /* Make ``g`` runnable from ``m`` (a running M): the common case of
  * _proc.ready -- tracing off, the P's runnext empty -- done here; every
- * other case, and the recheck after a P was retaken meanwhile, by the
- * Python function. Returns 0, or -1 with an exception set. */
+ * other case by the Python function, and the recheck after a P was
+ * retaken meanwhile by _proc._unrunnext. Returns 0, or -1 with an
+ * exception set. */
+static int call3(PyObject *fn, PyObject *a, PyObject *b, PyObject *c);
+
 static int
 c_ready(PyObject *g, PyObject *m)
 {
@@ -672,8 +676,12 @@ c_ready(PyObject *g, PyObject *m)
     Py_DECREF(r);
     if (SLOT(m, off_m_p) == p)
         return 0;
-    /* The P was retaken while we appended: the Python ready() takes g back
-     * out of that runnext (if nobody ran it yet) and queues it globally. */
+    /* The P was retaken while we appended: take g back out of that runnext
+     * (if its new owner has not run it yet) and queue it globally. */
+    Py_INCREF(rn);
+    int err = call3(py_unrunnext, sched, rn, g);
+    Py_DECREF(rn);
+    return err;
 python:
     {
         PyObject *a[2] = {g, m};
@@ -1731,10 +1739,12 @@ slot_offset(PyObject *cls, const char *name, Py_ssize_t *out)
 static PyObject *
 setup_core(PyObject *mod, PyObject *args)
 {
-    PyObject *g_cls, *m_cls, *p_cls, *closed, *runnable, *wsend, *wrecv, *ready;
-    if (!PyArg_ParseTuple(args, "OOOOOUUO:setup_core", &g_cls, &m_cls, &p_cls, &closed,
-                          &runnable, &wsend, &wrecv, &ready))
+    PyObject *g_cls, *m_cls, *p_cls, *closed, *runnable, *wsend, *wrecv, *ready, *unrunnext;
+    if (!PyArg_ParseTuple(args, "OOOOOUUOO:setup_core", &g_cls, &m_cls, &p_cls, &closed,
+                          &runnable, &wsend, &wrecv, &ready, &unrunnext))
         return NULL;
+    Py_INCREF(unrunnext);
+    Py_XSETREF(py_unrunnext, unrunnext);
     if (!PyType_Check(g_cls)) {
         PyErr_SetString(PyExc_TypeError, "setup_core: G must be a class");
         return NULL;
@@ -1824,7 +1834,7 @@ ready_fn(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
 
 static PyMethodDef module_methods[] = {
     {"setup_core", setup_core, METH_VARARGS,
-     "setup_core(G, M, P, CLOSED, RUNNABLE, WAIT_SEND, WAIT_RECV, ready_py)"},
+     "setup_core(G, M, P, CLOSED, RUNNABLE, WAIT_SEND, WAIT_RECV, ready_py, unrunnext)"},
     {"setup_chan", setup_chan, METH_VARARGS, "setup_chan(send_slow, recv_slow, send_closed, Chan)"},
     {"setup_sched", setup_sched, METH_VARARGS,
      "setup_sched(Sched, P, P_RUNNING, RUNNING, WAITING, goexit, gopanic, after_trap, trace_trap, unhook, LockType)"},
