@@ -86,6 +86,7 @@ class M:
         "tbuf",
         "inpoll",
         "wake_break",
+        "started",
     )
 
     def __init__(self, sched: Sched, mid: int) -> None:
@@ -104,11 +105,16 @@ class M:
         # its claimer must wake it through the wake-up pipe (wake_break).
         self.inpoll = False
         self.wake_break = False
+        # Set once ``thread`` has been started: an M is put on allm under
+        # Sched.lock but started by wake_m() after the lock is released, and
+        # shutdown must not miss one started in that window.
+        self.started = threading.Event()
 
     def start(self) -> None:
         t = threading.Thread(target=self._main, name=f"goroutines-M{self.id}", daemon=True)
         self.thread = t
         t.start()
+        self.started.set()
 
     def _main(self) -> None:
         _tls.m = self

@@ -246,10 +246,17 @@ def _shutdown(sched: Sched) -> None:
     # code returns to the scheduler.
     t0 = time.monotonic()
     for m in ms:
+        budget = (2.0 if m.curg is None else 0.05) - (time.monotonic() - t0)
+        if not m.started.is_set():
+            # On allm but not started yet: its waker starts it right after
+            # releasing Sched.lock, and it exits at once (the run stopped).
+            # (Joining a thread before it has started is an error.)
+            m.started.wait(max(0.0, budget))
+            if not m.started.is_set():
+                continue
         t = m.thread
         if t is None or t is threading.current_thread():
             continue
-        budget = (2.0 if m.curg is None else 0.05) - (time.monotonic() - t0)
         t.join(max(0.0, budget))
     with sched.lock:
         leftover = [g for g in sched.allgs.values() if g.status not in (RUNNING, SYSCALL)]
