@@ -219,3 +219,91 @@ def test_a_goroutine_closed_while_parked_on_a_c_await_runs_its_finally() -> None
 
     gr.run(main)
     assert cleaned.is_set()
+
+
+# ------------------------------------------------------------------ references
+
+
+class _Box:
+    """A value whose collection a weakref can see."""
+
+    __slots__ = ("n", "ref", "__weakref__")
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.ref: Any = None
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("cap", [0, 1, 64])
+def test_values_through_a_channel_are_released(cap: int) -> None:
+    # Every path (hand-off, buffer, park on either side, close) must drop its
+    # references: a value that made the trip is freed by reference counting
+    # alone once the receiver lets go of it.
+    import weakref
+
+    n = 2000
+
+    async def main() -> list[Any]:
+        ch: gr.Chan[_Box] = gr.Chan(cap)
+        refs: list[Any] = []
+
+        async def producer() -> None:
+            for i in range(n):
+                b = _Box(i)
+                refs.append(weakref.ref(b))
+                await ch.send(b)
+                del b
+            ch.close()
+
+        gr.go(producer)
+        total = 0
+        async for b in ch:
+            total += b.n
+            del b
+        assert total == n * (n - 1) // 2
+        assert await ch.recv_ok() == (None, False)
+        return refs
+
+    refs = gr.run(main)
+    assert len(refs) == n
+    assert sum(r() is not None for r in refs) == 0
+
+
+@pytest.mark.timeout(60)
+def test_a_cycle_through_a_buffered_value_is_collected() -> None:
+    # value -> channel -> buffer -> value: only the cyclic GC can free it,
+    # so the C buffer must show its items to the GC.
+    import gc
+    import weakref
+
+    async def main() -> tuple[Any, Any]:
+        ch: gr.Chan[_Box] = gr.Chan(4)
+        b = _Box(1)
+        b.ref = ch
+        await ch.send(b)
+        return weakref.ref(ch), weakref.ref(b)
+
+    rch, rb = gr.run(main)
+    gc.collect()
+    assert rch() is None and rb() is None
+
+
+@needs_c
+def test_ring_buffer_api() -> None:
+    r = speedups.Ring()
+    assert len(r) == 0 and not r
+    for i in range(100):  # past several doublings
+        r.append(i)
+    assert len(r) == 100
+    assert [r.popleft() for _ in range(60)] == list(range(60))
+    for i in range(100, 150):  # wraps around
+        r.append(i)
+    assert [r.popleft() for _ in range(90)] == list(range(60, 150))
+    with pytest.raises(IndexError, match="empty channel buffer"):
+        r.popleft()
+    r.append("x")
+    r.clear()
+    assert len(r) == 0
+    with pytest.raises(TypeError, match="no arguments"):
+        speedups.Ring(3)
