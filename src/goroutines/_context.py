@@ -24,13 +24,12 @@ waiting on ``ctx.done()`` is woken by the clock, never reported.
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 from ._chan import Chan
-from ._core import Sched, current_sched, go, wake_m
+from ._core import Sched, current_sched, go, new_lock, wake_m
 from ._core import Timer as _RTimer
 from ._errors import Canceled, ClosedChannelError, DeadlineExceeded
 
@@ -181,7 +180,7 @@ class _CancelCtx(Context):
 
     def __init__(self, parent: Context) -> None:
         self._parent = parent
-        self._lock = threading.Lock()
+        self._lock = new_lock()
         self._done: Chan[Any] | None = None  # made on first done() or cancel
         self._err: Exception | None = None
         self._children: dict[_CancelCtx, None] | None = {}  # None once cancelled

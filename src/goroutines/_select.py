@@ -17,13 +17,12 @@ Go's selectgo, in three passes:
 from __future__ import annotations
 
 import random
-import threading
 from collections import deque
 from collections.abc import Generator
 from typing import Any
 
 from ._chan import RecvOp, SendOp, _peek_live, _send_closed
-from ._core import CLOSED, WAIT_SELECT, M, _tls, block_forever, no_goroutine, preempted, ready
+from ._core import CLOSED, WAIT_SELECT, M, _tls, block_forever, new_lock, no_goroutine, preempted, ready
 
 _random = random.random
 _shuffle = random.shuffle
@@ -117,7 +116,7 @@ class Select:
         if g is None:
             _unlock(locks)
             raise no_goroutine("select()")
-        token = threading.Lock()
+        token = new_lock()
         active = list(active)  # a copy: shuffled below, and Select may be awaited again
         if len(chans) < len(active):
             # Two cases share a channel: which of them queues first there

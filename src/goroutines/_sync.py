@@ -7,8 +7,8 @@ an unlock function), so no wake-up can be lost. A waker dequeues the G under
 that lock, leaves the resume value in ``G.param``, releases the lock and
 only then readies the G. Exactly one waker dequeues a given G.
 
-Each object's ``_lock`` (a ``threading.Lock``) guards every other field of
-it. Lock order: a sync object's ``_lock`` is a leaf, except that waking
+Each object's ``_lock`` (made by ``new_lock()``: the C Lock, or a
+threading.Lock on the pure paths) guards every other field of it. Lock order: a sync object's ``_lock`` is a leaf, except that waking
 takes Sched.lock (inside ready()) after it has been released. None of these
 objects holds a reference to a run: they are plain, can be created at module
 level or before ``run`` and be used by the goroutines of a later run. When a
@@ -51,7 +51,6 @@ it; when a writer unlocks, every reader that queued meanwhile gets the lock
 from __future__ import annotations
 
 import inspect
-import threading
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Generator
@@ -68,6 +67,7 @@ from ._core import (
     _tls,
     current,
     current_sched,
+    new_lock,
     ready,
 )
 
@@ -175,7 +175,7 @@ class WaitGroup:
     __slots__ = ("_lock", "_n", "_waiters", "_wait_op")
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = new_lock()
         self._n = 0
         self._waiters: deque[G] = deque()
         self._wait_op = _WaitGroupWait(self)
@@ -264,7 +264,7 @@ class Mutex:
     __slots__ = ("_lock", "_locked", "_starving", "_woken", "_waiters", "_lock_op")
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = new_lock()
         self._locked = False
         # True only while _locked: unlock hands the mutex to the oldest waiter.
         self._starving = False
@@ -420,7 +420,7 @@ class RWMutex:
     __slots__ = ("_lock", "_readers", "_writer", "_rq", "_wq", "_rlock_op", "_wlock_op")
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = new_lock()
         self._readers = 0  # readers holding the lock
         self._writer = False  # a writer holds the lock
         self._rq: deque[G] = deque()  # readers waiting (only while a writer holds or waits)
@@ -616,7 +616,7 @@ class Once:
     __slots__ = ("_lock", "_done", "_runner", "_waiters")
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = new_lock()
         self._done = False
         self._runner: G | None = None  # the goroutine running fn now
         self._waiters: deque[G] = deque()
