@@ -693,6 +693,37 @@ python:
     }
 }
 
+/* ------------------------------------------------------------------ one-reference objects */
+
+/* Range and RecvOp hold one object reference, first after the header (and
+ * only plain data after it): they share their GC support. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *ref;
+} OneRefObject;
+
+static int
+OneRef_traverse(OneRefObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->ref);
+    return 0;
+}
+
+static int
+OneRef_clear(OneRefObject *self)
+{
+    Py_CLEAR(self->ref);
+    return 0;
+}
+
+static void
+OneRef_dealloc(OneRefObject *self)
+{
+    PyObject_GC_UnTrack(self);
+    OneRef_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
 /* ------------------------------------------------------------------ Range */
 
 /* ``async for v in ch``: each step awaits the same mode-2 RecvOp (the value,
@@ -702,6 +733,8 @@ typedef struct {
     PyObject *op;
 } RangeObject;
 
+_Static_assert(offsetof(RangeObject, op) == offsetof(OneRefObject, ref), "Range is a one-reference object");
+
 static PyTypeObject Range_Type;
 
 static PyObject *
@@ -709,28 +742,6 @@ Range_anext(RangeObject *self)
 {
     Py_INCREF(self->op);
     return self->op;
-}
-
-static int
-Range_traverse(RangeObject *self, visitproc visit, void *arg)
-{
-    Py_VISIT(self->op);
-    return 0;
-}
-
-static int
-Range_clear(RangeObject *self)
-{
-    Py_CLEAR(self->op);
-    return 0;
-}
-
-static void
-Range_dealloc(RangeObject *self)
-{
-    PyObject_GC_UnTrack(self);
-    Range_clear(self);
-    PyObject_GC_Del(self);
 }
 
 static PyAsyncMethods Range_async = {
@@ -742,11 +753,11 @@ static PyTypeObject Range_Type = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "goroutines._core._speedups.Range",
     .tp_basicsize = sizeof(RangeObject),
-    .tp_dealloc = (destructor)Range_dealloc,
+    .tp_dealloc = (destructor)OneRef_dealloc,
     .tp_as_async = &Range_async,
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
-    .tp_traverse = (traverseproc)Range_traverse,
-    .tp_clear = (inquiry)Range_clear,
+    .tp_traverse = (traverseproc)OneRef_traverse,
+    .tp_clear = (inquiry)OneRef_clear,
 };
 
 /* ------------------------------------------------------------------ Ring */
@@ -932,6 +943,8 @@ typedef struct {
     PyObject *chan;
     int with_ok;
 } RecvOpObject;
+
+_Static_assert(offsetof(RecvOpObject, chan) == offsetof(OneRefObject, ref), "RecvOp is a one-reference object");
 
 static PyTypeObject SendOp_Type, RecvOp_Type;
 
@@ -1389,28 +1402,6 @@ RecvOp_make(PyObject *chan, int with_ok)
     return (PyObject *)op;
 }
 
-static int
-RecvOp_traverse(RecvOpObject *self, visitproc visit, void *arg)
-{
-    Py_VISIT(self->chan);
-    return 0;
-}
-
-static int
-RecvOp_clear(RecvOpObject *self)
-{
-    Py_CLEAR(self->chan);
-    return 0;
-}
-
-static void
-RecvOp_dealloc(RecvOpObject *self)
-{
-    PyObject_GC_UnTrack(self);
-    RecvOp_clear(self);
-    Py_TYPE(self)->tp_free((PyObject *)self);
-}
-
 static PyObject *
 RecvOp_repr(RecvOpObject *self)
 {
@@ -1432,13 +1423,13 @@ static PyTypeObject RecvOp_Type = {
     PyVarObject_HEAD_INIT(NULL, 0)
     .tp_name = "goroutines.RecvOp",
     .tp_basicsize = sizeof(RecvOpObject),
-    .tp_dealloc = (destructor)RecvOp_dealloc,
+    .tp_dealloc = (destructor)OneRef_dealloc,
     .tp_as_async = &RecvOp_async,
     .tp_repr = (reprfunc)RecvOp_repr,
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
     .tp_doc = "\"Receive from chan\": await it, or pass it to select().",
-    .tp_traverse = (traverseproc)RecvOp_traverse,
-    .tp_clear = (inquiry)RecvOp_clear,
+    .tp_traverse = (traverseproc)OneRef_traverse,
+    .tp_clear = (inquiry)OneRef_clear,
     .tp_methods = Op_methods,
     .tp_members = RecvOp_members,
     .tp_new = RecvOp_new,
