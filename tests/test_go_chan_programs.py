@@ -13,7 +13,8 @@ the Go program's panics become failed asserts (or the exception escaping
 - ``v, ok := <-c`` is ``recv_ok()``; ``for v := range c`` is ``async for``.
 - ``runtime.Gosched()`` is ``gr.gosched()``. Where the Go program sleeps to let
   other goroutines settle, the port waits for an observable condition instead
-  (the conftest ``wait`` fixture), never for a length of time.
+  (the conftest ``wait`` fixture); no test relies on a length of time (the
+  nonblock.go port paces its retries as Go's ticker does, see there).
 
 Not ported:
 
