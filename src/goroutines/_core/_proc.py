@@ -28,7 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .._errors import throw
-from ._cext import CLockType, speedups
+from ._cext import CLockType, LockType, speedups
 from ._g import (
     CLOSED,
     DEAD,
@@ -44,12 +44,6 @@ from ._g import (
 from ._sched import P_DEAD, P_RUNNING, P, Sched, inject, wake_m
 from ._trace import emit
 
-_LockType = type(threading.Lock())
-
-
-# The channel lock's type is CLockType; schedule() also accepts threading.Lock
-# traps (sync, netpoll).
-_CLockType = CLockType
 _MAX_WAIT = 3600.0  # seconds an idle poller waits before looking again
 _monotonic = time.monotonic
 _new_object = object.__new__
@@ -282,8 +276,9 @@ REQUEUE = _Requeue()
 def schedule(m: M) -> None:
     """The M's loop: pick a G, run it to its next trap, repeat."""
     sched = m.sched
-    LockType = _LockType
-    CLockType = _CLockType
+    # Locals: the two lock types a park trap may be (checked per switch).
+    clock_type = CLockType
+    lock_type = LockType
     run_fast = speedups.run_fast if speedups is not None else None
     while True:
         if run_fast is not None:
@@ -350,7 +345,7 @@ def schedule(m: M) -> None:
             _trace_trap(m, g, trap)
 
         tt = type(trap)
-        if tt is CLockType or tt is LockType:
+        if tt is clock_type or tt is lock_type:
             # Park (the common case, also done by _speedups.run_fast): the G
             # is marked waiting before the lock it yielded is released.
             g.status = WAITING
@@ -363,7 +358,8 @@ def schedule(m: M) -> None:
 
 
 def after_trap(m: M, g: G, trap: Any) -> None:
-    """Act on what ``g`` yielded, other than a single lock (see schedule)."""
+    """Act on what ``g`` yielded, other than a single lock: schedule() and
+    _speedups.run_fast park on a lock trap themselves."""
     sched = m.sched
     tt = type(trap)
     if trap is None:
@@ -386,10 +382,6 @@ def after_trap(m: M, g: G, trap: Any) -> None:
         with sched.lock:
             sched.runq.append(g)
         return
-    elif tt is _CLockType or tt is _LockType:
-        g.status = WAITING
-        g.waitsince = sched.coarse_now
-        trap.release()
     else:
         gopanic(
             m,
@@ -801,4 +793,6 @@ def running_frame(g: G) -> Any:
 if speedups is not None:
     # The C fast paths read and write these classes' slots directly.
     speedups.setup_core(G, M, P, CLOSED, RUNNABLE, WAIT_CHAN_SEND, WAIT_CHAN_RECEIVE, _ready_py, _unrunnext)
-    speedups.setup_sched(Sched, P, P_RUNNING, RUNNING, WAITING, goexit, gopanic, after_trap, _trace_trap, unhook, _LockType)
+    speedups.setup_sched(
+        Sched, P, P_RUNNING, RUNNING, WAITING, goexit, gopanic, after_trap, _trace_trap, unhook, LockType
+    )

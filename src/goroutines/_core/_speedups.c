@@ -63,7 +63,7 @@ static PyObject *RUNNING = NULL, *WAITING = NULL;  /* _g.RUNNING, _g.WAITING */
 static PyObject *py_goexit = NULL, *py_gopanic = NULL, *py_after_trap = NULL;
 static PyObject *py_trace_trap = NULL, *py_unhook = NULL;
 static PyTypeObject *thread_lock_type = NULL;    /* type(threading.Lock()) */
-static PyObject *str_coarse_now = NULL, *str_stopping = NULL, *str_release = NULL;
+static PyObject *str_release = NULL;
 /* Sched's slots (-1 until setup_sched): read without Sched.lock, as the
  * Python code reads them (see _sched.py for who writes each). */
 static Py_ssize_t off_s_trace = -1, off_s_stopping = -1, off_s_coarse_now = -1;
@@ -84,7 +84,6 @@ static PyObject *send_closed = NULL;      /* _chan._send_closed() -> exception *
 static PyObject *deque_append = NULL;     /* collections.deque.append */
 static PyObject *deque_popleft = NULL;    /* collections.deque.popleft */
 static PyTypeObject *deque_type = NULL;
-static PyObject *str_trace = NULL;        /* "trace" */
 
 /* This thread's M (a borrowed reference: the M object outlives its thread's
  * schedule loop, which clears this before it returns). */
@@ -1000,17 +999,23 @@ Chan_dealloc(ChanObject *self)
 }
 
 static PyObject *
-Chan_send(ChanObject *self, PyObject *value)
+SendOp_make(PyObject *chan, PyObject *value)
 {
     SendOpObject *op = PyObject_GC_New(SendOpObject, &SendOp_Type);
     if (op == NULL)
         return NULL;
-    Py_INCREF(self);
-    op->chan = (PyObject *)self;
+    Py_INCREF(chan);
+    op->chan = chan;
     Py_INCREF(value);
     op->value = value;
     PyObject_GC_Track(op);
     return (PyObject *)op;
+}
+
+static PyObject *
+Chan_send(ChanObject *self, PyObject *value)
+{
+    return SendOp_make((PyObject *)self, value);
 }
 
 static PyObject *
@@ -1297,14 +1302,7 @@ SendOp_new(PyTypeObject *type, PyObject *args, PyObject *kw)
     static char *kwlist[] = {"chan", "value", NULL};
     if (!PyArg_ParseTupleAndKeywords(args, kw, "OO:SendOp", kwlist, &chan, &value))
         return NULL;
-    SendOpObject *op = (SendOpObject *)type->tp_alloc(type, 0);
-    if (op == NULL)
-        return NULL;
-    Py_INCREF(chan);
-    op->chan = chan;
-    Py_INCREF(value);
-    op->value = value;
-    return (PyObject *)op;
+    return SendOp_make(chan, value);  /* not a base type: type is SendOp */
 }
 
 static int
@@ -1380,13 +1378,7 @@ RecvOp_new(PyTypeObject *type, PyObject *args, PyObject *kw)
         PyErr_Format(PyExc_ValueError, "RecvOp: with_ok must be 0, 1 or 2, not %d", with_ok);
         return NULL;
     }
-    RecvOpObject *op = (RecvOpObject *)type->tp_alloc(type, 0);
-    if (op == NULL)
-        return NULL;
-    Py_INCREF(chan);
-    op->chan = chan;
-    op->with_ok = with_ok;
-    return (PyObject *)op;
+    return RecvOp_make(chan, with_ok);  /* not a base type: type is RecvOp */
 }
 
 static PyObject *
@@ -1861,13 +1853,9 @@ PyInit__speedups(void)
         return NULL;
     deque_append = PyObject_GetAttrString((PyObject *)deque_type, "append");
     deque_popleft = PyObject_GetAttrString((PyObject *)deque_type, "popleft");
-    str_trace = PyUnicode_InternFromString("trace");
-    str_coarse_now = PyUnicode_InternFromString("coarse_now");
-    str_stopping = PyUnicode_InternFromString("stopping");
     str_release = PyUnicode_InternFromString("release");
     str_nlive = PyUnicode_InternFromString("nlive");
-    if (deque_append == NULL || deque_popleft == NULL || str_trace == NULL ||
-        str_coarse_now == NULL || str_stopping == NULL || str_release == NULL || str_nlive == NULL)
+    if (deque_append == NULL || deque_popleft == NULL || str_release == NULL || str_nlive == NULL)
         return NULL;
     the_done = PyObject_New(AwaitObject, &Await_Type);
     if (the_done == NULL)
