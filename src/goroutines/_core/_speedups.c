@@ -47,11 +47,17 @@
  *                          deque, internally locked on free-threaded builds)
  *                          and the recheck of ``m.p``, as _proc.ready.
  *   run_fast               no lock of its own: runnext, then take_global.
- *   slot writes            a G/M/P/Sched slot is stored as its member
- *                          descriptor stores it: on a free-threaded build
- *                          under the object's critical section (a per-object
- *                          mutex, a leaf: nothing else is taken or called
- *                          inside it) with a release store; plain with a GIL.
+ *   slot writes            G and M slots have one writer at a time (the G's
+ *                          owner, the M itself; _g.py, _proc.py), ordered by
+ *                          the lock or queue that handed them over: an atomic
+ *                          exchange on a free-threaded build, so an unlocked
+ *                          reader sees the old or new value and the old one
+ *                          is dropped once. P.schedtick, which a retaken P's
+ *                          old and new owner may both store, is stored as the
+ *                          member descriptor stores it: under the object's
+ *                          critical section (a per-object mutex, a leaf:
+ *                          nothing else is taken or called inside it).
+ *                          Plain stores with a GIL.
  *   slot reads, no lock    ``m.p`` (only ever taken away from its M, see
  *                          _proc.py; P objects live as long as their Sched in
  *                          ``allp``), ``sched.trace``/``stopping``, ``g.status``
@@ -163,8 +169,10 @@ slot_load(PyObject *obj, Py_ssize_t off)
 
 /* A strong reference to a slot's value (NULL if unset) that another thread
  * may replace meanwhile: read under the object's critical section, which
- * the member descriptor's store (and slot_set) holds while it swaps the
- * word, so the value cannot be freed between the load and the incref. */
+ * the member descriptor's store (and slot_set_shared) holds while it swaps
+ * the word, so the value cannot be freed between the load and the incref.
+ * Only for slots every writer stores that way (Sched.coarse_now, written by
+ * sysmon in Python; P.schedtick). */
 static inline PyObject *
 slot_get_ref(PyObject *obj, Py_ssize_t off)
 {
@@ -187,11 +195,31 @@ trace_off(PyObject *sched)
     return t == NULL || t == Py_None;
 }
 
-/* Store a new reference to v in a slot, as a member descriptor's set does
- * (on a free-threaded build: under the object's critical section, with a
- * release store; the old value is dropped after it, as there). */
+/* Store a new reference to v in a slot whose writers take turns (one at a
+ * time, ordered by a lock or a queue: every G and M slot the C code writes,
+ * see _g.py and _proc.py). On a free-threaded build an atomic exchange: a
+ * reader without the lock (a member descriptor: atomic load, then a checked
+ * incref) sees the old or the new value, and the old one is dropped once. */
 static inline void
 slot_set(PyObject *obj, Py_ssize_t off, PyObject *v)
+{
+    PyObject **p = (PyObject **)((char *)obj + off);
+    Py_INCREF(v);
+#ifdef GR_FT
+    PyObject *old = __atomic_exchange_n(p, v, __ATOMIC_ACQ_REL);
+#else
+    PyObject *old = *p;
+    *p = v;
+#endif
+    Py_XDECREF(old);
+}
+
+/* Store a slot that two writers may store at once, or that slot_get_ref
+ * reads (P.schedtick: a retaken P's old and new owner): as the member
+ * descriptor stores it -- on a free-threaded build under the object's
+ * critical section, the old value dropped after it. */
+static inline void
+slot_set_shared(PyObject *obj, Py_ssize_t off, PyObject *v)
 {
     PyObject **p = (PyObject **)((char *)obj + off);
     PyObject *old;
@@ -694,8 +722,24 @@ Await_am_send(AwaitObject *self, PyObject *arg, PyObject **result)
     }
 }
 
-/* Iterator protocol and send(), for callers that do not use am_send (the
- * interpreter when a trace function is set, or user code). */
+/* Iterator protocol and send(), for callers that do not use am_send: the
+ * interpreter's SEND on Python 3.12 and later (tp_iternext when it sends
+ * None, else a send() call), and on 3.11 when a trace function is set. */
+
+/* Return ``r`` (stolen, not None) as StopIteration(r), wrapped so that a
+ * tuple stays one value. */
+static PyObject *
+stop_with(PyObject *r)
+{
+    PyObject *e = PyObject_CallOneArg(PyExc_StopIteration, r);
+    Py_DECREF(r);
+    if (e != NULL) {
+        PyErr_SetObject(PyExc_StopIteration, e);
+        Py_DECREF(e);
+    }
+    return NULL;
+}
+
 static PyObject *
 await_step(AwaitObject *self, PyObject *arg)
 {
@@ -709,16 +753,7 @@ await_step(AwaitObject *self, PyObject *arg)
             PyErr_SetNone(PyExc_StopIteration);
             return NULL;
         }
-        else {
-            /* StopIteration(value), wrapped so that a tuple stays one value. */
-            PyObject *e = PyObject_CallOneArg(PyExc_StopIteration, r);
-            Py_DECREF(r);
-            if (e != NULL) {
-                PyErr_SetObject(PyExc_StopIteration, e);
-                Py_DECREF(e);
-            }
-            return NULL;
-        }
+        return stop_with(r);
     default:
         return NULL;
     }
@@ -727,22 +762,21 @@ await_step(AwaitObject *self, PyObject *arg)
 static PyObject *
 Await_iternext(AwaitObject *self)
 {
-    PyObject *r = await_step(self, Py_None);
-    if (r == NULL && PyErr_ExceptionMatches(PyExc_StopIteration)) {
-        /* tp_iternext reports plain exhaustion without an exception. */
-        PyObject *t, *v, *tb;
-        PyErr_Fetch(&t, &v, &tb);
-        if (v == NULL || v == Py_None ||
-            (PyObject_TypeCheck(v, (PyTypeObject *)PyExc_StopIteration) &&
-             ((PyStopIterationObject *)v)->value == Py_None)) {
-            Py_XDECREF(t);
-            Py_XDECREF(v);
-            Py_XDECREF(tb);
+    PyObject *r;
+    switch (Await_am_send(self, Py_None, &r)) {
+    case PYGEN_NEXT:
+        return r;
+    case PYGEN_RETURN:
+        if (r == Py_None) {
+            /* tp_iternext reports plain exhaustion without an exception
+             * (the common case: a send done at once). */
+            Py_DECREF(r);
             return NULL;
         }
-        PyErr_Restore(t, v, tb);
+        return stop_with(r);
+    default:
+        return NULL;
     }
-    return r;
 }
 
 static PyObject *
@@ -1813,7 +1847,7 @@ run_fast(PyObject *mod, PyObject *m)
             Py_DECREF(g);
             goto error;
         }
-        slot_set(p, off_p_schedtick, nt);
+        slot_set_shared(p, off_p_schedtick, nt);
         Py_DECREF(nt);
         Py_DECREF(p);
 
