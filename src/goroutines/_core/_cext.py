@@ -21,7 +21,6 @@ makes a buffered channel's buffer: the C ring or a deque.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 import warnings
@@ -37,19 +36,31 @@ def _required() -> bool:
     return os.environ.get("GOROUTINES_REQUIRE_SPEEDUPS", "") not in ("", "0")
 
 
-def stale_reason(mod: Any, source: Path | None = None) -> str | None:
+def stale_reason(mod: Any, source: Path | None = None, *, trust_mtime: bool = False) -> str | None:
     """Why the built module ``mod`` does not match ``source`` (default: the
-    _speedups.c beside this file), or None."""
+    _speedups.c beside this file), or None.
+
+    ``trust_mtime``: a binary newer than its source was built after the
+    last edit; skip hashing it (importing hashlib costs milliseconds).
+    """
     if source is None:
         source = _SOURCE
     try:
-        text = source.read_bytes()
+        st = source.stat()
     except OSError:
         return None  # an installed wheel: no source beside it to compare
     built = getattr(mod, "SOURCE_SHA256", "")
     if not built:
         return f"{mod.__file__} records no source hash (built by an older setup.py)"
-    if hashlib.sha256(text).hexdigest() != built:
+    if trust_mtime:
+        try:
+            if os.stat(mod.__file__).st_mtime > st.st_mtime:
+                return None
+        except (OSError, TypeError):
+            pass
+    import hashlib
+
+    if hashlib.sha256(source.read_bytes()).hexdigest() != built:
         return f"{mod.__file__} was built from an older {source.name}"
     return None
 
@@ -63,7 +74,7 @@ def _load() -> Any:
         if _required():
             raise
         return None
-    why = stale_reason(_speedups)
+    why = stale_reason(_speedups, trust_mtime=True)
     if why is not None:
         msg = (
             f"goroutines: not loading the C fast paths: {why}; rebuild them with "
