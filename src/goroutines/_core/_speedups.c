@@ -27,9 +27,12 @@
  *
  * Locking -- the same rules as the Python code, on both builds. Nothing here
  * relies on the GIL for atomicity; on a build with one it is held only
- * because the C API requires it. Each path and the lock it relies on, in
- * the order of docs/design.md "Locks" (a path holding one takes only those
- * after it):
+ * because the C API requires it. The order is docs/design.md's "Locks"
+ * (a thread holding one takes only those after it): (1) channel locks,
+ * (2) sync/timer locks, (3) Sched.lock, (4) Netpoll.lock; the C code takes
+ * only (1) and (3), never both at once, and an object's critical section
+ * (free-threaded builds) only innermost, for one slot. Each path and the
+ * lock it relies on:
  *
  *   SendOp/RecvOp await    the channel's Lock (its ``_lock``) around every
  *                          read or write of ``_recvq``/``_sendq``/``_buf``/
@@ -1294,8 +1297,10 @@ fast_chan(PyObject *chan)
     if (Py_TYPE(chan) != chan_cls && !PyObject_TypeCheck(chan, &Chan_Type))
         return NULL;
     ChanObject *ch = (ChanObject *)chan;
-    if (ch->lock == NULL || Py_TYPE(ch->lock) != &Lock_Type || ch->buf == NULL ||
-        ch->recvq == NULL || ch->sendq == NULL)
+    /* Set by __init__ before the channel is shared, never unset after (a
+     * NULL here is a channel whose __init__ did not run): relaxed loads. */
+    if (GR_LOAD_RELAXED(ch->lock) == NULL || Py_TYPE(ch->lock) != &Lock_Type || GR_LOAD_RELAXED(ch->buf) == NULL ||
+        GR_LOAD_RELAXED(ch->recvq) == NULL || GR_LOAD_RELAXED(ch->sendq) == NULL)
         return NULL;
     return ch;
 }
