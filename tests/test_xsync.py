@@ -565,6 +565,33 @@ def test_errgroup_go_not_awaited_with_a_limit_is_loud() -> None:
     assert gr.run(main) == "ok"
 
 
+def test_errgroup_go_not_awaited_yet_is_not_an_error() -> None:
+    async def main() -> list[int]:
+        g = gr.ErrGroup()
+        g.set_limit(1)
+        hits: list[int] = []
+
+        def work(i: int) -> None:
+            hits.append(i)
+
+        op = g.go(work, 1)  # awaited below, after a wait() elsewhere
+        assert hits == []  # with a limit, nothing starts before the await
+        done = gr.Chan[None]()
+
+        async def other() -> None:
+            await g.wait()
+            await done.send(None)
+
+        gr.go(other)
+        await done.recv()
+        await op
+        await op  # a second await does nothing more
+        await g.wait()
+        return hits
+
+    assert gr.run(main) == [1]
+
+
 def test_errgroup_try_go_without_limit_and_after_limit_removed() -> None:
     async def main() -> list[bool]:
         g = gr.ErrGroup()
@@ -824,7 +851,8 @@ def test_after_func_pending_is_not_a_deadlock() -> None:
         async def later() -> None:
             await ch.send("from the timer")
 
-        gr.after_func(0.01, later)
+        gr.after_func(0.01, later)  # the Timer is dropped at once: it still fires
+        gc.collect()
         return await ch.recv()
 
     assert gr.run(main) == "from the timer"

@@ -25,8 +25,10 @@ returns an awaitable, and:
   g.go(...)`` waits (FIFO, wait reason ``errgroup.Group.Go``) for a slot and
   then starts the goroutine. The rule does not depend on whether a slot
   happens to be free, so a forgotten ``await`` fails every time, not only
-  under load: the un-awaited call warns (RuntimeWarning) when collected, and
-  ``g.wait()`` raises ``RuntimeError`` naming it instead of waiting without it.
+  under load: the un-awaited call, once dropped, warns (RuntimeWarning) and
+  makes ``g.wait()`` raise ``RuntimeError`` naming it instead of waiting
+  without it. (An op merely not awaited *yet* is not an error: another
+  goroutine may call ``wait`` between a ``g.go(...)`` call and its ``await``.)
 
 ``g.try_go(...)`` never waits: it starts the goroutine if a slot is free
 (always, with no limit) and says whether it did. ``set_limit`` while
@@ -35,9 +37,11 @@ removes the limit; 0 would block every ``go`` forever and is a
 ``ValueError``. As in Go, ``set_limit`` is meant to be called before the
 group is used, not concurrently with ``go``.
 
-Locks: ``_lock`` (from ``new_lock()``) guards ``_sem``, ``_err`` and
-``_unawaited``; it is a leaf (cancelling ``ctx`` and starting goroutines
-happen after its release). The slots are a ``Semaphore`` (its own lock), the
+Locks: ``_lock`` (from ``new_lock()``) guards ``_sem`` and ``_err``; it is
+a leaf (cancelling ``ctx`` and starting goroutines happen after its
+release). ``_lost`` is appended to by finalisers, which must take no lock
+(one may run while this thread holds ``_lock``): a list's append is atomic
+on both builds. The slots are a ``Semaphore`` (its own lock), the
 count of goroutines a ``WaitGroup`` (its own lock).
 """
 
@@ -133,8 +137,6 @@ class _GoOp:
         current("ErrGroup.go()")
         grp = self.grp
         self.state = _WAITING
-        with grp._lock:
-            grp._unawaited -= 1
         fn, args, kwargs = self.fn, self.args, self.kwargs
         self.fn = self.args = self.kwargs = None
         try:
@@ -149,6 +151,7 @@ class _GoOp:
             fn = self.fn
             if isinstance(fn, types.CoroutineType):
                 fn.close()  # no second "never awaited" warning for it
+            self.grp._lost.append(self._name())  # no lock: see the module docstring
             warnings.warn(
                 f"ErrGroup.go({self._name()}) was never awaited, so its goroutine never started; "
                 "with a limit set, write `await g.go(...)`",
@@ -170,7 +173,7 @@ class ErrGroup:
     ``go`` starts goroutines, so needs a running runtime.
     """
 
-    __slots__ = ("ctx", "_cancel", "_lock", "_wg", "_sem", "_err", "_unawaited")
+    __slots__ = ("ctx", "_cancel", "_lock", "_wg", "_sem", "_err", "_lost")
 
     def __init__(self, parent: Context | None = None) -> None:
         if parent is None:
@@ -187,7 +190,7 @@ class ErrGroup:
         self._wg = WaitGroup()
         self._sem: Semaphore | None = None  # the slots, when a limit is set
         self._err: Exception | None = None  # the first error
-        self._unawaited = 0  # go() ops made with a limit and never awaited
+        self._lost: list[str] = []  # go() ops made with a limit, dropped unawaited
 
     # -- starting goroutines
 
@@ -200,8 +203,6 @@ class ErrGroup:
         _check_fn(fn, args, kwargs, "ErrGroup.go")
         with self._lock:
             sem = self._sem
-            if sem is not None:
-                self._unawaited += 1
         if sem is None:
             self._start(None, fn, args, kwargs)
             return _STARTED
@@ -266,12 +267,11 @@ class ErrGroup:
     async def wait(self) -> None:
         """Wait for every goroutine of the group; raise the first exception
         one of them raised (that object), else return None. Cancels ``ctx``."""
-        with self._lock:
-            lost = self._unawaited
+        lost = self._lost
         if lost:
             raise RuntimeError(
-                f"ErrGroup.wait: {lost} go() call(s) made while a limit was set were never awaited, "
-                "so their goroutines never started; write `await g.go(...)`"
+                f"ErrGroup.wait: {len(lost)} go() call(s) made while a limit was set were never awaited, "
+                f"so their goroutines never started ({', '.join(sorted(set(lost)))}); write `await g.go(...)`"
             )
         await _WaitGroupWait(self._wg, WAIT_ERRGROUP_WAIT)
         with self._lock:
