@@ -12,6 +12,7 @@ No test sleeps to synchronise: goroutines are awaited as parked with the
 
 from __future__ import annotations
 
+import contextvars
 import gc
 import random
 import threading
@@ -21,6 +22,7 @@ from typing import Any
 import pytest
 
 import goroutines as gr
+from goroutines._core import G
 
 pytestmark = [pytest.mark.usefixtures("no_leaked_runtime_threads"), pytest.mark.timeout(60)]
 
@@ -856,6 +858,27 @@ def test_after_func_pending_is_not_a_deadlock() -> None:
         return await ch.recv()
 
     assert gr.run(main) == "from the timer"
+
+
+@pytest.mark.skipif("ctx" not in G.__slots__, reason="per-goroutine contextvars not in this build yet")
+def test_after_func_runs_in_the_callers_context_variables() -> None:
+    var: contextvars.ContextVar[str] = contextvars.ContextVar("var", default="unset")
+
+    async def main() -> list[str]:
+        res: gr.Chan[str] = gr.Chan(2)
+        var.set("at after_func")
+
+        async def fn() -> None:
+            await res.send(var.get())
+            var.set("changed in fn")
+
+        t = gr.after_func(0, fn)
+        var.set("later in main")
+        first = await res.recv()
+        t.reset(0)
+        return [first, await res.recv(), var.get()]
+
+    assert gr.run(main) == ["at after_func", "at after_func", "later in main"]
 
 
 def test_after_func_bad_inputs() -> None:

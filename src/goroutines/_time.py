@@ -26,6 +26,7 @@ function runs even if nobody keeps the Timer (a pending call is not garbage).
 
 from __future__ import annotations
 
+import contextvars
 import inspect
 import math
 import time
@@ -272,10 +273,10 @@ def after(seconds: float) -> Chan[float]:
 
 class _FuncTimerState:
     """An after_func timer's arming. ``lock`` guards ``armed``, ``sched`` and
-    ``rt`` (lock order: ``lock``, then Sched.lock); ``fn`` and ``args`` are
-    immutable."""
+    ``rt`` (lock order: ``lock``, then Sched.lock); ``fn``, ``args`` and
+    ``ctx`` (the context variables of the after_func call) are immutable."""
 
-    __slots__ = ("lock", "armed", "sched", "rt", "fn", "args")
+    __slots__ = ("lock", "armed", "sched", "rt", "fn", "args", "ctx")
 
     def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...], sched: Sched) -> None:
         self.lock = new_lock()
@@ -284,6 +285,7 @@ class _FuncTimerState:
         self.rt = _RTimer(_fire_func, self)
         self.fn = fn
         self.args = args
+        self.ctx = contextvars.copy_context()
 
 
 def _fire_func(st: _FuncTimerState, seq: int) -> None:
@@ -294,7 +296,11 @@ def _fire_func(st: _FuncTimerState, seq: int) -> None:
             return  # stale: stopped or re-armed after this firing was due
         st.armed = -1
     try:
-        go(st.fn, *st.args)
+        # go() copies the context it is called in: fn's goroutine starts
+        # from the after_func caller's context, as a goroutine from its
+        # go() caller's (asyncio's call_later does the same). A fresh copy
+        # per firing: two firings may overlap, and a Context is entered once.
+        st.ctx.copy().run(go, st.fn, *st.args)
     except RuntimeError:
         pass  # the run is stopping: its goroutines are abandoned anyway
 
@@ -363,8 +369,9 @@ def after_func(seconds: float, fn: Callable[..., Any], *args: Any) -> Timer:
     """Go's time.AfterFunc: start ``fn(*args)`` in its own goroutine after ``seconds``.
 
     ``fn`` is an ``async def`` function or a plain function, as for ``go``
-    (a plain one runs as a goroutine with no scheduling points); an
-    exception it raises ends the program, as any goroutine's. Returns a
+    (a plain one runs as a goroutine with no scheduling points), started in
+    a copy of the context variables of this call; an exception it raises
+    ends the program, as any goroutine's. Returns a
     ``Timer`` with no channel (``c`` is None): ``stop()`` keeps ``fn`` from
     starting and returns True if it did so; ``reset(seconds)`` schedules
     ``fn`` again, even after it ran. Needs a running runtime.
