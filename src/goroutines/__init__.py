@@ -16,11 +16,8 @@ docs/ for the contract.
 
 from . import net
 from ._chan import Chan, RecvOp, SendOp
-
-# More sync and context (Go's x/sync, sync.Cond, newer context, time.AfterFunc)
 from ._cond import Cond
 from ._context import (
-    CancelCauseFunc,
     Context,
     background,
     cause,
@@ -92,8 +89,7 @@ __all__ = [
     "with_deadline",
     "with_timeout",
     "with_value",
-    # More sync and context
-    "CancelCauseFunc",
+    # More sync and context (Go's x/sync, sync.Cond, context causes, time.AfterFunc)
     "Cond",
     "ErrGroup",
     "Semaphore",
