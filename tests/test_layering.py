@@ -36,6 +36,7 @@ ORDER = [
     "_time",
     "_sync",
     "_context",
+    "_logging",
     "_net._addr",
     "_net._errors",
     "_net._wait",

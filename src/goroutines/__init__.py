@@ -30,6 +30,7 @@ from ._core import (
     syscall,
 )
 from ._errors import Canceled, ClosedChannelError, DeadlineExceeded, Deadlock
+from ._logging import GoroutineFilter
 from ._select import select
 from ._sync import Mutex, Once, RWMutex, WaitGroup
 from ._time import Ticker, Timer, after, sleep
@@ -45,6 +46,7 @@ __all__ = [
     "Context",
     "DeadlineExceeded",
     "Deadlock",
+    "GoroutineFilter",
     "GoroutineInfo",
     "Mutex",
     "Once",

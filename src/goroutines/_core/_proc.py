@@ -25,6 +25,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from contextvars import copy_context as _copy_context
 from typing import Any
 
 from .._errors import throw
@@ -331,7 +332,9 @@ def schedule(m: M) -> None:
         if tr is not None:
             emit(m, "start", g.id)
         try:
-            trap = g.coro.send(param)
+            # The goroutine's own contextvars.Context is current while its
+            # code runs (asyncio's Task does the same per step).
+            trap = g.ctx.run(g.coro.send, param)
         except StopIteration as e:
             m.curg = None
             goexit(m, g, e.value)
@@ -628,15 +631,21 @@ def findrunnable(m: M) -> G | None:
 # ---------------------------------------------------------------------- go, exit, panic
 
 
-def newproc(sched: Sched, m: M | None, coro: Any, entry: str, code: Any, lasti: int, module: str = "") -> G:
+def newproc(
+    sched: Sched, m: M | None, coro: Any, entry: str, code: Any, lasti: int, module: str = "", ctx: Any = None
+) -> G:
     """Create a goroutine running ``coro`` and make it runnable (Go's newproc).
 
-    ``code`` and ``lasti`` are the go() call's frame's f_code and f_lasti.
+    ``code`` and ``lasti`` are the go() call's frame's f_code and f_lasti;
+    ``ctx`` the goroutine's contextvars.Context (None: a copy of the
+    calling thread's current one).
     From a goroutine, the new G takes the P's runnext (what sat there moves
     to the global queue), as Go's newproc does; from elsewhere it joins the
     global queue. One Sched.lock section does it all: ``m.p`` cannot change
     while the lock is held, so no recheck is needed as in ready().
     """
+    if ctx is None:
+        ctx = _copy_context()
     cid = 0
     if m is not None:
         creator = m.curg
@@ -665,6 +674,7 @@ def newproc(sched: Sched, m: M | None, coro: Any, entry: str, code: Any, lasti: 
     sched.goidgen = gid
     g.id = gid
     g.coro = coro
+    g.ctx = ctx
     g.created_code = code
     g.created_lasti = lasti
     g.created_module = module
@@ -701,6 +711,7 @@ def goexit(m: M, g: G, value: Any) -> None:
     g.status = DEAD
     m.curg = None
     g.coro = None
+    g.ctx = None
     g.param = None
     g.waitchan = None
     g.waitreason = ""
@@ -731,6 +742,7 @@ def gopanic(m: M, g: G, exc: BaseException) -> None:
         emit(m, "panic", g.id, f"{type(exc).__name__}: {exc}")
     g.status = DEAD
     g.coro = None
+    g.ctx = None
     with m.sched.lock:
         if not m.sched.stopping:
             attach_panic_dump_locked(m.sched, g, exc)

@@ -270,10 +270,16 @@ def _shutdown(sched: Sched) -> None:
     # whatever they raise is dropped. One still running on an M is left be.
     for g in leftover:
         coro = g.coro
+        ctx = g.ctx
         g.coro = None
+        g.ctx = None
         if coro is not None:
             try:
-                coro.close()
+                # Its finally blocks see the goroutine's context variables.
+                if ctx is not None:
+                    ctx.run(coro.close)
+                else:
+                    coro.close()
             except BaseException:  # noqa: BLE001, S110 - abandoned, as in Go
                 pass
     if np is not None:

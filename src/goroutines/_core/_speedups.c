@@ -58,7 +58,7 @@ static PyTypeObject *G_type = NULL;
 static Py_ssize_t off_g_param = -1, off_g_status = -1, off_g_waitreason = -1, off_g_waitchan = -1;
 static Py_ssize_t off_m_p = -1, off_m_curg = -1, off_m_sched = -1;
 static Py_ssize_t off_p_runnext = -1, off_p_schedtick = -1;
-static Py_ssize_t off_g_coro = -1, off_g_waitsince = -1;
+static Py_ssize_t off_g_coro = -1, off_g_waitsince = -1, off_g_ctx = -1;
 static PyObject *RUNNING = NULL, *WAITING = NULL;  /* _g.RUNNING, _g.WAITING */
 static PyObject *py_goexit = NULL, *py_gopanic = NULL, *py_after_trap = NULL;
 static PyObject *py_trace_trap = NULL, *py_unhook = NULL;
@@ -1607,16 +1607,37 @@ run_fast(PyObject *mod, PyObject *m)
         slot_set(g, off_g_status, RUNNING);
         PyObject *param = SLOT(g, off_g_param);
         PyObject *coro = SLOT(g, off_g_coro);
-        if (param == NULL || coro == NULL) {
+        PyObject *ctx = SLOT(g, off_g_ctx);
+        if (param == NULL || coro == NULL || ctx == NULL || !PyContext_CheckExact(ctx)) {
             Py_DECREF(g);
-            PyErr_SetString(PyExc_RuntimeError, "run_fast: a runnable G without coro/param");
+            PyErr_SetString(PyExc_RuntimeError, "run_fast: a runnable G without coro/param/ctx");
             goto error;
         }
         Py_INCREF(param);
         Py_INCREF(coro);
+        Py_INCREF(ctx);
         slot_set(g, off_g_param, Py_None);
         PyObject *trap = NULL;
+        /* The goroutine's contextvars.Context is current while it runs, as
+         * schedule()'s ctx.run(coro.send, param) makes it. */
+        if (PyContext_Enter(ctx) < 0) {
+            Py_DECREF(param);
+            Py_DECREF(coro);
+            Py_DECREF(ctx);
+            Py_DECREF(g);
+            goto error;
+        }
         PySendResult res = PyIter_Send(coro, param, &trap);
+        if (PyContext_Exit(ctx) < 0) {
+            /* Only if the goroutine left a context it had not entered. */
+            Py_XDECREF(trap);
+            Py_DECREF(param);
+            Py_DECREF(coro);
+            Py_DECREF(ctx);
+            Py_DECREF(g);
+            goto error;
+        }
+        Py_DECREF(ctx);
         Py_DECREF(param);
         Py_DECREF(coro);
         slot_set(m, off_m_curg, Py_None);
@@ -1687,6 +1708,7 @@ setup_sched(PyObject *mod, PyObject *args)
         return NULL;
     }
     if (slot_offset((PyObject *)G_type, "coro", &off_g_coro) < 0 ||
+        slot_offset((PyObject *)G_type, "ctx", &off_g_ctx) < 0 ||
         slot_offset((PyObject *)G_type, "waitsince", &off_g_waitsince) < 0)
         return NULL;
     PyObject *objs[] = {running, waiting, goexit, gopanic, after, ttrap, unhook, tlt};
