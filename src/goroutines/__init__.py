@@ -15,6 +15,7 @@ docs/ for the contract.
 """
 
 from . import net
+from ._blocking import select_blocking
 from ._chan import Chan, RecvOp, SendOp
 from ._context import Context, background, todo, with_cancel, with_deadline, with_timeout, with_value
 from ._core import (
@@ -67,6 +68,7 @@ __all__ = [
     "num_goroutine",
     "run",
     "select",
+    "select_blocking",
     "set_max_threads",
     "sleep",
     "syscall",

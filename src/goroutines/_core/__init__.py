@@ -30,6 +30,7 @@ from ._g import (
     G,
 )
 from ._netpoll import EVICTED, READ, READY, TIMEOUT, WRITE, WaitFD, evict_fd
+from ._plain import enter_blocking, leave_blocking, mark_runtime_thread
 from ._proc import (
     REQUEUE,
     Commit,
@@ -97,6 +98,9 @@ __all__ = [
     "current_sched",
     "default_gomaxprocs",
     "dump",
+    "enter_blocking",
+    "leave_blocking",
+    "mark_runtime_thread",
     "go",
     "gomaxprocs",
     "goroutines",

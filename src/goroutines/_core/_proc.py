@@ -42,6 +42,7 @@ from ._g import (
     WAITING,
     G,
 )
+from ._plain import mark_runtime_thread
 from ._sched import P_DEAD, P_RUNNING, P, Sched, inject, wake_m
 from ._trace import emit
 
@@ -107,6 +108,7 @@ class M:
 
     def start(self) -> None:
         t = threading.Thread(target=self._main, name=f"goroutines-M{self.id}", daemon=True)
+        mark_runtime_thread(t)
         self.thread = t
         t.start()
         self.started.set()
@@ -151,6 +153,11 @@ def _ready_py(g: G, m: M | None) -> None:
     whatever sat there moves to the global queue; from anywhere else, to the
     global queue, waking an idle P's M.
     """
+    if type(g) is not G:
+        # A plain thread's waiter (_blocking.py), queued on a channel like a
+        # select's: waking it releases its lock; nothing is scheduled.
+        g.wake()  # type: ignore[attr-defined]
+        return
     g.status = RUNNABLE
     if m is not None:
         p = m.p

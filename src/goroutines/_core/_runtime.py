@@ -22,6 +22,7 @@ from .._errors import Deadlock
 from ._cext import speedups
 from ._debug import RunHooks
 from ._g import RUNNING, SYSCALL, WAITING
+from ._plain import mark_runtime_thread
 from ._proc import _tls, current_g, current_m, newproc, unhook
 from ._sched import Sched
 from ._sysmon import sysmon
@@ -210,6 +211,7 @@ def run(main: Any, /, *args: Any, gomaxprocs: int | None = None) -> Any:
                 mon = threading.Thread(
                     target=sysmon, args=(sched,), name="goroutines-sysmon", daemon=True
                 )
+                mark_runtime_thread(mon)
                 sched.sysmon_thread = mon
                 mon.start()
             sched.done.acquire()

@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._cext import new_lock
 from ._g import RUNNABLE, G
+from ._plain import PlainThreads
 from ._timers import TimerHeap
 
 if TYPE_CHECKING:
@@ -116,6 +117,7 @@ class Sched:
         "npolling",
         "outcome",
         "pidle",
+        "plain",
         "poller",
         "runq",
         "started",
@@ -154,6 +156,8 @@ class Sched:
         # Threads that are not Ms (sysmon) inside a non-blocking poll: they
         # may hold claimed I/O waiters not yet queued, so checkdead waits.
         self.npolling = 0
+        # The plain threads' part of deadlock detection (see _plain.py).
+        self.plain = PlainThreads()
         # The execution tracer while one records (see _trace.py); read
         # without the lock at every event point, set under it.
         self.trace: Any = None
@@ -359,22 +363,29 @@ class Sched:
         pm = self.poller
         return len(self.midle) + (pm is not None and not pm.inpoll)
 
-    def checkdead_locked(self, going_idle: M) -> None:
+    def checkdead_locked(self, going_idle: M | None) -> None:
         """Called by an M about to go idle: is this the end of the program?
 
         Exact, never a guess: the program is deadlocked when this is the last
         M not idle (so no G is running or in a blocking call), no G is
-        runnable, no timer is pending and no goroutine awaits I/O.
+        runnable, no timer is pending, no goroutine awaits I/O, and no plain
+        thread may still act on a channel (the rule in _plain.py). sysmon
+        calls it with ``going_idle=None`` while only plain threads held it
+        back (``plain.suppressed``).
         """
         if self.stopping:
             return
-        running = self.mcount - self.nmidle_locked() - 1
+        self.plain.suppressed = False
+        running = self.mcount - self.nmidle_locked() - (going_idle is not None)
         if running > 0 or self.runq or self.timers.nlive or self.io_waiters() or self.npolling:
             return
         for p in self.allp:
             if p.runnext:
                 return
         if not self.allgs:
+            return
+        if self.plain.may_act():
+            self.plain.suppressed = True
             return
         from ._traceback import dump_locked
 
