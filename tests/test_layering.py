@@ -39,6 +39,8 @@ ORDER = [
     "_sync",
     "_context",
     "_logging",
+    "_future",
+    "_aio",
     "_net._addr",
     "_net._errors",
     "_net._wait",

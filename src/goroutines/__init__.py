@@ -15,6 +15,7 @@ docs/ for the contract.
 """
 
 from . import net
+from ._aio import aio
 from ._blocking import select_blocking
 from ._chan import Chan, RecvOp, SendOp
 from ._context import Context, background, todo, with_cancel, with_deadline, with_timeout, with_value
@@ -31,6 +32,7 @@ from ._core import (
     syscall,
 )
 from ._errors import Canceled, ClosedChannelError, DeadlineExceeded, Deadlock
+from ._future import wait_future
 from ._logging import GoroutineFilter
 from ._select import select
 from ._sync import Mutex, Once, RWMutex, WaitGroup
@@ -58,6 +60,7 @@ __all__ = [
     "Timer",
     "WaitGroup",
     "after",
+    "aio",
     "background",
     "dump",
     "go",
@@ -74,6 +77,7 @@ __all__ = [
     "syscall",
     "todo",
     "trace",
+    "wait_future",
     "wait_readable",
     "wait_writable",
     "with_cancel",

@@ -40,6 +40,7 @@ from ._proc import (
     current_m,
     preempted,
     ready,
+    ready_external,
 )
 from ._runtime import (
     Goroutine,
@@ -111,6 +112,7 @@ __all__ = [
     "new_lock",
     "preempted",
     "ready",
+    "ready_external",
     "run",
     "set_max_threads",
     "speedups",

@@ -224,6 +224,27 @@ def _globready(sched: Sched, g: G) -> None:
     wake_m(m)
 
 
+def ready_external(sched: Sched, g: G, value: Any) -> None:
+    """Ready ``g``, parked until something outside the runtime completed
+    (``Sched.nexternal`` counted it), resuming it with ``value``. Any
+    thread may call it, once per such park; after the run has stopped it
+    does nothing (the goroutine was abandoned). It takes the run's own
+    Sched, never "the current runtime", so a late completion cannot reach
+    a later run.
+    """
+    with sched.lock:
+        sched.nexternal -= 1
+        if sched.stopping:
+            return
+        g.param = value
+        g.status = RUNNABLE
+        sched.runq.append(g)
+        tw = sched.wakep_locked() if sched.pidle else None
+    if sched.trace is not None:
+        emit(None, "unblock", g.id)
+    wake_m(tw)
+
+
 def preempted(m: M) -> None:
     """The running goroutine's P was retaken (sysmon) and it has entered the
     runtime: get a P back before going on, waiting for one if none is free.
@@ -398,7 +419,8 @@ def after_trap(m: M, g: G, trap: Any) -> None:
             g,
             TypeError(
                 f"goroutine {g.id} awaited {trap!r}, which is not a goroutines "
-                "operation (asyncio/trio awaitables cannot be awaited in a goroutine)"
+                "operation (asyncio/trio awaitables cannot be awaited in a goroutine; "
+                "run asyncio code with 'await goroutines.aio(awaitable)')"
             ),
         )
         return
@@ -743,6 +765,12 @@ def gopanic(m: M, g: G, exc: BaseException) -> None:
 
     try:
         exc.add_note(f"goroutine {g.id} panicked; {describe_creation(g)}")
+        if type(exc) is RuntimeError and str(exc) == "no running event loop":
+            # asyncio called straight from goroutine code.
+            exc.add_note(
+                "goroutines run on no asyncio event loop: run asyncio code with "
+                "'await goroutines.aio(coro)', which runs it on the runtime's loop thread"
+            )
     except Exception:  # noqa: BLE001 - an exception type that refuses notes
         pass
     if m.sched.trace is not None:

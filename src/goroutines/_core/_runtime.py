@@ -261,6 +261,16 @@ def _shutdown(sched: Sched) -> None:
             continue
         t.join(max(0.0, budget))
     with sched.lock:
+        atstop = list(sched.atstop)
+        sched.atstop.clear()
+    for fn in atstop:
+        # The asyncio loop thread (_aio.py): its tasks are cancelled and it
+        # is joined before the goroutines waiting on them are closed below.
+        try:
+            fn()
+        except Exception:  # noqa: BLE001, S110 - shutting down regardless
+            pass
+    with sched.lock:
         leftover = [g for g in sched.allgs.values() if g.status not in (RUNNING, SYSCALL)]
         sched.allgs.clear()
         sched.gfree.clear()

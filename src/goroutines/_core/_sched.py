@@ -11,8 +11,8 @@ Lock order (a thread holding a lock may only take locks later in the list):
 Nothing ever takes a channel lock while holding Sched.lock.
 
 What Sched.lock guards: runq, pidle, midle, poller, allm, mcount, allgs,
-goidgen, gfree, timers, netpoll registration counts, stopping/stopped and the
-outcome fields, every P's ``m`` and ``status``, every M's ``p`` and ``nextp``
+goidgen, gfree, timers, netpoll registration counts, nexternal, aio, atstop,
+stopping/stopped and the outcome fields, every P's ``m`` and ``status``, every M's ``p`` and ``nextp``
 *writes* (an M reads its own ``p`` without the lock: see M).
 
 Invariants (checked by ``check_invariants`` in the tests):
@@ -100,9 +100,11 @@ class Sched:
     # Slots: the C fast paths (_speedups.c) read ``trace``, ``stopping`` and
     # ``coarse_now`` by offset on every goroutine switch.
     __slots__ = (
+        "aio",
         "allgs",
         "allm",
         "allp",
+        "atstop",
         "coarse_now",
         "done",
         "gfree",
@@ -114,6 +116,7 @@ class Sched:
         "mcount",
         "midle",
         "netpoll",
+        "nexternal",
         "npolling",
         "outcome",
         "pidle",
@@ -158,6 +161,15 @@ class Sched:
         self.npolling = 0
         # The plain threads' part of deadlock detection (see _plain.py).
         self.plain = PlainThreads()
+        # Goroutines parked until something outside the runtime completes
+        # (an asyncio task, a concurrent.futures.Future): some other thread
+        # will ready them, so they are not deadlocked (see ready_external).
+        self.nexternal = 0
+        # The run's asyncio loop thread, made on first gr.aio (_aio.py).
+        self.aio: Any = None
+        # Called (no lock held) by run() as it ends, after the Ms have
+        # stopped and before abandoned goroutines are closed.
+        self.atstop: list[Any] = []
         # The execution tracer while one records (see _trace.py); read
         # without the lock at every event point, set under it.
         self.trace: Any = None
@@ -377,7 +389,14 @@ class Sched:
             return
         self.plain.suppressed = False
         running = self.mcount - self.nmidle_locked() - (going_idle is not None)
-        if running > 0 or self.runq or self.timers.nlive or self.io_waiters() or self.npolling:
+        if (
+            running > 0
+            or self.runq
+            or self.timers.nlive
+            or self.io_waiters()
+            or self.npolling
+            or self.nexternal
+        ):
             return
         for p in self.allp:
             if p.runnext:
