@@ -170,8 +170,10 @@ async def _await_outside(aw: Any) -> Any:
 
 def test_pending_tasks_are_cancelled_and_the_loop_thread_joined_when_run_ends() -> None:
     cleaned: list[str] = []
+    running = threading.Event()
 
     async def forever() -> None:
+        running.set()
         try:
             await asyncio.sleep(3600)
         finally:
@@ -182,7 +184,7 @@ def test_pending_tasks_are_cancelled_and_the_loop_thread_joined_when_run_ends() 
 
     async def main() -> None:
         gr.go(stuck)
-        await gr.sleep(0.01)
+        assert await gr.syscall(running.wait, 10)
 
     gr.run(main)
     assert cleaned == ["cancelled"]

@@ -13,12 +13,13 @@ it. Only the goroutine parks; its M goes on running others.
 from __future__ import annotations
 
 import concurrent.futures
-from collections.abc import Callable, Generator
-from typing import Any
+from collections.abc import Awaitable, Callable, Generator
+from typing import Any, TypeVar
 
 from ._core import Commit, G, M, current, ready_external
 
 WAIT_FUTURE = "future wait"
+T = TypeVar("T")
 
 
 class _Raised:
@@ -60,29 +61,55 @@ def park_until(submit: Callable[[Callable[[Any], None]], None], reason: str, who
 class _WaitFuture:
     __slots__ = ("f",)
 
-    def __init__(self, f: concurrent.futures.Future[Any]) -> None:
+    def __init__(self, f: Any) -> None:
         self.f = f
 
     def __await__(self) -> Generator[Any, Any, Any]:
         f = self.f
-        if not f.done():
-            # The done callback runs on the thread that completes the future
-            # (or at once, here on the M, if it completed meanwhile).
-            yield from park_until(lambda done: f.add_done_callback(done), WAIT_FUTURE, "wait_future()")
-        return f.result()  # its result, its exception, or CancelledError
+        if type(f) is concurrent.futures.Future and f.done():
+            return f.result()
+
+        def submit(done: Callable[[Any], None]) -> None:
+            def outcome(fut: Any) -> None:
+                # On the thread that completed the future (or dask's callback
+                # thread; or here, on the M, if it completed meanwhile): a
+                # distributed future's result() fetches the value, so it is
+                # taken here, never on the goroutine's M.
+                try:
+                    r: tuple[bool, Any] = (True, fut.result())
+                except BaseException as e:  # noqa: BLE001 - re-raised in the goroutine
+                    r = (False, e)
+                done(r)
+
+            f.add_done_callback(outcome)
+
+        ok, v = yield from park_until(submit, WAIT_FUTURE, "wait_future()")
+        if ok:
+            return v
+        try:
+            raise v
+        finally:
+            v = None
 
 
-def wait_future(f: concurrent.futures.Future[Any]) -> _WaitFuture:
+def wait_future(f: concurrent.futures.Future[T]) -> Awaitable[T]:
     """``await wait_future(f)``: park this goroutine (never its thread) until
-    the ``concurrent.futures.Future`` ``f`` completes; its result, or its
-    exception (``concurrent.futures.CancelledError`` if it was cancelled)."""
+    the future ``f`` completes; its result, or its exception
+    (``concurrent.futures.CancelledError`` if it was cancelled).
+
+    ``f`` is a ``concurrent.futures.Future`` (any executor's, Ray's
+    ``ref.future()``) or a future with the same ``add_done_callback``/
+    ``result`` protocol, such as ``dask.distributed``'s.
+    """
     if not isinstance(f, concurrent.futures.Future):
-        hint = ""
-        if hasattr(f, "add_done_callback") and hasattr(f, "get_loop"):
-            hint = "; for an asyncio future or task use 'await gr.aio(f)'"
-        elif hasattr(f, "future"):
-            hint = "; for a Ray ObjectRef pass ref.future()"
-        raise TypeError(f"wait_future: {f!r} ({type(f).__name__}) is not a concurrent.futures.Future{hint}")
+        if hasattr(f, "get_loop"):
+            raise TypeError(f"wait_future: {f!r} is an asyncio future; use 'await gr.aio(f)' for it")
+        if not (callable(getattr(f, "add_done_callback", None)) and callable(getattr(f, "result", None))):
+            hint = "; for a Ray ObjectRef pass ref.future()" if type(f).__name__ == "ObjectRef" else ""
+            raise TypeError(
+                f"wait_future: {f!r} ({type(f).__name__}) is not a concurrent.futures.Future "
+                f"(nor has add_done_callback() and result()){hint}"
+            )
     return _WaitFuture(f)
 
 
