@@ -156,7 +156,7 @@ def main() -> None:
         import fanout
 
         for ex in ("serial", "process", "dask"):
-            total, wall = gr.run(fanout.main, a.tasks, a.work, ex, a.workers)
+            total, wall = gr.run(fanout.run_tasks, a.tasks, a.work, ex, a.workers)
             assert total == fanout.expected(a.tasks)
             print(f"fanout {ex}: {a.tasks} x {a.work * 1000:g} ms, {a.workers} workers: {wall * 1000:.0f} ms")
 

@@ -55,7 +55,7 @@ async def fan_out(submit: Callable[..., Any], n: int, seconds: float) -> int:
     return total
 
 
-async def main(
+async def run_tasks(
     n: int = 64, seconds: float = 0.05, executor: str = "process", workers: int = 4, scheduler: str | None = None
 ) -> tuple[int, float]:
     """Fan n tasks out; returns the sum and the wall time of the fan-out
@@ -103,7 +103,7 @@ def expected(n: int) -> int:
     return sum(i * i for i in range(n))
 
 
-if __name__ == "__main__":
+async def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--tasks", type=int, default=64)
     ap.add_argument("--work", type=float, default=0.05, help="seconds each task takes")
@@ -111,7 +111,7 @@ if __name__ == "__main__":
     ap.add_argument("--workers", type=int, default=4)
     ap.add_argument("--scheduler", default=None, help="a dask scheduler address (default: a LocalCluster)")
     a = ap.parse_args()
-    total, wall = gr.run(main, a.tasks, a.work, a.executor, a.workers, a.scheduler)
+    total, wall = await run_tasks(a.tasks, a.work, a.executor, a.workers, a.scheduler)
     if total != expected(a.tasks):
         raise SystemExit(f"wrong sum {total}, want {expected(a.tasks)}")
     print(f"{a.executor}: {a.tasks} tasks of {a.work * 1000:g} ms, sum {total}, {wall * 1000:.0f} ms")
