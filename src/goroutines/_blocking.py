@@ -123,7 +123,9 @@ def _block(ops: tuple[Any, ...], active: list[int], default: bool, timeout: floa
             return e.value
         raise AssertionError("selectgo yielded twice")  # pragma: no cover
     finally:
-        leave_blocking(me, plain)
+        # The run now (one may have started while we waited, and woken us).
+        sched = current_sched()
+        leave_blocking(me, sched.plain if sched is not None else None)
 
 
 def _cancel(w: ThreadWaiter) -> bool:
