@@ -28,7 +28,7 @@ from typing import Any
 
 from ._chan import Chan, RecvOp, SendOp
 from ._core import SYSCALL, _tls, current_sched, enter_blocking, leave_blocking
-from ._select import select, selectgo
+from ._select import Select, select, selectgo
 
 
 class ThreadWaiter:
@@ -82,20 +82,22 @@ def _not_in_goroutine(who: str, instead: str) -> None:
         )
 
 
-def _block(ops: tuple[Any, ...], active: list[int], default: bool, timeout: float, what: str) -> tuple[int, Any, bool]:
+def _block(sel: Select, timeout: float, what: str) -> tuple[int, Any, bool]:
     """Perform a select from a plain thread (see the module docstring)."""
     sched = current_sched()
     plain = sched.plain if sched is not None else None
     me = enter_blocking(plain)
+    ops = sel.ops
+    active = sel.active
     try:
         if not active:
-            if default:
+            if sel.default:
                 return -1, None, False
             # select {} on a thread: nothing can ever wake it.
             threading.Event().wait(None if timeout < 0 else timeout)
             raise TimeoutError(f"{what}: timed out after {timeout:g} s (no cases can proceed)")
         w = ThreadWaiter()
-        gen = selectgo(ops, active, default, None, w)
+        gen = selectgo(sel, w)
         try:
             locks = gen.send(None)
         except StopIteration as e:
@@ -147,13 +149,13 @@ def _nothing(ops: tuple[Any, ...], active: list[int]) -> str:
 def send_blocking(ch: Chan[Any], value: Any, timeout: float | None = None) -> None:
     t = _check_timeout(timeout, "send_blocking")
     _not_in_goroutine("send_blocking()", "'await ch.send(v)'")
-    _block((ch.send(value),), [0], False, t, "send_blocking")
+    _block(Select((ch.send(value),), [0], False), t, "send_blocking")
 
 
 def recv_blocking(ch: Chan[Any], timeout: float | None = None) -> tuple[Any, bool]:
     t = _check_timeout(timeout, "recv_blocking")
     _not_in_goroutine("recv_blocking()", "'await ch.recv_ok()' (or 'await ch.recv()')")
-    _, v, ok = _block((ch.recv_ok(),), [0], False, t, "recv_blocking")
+    _, v, ok = _block(Select((ch.recv_ok(),), [0], False), t, "recv_blocking")
     return v, ok
 
 
@@ -169,7 +171,7 @@ def select_blocking(
     sel = select(*ops, default=default)  # checks the cases as select does
     t = _check_timeout(timeout, "select_blocking")
     _not_in_goroutine("select_blocking()", "'await gr.select(...)'")
-    return _block(sel.ops, sel.active, sel.default, t, "select_blocking")
+    return _block(sel, t, "select_blocking")
 
 
 __all__ = ["ThreadWaiter", "recv_blocking", "select_blocking", "send_blocking"]

@@ -19,7 +19,7 @@ from __future__ import annotations
 import random
 from collections import deque
 from collections.abc import Generator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._chan import RecvOp, SendOp, _peek_live, _send_closed
 from ._core import CLOSED, WAIT_SELECT, M, _tls, block_forever, new_lock, no_goroutine, preempted, ready
@@ -38,9 +38,24 @@ class Select:
         self.active = active  # indices of the non-None cases
         self.default = default
 
-    def __await__(self) -> Generator[Any, Any, tuple[int, Any, bool]]:
+    if TYPE_CHECKING:
+
+        def __await__(self) -> Generator[Any, Any, tuple[int, Any, bool]]: ...
+
+    # At run time ``await sel`` calls selectgo(sel) (set below): the
+    # generator itself, no extra frame.
+
+
+def selectgo(sel: Select, waiter: Any = None) -> Generator[Any, Any, tuple[int, Any, bool]]:
+    """The select algorithm: ``Select.__await__`` for the goroutine running
+    on this thread, or, given a plain thread's ``waiter`` (``_blocking.py``
+    drives it), for that thread: when it would park, the tuple of held
+    locks it yields is then the thread's to release before it waits on its
+    waiter."""
+    m: M | None
+    if waiter is None:
         try:
-            m: M = _tls.m
+            m = _tls.m
         except AttributeError:
             raise no_goroutine("select()") from None
         if m.p is None:
@@ -48,16 +63,12 @@ class Select:
         g = m.curg
         if g is None:
             raise no_goroutine("select()")
-        return selectgo(self.ops, self.active, self.default, m, g)
-
-
-def selectgo(
-    ops: tuple[Any, ...], active: list[int], default: bool, m: M | None, g: Any
-) -> Generator[Any, Any, tuple[int, Any, bool]]:
-    """The select algorithm, for a goroutine ``g`` on its M ``m`` or for a
-    plain thread's waiter ``g`` (``m`` None; _blocking.py drives it: when
-    it would park, the tuple of held locks it yields is the thread's to
-    release before it waits on its waiter)."""
+    else:
+        m = None
+        g = waiter
+    ops = sel.ops
+    active = sel.active
+    default = sel.default
     if not active:
         if default:
             return -1, None, False
@@ -161,6 +172,9 @@ def selectgo(
     if v is CLOSED:
         raise _send_closed()
     return i, v, ok
+
+
+Select.__await__ = selectgo  # type: ignore[method-assign,assignment]
 
 
 def _unlock(locks: list[Any]) -> None:
