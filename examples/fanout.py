@@ -64,6 +64,10 @@ async def run_tasks(
         t0 = time.monotonic()
         return sum(work(i, seconds) for i in range(n)), time.monotonic() - t0
     if executor == "process":
+        # The platform's default start method (fork on Linux up to 3.13).
+        # For spawn or forkserver workers, which import the function by
+        # name, keep it in a module of its own: ``goroutines run`` loads this
+        # file as ``__main__``, which those workers cannot import.
         pool = cf.ProcessPoolExecutor(workers)
         try:
             # Start the worker processes first, so the timing is the fan-out's.

@@ -5,6 +5,7 @@ the results coming back over channels. examples/fanout.py is the program."""
 from __future__ import annotations
 
 import concurrent.futures as cf
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -50,7 +51,7 @@ def test_goroutines_fan_out_to_a_process_pool_results_over_a_channel() -> None:
 
     async def main() -> list[tuple[int, int]]:
         results: gr.Chan[tuple[int, int, int]] = gr.Chan()
-        with cf.ProcessPoolExecutor(2) as pool:
+        with cf.ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("forkserver")) as pool:
             for x in range(20):
                 gr.go(one, pool, x, results)
             got = [await results.recv() for _ in range(20)]
