@@ -127,7 +127,7 @@ static PyTypeObject *G_type = NULL;
 static Py_ssize_t off_g_param = -1, off_g_status = -1, off_g_waitreason = -1, off_g_waitchan = -1;
 static Py_ssize_t off_m_p = -1, off_m_curg = -1, off_m_sched = -1;
 static Py_ssize_t off_p_runnext = -1, off_p_schedtick = -1;
-static Py_ssize_t off_g_coro = -1, off_g_waitsince = -1;
+static Py_ssize_t off_g_coro = -1, off_g_waitsince = -1, off_g_ctx = -1;
 static PyObject *RUNNING = NULL, *WAITING = NULL;  /* _g.RUNNING, _g.WAITING */
 static PyObject *py_goexit = NULL, *py_gopanic = NULL, *py_after_trap = NULL;
 static PyObject *py_trace_trap = NULL, *py_unhook = NULL;
@@ -1767,19 +1767,35 @@ execute(PyObject *m, PyObject *g, PyObject **trap, PySendResult *res)
     /* The waker stored param before queueing g; the queue ordered it. */
     PyObject *param = Py_XNewRef(SLOT(g, off_g_param));
     PyObject *coro = Py_XNewRef(SLOT(g, off_g_coro));
-    if (param == NULL || coro == NULL) {
+    PyObject *ctx = Py_XNewRef(SLOT(g, off_g_ctx));
+    if (param == NULL || coro == NULL || ctx == NULL || !PyContext_CheckExact(ctx)) {
         Py_XDECREF(param);
         Py_XDECREF(coro);
+        Py_XDECREF(ctx);
         slot_set(m, off_m_curg, Py_None);
-        PyErr_SetString(PyExc_RuntimeError, "run_fast: a runnable G without coro/param");
+        PyErr_SetString(PyExc_RuntimeError, "run_fast: a runnable G without coro/param/ctx");
         return -1;
     }
     slot_set(g, off_g_param, Py_None);
-    *res = PyIter_Send(coro, param, trap);
+    /* The goroutine's contextvars.Context is current while it runs, as
+     * schedule()'s ctx.run(coro.send, param) makes it. */
+    int rc = 0;
+    if (PyContext_Enter(ctx) < 0) {
+        rc = -1;
+    }
+    else {
+        *res = PyIter_Send(coro, param, trap);
+        if (PyContext_Exit(ctx) < 0) {
+            /* Only if the goroutine left a context it had not entered. */
+            Py_CLEAR(*trap);
+            rc = -1;
+        }
+    }
+    Py_DECREF(ctx);
     Py_DECREF(param);
     Py_DECREF(coro);
     slot_set(m, off_m_curg, Py_None);
-    return 0;
+    return rc;
 }
 
 /* run_fast(m): the inner part of _proc.schedule, for as long as it is the
@@ -1930,6 +1946,7 @@ setup_sched(PyObject *mod, PyObject *args)
         return NULL;
     }
     if (slot_offset((PyObject *)G_type, "coro", &off_g_coro) < 0 ||
+        slot_offset((PyObject *)G_type, "ctx", &off_g_ctx) < 0 ||
         slot_offset((PyObject *)G_type, "waitsince", &off_g_waitsince) < 0)
         return NULL;
     PyObject *objs[] = {running, waiting, goexit, gopanic, after, ttrap, unhook, tlt};
