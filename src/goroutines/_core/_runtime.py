@@ -263,6 +263,9 @@ def _shutdown(sched: Sched) -> None:
         sched.allgs.clear()
         sched.gfree.clear()
         sched.runq.clear()
+        for p in sched.allp:
+            p.runnext.clear()
+            p.runq.clear()
         np = sched.netpoll
     # Abandoned goroutines end here, on this thread, as Go's end when main
     # returns: one that never started runs nothing (and no "never awaited"

@@ -57,7 +57,7 @@
 static PyTypeObject *G_type = NULL;
 static Py_ssize_t off_g_param = -1, off_g_status = -1, off_g_waitreason = -1, off_g_waitchan = -1;
 static Py_ssize_t off_m_p = -1, off_m_curg = -1, off_m_sched = -1;
-static Py_ssize_t off_p_runnext = -1, off_p_schedtick = -1;
+static Py_ssize_t off_p_runnext = -1, off_p_schedtick = -1, off_p_runq = -1;
 static Py_ssize_t off_g_coro = -1, off_g_waitsince = -1;
 static PyObject *RUNNING = NULL, *WAITING = NULL;  /* _g.RUNNING, _g.WAITING */
 static PyObject *py_goexit = NULL, *py_gopanic = NULL, *py_after_trap = NULL;
@@ -1536,9 +1536,24 @@ out:
     return g;
 }
 
+/* Pop the head of deque ``q`` (runnext or a P's local run queue): a new
+ * reference, or NULL -- with an exception set only on a real error (a queue
+ * drained by another thread between the length check and the pop is not
+ * one: a stealer may take from a local queue at any time). */
+static PyObject *
+pop_queue(PyObject *q)
+{
+    if (q == NULL || Py_TYPE(q) != deque_type || Py_SIZE(q) == 0)
+        return NULL;
+    PyObject *g = deque_call1(deque_popleft, q);
+    if (g == NULL && PyErr_ExceptionMatches(PyExc_IndexError))
+        PyErr_Clear();
+    return g;
+}
+
 /* run_fast(m): the inner part of _proc.schedule, for as long as it is the
- * plain case -- the P has a G in runnext, this is not a 61st pick, tracing is
- * off -- run that G to its next trap and park it if it yielded a lock; other
+ * plain case -- the P has a G in runnext or its local run queue, this is not
+ * a 61st pick, tracing is off -- run that G to its next trap and park it if it yielded a lock; other
  * traps, exits and panics go to the same Python functions schedule() calls.
  * Returns (None) as soon as the case is not plain; schedule() goes on from
  * there. The M is ``m``, running on this thread; the fields it touches are
@@ -1573,16 +1588,13 @@ run_fast(PyObject *mod, PyObject *m)
         if (!trace_off(sched))
             break;
         Py_INCREF(p);
-        PyObject *g = NULL;
-        if (Py_SIZE(rn) != 0) {
-            g = deque_call1(deque_popleft, rn);
-            if (g == NULL) {
-                if (!PyErr_ExceptionMatches(PyExc_IndexError)) {
-                    Py_DECREF(p);
-                    goto error;
-                }
-                PyErr_Clear();  /* drained by another thread meanwhile */
-            }
+        /* runnext, then the local queue, then the global one (Go's order). */
+        PyObject *g = pop_queue(rn);
+        if (g == NULL && !PyErr_Occurred())
+            g = pop_queue(SLOT(p, off_p_runq));
+        if (g == NULL && PyErr_Occurred()) {
+            Py_DECREF(p);
+            goto error;
         }
         if (g == NULL) {
             g = take_global(m, sched, p);
@@ -1740,6 +1752,7 @@ setup_core(PyObject *mod, PyObject *args)
         slot_offset(m_cls, "curg", &off_m_curg) < 0 ||
         slot_offset(m_cls, "sched", &off_m_sched) < 0 ||
         slot_offset(p_cls, "runnext", &off_p_runnext) < 0 ||
+        slot_offset(p_cls, "runq", &off_p_runq) < 0 ||
         slot_offset(p_cls, "schedtick", &off_p_schedtick) < 0)
         return NULL;
     Py_INCREF(g_cls);
