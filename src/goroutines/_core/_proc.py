@@ -23,7 +23,6 @@ meanwhile loses nothing).
 
 from __future__ import annotations
 
-import random
 import sys
 import threading
 import time
@@ -676,16 +675,24 @@ def findrunnable(m: M) -> G | None:
                 m.p = p
 
 
+_steal_seed = 1
+
+
 def _stealwork(m: M, p: P) -> G | None:
     """A spinning ``m`` (owning ``p``) steals from the other running Ps, in
     a random order, STEAL_TRIES passes, runnext only on the last (Go's
     stealWork; timers are global here, nothing to steal). No lock held."""
+    global _steal_seed
     sched = m.sched
     allp = sched.allp
     n = sched.gomaxprocs
     for i in range(STEAL_TRIES):
         last = i == STEAL_TRIES - 1
-        start = random.randrange(n)
+        # A random first victim (Go's fastrand), so thieves spread out. The
+        # seed is a racy global: any value is a valid seed.
+        seed = (_steal_seed * 1103515245 + 12345) & 0x7FFFFFFF
+        _steal_seed = seed
+        start = (seed >> 16) % n
         for k in range(n):
             v = allp[(start + k) % n]
             if v is p or v.m is None:
