@@ -308,6 +308,10 @@ def schedule(m: M) -> None:
                 except IndexError:
                     g = None
         if g is None:
+            # Maybe going idle for long: an idle M must not keep the last G's
+            # resume value or trap alive (a received channel, say: a dropped
+            # Ticker on it would tick forever; see _time._fire).
+            trap = param = None
             g = findrunnable(m)
             if g is None:
                 return
