@@ -272,10 +272,16 @@ def _shutdown(sched: Sched) -> None:
         coro = g.coro
         g.coro = None
         if coro is not None:
+            sl = g.stacklock  # close() runs the G's code (see _g.py)
+            if sl is not None:
+                sl.acquire()
             try:
                 coro.close()
             except BaseException:  # noqa: BLE001, S110 - abandoned, as in Go
                 pass
+            finally:
+                if sl is not None:
+                    sl.release()
     if np is not None:
         np.close()
 
