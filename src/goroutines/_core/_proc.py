@@ -30,10 +30,11 @@ from collections.abc import Callable
 from typing import Any
 
 from .._errors import throw
-from ._cext import CLockType, LockType, speedups
+from ._cext import CLockType, LockType, new_lock, speedups
 from ._g import (
     CLOSED,
     DEAD,
+    FREE_THREADED_BUILD,
     RUNNABLE,
     RUNNING,
     SYSCALL,
@@ -102,6 +103,7 @@ class M:
         "wake_break",
         "started",
         "spinning",
+        "sysstack",
     )
 
     def __init__(self, sched: Sched, mid: int) -> None:
@@ -125,6 +127,9 @@ class M:
         # Sched.lock but started by wake_m() after the lock is released, and
         # shutdown must not miss one started in that window.
         self.started = threading.Event()
+        # Free-threaded builds: the stack of the G in a blocking call on this
+        # M, recorded by the M itself (see _traceback); read by dumps.
+        self.sysstack: tuple[Any, ...] | None = None
 
     def start(self) -> None:
         t = threading.Thread(target=self._main, name=f"goroutines-M{self.id}", daemon=True)
@@ -335,6 +340,10 @@ def schedule(m: M) -> None:
             if g is None:
                 g = runqget(p)
         if g is None:
+            # Maybe going idle for long: an idle M must not keep the last G's
+            # resume value or trap alive (a received channel, say: a dropped
+            # Ticker on it would tick forever; see _time._fire).
+            trap = param = None
             g = findrunnable(m)
             if g is None:
                 return
@@ -359,16 +368,26 @@ def schedule(m: M) -> None:
         tr = sched.trace
         if tr is not None:
             emit(m, "start", g.id)
+        # Free-threaded builds: no dump reads the chain while it runs (G.stacklock).
+        sl = g.stacklock
+        if sl is not None:
+            sl.acquire()
         try:
             trap = g.coro.send(param)
         except StopIteration as e:
+            if sl is not None:
+                sl.release()
             m.curg = None
             goexit(m, g, e.value)
             continue
         except BaseException as e:  # noqa: BLE001 - a panic, whatever it is
+            if sl is not None:
+                sl.release()
             m.curg = None
             gopanic(m, g, e)
             continue
+        if sl is not None:
+            sl.release()
         m.curg = None
         if sched.trace is not None:  # re-read: the G may have started a trace
             _trace_trap(m, g, trap)
@@ -759,6 +778,7 @@ def newproc(sched: Sched, m: M | None, coro: Any, entry: str, code: Any, lasti: 
         g.waitsince = 0.0
         g.param = None
         g.waitchan = None
+        g.stacklock = new_lock() if FREE_THREADED_BUILD else None
     gid = sched.goidgen + 1
     sched.goidgen = gid
     g.id = gid

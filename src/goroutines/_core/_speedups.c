@@ -123,6 +123,7 @@ static Py_ssize_t off_g_param = -1, off_g_status = -1, off_g_waitreason = -1, of
 static Py_ssize_t off_m_p = -1, off_m_curg = -1, off_m_sched = -1;
 static Py_ssize_t off_p_runnext = -1, off_p_schedtick = -1, off_p_runq = -1;
 static Py_ssize_t off_g_coro = -1, off_g_waitsince = -1;
+static Py_ssize_t off_g_stacklock = -1;  /* -1: G has no stacklock slot */
 static PyObject *RUNNING = NULL, *WAITING = NULL;  /* _g.RUNNING, _g.WAITING */
 static PyObject *py_goexit = NULL, *py_gopanic = NULL, *py_after_trap = NULL;
 static PyObject *py_trace_trap = NULL, *py_unhook = NULL;
@@ -1755,7 +1756,44 @@ execute(PyObject *m, PyObject *g, PyObject **trap, PySendResult *res)
         return -1;
     }
     slot_set(g, off_g_param, Py_None);
+    /* Free-threaded builds: hold the G's stacklock while its frames run, as
+     * schedule() does, so a dump never walks a chain that is changing (see
+     * _g.py); None (no lock needed) under the GIL. Set once per G record. */
+    PyObject *sl = off_g_stacklock < 0 ? NULL : SLOT(g, off_g_stacklock);
+    if (sl == Py_None)
+        sl = NULL;
+    Py_XINCREF(sl);
+    if (sl != NULL) {
+        if (Py_TYPE(sl) == &Lock_Type)
+            lock_acquire_raw((LockObject *)sl);
+        else {
+            PyObject *r = PyObject_CallMethod(sl, "acquire", NULL);
+            if (r == NULL) {
+                Py_DECREF(sl);
+                Py_DECREF(param);
+                Py_DECREF(coro);
+                slot_set(m, off_m_curg, Py_None);
+                return -1;
+            }
+            Py_DECREF(r);
+        }
+    }
     *res = PyIter_Send(coro, param, trap);
+    if (sl != NULL) {
+        if (Py_TYPE(sl) == &Lock_Type)
+            lock_release_raw((LockObject *)sl);
+        else {
+            /* keep the G's own outcome: a failing release is reported unraisably */
+            PyObject *et, *ev, *etb;
+            PyErr_Fetch(&et, &ev, &etb);
+            PyObject *r = PyObject_CallMethod(sl, "release", NULL);
+            if (r == NULL)
+                PyErr_WriteUnraisable(sl);
+            Py_XDECREF(r);
+            PyErr_Restore(et, ev, etb);
+        }
+        Py_DECREF(sl);
+    }
     Py_DECREF(param);
     Py_DECREF(coro);
     slot_set(m, off_m_curg, Py_None);
@@ -1906,6 +1944,9 @@ setup_sched(PyObject *mod, PyObject *args)
         PyErr_SetString(PyExc_RuntimeError, "setup_sched: call setup_core first");
         return NULL;
     }
+    if (PyObject_HasAttrString((PyObject *)G_type, "stacklock") &&
+        slot_offset((PyObject *)G_type, "stacklock", &off_g_stacklock) < 0)
+        return NULL;
     if (slot_offset((PyObject *)G_type, "coro", &off_g_coro) < 0 ||
         slot_offset((PyObject *)G_type, "waitsince", &off_g_waitsince) < 0)
         return NULL;
