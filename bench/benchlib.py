@@ -28,6 +28,7 @@ WORKLOADS: dict[str, tuple[str, str, str, int, int]] = {
     "W6": ("w6_sieve", "total", "ms", 2_000, 200),
     "W7": ("w7_blocking", "total", "ms", 32, 32),
     "W8": ("w8_fanout", "per_item", "ns", 200_000, 4_000),
+    "W9": ("w9_parallel", "total", "ms", 160, 16),
 }
 
 SKIP = 77
@@ -118,3 +119,43 @@ def nth_prime(k: int) -> int:
         if all(c % d for d in range(2, int(c**0.5) + 1)):
             found += 1
     return c
+
+
+# W9: the size of one chunk of pure-Python work, and its checkable result.
+W9_CHUNK = 40_000
+W9_WORKERS = 8
+
+
+def w9_chunk(k: int) -> int:
+    """Chunk ``k`` of W9's work: pure-Python arithmetic, no I/O, no awaiting."""
+    return sum(i * i % 7 for i in range(k, k + W9_CHUNK))
+
+
+def w9_expected(n: int) -> int:
+    """The sum of chunks 0..n-1, computed in closed form (i*i % 7 depends on
+    i % 7 only), so that checking it costs nothing next to the work."""
+    total = 0
+    for k in range(n):
+        full, rest = divmod(W9_CHUNK, 7)
+        total += full * sum(r * r % 7 for r in range(7))
+        total += sum(i * i % 7 for i in range(k + 7 * full, k + W9_CHUNK))
+    return total
+
+
+def import_runloom(workload: str, system: str):  # type: ignore[no-untyped-def]
+    """The runloom module, or exit SKIP saying why it cannot run here."""
+    try:
+        import runloom  # type: ignore[import-not-found]
+    except ImportError:
+        skip(workload, system, "runloom is not installed (pip install runloom; it needs a free-threaded build)")
+    return runloom
+
+
+def hubs(a: argparse.Namespace, workload: str = "") -> int:
+    """runloom's hub count: --gomaxprocs / $GOMAXPROCS, default 1."""
+    import os
+
+    n = a.gomaxprocs if a.gomaxprocs is not None else int(os.environ.get("GOMAXPROCS", "1"))
+    if n > 1 and getattr(sys, "_is_gil_enabled", lambda: True)():
+        skip(workload, "runloom", f"{n} hubs need a free-threaded build with the GIL off")
+    return n

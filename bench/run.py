@@ -13,6 +13,12 @@ in a noisy machine's load spreads over all rows.
     python3 bench/run.py --workloads W1,W2 --systems goroutines,asyncio --runs 3
     python3 bench/run.py --monitor-cost       # W1, W2: GOROUTINES_SYSMON=1 vs 0
     python3 bench/run.py --json results.json
+    python3 bench/run.py --workloads W1,W2,W6,W9 --systems goroutines,runloom --ft-python .venv-ft/bin/python
+
+Free-threaded build: with ``--ft-python`` (default: $GOROUTINES_FT_PYTHON, else
+the repository's .venv-ft/bin/python when it exists) the goroutines rows run
+on that interpreter too, as ``goroutines-ft``, and runloom (which needs it)
+runs there as ``runloom-ft``, its hub count set like GOMAXPROCS.
 
 stdlib only. See bench/README.md.
 """
@@ -39,12 +45,18 @@ REPO = BENCH.parent
 sys.path.insert(0, str(BENCH))
 import benchlib  # noqa: E402
 
-SYSTEMS = ["goroutines", "asyncio", "uvloop", "trio", "gevent", "threads", "go"]
+SYSTEMS = ["goroutines", "asyncio", "uvloop", "trio", "gevent", "threads", "go", "runloom"]
 # Python package a system needs (None: the standard library).
-PACKAGES = {"goroutines": "goroutines", "uvloop": "uvloop", "trio": "trio", "gevent": "gevent"}
-# Systems with a GOMAXPROCS knob; the others run once per row at setting "-".
-KNOB = {"goroutines", "go"}
+PACKAGES = {"goroutines": "goroutines", "uvloop": "uvloop", "trio": "trio", "gevent": "gevent", "runloom": "runloom"}
+# Systems with a GOMAXPROCS knob (runloom: its hub count); the others run
+# once per row at setting "-".
+KNOB = {"goroutines", "go", "runloom"}
+# Systems run on the free-threaded interpreter (--ft-python), as "<system>-ft";
+# runloom runs only there.
+FT_SYSTEMS = {"goroutines", "runloom", "threads"}
+FT_ONLY = {"runloom"}
 REF_SYSTEM, GO_SYSTEM = "goroutines", "go"
+FT_REF, PEER_REF = "goroutines-ft", "runloom-ft"
 
 # Extra rows: workload -> [(label, base system, extra args, (full N, quick N) or None)].
 VARIANTS: dict[str, list[tuple[str, str, list[str], tuple[int, int] | None]]] = {
@@ -78,6 +90,7 @@ DESCRIPTIONS = {
     "W6": "prime sieve: total ms",
     "W7": "32 blocking 50 ms calls: total ms (ideal ~50)",
     "W8": "fan-out to 8 workers and back: ns per item",
+    "W9": "8 goroutines share 160 chunks of pure-Python work: total ms",
 }
 
 
@@ -90,6 +103,7 @@ class Row:
     n: int
     args: list[str]
     env: dict[str, str]
+    python: str = ""  # the interpreter (Python programs)
     values: list[float] = field(default_factory=list)
     status: str = "ok"  # ok | FAIL | skipped
     error: str = ""
@@ -97,7 +111,9 @@ class Row:
 
     @property
     def setting_text(self) -> str:
-        return "-" if self.setting == "-" else f"GOMAXPROCS={self.setting}"
+        if self.setting == "-":
+            return "-"
+        return f"hubs={self.setting}" if self.system == "runloom" else f"GOMAXPROCS={self.setting}"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -116,6 +132,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--timeout", type=float, default=None, help="seconds per process (default 1800; 300 with --quick)")
     p.add_argument("--json", metavar="OUT", help="also write all results to this JSON file")
+    p.add_argument(
+        "--ft-python",
+        default=None,
+        help="a free-threaded interpreter for the -ft rows (default: $GOROUTINES_FT_PYTHON, else "
+        ".venv-ft/bin/python if it exists; 'none': no -ft rows)",
+    )
+    p.add_argument(
+        "--ft-systems",
+        default="goroutines,runloom",
+        help=f"systems also run on the free-threaded interpreter (subset of {','.join(sorted(FT_SYSTEMS))})",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="show every run's output and stderr")
     a = p.parse_args(argv)
     if a.workloads is None:
@@ -132,8 +159,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     for s in a.procs:
         if not s.isdigit() or int(s) < 1:
             p.error(f"--procs: {s!r} is not a positive whole number")
+    a.ft_systems = [s.strip().lower() for s in a.ft_systems.split(",") if s.strip()]
+    for s in a.ft_systems:
+        if s not in FT_SYSTEMS:
+            p.error(f"--ft-systems: {s!r} cannot run there; choose from {', '.join(sorted(FT_SYSTEMS))}")
+    if a.ft_python is None:
+        a.ft_python = os.environ.get("GOROUTINES_FT_PYTHON") or ""
+        if not a.ft_python and (REPO / ".venv-ft" / "bin" / "python").exists():
+            a.ft_python = str(REPO / ".venv-ft" / "bin" / "python")
+    elif a.ft_python.lower() == "none":
+        a.ft_python = ""
+    elif shutil.which(a.ft_python) is None and not Path(a.ft_python).exists():
+        p.error(f"--ft-python: {a.ft_python!r} is not an interpreter on this machine")
     if a.monitor_cost:
         a.systems = ["goroutines"]
+        a.ft_python = ""
     if a.runs is None:
         a.runs = 1 if a.quick else 5
     if a.timeout is None:
@@ -147,14 +187,24 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def available_systems(wanted: list[str], env: dict[str, str]) -> list[str]:
-    """The wanted systems that can run here; says why for each one that cannot."""
-    out = []
+def ft_has(ft: str, package: str, env: dict[str, str]) -> bool:
+    """Whether the free-threaded interpreter ``ft`` can import ``package``."""
+    r = subprocess.run([ft, "-c", f"import {package}"], env=env, capture_output=True, text=True)
+    return r.returncode == 0
+
+
+def available_systems(wanted: list[str], env: dict[str, str], a: argparse.Namespace) -> list[tuple[str, str, str]]:
+    """(label, system, interpreter) for each wanted system that can run here,
+    plus its -ft twin when a free-threaded interpreter is given; says why for
+    each one that cannot."""
+    out: list[tuple[str, str, str]] = []
     for s in wanted:
         if s == "go":
             if shutil.which("go") is None:
                 log("skip go: no `go` on PATH")
                 continue
+        elif s in FT_ONLY:
+            pass
         elif s in PACKAGES and importlib.util.find_spec(PACKAGES[s]) is None:
             if s == "goroutines" and (REPO / "src" / "goroutines" / "__init__.py").exists():
                 env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "src"), env.get("PYTHONPATH")]))
@@ -165,35 +215,53 @@ def available_systems(wanted: list[str], env: dict[str, str]) -> list[str]:
                     f"(pip install {PACKAGES[s]}, or pip install -e '.[bench]')"
                 )
                 continue
-        out.append(s)
+        if s not in FT_ONLY:
+            out.append((s, s, "" if s == "go" else sys.executable))
+        if s in FT_SYSTEMS and (s in a.ft_systems or s in FT_ONLY):
+            if not a.ft_python:
+                log(f"skip {s}-ft: no free-threaded interpreter (--ft-python, or make .venv-ft)")
+            elif s in PACKAGES and not ft_has(a.ft_python, PACKAGES[s], env):
+                log(f"skip {s}-ft: {a.ft_python} cannot import {PACKAGES[s]!r} ({a.ft_python} -m pip install {PACKAGES[s]})")
+            else:
+                out.append((f"{s}-ft", s, a.ft_python))
     return out
 
 
-def make_rows(a: argparse.Namespace, workload: str, systems: list[str], base_env: dict[str, str]) -> list[Row]:
+def has_program(workload: str, system: str) -> bool:
+    name = "go_impl.go" if system == "go" else f"{system}_impl.py"
+    return (BENCH / "workloads" / benchlib.WORKLOADS[workload][0] / name).exists()
+
+
+def make_rows(
+    a: argparse.Namespace, workload: str, systems: list[tuple[str, str, str]], base_env: dict[str, str]
+) -> list[Row]:
     _dir, _metric, _unit, full, quick = benchlib.WORKLOADS[workload]
-    specs: list[tuple[str, str, list[str], int, dict[str, str]]] = []
-    for s in systems:
+    specs: list[tuple[str, str, list[str], int, dict[str, str], str]] = []
+    for tag, s, py in systems:
+        if not has_program(workload, s):
+            continue  # e.g. W9 exists only for goroutines, runloom and threads
+        ft = "-ft" if tag.endswith("-ft") else ""
         nf, nq = N_OVERRIDE.get((workload, s), (full, quick))
         if a.monitor_cost:
-            specs.append(("goroutines sysmon=1", s, [], nq if a.quick else nf, {"GOROUTINES_SYSMON": "1"}))
-            specs.append(("goroutines sysmon=0", s, [], nq if a.quick else nf, {"GOROUTINES_SYSMON": "0"}))
+            specs.append(("goroutines sysmon=1", s, [], nq if a.quick else nf, {"GOROUTINES_SYSMON": "1"}, py))
+            specs.append(("goroutines sysmon=0", s, [], nq if a.quick else nf, {"GOROUTINES_SYSMON": "0"}, py))
             continue
-        specs.append((s, s, [], nq if a.quick else nf, {}))
+        specs.append((tag, s, [], nq if a.quick else nf, {}, py))
         if a.no_variants:
             continue
         for label, base, args, sizes in VARIANTS.get(workload, []):
             if base == s:
                 vf, vq = sizes or (nf, nq)
-                specs.append((label, s, args, vq if a.quick else vf, {}))
+                specs.append((label + ft, s, args, vq if a.quick else vf, {}, py))
     rows = []
-    for label, s, args, n, extra_env in specs:
+    for label, s, args, n, extra_env, py in specs:
         for setting in a.procs if s in KNOB else ["-"]:
             env = dict(base_env)
             env.pop("GOMAXPROCS", None)
             if setting != "-":
                 env["GOMAXPROCS"] = setting
             env.update(extra_env)
-            rows.append(Row(workload, label, s, setting, n, args, env))
+            rows.append(Row(workload, label, s, setting, n, args, env, py))
     return rows
 
 
@@ -217,7 +285,7 @@ def command(row: Row, a: argparse.Namespace, go_exe: Path | None) -> list[str]:
         assert go_exe is not None
         return [str(go_exe), *tail]
     prog = BENCH / "workloads" / benchlib.WORKLOADS[row.workload][0] / f"{row.system}_impl.py"
-    return [sys.executable, str(prog), *tail, *row.args]
+    return [row.python or sys.executable, str(prog), *tail, *row.args]
 
 
 def run_once(row: Row, cmd: list[str], a: argparse.Namespace) -> None:
@@ -255,9 +323,20 @@ def ratio(row: Row, rows: list[Row], ref_label: str) -> float | None:
         return None
     refs = {r.setting: r for r in rows if r.label == ref_label and r.status == "ok" and r.values}
     ref = refs.get(row.setting) or refs.get("1") or next(iter(refs.values()), None)
-    if ref is None:
+    if ref is None or ref is row:
         return None
     base = statistics.median(ref.values)
+    return statistics.median(row.values) / base if base else None
+
+
+def scaling(row: Row, rows: list[Row]) -> float | None:
+    """row's median / the same row's at setting 1 (how GOMAXPROCS or hubs > 1 pays)."""
+    if row.setting in ("-", "1") or row.status != "ok" or not row.values:
+        return None
+    one = [r for r in rows if r.label == row.label and r.setting == "1" and r.status == "ok" and r.values]
+    if not one:
+        return None
+    base = statistics.median(one[0].values)
     return statistics.median(row.values) / base if base else None
 
 
@@ -272,26 +351,30 @@ def table(workload: str, rows: list[Row], a: argparse.Namespace, ref_label: str)
         + ("" if workload == "W4" else f", each the best of {a.reps}")
         + (" [quick]" if a.quick else "")
     )
-    cols = ["system", "setting", "N", f"median {unit}", "min–max", f"vs {ref_label}", "vs Go"]
+    labels = {r.label for r in rows}
+    refs = [ref_label] + [x for x in (FT_REF, PEER_REF, GO_SYSTEM) if x in labels and x != ref_label]
+    cols = ["system", "setting", "N", f"median {unit}", "min–max", "vs setting 1"]
+    cols += [f"vs {'Go' if x == GO_SYSTEM else x}" for x in refs]
     body = []
     for r in rows:
         if r.status != "ok" or not r.values:
-            body.append([r.label, r.setting_text, f"{r.n:,}", r.status, "", "", ""])
+            body.append([r.label, r.setting_text, f"{r.n:,}", r.status] + [""] * (len(cols) - 4))
             continue
-        vs_ref, vs_go = ratio(r, rows, ref_label), ratio(r, rows, GO_SYSTEM)
-        body.append(
-            [
-                r.label,
-                r.setting_text,
-                f"{r.n:,}",
-                fmt(statistics.median(r.values)),
-                f"{fmt(min(r.values))}–{fmt(max(r.values))}",
-                "—" if vs_ref is None else f"{vs_ref:.2f}x",
-                "—" if vs_go is None else f"{vs_go:.2f}x",
-            ]
-        )
+        sc = scaling(r, rows)
+        cells = [
+            r.label,
+            r.setting_text,
+            f"{r.n:,}",
+            fmt(statistics.median(r.values)),
+            f"{fmt(min(r.values))}–{fmt(max(r.values))}",
+            "—" if sc is None else f"{sc:.2f}x",
+        ]
+        for x in refs:
+            v = ratio(r, rows, x)
+            cells.append("—" if v is None else f"{v:.2f}x")
+        body.append(cells)
     widths = [max(len(c), *(len(b[i]) for b in body)) if body else len(c) for i, c in enumerate(cols)]
-    right = {2, 3, 4, 5, 6}
+    right = set(range(2, len(cols)))
 
     def line(cells: list[str]) -> str:
         return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))).rstrip()
@@ -314,6 +397,7 @@ def meta(a: argparse.Namespace) -> dict[str, object]:
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "python": sys.version.split()[0],
         "implementation": platform.python_implementation(),
+        "ft_python": a.ft_python,
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
         "go": go_version,
@@ -328,7 +412,7 @@ def meta(a: argparse.Namespace) -> dict[str, object]:
 def main(argv: list[str] | None = None) -> int:
     a = parse_args(argv)
     base_env = dict(os.environ)
-    systems = available_systems(a.systems, base_env)
+    systems = available_systems(a.systems, base_env, a)
     ref_label = "goroutines sysmon=1" if a.monitor_cost else REF_SYSTEM
     info = meta(a)
     print(
@@ -339,6 +423,13 @@ def main(argv: list[str] | None = None) -> int:
         f"# vs {ref_label} / vs Go: this row's median / that system's median at the same GOMAXPROCS "
         "(rows with no setting: GOMAXPROCS=1); lower is better everywhere"
     )
+    if a.ft_python:
+        ftv = subprocess.run(
+            [a.ft_python, "-c", "import sys; print(sys.version.split()[0], 'GIL', 'on' if sys._is_gil_enabled() else 'off')"],
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        print(f"# -ft rows: {a.ft_python} (Python {ftv}); vs setting 1: this row / the same row at GOMAXPROCS (hubs) 1")
     if a.monitor_cost:
         print("# monitor cost: goroutines with GOROUTINES_SYSMON=1 vs 0 (the runtime decides what 0 means)")
     all_rows: list[Row] = []
@@ -374,6 +465,7 @@ def main(argv: list[str] | None = None) -> int:
                     "workload": r.workload,
                     "system": r.label,
                     "program": r.system,
+                    "python": r.python,
                     "setting": r.setting,
                     "n": r.n,
                     "metric": metric,
@@ -386,6 +478,9 @@ def main(argv: list[str] | None = None) -> int:
                     "max": max(r.values) if ok else None,
                     "vs_goroutines": ratio(r, [x for x in all_rows if x.workload == r.workload], ref_label),
                     "vs_go": ratio(r, [x for x in all_rows if x.workload == r.workload], GO_SYSTEM),
+                    "vs_goroutines_ft": ratio(r, [x for x in all_rows if x.workload == r.workload], FT_REF),
+                    "vs_runloom_ft": ratio(r, [x for x in all_rows if x.workload == r.workload], PEER_REF),
+                    "vs_setting_1": scaling(r, [x for x in all_rows if x.workload == r.workload]),
                     "status": r.status,
                     "error": r.error,
                     "stderr": r.stderr_notes,

@@ -8,6 +8,13 @@ another goroutine. To wait until goroutines are parked, poll
 ``gr.goroutines()`` while yielding with ``await gr.gosched()`` (see
 :class:`Waiter`), bounded so a broken runtime fails the test instead of
 hanging it.
+
+The GOMAXPROCS matrix (finding races): with ``GOROUTINES_TEST_GOMAXPROCS``
+set to a list such as ``1,2,4,8``, every collected test runs once per value:
+a test parametrized over ``procs`` gets exactly those values instead of its
+own, and any other test runs with the ``GOMAXPROCS`` environment variable
+set to each (what ``gr.run`` without ``gomaxprocs=`` uses). ``.ci/run`` runs
+the core tests so on the free-threaded build.
 """
 
 from __future__ import annotations
@@ -26,6 +33,49 @@ import goroutines as gr
 
 PROGRAMS = Path(__file__).parent / "programs"
 RUNTIME_THREAD_PREFIX = "goroutines-"
+
+
+def _matrix_from_env() -> list[int]:
+    raw = os.environ.get("GOROUTINES_TEST_GOMAXPROCS", "").strip()
+    if not raw:
+        return []
+    try:
+        values = [int(x) for x in raw.split(",") if x.strip()]
+    except ValueError:
+        raise pytest.UsageError(
+            f"GOROUTINES_TEST_GOMAXPROCS={raw!r}: give whole numbers separated by commas, e.g. 1,2,4,8"
+        ) from None
+    if not values or min(values) < 1:
+        raise pytest.UsageError(f"GOROUTINES_TEST_GOMAXPROCS={raw!r}: every value must be at least 1, e.g. 1,2,4,8")
+    return values
+
+
+GOMAXPROCS_MATRIX = _matrix_from_env()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """The GOMAXPROCS matrix (module docstring). Runs before pytest's own
+    hook turns the parametrize marks into calls, so a ``procs`` mark can be
+    given the matrix's values first."""
+    if not GOMAXPROCS_MATRIX:
+        return
+    marks = metafunc.definition.own_markers
+    for i, mark in enumerate(marks):
+        if mark.name == "parametrize" and mark.args and mark.args[0] == "procs":
+            marks[i] = pytest.mark.parametrize("procs", GOMAXPROCS_MATRIX).mark
+            return
+    if "procs" not in metafunc.fixturenames:
+        metafunc.parametrize(
+            "_gomaxprocs_matrix", GOMAXPROCS_MATRIX, indirect=True, ids=[f"GOMAXPROCS={n}" for n in GOMAXPROCS_MATRIX]
+        )
+
+
+@pytest.fixture(autouse=True)
+def _gomaxprocs_matrix(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    n = getattr(request, "param", None)
+    if n is not None:
+        monkeypatch.setenv("GOMAXPROCS", str(n))
 
 
 def runtime_threads() -> list[threading.Thread]:

@@ -30,6 +30,7 @@ ORDER = [
     "_core._traps",
     "_core._netpoll",
     "_core._sysmon",
+    "_core._cpus",
     "_core._runtime",
     "_core",
     "_chan",

@@ -155,6 +155,12 @@ def _fire(st: _TimerState, seq: int) -> None:
         st.armed = -1
     st_, wg = c._poll_send(_monotonic())  # st_ == 0: full, the tick is dropped
     lock.release()
+    # Drop the channel before readying the receiver: the receiver may run at
+    # once on another M (in parallel on a free-threaded build) and let go of
+    # the channel; a strong reference held here meanwhile would let a
+    # gc.collect() there find the channel alive, and a dropped Ticker would
+    # then tick forever instead of leaving the heap (and hide a deadlock).
+    c = None
     if wg is not None:
         ready(wg, getattr(_tls, "m", None))
 

@@ -5,6 +5,7 @@ _context) may use; they import ``goroutines._core`` and never its
 submodules. Inside the core, a module imports only modules listed before it:
 
     _g -> _timers -> _sched -> _proc -> _traceback -> _debug -> _traps -> _sysmon -> _runtime
+(_cpus, which reads the CPU limits, stands alone; _runtime uses it.)
 
 (_sched and _proc import each other's names lazily, at call time, where the
 loop needs M and the Sched needs to start one.)

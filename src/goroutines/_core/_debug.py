@@ -24,12 +24,12 @@ Scheduler trace (Go's ``GODEBUG=schedtrace=MS``)
         SCHED 1004ms: gomaxprocs=2 idleprocs=0 threads=5 spinningthreads=0 idlethreads=1 runqueue=3 syscalls=1 goroutines=12 [0 1]
 
     The time is since run() started; ``threads`` counts Ms (OS threads that
-    run goroutines; sysmon not included), ``spinningthreads`` is always 0
-    (our Ms never spin: they park at once), ``idlethreads`` the parked Ms
+    run goroutines; sysmon not included), ``spinningthreads`` the Ms looking
+    for work to steal, ``idlethreads`` the parked Ms
     (idle list and timer poller), ``runqueue`` the global run queue,
     ``syscalls`` the Ms inside a blocking call, ``goroutines`` the live
-    goroutines, and the bracket each P's runnext length (Go: each P's local
-    run queue). ``GOROUTINES_SCHEDTRACE=MS`` is accepted too and wins over
+    goroutines, and the bracket each P's local run queue length (runnext
+    included). ``GOROUTINES_SCHEDTRACE=MS`` is accepted too and wins over
     GODEBUG. A value that is not a positive whole number is ignored, as Go
     ignores it.
 
@@ -133,12 +133,13 @@ def schedtrace_line(sched: Sched, elapsed_ms: int, lock_timeout: float = -1) -> 
             g = m.curg
             if g is not None and g.status == SYSCALL:
                 syscalls += 1
-        local = [len(p.runnext) for p in sched.allp[:nprocs]]
+        local = [len(p.runnext) + len(p.runq) for p in sched.allp[:nprocs]]
+        spinning = sched.nmspinning
     finally:
         lock.release()
     return (
         f"SCHED {elapsed_ms}ms: gomaxprocs={nprocs} idleprocs={idleprocs} threads={threads} "
-        f"spinningthreads=0 idlethreads={idle} runqueue={runq} syscalls={syscalls} "
+        f"spinningthreads={spinning} idlethreads={idle} runqueue={runq} syscalls={syscalls} "
         f"goroutines={gs} [{' '.join(map(str, local))}]"
     )
 

@@ -22,13 +22,30 @@ Status transitions (who may make each one):
 
 ``status`` and ``waitreason`` are written only by the G's current owner, as
 above, and read without a lock by dumps (a snapshot may be a moment stale).
+
+Reading a G's stack from another thread (Go's _Gscan bit): on a
+free-threaded build nothing serialises a dump's walk of a coroutine chain
+(``cr_frame``/``cr_await``) with an M resuming that coroutine, and CPython
+does not make such concurrent reads safe (they crash). So there each G has
+a ``stacklock``: the M running the G holds it from resume to the next trap
+(every ``coro.send``, and shutdown's ``coro.close``), and a dump reads a
+chain only while holding it, taken without blocking (held: the G is running
+right now, and its chain is not read). A dump thus blocks an M only for the
+walk of one suspended chain, and never waits for a running goroutine. With
+the GIL the walk is serialised with the M anyway: ``stacklock`` is None.
 """
 
 from __future__ import annotations
 
+import sysconfig
 import weakref
 from types import CodeType
 from typing import Any
+
+from ._cext import new_lock
+
+# A build that can run without the GIL (3.13t and later): see ``stacklock``.
+FREE_THREADED_BUILD = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
 
 # G statuses (Go's _Gidle.._Gdead). Ints on the hot path; names for display.
 IDLE = 0
@@ -88,6 +105,10 @@ class G:
                             around every resume of ``coro`` and by nobody
                             else, so it is never entered on two threads.
                             Set with ``coro``, cleared with it.
+      stacklock             free-threaded builds: held while the G's
+                            coroutine runs, or while a dump reads its
+                            chain (module docstring); None with the GIL.
+                            Made once per G record, kept when it is reused.
 
     Where the G was created is kept as the go() call's frame's code object
     and instruction offset (``f_lasti``); ``created_line`` turns them into
@@ -115,6 +136,7 @@ class G:
         "creator_id",
         "created_module",
         "entry",
+        "stacklock",
         "__weakref__",
     )
 
@@ -132,6 +154,7 @@ class G:
         self.creator_id = 0
         self.created_module = ""
         self.entry = ""
+        self.stacklock: Any = new_lock() if FREE_THREADED_BUILD else None
 
     @property
     def created_line(self) -> int | None:

@@ -5,7 +5,8 @@ The loop of one M (Go's schedule/execute), in order:
   1. Take a P if it has none (or park: it is idle then, see findrunnable).
   2. Pick a G: every 61st pick looks at due timers and the global queue
      first (fairness, as Go's schedule does); otherwise the P's runnext,
-     then findrunnable (timers, the global queue, then going idle).
+     its local queue, then findrunnable (timers, the global queue, stealing
+     from other Ps, then going idle).
   3. Resume the G's coroutine until it yields a trap (_traps.py) and act on
      it: park (mark WAITING, then release the lock(s) the G yielded), yield
      (gosched: to the global queue), or run a commit function.
@@ -15,8 +16,9 @@ An M reads its own ``p`` without Sched.lock: ``p`` is only ever taken away
 from it (by sysmon's retake, or by stop), under the lock, never given to it
 by anyone else while it runs; the M looks at ``p`` before every pick, so it
 gives up running goroutines at its next scheduling point. A G it readies in
-that window lands in the old P's runnext, which its new owner runs (ready()
-rechecks after appending, so a P that went idle meanwhile loses nothing).
+that window lands in the old P's runnext or local queue, which its new
+owner runs (ready() rechecks after appending, so a P that went idle
+meanwhile loses nothing).
 """
 
 from __future__ import annotations
@@ -29,10 +31,11 @@ from contextvars import copy_context as _copy_context
 from typing import Any
 
 from .._errors import throw
-from ._cext import CLockType, LockType, speedups
+from ._cext import CLockType, LockType, new_lock, speedups
 from ._g import (
     CLOSED,
     DEAD,
+    FREE_THREADED_BUILD,
     RUNNABLE,
     RUNNING,
     SYSCALL,
@@ -43,7 +46,22 @@ from ._g import (
     G,
 )
 from ._plain import mark_runtime_thread
-from ._sched import P_DEAD, P_RUNNING, P, Sched, inject, wake_m
+from ._sched import (
+    P_DEAD,
+    P_RUNNING,
+    STEAL_TRIES,
+    P,
+    Sched,
+    any_local_work,
+    globrunqget_locked,
+    inject,
+    runqdrain_locked,
+    runqget,
+    runqput,
+    runqsteal,
+    wake_m,
+    wakep,
+)
 from ._trace import emit
 
 _MAX_WAIT = 3600.0  # seconds an idle poller waits before looking again
@@ -68,6 +86,9 @@ class M:
     without it (see the module docstring). ``curg``: the G this M is running
     right now (None between goroutines), written by the M only, read by the
     G's own code through the thread-local ``_tls.m`` and by shutdown/dumps.
+    ``spinning``: the M is looking for work to steal (counted in
+    Sched.nmspinning); written under Sched.lock (by startm_locked before the
+    M is woken, then by the M), read by the M without it.
     """
 
     __slots__ = (
@@ -83,6 +104,8 @@ class M:
         "inpoll",
         "wake_break",
         "started",
+        "spinning",
+        "sysstack",
     )
 
     def __init__(self, sched: Sched, mid: int) -> None:
@@ -101,10 +124,14 @@ class M:
         # its claimer must wake it through the wake-up pipe (wake_break).
         self.inpoll = False
         self.wake_break = False
+        self.spinning = False
         # Set once ``thread`` has been started: an M is put on allm under
         # Sched.lock but started by wake_m() after the lock is released, and
         # shutdown must not miss one started in that window.
         self.started = threading.Event()
+        # Free-threaded builds: the stack of the G in a blocking call on this
+        # M, recorded by the M itself (see _traceback); read by dumps.
+        self.sysstack: tuple[Any, ...] | None = None
 
     def start(self) -> None:
         t = threading.Thread(target=self._main, name=f"goroutines-M{self.id}", daemon=True)
@@ -150,8 +177,9 @@ def _ready_py(g: G, m: M | None) -> None:
 
     The caller is the one waker that dequeued ``g`` (see _g.py). From an M
     with a P, ``g`` goes to that P's runnext (Go's ready with next=true), and
-    whatever sat there moves to the global queue; from anywhere else, to the
-    global queue, waking an idle P's M.
+    whatever sat there moves to the P's local queue, where an idle P's
+    spinner may steal it (wakep); from anywhere else, to the global queue,
+    waking an idle P's M.
     """
     if type(g) is not G:
         # A plain thread's waiter (_blocking.py), queued on a channel like a
@@ -163,24 +191,30 @@ def _ready_py(g: G, m: M | None) -> None:
         p = m.p
         if p is not None:
             rn = p.runnext
-            if m.sched.trace is not None:
+            sched = m.sched
+            if sched.trace is not None:
                 emit(m, "unblock", g.id)
             if not rn:
                 rn.append(g)
                 if m.p is p:
                     return
-            else:
-                # Displace the old occupant to the global queue.
-                try:
-                    old = rn.popleft()
-                except IndexError:
-                    old = None
-                rn.append(g)
+                _unrunnext(sched, rn, g)
+                return
+            # Displace the old occupant to the local queue.
+            try:
+                old = rn.popleft()
+            except IndexError:
+                old = None
+            rn.append(g)
+            if old is not None:
+                runqput(sched, p, old)
+            if m.p is p:
                 if old is not None:
-                    _globready(m.sched, old)
-                if m.p is p:
-                    return
-            _unrunnext(m.sched, rn, g)
+                    wakep(sched)
+                return
+            _unrunnext(sched, rn, g)
+            if old is not None:
+                _unrunnext(sched, p.runq, old)
             return
         if m.sched.trace is not None:
             emit(m, "unblock", g.id)
@@ -193,9 +227,10 @@ def _ready_py(g: G, m: M | None) -> None:
 
 
 def _unrunnext(sched: Sched, rn: Any, g: G) -> None:
-    """``g`` was appended to the runnext ``rn`` of a P retaken meanwhile:
-    nobody may run that P soon, so move ``g`` to the global queue -- unless
-    the P's new owner has already taken it (then it is not in ``rn``)."""
+    """``g`` was appended to the runnext (or local queue) ``rn`` of a P
+    retaken meanwhile: nobody may run that P soon, so move ``g`` to the
+    global queue -- unless someone has already taken it (then it is not in
+    ``rn``)."""
     try:
         rn.remove(g)
     except ValueError:
@@ -310,9 +345,10 @@ def schedule(m: M) -> None:
     lock_type = LockType
     run_fast = speedups.run_fast if speedups is not None else None
     while True:
-        if run_fast is not None:
-            # The plain case (a G in runnext, parking on a lock) in C; it
-            # returns at the first thing it leaves to the code below.
+        if run_fast is not None and not m.spinning:
+            # The plain case (a G in runnext or the local queue, parking on
+            # a lock) in C; it returns at the first thing it leaves to the
+            # code below. (A spinner's first pick is findrunnable's.)
             run_fast(m)
         p = m.p
         g = None
@@ -330,13 +366,13 @@ def schedule(m: M) -> None:
                             tw = sched.wakep_locked() if sched.pidle else None
                         wake_m(tw)
                     continue
-            rn = p.runnext
-            if g is None and rn:
-                try:
-                    g = rn.popleft()
-                except IndexError:
-                    g = None
+            if g is None:
+                g = runqget(p)
         if g is None:
+            # Maybe going idle for long: an idle M must not keep the last G's
+            # resume value or trap alive (a received channel, say: a dropped
+            # Ticker on it would tick forever; see _time._fire).
+            trap = param = None
             g = findrunnable(m)
             if g is None:
                 return
@@ -350,6 +386,8 @@ def schedule(m: M) -> None:
                 wake_m(tw)
                 continue
             p.schedtick += 1
+        if m.spinning:
+            resetspinning(m)
 
         # execute
         m.curg = g
@@ -359,18 +397,28 @@ def schedule(m: M) -> None:
         tr = sched.trace
         if tr is not None:
             emit(m, "start", g.id)
+        # Free-threaded builds: no dump reads the chain while it runs (G.stacklock).
+        sl = g.stacklock
+        if sl is not None:
+            sl.acquire()
         try:
             # The goroutine's own contextvars.Context is current while its
             # code runs (asyncio's Task does the same per step).
             trap = g.ctx.run(g.coro.send, param)
         except StopIteration as e:
+            if sl is not None:
+                sl.release()
             m.curg = None
             goexit(m, g, e.value)
             continue
         except BaseException as e:  # noqa: BLE001 - a panic, whatever it is
+            if sl is not None:
+                sl.release()
             m.curg = None
             gopanic(m, g, e)
             continue
+        if sl is not None:
+            sl.release()
         m.curg = None
         if sched.trace is not None:  # re-read: the G may have started a trace
             _trace_trap(m, g, trap)
@@ -463,11 +511,7 @@ def _fair_pick(m: M, p: Any) -> G | None:
     sched = m.sched
     if p.status == P_DEAD or sched.stopping:
         with sched.lock:
-            while p.runnext:
-                try:
-                    sched.runq.append(p.runnext.popleft())
-                except IndexError:
-                    break
+            runqdrain_locked(sched, p)
         return None
     now = _monotonic()
     sched.coarse_now = now
@@ -483,7 +527,7 @@ def _fair_pick(m: M, p: Any) -> G | None:
         if sched.timers.nlive and sched.timers.earliest() <= now:
             due = sched.timers.expired(now)
         elif sched.runq:
-            g = sched.runq.popleft()
+            g = globrunqget_locked(sched, p, 1)
             if type(g) is not G:
                 _handover_locked(m, p, g)
                 g = None
@@ -517,11 +561,13 @@ def _run_timers(due: list[Any]) -> None:
 def findrunnable(m: M) -> G | None:
     """Find a G for ``m`` or park it until there is one; None: M must exit.
 
-    Order (Go's findRunnable, without stealing: there are no per-P queues
-    beyond runnext): due timers, the P's runnext, the global queue; then give
-    the P back, check for deadlock, and park: as the poller (waiting exactly
-    until the earliest timer) if timers are pending and nobody waits for
-    them, else on midle until woken.
+    Order (Go's findRunnable): due timers, the P's runnext and local queue,
+    the global queue (a batch: the P's fair share), one non-blocking
+    netpoll, then -- as a spinning M, if fewer than half the busy Ps have
+    one -- stealing half of another P's local queue; then give the P back,
+    check for deadlock, and park: as the poller (waiting exactly until the
+    earliest timer) if timers are pending and nobody waits for them, else
+    on midle until woken.
     """
     sched = m.sched
     lock = sched.lock
@@ -530,16 +576,15 @@ def findrunnable(m: M) -> G | None:
         lock.acquire()
         if sched.stopping:
             m.p = None
+            if m.spinning:
+                m.spinning = False
+                sched.nmspinning -= 1
             lock.release()
             return None
         p = m.p
         if p is not None and p.status == P_DEAD:
-            # gomaxprocs shrank: give this P up, its runnext to the queue.
-            while p.runnext:
-                try:
-                    sched.runq.append(p.runnext.popleft())
-                except IndexError:
-                    break
+            # gomaxprocs shrank: give this P up, its Gs to the global queue.
+            runqdrain_locked(sched, p)
             p.m = None
             m.p = p = None
         if sched.timers.nlive:
@@ -552,22 +597,18 @@ def findrunnable(m: M) -> G | None:
         if p is None:
             p = sched.acquirep_locked(m)
         if p is not None:
-            g = None
-            if p.runnext:
-                try:
-                    g = p.runnext.popleft()
-                except IndexError:
-                    g = None
+            g = runqget(p)
             if g is None and sched.runq:
-                g = sched.runq.popleft()
+                g = globrunqget_locked(sched, p)
                 if type(g) is not G:
                     # A preempted goroutine's turn: it gets this P.
                     _handover_locked(m, p, g)
                     lock.release()
                     continue
             if g is not None:
-                if sched.runq and sched.pidle:
-                    towake = sched.wakep_locked()
+                if (sched.runq or p.runq) and sched.pidle and not sched.nmspinning:
+                    # More work than this M: a spinner for it (Go's wakep).
+                    towake = sched.startm_locked(sched.pidle.pop(), spinning=True)
                 lock.release()
                 wake_m(towake)
                 return g
@@ -582,11 +623,39 @@ def findrunnable(m: M) -> G | None:
                 inject(sched, gs)
                 continue
             lock.acquire()
-            if sched.runq or p.runnext or sched.stopping:
+            if sched.runq or p.runnext or p.runq or sched.stopping:
                 lock.release()
                 continue
+        # Steal, as a spinning M; at most half the busy Ps have one (Go's
+        # bound: with little parallelism, spinners only burn CPU).
+        if p is not None and sched.gomaxprocs > 1:
+            if not m.spinning and 2 * sched.nmspinning < sched.gomaxprocs - len(sched.pidle):
+                m.spinning = True
+                sched.nmspinning += 1
+            if m.spinning:
+                lock.release()
+                g = _stealwork(m, p)
+                if g is not None:
+                    return g  # schedule() ends the spinning (resetspinning)
+                lock.acquire()
+                if sched.runq or p.runnext or p.runq or sched.stopping or m.p is not p:
+                    lock.release()
+                    continue
         # Give the P back and go idle.
         sched.releasep_locked(m)
+        if m.spinning:
+            # Go's "delicate dance": work put on a local queue while we were
+            # still counted as spinning woke nobody (wakep saw a spinner), so
+            # now that we are not, look at every local queue once more.
+            m.spinning = False
+            sched.nmspinning -= 1
+            if any_local_work(sched):
+                p = sched.acquirep_locked(m)
+                if p is not None:
+                    m.spinning = True
+                    sched.nmspinning += 1
+                    lock.release()
+                    continue
         sched.coarse_now = _monotonic()
         sched.checkdead_locked(m)
         if sched.stopping:
@@ -657,6 +726,53 @@ def findrunnable(m: M) -> G | None:
                 m.p = p
 
 
+_steal_seed = 1
+
+
+def _stealwork(m: M, p: P) -> G | None:
+    """A spinning ``m`` (owning ``p``) steals from the other running Ps, in
+    a random order, STEAL_TRIES passes, runnext only on the last (Go's
+    stealWork; timers are global here, nothing to steal). No lock held."""
+    global _steal_seed
+    sched = m.sched
+    allp = sched.allp
+    n = sched.gomaxprocs
+    for i in range(STEAL_TRIES):
+        last = i == STEAL_TRIES - 1
+        # A random first victim (Go's fastrand), so thieves spread out. The
+        # seed is a racy global: any value is a valid seed.
+        seed = (_steal_seed * 1103515245 + 12345) & 0x7FFFFFFF
+        _steal_seed = seed
+        start = (seed >> 16) % n
+        for k in range(n):
+            v = allp[(start + k) % n]
+            if v is p or v.m is None:
+                continue  # ourselves, or an idle P (nothing queued)
+            g = runqsteal(p, v, last)
+            if g is None:
+                continue
+            if m.p is not p:
+                # Retaken while we stole (sysmon saw us descheduled): the
+                # Gs just queued on p may sit on an idle P; requeue them
+                # globally (g too: schedule() does that for a P-less pick).
+                with sched.lock:
+                    runqdrain_locked(sched, p)
+            return g
+    return None
+
+
+def resetspinning(m: M) -> None:
+    """``m`` found work: it stops spinning, and wakes another spinner if
+    work is left for one and a P is idle (Go's resetspinning)."""
+    sched = m.sched
+    with sched.lock:
+        if m.spinning:
+            m.spinning = False
+            sched.nmspinning -= 1
+    if sched.pidle and (sched.runq or any_local_work(sched)):
+        wakep(sched)
+
+
 # ---------------------------------------------------------------------- go, exit, panic
 
 
@@ -669,9 +785,10 @@ def newproc(
     ``ctx`` the goroutine's contextvars.Context (None: a copy of the
     calling thread's current one).
     From a goroutine, the new G takes the P's runnext (what sat there moves
-    to the global queue), as Go's newproc does; from elsewhere it joins the
-    global queue. One Sched.lock section does it all: ``m.p`` cannot change
-    while the lock is held, so no recheck is needed as in ready().
+    to the P's local queue, and a spinner is woken to steal it if a P is
+    idle), as Go's newproc does; from elsewhere it joins the global queue.
+    One Sched.lock section does it all: ``m.p`` cannot change while the
+    lock is held, so no recheck is needed as in ready().
     """
     if ctx is None:
         ctx = _copy_context()
@@ -699,6 +816,7 @@ def newproc(
         g.waitsince = 0.0
         g.param = None
         g.waitchan = None
+        g.stacklock = new_lock() if FREE_THREADED_BUILD else None
     gid = sched.goidgen + 1
     sched.goidgen = gid
     g.id = gid
@@ -711,19 +829,24 @@ def newproc(
     g.entry = entry
     g.status = RUNNABLE
     sched.allgs[gid] = g
-    runq = sched.runq
     p = m.p if m is not None and m.sched is sched else None
+    tw = None
     if p is not None:
         rn = p.runnext
+        moved = False
         while rn:
             try:
-                runq.append(rn.popleft())
+                runqput(sched, p, rn.popleft(), locked=True)
             except IndexError:
                 break
+            moved = True
         rn.append(g)
+        if moved and sched.pidle and not sched.nmspinning and not sched.stopping:
+            tw = sched.startm_locked(sched.pidle.pop(), spinning=True)
     else:
-        runq.append(g)
-    tw = sched.wakep_locked() if runq and sched.pidle else None
+        sched.runq.append(g)
+        if sched.pidle:
+            tw = sched.wakep_locked()
     lock.release()
     if sched.trace is not None:
         emit(m, "create", gid, (cid, entry))

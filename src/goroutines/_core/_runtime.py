@@ -20,6 +20,7 @@ from typing import Any
 
 from .._errors import Deadlock
 from ._cext import speedups
+from ._cpus import available_cpus
 from ._debug import RunHooks
 from ._g import RUNNING, SYSCALL, WAITING
 from ._plain import mark_runtime_thread
@@ -50,7 +51,9 @@ def free_threaded() -> bool:
 
 
 def default_gomaxprocs() -> int:
-    """The documented default: 1 under the GIL, the CPU count without it.
+    """The documented default: 1 under the GIL; without it, the CPUs this
+    process may use (affinity mask and cgroup CPU limit, as Go 1.25; see
+    _cpus.py).
 
     Under the GIL only one thread runs Python at a time, so a second M
     running goroutines only adds lock hand-offs (bench/: W1 and W2 are
@@ -58,7 +61,7 @@ def default_gomaxprocs() -> int:
     to other threads. On a free-threaded build Ms run in parallel.
     """
     if free_threaded():
-        return max(1, min(os.cpu_count() or 1, _MAX_PROCS))
+        return min(available_cpus(), _MAX_PROCS)
     return 1
 
 
@@ -275,6 +278,9 @@ def _shutdown(sched: Sched) -> None:
         sched.allgs.clear()
         sched.gfree.clear()
         sched.runq.clear()
+        for p in sched.allp:
+            p.runnext.clear()
+            p.runq.clear()
         np = sched.netpoll
     # Abandoned goroutines end here, on this thread, as Go's end when main
     # returns: one that never started runs nothing (and no "never awaited"
@@ -286,6 +292,9 @@ def _shutdown(sched: Sched) -> None:
         g.coro = None
         g.ctx = None
         if coro is not None:
+            sl = g.stacklock  # close() runs the G's code (see _g.py)
+            if sl is not None:
+                sl.acquire()
             try:
                 # Its finally blocks see the goroutine's context variables.
                 if ctx is not None:
@@ -294,6 +303,9 @@ def _shutdown(sched: Sched) -> None:
                     coro.close()
             except BaseException:  # noqa: BLE001, S110 - abandoned, as in Go
                 pass
+            finally:
+                if sl is not None:
+                    sl.release()
     if np is not None:
         np.close()
 

@@ -8,12 +8,44 @@ Lock order (a thread holding a lock may only take locks later in the list):
     4. Netpoll.lock (a leaf: nothing is taken while it is held)
     5. M.note (never held: released/acquired as a wake-up, see M)
 
-Nothing ever takes a channel lock while holding Sched.lock.
+Nothing ever takes a channel lock while holding Sched.lock. A P's local run
+queue and runnext have no lock of their own (see "Run queues" below).
 
 What Sched.lock guards: runq, pidle, midle, poller, allm, mcount, allgs,
 goidgen, gfree, timers, netpoll registration counts, nexternal, aio, atstop,
-stopping/stopped and the outcome fields, every P's ``m`` and ``status``, every M's ``p`` and ``nextp``
-*writes* (an M reads its own ``p`` without the lock: see M).
+nmspinning, stopping/stopped and the outcome fields, every P's ``m`` and
+``status``, every M's ``p``, ``nextp`` and ``spinning`` *writes* (an M reads
+its own ``p`` and ``spinning`` without the lock: see M).
+
+Run queues (Go 1.1's design, proc.go runqput/runqget/runqsteal): each P has
+``runnext`` (one G that runs next, inheriting the time slice) and ``runq``,
+a local FIFO of at most LOCAL_RUNQ Gs; Sched.runq is the global queue. Only
+a P's owner M appends to its local queue (a G readied or started there, a
+displaced runnext); the owner and stealing Ms take from its head. Both are
+``collections.deque``s whose single append/popleft/remove calls are
+documented atomic (the GIL build) and take the deque's own per-object lock
+(free-threaded build) -- so every *single* queue operation is atomic and no
+multi-operation step needs to be: a G popped by a thread belongs to that
+thread alone, and a pop that finds the queue drained meanwhile gets
+IndexError and moves on. A bounded ring of 256 slots indexed by head/tail
+counters with CAS (Go's) would need atomics Python does not have; the deque
+under its own lock is that ring's honest pure-Python form, and the bound is
+kept by the owner checking the length before it appends (a full queue moves
+half of itself to the global queue, Go's runqputslow).
+
+Exactness: a G in a P's local queue or runnext is always run by that P's
+owner M eventually (the owner only gives the P up -- idle, system call,
+retake, gomaxprocs shrinking -- after finding both empty, or handing the P
+with its work to another M, or moving the work to the global queue), so a
+missed wake-up or steal costs parallelism, never a G; checkdead counts every
+P's queues.
+
+Spinning Ms (Go's): an M that finds no work may look for some to steal,
+"spinning", if fewer than half the busy Ps have a spinner (``nmspinning``).
+Work added to a local or the global queue while a P is idle and nobody
+spins wakes one M as a spinner (wakep); a spinner that finds work stops
+spinning and wakes the next one (resetspinning), one that finds none gives
+its P back and looks at every local queue once more before it parks.
 
 Invariants (checked by ``check_invariants`` in the tests):
   * a P is either on ``pidle`` (p.m is None) or owned by exactly one M
@@ -49,6 +81,11 @@ from ._timers import TimerHeap
 if TYPE_CHECKING:
     from ._proc import M
 
+# A P's local run queue holds at most this many Gs (Go's len(p.runq)).
+LOCAL_RUNQ = 256
+# Passes over the other Ps a spinning M makes before giving up (Go's stealTries).
+STEAL_TRIES = 4
+
 # P statuses.
 P_IDLE = 0
 P_RUNNING = 1
@@ -64,17 +101,22 @@ class P:
     threads touch it and deque's append/pop/popleft/remove are documented
     thread-safe: the owning M pops, the M running a G appends (possibly a
     moment after the P was retaken, see ready()), sysmon and handoff drain it.
-    It normally holds at most one G; a displaced G goes to the global queue.
+    It normally holds at most one G; a displaced G goes to the local queue.
+
+    ``runq`` is the local run queue (see "Run queues" in the module
+    docstring): appended to by the owner M only, at most LOCAL_RUNQ long,
+    taken from at the head by the owner and by stealers.
 
     ``schedtick`` counts Gs started on this P; written by the owner M without
     a lock and read racily by sysmon, which only needs to see it change.
     """
 
-    __slots__ = ("id", "runnext", "m", "status", "schedtick", "sysmon_tick", "sysmon_when", "sysmon_where")
+    __slots__ = ("id", "runnext", "runq", "m", "status", "schedtick", "sysmon_tick", "sysmon_when", "sysmon_where")
 
     def __init__(self, pid: int) -> None:
         self.id = pid
         self.runnext: deque[G] = deque()
+        self.runq: deque[G] = deque()
         self.m: M | None = None
         self.status = P_IDLE
         self.schedtick = 0
@@ -117,6 +159,7 @@ class Sched:
         "midle",
         "netpoll",
         "nexternal",
+        "nmspinning",
         "npolling",
         "outcome",
         "pidle",
@@ -147,6 +190,9 @@ class Sched:
         self.midle: list[M] = []
 
         self.poller: M | None = None
+        # Spinning Ms (looking for work to steal); read without the lock as
+        # a hint by wakep, which rechecks under it.
+        self.nmspinning = 0
         self.mcount = 0
         self.max_threads = max_threads
         self.allgs: dict[int, G] = {}
@@ -187,8 +233,6 @@ class Sched:
         self.sysmon_note = threading.Lock()
         self.sysmon_note.acquire()
         self.sysmon_thread: threading.Thread | None = None
-
-    # ------------------------------------------------------------------ run queue
 
     # ------------------------------------------------------------------ timers
 
@@ -256,12 +300,14 @@ class Sched:
             return None
         return self.startm_locked(self.pidle.pop())
 
-    def startm_locked(self, p: P) -> M | None:
+    def startm_locked(self, p: P, spinning: bool = False) -> M | None:
         """Hand ``p`` to an idle M, or to a new one. Sched.lock held.
 
         Returns the M, which the caller wakes or starts with wake_m() once it
-        has released Sched.lock. When the thread limit is reached the P goes
-        back to pidle and the run stops with an error.
+        has released Sched.lock. ``spinning``: the M starts as a spinner
+        (counted in nmspinning; it will look for work to steal). When the
+        thread limit is reached the P goes back to pidle and the run stops
+        with an error.
         """
         if self.midle:
             m = self.midle.pop()
@@ -286,24 +332,31 @@ class Sched:
         p.m = m
         p.status = P_RUNNING
         m.nextp = p
+        if spinning:
+            m.spinning = True
+            self.nmspinning += 1
         return m
 
     def handoffp_locked(self, p: P) -> M | None:
         """``p``'s M is leaving it (system call, retake): find it a new M.
 
-        Starts an M for the P when there is work it could do (its runnext,
-        the global queue, a due timer nobody waits for); otherwise the P goes
-        idle. Returns the M to wake, as startm_locked does.
+        Starts an M for the P when there is work it could do (its runnext or
+        local queue, the global queue, a due timer nobody waits for), or as a
+        spinner when no P is idle and nobody spins (the other Ps' local
+        queues may need a thief, Go's handoffp); otherwise the P goes idle.
+        Returns the M to wake, as startm_locked does.
         """
         p.m = None
         p.status = P_IDLE
         if self.stopping:
             self.pidle.append(p)
             return None
-        if p.runnext or self.runq or (
+        if p.runnext or p.runq or self.runq or (
             (self.timers.nlive or self.io_waiters()) and self.poller is None
         ):
             return self.startm_locked(p)
+        if not self.pidle and not self.nmspinning and self.gomaxprocs > 1 and any_local_work(self):
+            return self.startm_locked(p, spinning=True)
         self.pidle.append(p)
         return None
 
@@ -357,16 +410,16 @@ class Sched:
                 m = self.wakep_locked()
                 if m is not None:
                     towake.append(m)
+            if self.pidle and not self.nmspinning and any_local_work(self):
+                m = self.startm_locked(self.pidle.pop(), spinning=True)
+                if m is not None:
+                    towake.append(m)
         else:
             for p in self.allp[n:old]:
                 p.status = P_DEAD
                 if p in self.pidle:
                     self.pidle.remove(p)
-                while p.runnext:
-                    try:
-                        self.runq.append(p.runnext.popleft())
-                    except IndexError:
-                        break
+                runqdrain_locked(self, p)
         return towake
 
     # ------------------------------------------------------------------ deadlock and stopping
@@ -399,7 +452,7 @@ class Sched:
         ):
             return
         for p in self.allp:
-            if p.runnext:
+            if p.runnext or p.runq:
                 return
         if not self.allgs:
             return
@@ -449,6 +502,139 @@ class Sched:
                 pm.note.release()
         self.done.release()
         self.sysmon_note.release()
+
+
+# ---------------------------------------------------------------------- run queues
+# See "Run queues" in the module docstring for who may call what without a lock.
+
+
+def runqput(sched: Sched, p: P, g: G, locked: bool = False) -> None:
+    """Queue ``g`` at the tail of ``p``'s local queue; ``p``'s owner only.
+
+    A full queue moves its older half, and ``g``, to the global queue
+    (Go's runqputslow), so one busy P cannot hoard work that an idle P's
+    spinner could only steal half of at a time. ``locked``: the caller holds
+    Sched.lock.
+    """
+    q = p.runq
+    if len(q) < LOCAL_RUNQ:
+        q.append(g)
+        return
+    batch: list[Any] = []
+    for _ in range(LOCAL_RUNQ // 2):
+        try:
+            batch.append(q.popleft())
+        except IndexError:
+            break  # stealers took the rest: there is room now
+    batch.append(g)
+    if locked:
+        sched.runq.extend(batch)
+    else:
+        with sched.lock:
+            sched.runq.extend(batch)
+
+
+def runqget(p: P) -> G | None:
+    """The next G of ``p``: its runnext, else the head of its local queue."""
+    try:
+        return p.runnext.popleft()
+    except IndexError:
+        pass
+    try:
+        return p.runq.popleft()
+    except IndexError:
+        return None
+
+
+def runqdrain_locked(sched: Sched, p: P) -> None:
+    """Move all of ``p``'s runnable Gs to the global queue (``p`` is dying or
+    the run is stopping). Sched.lock held."""
+    for q in (p.runnext, p.runq):
+        while q:
+            try:
+                sched.runq.append(q.popleft())
+            except IndexError:
+                break
+
+
+def globrunqget_locked(sched: Sched, p: P, most: int = 0) -> Any:
+    """Take a batch of Gs from the global queue for ``p`` (Go's globrunqget):
+    its fair share (len/gomaxprocs + 1), at most ``most`` (0: no limit) and
+    at most half a local queue; returns the first, the rest go to ``p``'s
+    local queue. Sched.lock held, the caller owns ``p``.
+
+    The head may be a preempted M's placeholder (see Sched.runq): it is
+    returned alone, for the caller to hand the P over.
+    """
+    rq = sched.runq
+    size = len(rq)
+    if not size:
+        return None
+    n = min(size, size // max(sched.gomaxprocs, 1) + 1, LOCAL_RUNQ // 2)
+    if most:
+        n = min(n, most)
+    first = rq.popleft()
+    if type(first) is not G:
+        return first
+    n -= 1
+    q = p.runq
+    while n > 0 and rq and type(rq[0]) is G and len(q) < LOCAL_RUNQ:
+        q.append(rq.popleft())
+        n -= 1
+    return first
+
+
+def runqsteal(p: P, victim: P, stealrunnext: bool) -> G | None:
+    """Steal the older half of ``victim``'s local queue (rounded up) into
+    ``p``'s; returns the oldest stolen G (to run now), the rest queued on
+    ``p``. ``stealrunnext``: with nothing in the queue, take its runnext
+    (Go does so only on its last pass: that G is normally about to run on
+    its own P, and taking it moves a partner away from its partner). Called
+    by ``p``'s owner, a spinning M, without a lock.
+    """
+    vq = victim.runq
+    n = len(vq)
+    if n == 0:
+        if stealrunnext:
+            try:
+                return victim.runnext.popleft()
+            except IndexError:
+                return None
+        return None
+    n -= n // 2
+    try:
+        g = vq.popleft()
+    except IndexError:
+        return None  # its owner (or another thief) was first
+    q = p.runq
+    for _ in range(n - 1):
+        try:
+            q.append(vq.popleft())
+        except IndexError:
+            break
+    return g
+
+
+def any_local_work(sched: Sched) -> bool:
+    """Some running P has Gs in its local queue (read without a lock: a hint)."""
+    for p in sched.allp[: sched.gomaxprocs]:
+        if p.runq and p.m is not None:
+            return True
+    return False
+
+
+def wakep(sched: Sched) -> None:
+    """Work was added to a local or the global queue: when a P is idle and no
+    M spins, wake one M as a spinner to take it (Go's wakep). The checks
+    without the lock are hints (rechecked under it); a miss costs
+    parallelism only -- the work's own P runs it."""
+    if not sched.pidle or sched.nmspinning:
+        return
+    with sched.lock:
+        if not sched.pidle or sched.nmspinning or sched.stopping:
+            return
+        m = sched.startm_locked(sched.pidle.pop(), spinning=True)
+    wake_m(m)
 
 
 def inject(sched: Sched, gs: list[G]) -> None:

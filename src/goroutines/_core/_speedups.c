@@ -49,7 +49,11 @@
  *   ready()                no lock: the caller's own P's ``runnext`` (a
  *                          deque, internally locked on free-threaded builds)
  *                          and the recheck of ``m.p``, as _proc.ready.
- *   run_fast               no lock of its own: runnext, then take_global.
+ *   run_fast               no lock of its own: runnext, then the P's local
+ *                          run queue ``runq`` (a deque like runnext: one
+ *                          popleft, which a stealing M's may beat -- an
+ *                          IndexError is "empty", see _sched.py "Run
+ *                          queues"), then take_global.
  *   slot writes            G and M slots have one writer at a time (the G's
  *                          owner, the M itself; _g.py, _proc.py), ordered by
  *                          the lock or queue that handed them over: an atomic
@@ -126,8 +130,9 @@
 static PyTypeObject *G_type = NULL;
 static Py_ssize_t off_g_param = -1, off_g_status = -1, off_g_waitreason = -1, off_g_waitchan = -1;
 static Py_ssize_t off_m_p = -1, off_m_curg = -1, off_m_sched = -1;
-static Py_ssize_t off_p_runnext = -1, off_p_schedtick = -1;
+static Py_ssize_t off_p_runnext = -1, off_p_schedtick = -1, off_p_runq = -1;
 static Py_ssize_t off_g_coro = -1, off_g_waitsince = -1, off_g_ctx = -1;
+static Py_ssize_t off_g_stacklock = -1;  /* -1: G has no stacklock slot */
 static PyObject *RUNNING = NULL, *WAITING = NULL;  /* _g.RUNNING, _g.WAITING */
 static PyObject *py_goexit = NULL, *py_gopanic = NULL, *py_after_trap = NULL;
 static PyObject *py_trace_trap = NULL, *py_unhook = NULL;
@@ -1755,6 +1760,21 @@ out:
     return g;
 }
 
+/* Pop the head of deque ``q`` (runnext or a P's local run queue): a new
+ * reference, or NULL -- with an exception set only on a real error (a queue
+ * drained by another thread between the length check and the pop is not
+ * one: a stealer may take from a local queue at any time). */
+static PyObject *
+pop_queue(PyObject *q)
+{
+    if (q == NULL || Py_TYPE(q) != deque_type || GR_LOAD_RELAXED(((PyVarObject *)q)->ob_size) == 0)
+        return NULL;
+    PyObject *g = deque_call1(deque_popleft, q);
+    if (g == NULL && PyErr_ExceptionMatches(PyExc_IndexError))
+        PyErr_Clear();
+    return g;
+}
+
 /* Run ``g`` (just taken from a queue: ours now) on ``m`` to its next trap,
  * as schedule()'s "execute" does: curg, RUNNING, resume with the G's param.
  * The one place the C code resumes a goroutine. Returns 0 with *res and
@@ -1777,6 +1797,29 @@ execute(PyObject *m, PyObject *g, PyObject **trap, PySendResult *res)
         return -1;
     }
     slot_set(g, off_g_param, Py_None);
+    /* Free-threaded builds: hold the G's stacklock while its frames run, as
+     * schedule() does, so a dump never walks a chain that is changing (see
+     * _g.py); None (no lock needed) under the GIL. Set once per G record. */
+    PyObject *sl = off_g_stacklock < 0 ? NULL : SLOT(g, off_g_stacklock);
+    if (sl == Py_None)
+        sl = NULL;
+    Py_XINCREF(sl);
+    if (sl != NULL) {
+        if (Py_TYPE(sl) == &Lock_Type)
+            lock_acquire_raw((LockObject *)sl);
+        else {
+            PyObject *r = PyObject_CallMethod(sl, "acquire", NULL);
+            if (r == NULL) {
+                Py_DECREF(sl);
+                Py_DECREF(ctx);
+                Py_DECREF(param);
+                Py_DECREF(coro);
+                slot_set(m, off_m_curg, Py_None);
+                return -1;
+            }
+            Py_DECREF(r);
+        }
+    }
     /* The goroutine's contextvars.Context is current while it runs, as
      * schedule()'s ctx.run(coro.send, param) makes it. */
     int rc = 0;
@@ -1791,6 +1834,21 @@ execute(PyObject *m, PyObject *g, PyObject **trap, PySendResult *res)
             rc = -1;
         }
     }
+    if (sl != NULL) {
+        if (Py_TYPE(sl) == &Lock_Type)
+            lock_release_raw((LockObject *)sl);
+        else {
+            /* keep the G's own outcome: a failing release is reported unraisably */
+            PyObject *et, *ev, *etb;
+            PyErr_Fetch(&et, &ev, &etb);
+            PyObject *r = PyObject_CallMethod(sl, "release", NULL);
+            if (r == NULL)
+                PyErr_WriteUnraisable(sl);
+            Py_XDECREF(r);
+            PyErr_Restore(et, ev, etb);
+        }
+        Py_DECREF(sl);
+    }
     Py_DECREF(ctx);
     Py_DECREF(param);
     Py_DECREF(coro);
@@ -1799,8 +1857,8 @@ execute(PyObject *m, PyObject *g, PyObject **trap, PySendResult *res)
 }
 
 /* run_fast(m): the inner part of _proc.schedule, for as long as it is the
- * plain case -- the P has a G in runnext, this is not a 61st pick, tracing is
- * off -- run that G to its next trap and park it if it yielded a lock; other
+ * plain case -- the P has a G in runnext or its local run queue, this is not
+ * a 61st pick, tracing is off -- run that G to its next trap and park it if it yielded a lock; other
  * traps, exits and panics go to the same Python functions schedule() calls.
  * Returns (None) as soon as the case is not plain; schedule() goes on from
  * there. The M is ``m``, running on this thread; the fields it touches are
@@ -1842,16 +1900,13 @@ run_fast(PyObject *mod, PyObject *m)
         if (!trace_off(sched))
             break;
         Py_INCREF(p);
-        PyObject *g = NULL;
-        if (GR_LOAD_RELAXED(((PyVarObject *)rn)->ob_size) != 0) {
-            g = deque_call1(deque_popleft, rn);
-            if (g == NULL) {
-                if (!PyErr_ExceptionMatches(PyExc_IndexError)) {
-                    Py_DECREF(p);
-                    goto error;
-                }
-                PyErr_Clear();  /* drained by another thread meanwhile */
-            }
+        /* runnext, then the local queue, then the global one (Go's order). */
+        PyObject *g = pop_queue(rn);
+        if (g == NULL && !PyErr_Occurred())
+            g = pop_queue(SLOT(p, off_p_runq));  /* set once */
+        if (g == NULL && PyErr_Occurred()) {
+            Py_DECREF(p);
+            goto error;
         }
         if (g == NULL) {
             g = take_global(m, sched, p);
@@ -1945,6 +2000,9 @@ setup_sched(PyObject *mod, PyObject *args)
         PyErr_SetString(PyExc_RuntimeError, "setup_sched: call setup_core first");
         return NULL;
     }
+    if (PyObject_HasAttrString((PyObject *)G_type, "stacklock") &&
+        slot_offset((PyObject *)G_type, "stacklock", &off_g_stacklock) < 0)
+        return NULL;
     if (slot_offset((PyObject *)G_type, "coro", &off_g_coro) < 0 ||
         slot_offset((PyObject *)G_type, "ctx", &off_g_ctx) < 0 ||
         slot_offset((PyObject *)G_type, "waitsince", &off_g_waitsince) < 0)
@@ -2000,6 +2058,7 @@ setup_core(PyObject *mod, PyObject *args)
         slot_offset(m_cls, "curg", &off_m_curg) < 0 ||
         slot_offset(m_cls, "sched", &off_m_sched) < 0 ||
         slot_offset(p_cls, "runnext", &off_p_runnext) < 0 ||
+        slot_offset(p_cls, "runq", &off_p_runq) < 0 ||
         slot_offset(p_cls, "schedtick", &off_p_schedtick) < 0)
         return NULL;
     Py_INCREF(g_cls);

@@ -3,7 +3,7 @@
 Each pass it:
   * refreshes ``Sched.coarse_now``;
   * retakes a P whose M has stayed inside one goroutine while other work
-    waits (runnext, the global queue, a due timer). The P goes to another M
+    waits (runnext, the local or global queue, a due timer). The P goes to another M
     (handoff), so the others keep running; the stuck M gives up running
     goroutines at its next scheduling point (see _proc.py). How long "stuck"
     is depends on what the M is doing, told apart by sampling its innermost
@@ -82,6 +82,7 @@ def sysmon(sched: Sched) -> None:
                         continue
                 others = (
                     p.runnext
+                    or p.runq
                     or sched.runq
                     or (timers.nlive and sched.poller is None and timers.earliest() <= now)
                 )

@@ -30,6 +30,21 @@ fields (status, wait reason, coroutine, where created) and the running
 threads' frames are copied under Sched.lock, which is then released; the
 stacks are formatted afterwards, so the scheduler waits only for the copy.
 A goroutine that moves meanwhile may show a moment-stale stack, as in Go.
+
+On a free-threaded build another thread's frames are never read: CPython
+does not make reading a frame that another thread is executing safe (it
+crashes, or returns another object). There:
+  * a suspended coroutine chain is read under its G's ``stacklock``, taken
+    without blocking (see _g.py); held means the G runs right now;
+  * a goroutine running on another thread shows its entry function and Go's
+    ``goroutine running on other thread; stack unavailable``;
+  * a goroutine in a blocking call shows the stack its M recorded on its own
+    thread on the way in (``M.sysstack``, Go's saved syscall PC/SP), the
+    blocking function innermost, at its first line;
+  * the goroutine calling dump() reads its own frames.
+Lock order: an M takes ``stacklock`` before Sched.lock; a dump may hold
+Sched.lock (the deadlock report) when it takes a ``stacklock``, but never
+blocks on one, so the two orders cannot deadlock.
 """
 
 from __future__ import annotations
@@ -37,12 +52,13 @@ from __future__ import annotations
 import os
 import sys
 import sysconfig
+import threading
 import time
 from dataclasses import dataclass
 from types import CodeType, FrameType, TracebackType
 from typing import TYPE_CHECKING, Any
 
-from ._g import DEAD, IDLE, RUNNING, STATUS_NAMES, SYSCALL, WAITING, G
+from ._g import DEAD, FREE_THREADED_BUILD, IDLE, RUNNING, STATUS_NAMES, SYSCALL, WAITING, G
 
 if TYPE_CHECKING:
     from ._sched import Sched
@@ -54,6 +70,9 @@ _SITE_DIRS = tuple({os.path.join(_paths[k], "") for k in ("purelib", "platlib") 
 
 # The formatter's clock, comparable with G.waitsince (see the module docstring).
 clock = time.monotonic
+
+# (module, qualname, file, line) of one frame.
+Entry = tuple[str, str, str, int]
 
 
 @dataclass(frozen=True)
@@ -91,6 +110,9 @@ class _GCopy:
         "creator",
         "frame",
         "tb",
+        "stacklock",
+        "sysstack",
+        "elsewhere",
     )
 
     def __init__(self, g: G, frame: FrameType | None) -> None:
@@ -108,6 +130,12 @@ class _GCopy:
         self.frame = frame
         # For a panicking G: the traceback of its exception.
         self.tb: TracebackType | None = None
+        # Free-threaded builds (see the module docstring): the G's stacklock,
+        # the entries its M saved entering a blocking call, and whether it
+        # runs on another thread (its frames are not to be read).
+        self.stacklock: Any = g.stacklock
+        self.sysstack: tuple[Entry, ...] | None = None
+        self.elsewhere = False
 
 
 def _is_runtime_file(filename: str) -> bool:
@@ -119,22 +147,34 @@ def _is_runtime_file(filename: str) -> bool:
 
 def _copy_locked(sched: Sched) -> list[_GCopy]:
     """Copy every live G, sorted by id. Sched.lock held; cheap (no formatting)."""
-    running: dict[int, int] = {}
-    for m in list(sched.allm):
-        cg = m.curg
-        if cg is not None and m.ident:
-            running[id(cg)] = m.ident
-    frames = sys._current_frames() if running else {}
+    running: dict[int, Any] = {}
+    for mm in list(sched.allm):
+        cg = mm.curg
+        if cg is not None and mm.ident:
+            running[id(cg)] = mm
+    frames: dict[int, FrameType]
+    if not running:
+        frames = {}
+    elif FREE_THREADED_BUILD:
+        frames = {threading.get_ident(): sys._getframe()}  # our own thread's only
+    else:
+        frames = sys._current_frames()
     out = []
     for g in sorted(sched.allgs.values(), key=lambda g: g.id):
-        if g.status == DEAD:
+        st = g.status
+        if st == DEAD:
             continue  # exiting: goexit marks it dead just before removing it
         f = None
-        if g.status in (RUNNING, SYSCALL):
-            ident = running.get(id(g))
-            if ident is not None:
-                f = frames.get(ident)
-        out.append(_GCopy(g, f))
+        m = running.get(id(g)) if st in (RUNNING, SYSCALL) else None
+        if m is not None:
+            f = frames.get(m.ident)
+        c = _GCopy(g, f)
+        c.status = st  # the status the frame choice above was made for
+        if m is not None and f is None and FREE_THREADED_BUILD:
+            if st == SYSCALL:
+                c.sysstack = m.sysstack
+            c.elsewhere = True
+        out.append(c)
     return out
 
 
@@ -192,7 +232,7 @@ def _thread_frames(top: FrameType) -> list[FrameType]:
     return frames
 
 
-def _frame_lines(entries: list[tuple[str, str, str, int]]) -> list[str]:
+def _frame_lines(entries: list[Entry]) -> list[str]:
     """(module, qualname, file, line) outermost first -> Go-style lines, innermost first."""
     lines: list[str] = []
     for mod, qualname, filename, lineno in reversed(entries):
@@ -203,7 +243,7 @@ def _frame_lines(entries: list[tuple[str, str, str, int]]) -> list[str]:
     return lines
 
 
-def _entries_of_frames(frames: list[FrameType]) -> list[tuple[str, str, str, int]]:
+def _entries_of_frames(frames: list[FrameType]) -> list[Entry]:
     out = []
     for f in frames:
         code = f.f_code
@@ -211,7 +251,7 @@ def _entries_of_frames(frames: list[FrameType]) -> list[tuple[str, str, str, int
     return out
 
 
-def _entries_of_tb(tb: TracebackType | None) -> list[tuple[str, str, str, int]]:
+def _entries_of_tb(tb: TracebackType | None) -> list[Entry]:
     out = []
     while tb is not None:
         f = tb.tb_frame
@@ -221,6 +261,37 @@ def _entries_of_tb(tb: TracebackType | None) -> list[tuple[str, str, str, int]]:
     return out
 
 
+def _coro_entries(c: _GCopy) -> list[Entry]:
+    """The entries of ``c``'s suspended coroutine chain ([] if it is running).
+
+    Free-threaded builds: read under the G's stacklock, never waiting for it
+    (see the module docstring); the frames are dropped before it is released.
+    """
+    sl = c.stacklock
+    if sl is None:
+        return _entries_of_frames(_coro_frames(c.coro))
+    if not sl.acquire(False):
+        return []  # running right now: its chain is changing
+    try:
+        return _entries_of_frames(_coro_frames(c.coro))
+    finally:
+        sl.release()
+
+
+def own_stack(top: FrameType, fn: Any) -> tuple[Entry, ...]:
+    """The calling thread's goroutine stack from ``top`` outwards, with the
+    blocking function ``fn`` about to be called innermost (at its first
+    line): what a dump shows of a goroutine in a blocking call on a
+    free-threaded build (``M.sysstack``). Called on the M's own thread."""
+    entries = _entries_of_frames(_thread_frames(top))
+    f = getattr(fn, "__func__", fn)  # a bound method: its function
+    code = getattr(f, "__code__", None)
+    if isinstance(code, CodeType):
+        mod = getattr(f, "__module__", None) or "?"
+        entries.append((mod, getattr(f, "__qualname__", code.co_qualname), code.co_filename, code.co_firstlineno))
+    return tuple(entries)
+
+
 def _stack_of(c: _GCopy) -> str:
     if c.tb is not None:
         lines = _frame_lines(_entries_of_tb(c.tb))
@@ -228,10 +299,15 @@ def _stack_of(c: _GCopy) -> str:
         lines = []
         if c.frame is not None:
             lines = _frame_lines(_entries_of_frames(_thread_frames(c.frame)))
+        elif c.sysstack is not None:
+            lines = _frame_lines(list(c.sysstack))
         if not lines and c.coro is not None:
             # Not found on a thread (or caught inside the runtime between two
             # steps): the coroutine chain still says where the goroutine is.
-            lines = _frame_lines(_entries_of_frames(_coro_frames(c.coro)))
+            lines = _frame_lines(_coro_entries(c))
+        if not lines and c.elsewhere and c.entry:
+            # Free-threaded: on another thread, whose frames are not read.
+            lines = [f"{c.entry}(...)", "\tgoroutine running on other thread; stack unavailable"]
     if not lines and c.entry:
         # Only runtime frames (a plain function run as a goroutine).
         lines = [f"{c.entry}(...)", "\t<unknown>:0"]

@@ -20,11 +20,13 @@ data structure.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Generator
 from typing import Any
 
-from ._g import SYSCALL, WAIT_SELECT_NO_CASES, G
+from ._g import FREE_THREADED_BUILD, SYSCALL, WAIT_SELECT_NO_CASES, G
 from ._proc import REQUEUE, Commit, M, _tls, entersyscall, exitsyscall, preempted
+from ._traceback import own_stack
 
 
 def no_goroutine(what: str) -> RuntimeError:
@@ -96,6 +98,10 @@ class Syscall:
         m = current("syscall()")
         g = m.curg
         assert g is not None
+        if FREE_THREADED_BUILD:
+            # No dump reads this thread's frames there: leave it the stack
+            # as of now, taken on this thread (see _traceback).
+            m.sysstack = own_stack(sys._getframe(), self.fn)
         entersyscall(m, g)
         exc: BaseException | None = None
         result: Any = None
@@ -103,6 +109,8 @@ class Syscall:
             result = self.fn(*self.args, **self.kwargs)
         except BaseException as e:  # noqa: BLE001 - handed back to the goroutine
             exc = e
+        if FREE_THREADED_BUILD:
+            m.sysstack = None
         if not exitsyscall(m, g):
             g.status = SYSCALL
             yield REQUEUE
