@@ -41,6 +41,7 @@ ORDER = [
     "_net._wait",
     "_net._socket",
     "_net._conn",
+    "_net._serve",
     "_net",
     "net",
     "_tracehtml",
