@@ -30,6 +30,7 @@ ORDER = [
     "_core._netpoll",
     "_core._sysmon",
     "_core._runtime",
+    "_core._fork",
     "_core",
     "_chan",
     "_select",

@@ -128,7 +128,8 @@ class M:
                 sched.mcount -= 1
             if speedups is not None:
                 speedups.set_m(None)
-            del _tls.m
+            # pop, not del: in a forked child _fork has already unbound it.
+            _tls.__dict__.pop("m", None)
 
 
 def current_m() -> M | None:
