@@ -28,7 +28,7 @@ pytestmark = [
 
 PROGRAM = textwrap.dedent(
     """\
-    import multiprocessing, os, sys, threading, warnings
+    import faulthandler, multiprocessing, os, sys, threading, warnings
     import goroutines as gr
 
     warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork with threads
@@ -43,6 +43,10 @@ PROGRAM = textwrap.dedent(
         return await ch.recv(), gr.num_goroutine()
 
     def child():
+        # A hang in the child shows its stack. (Not armed in the parent too:
+        # faulthandler's watchdog thread is not forked, and re-arming it in
+        # the child would wait for that thread forever.)
+        faulthandler.dump_traceback_later(20, exit=True)
         try:
             r = gr.run(child_main, 21)
         except BaseException as e:
@@ -108,7 +112,7 @@ def _run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env["PYTHONFAULTHANDLER"] = "1"
     env.pop("GOMAXPROCS", None)
     return subprocess.run(
-        [sys.executable, str(prog), *args], capture_output=True, text=True, env=env, timeout=40
+        [sys.executable, str(prog), *args], capture_output=True, text=True, env=env, timeout=50
     )
 
 

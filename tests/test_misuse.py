@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import asyncio
+import warnings
 from collections.abc import Generator
 from typing import Any
 
@@ -97,3 +98,110 @@ def test_a_program_runtime_error_gets_no_asyncio_hint() -> None:
 
     exc = _panic_of(main)
     assert "gr.aio" not in _notes(exc)
+
+
+# ---------------------------------------------------------------------- a forgotten await
+
+
+def _line_of(fn: Any, text: str) -> int:
+    import inspect
+
+    lines, start = inspect.getsourcelines(fn)
+    return start + next(i for i, s in enumerate(lines) if text in s)
+
+
+async def _forgets(ch: gr.Chan[int]) -> None:
+    ch.send(1)  # the mistake: no await, nothing is sent
+    ch.close()
+
+
+def test_a_forgotten_await_on_a_send_warns_where_it_was_made() -> None:
+    # Before: silent; the program "worked" and sent nothing.
+    async def main() -> list[int]:
+        ch: gr.Chan[int] = gr.Chan(1)
+        await _forgets(ch)
+        return [v async for v in ch]
+
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always")
+        assert gr.run(main) == []
+    ours = [w for w in got if issubclass(w.category, RuntimeWarning) and "never awaited" in str(w.message)]
+    assert len(ours) == 1, [str(w.message) for w in got]
+    w = ours[0]
+    msg = str(w.message)
+    assert msg.startswith("channel operation <send 1 on <Chan cap=1 len=0>> was never awaited"), msg
+    assert "await ch.send(v)" in msg and "select" in msg
+    assert w.filename == __file__ and w.lineno == _line_of(_forgets, "ch.send(1)"), (w.filename, w.lineno)
+
+
+def test_awaited_selected_and_reused_sends_do_not_warn() -> None:
+    async def main() -> int:
+        ch: gr.Chan[int] = gr.Chan(4)
+        await ch.send(1)
+        op = ch.send(2)
+        for _ in range(2):
+            await op  # reused: performed afresh each time
+        other: gr.Chan[int] = gr.Chan()
+        await gr.select(other.send(3), default=True)  # passed to select, not chosen
+        await gr.select(other.send(4), ch.recv())  # not chosen either
+        return len(ch)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        assert gr.run(main) == 2
+
+
+def test_a_forgotten_send_in_a_reference_cycle_warns_when_collected() -> None:
+    import gc
+
+    ch: gr.Chan[int] = gr.Chan()
+    cycle: list[Any] = [ch.send(9)]
+    cycle.append(cycle)
+    del cycle
+    with pytest.warns(RuntimeWarning, match=r"channel operation <send 9 on <Chan cap=0"):
+        gc.collect()
+
+
+def test_a_plain_function_goroutine_that_returns_an_operation_performs_it() -> None:
+    # Go's `go func() { ch <- x }()` is `gr.go(lambda: ch.send(x))`: a lambda
+    # cannot await, so the goroutine awaits what it returns (an operation, a
+    # select, a coroutine). Before: the send was dropped without a word.
+    async def send_it(ch: gr.Chan[int], v: int) -> None:
+        await ch.send(v)
+
+    async def main() -> list[int]:
+        ch: gr.Chan[int] = gr.Chan()
+        gr.go(lambda: ch.send(1))
+        gr.go(lambda: gr.select(ch.send(2)))
+        gr.go(lambda: send_it(ch, 3))
+        return sorted([await ch.recv() for _ in range(3)])
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        assert gr.run(main) == [1, 2, 3]
+
+
+def test_the_pure_python_send_warns_in_development_mode(tmp_path: Any) -> None:
+    # Without the C fast paths the check is a __del__, a Python call per
+    # send: it is on in Python's development mode (-X dev) only.
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    prog = Path(tmp_path) / "forget.py"
+    prog.write_text(
+        "import goroutines as gr\n"
+        "async def main():\n"
+        "    ch = gr.Chan(1)\n"
+        "    ch.send(1)\n"
+        "    ch.close()\n"
+        "gr.run(main)\n"
+    )
+    src = str(Path(__file__).resolve().parent.parent / "src")
+    env = dict(os.environ, GOROUTINES_PURE="1", PYTHONPATH=src)
+    r = subprocess.run(
+        [sys.executable, "-X", "dev", str(prog)], capture_output=True, text=True, env=env, timeout=30
+    )
+    assert r.returncode == 0, r.stderr
+    assert f"{prog}:4: RuntimeWarning: channel operation <send 1 on <Chan cap=1 len=0>> was never awaited" in r.stderr

@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 needs_c = pytest.mark.skipif(speedups is None, reason="the C fast paths are not built")
 
 
+@pytest.mark.filterwarnings("ignore:channel operation:RuntimeWarning")  # ops made only to look at
 def test_c_fast_paths_are_in_use_where_required() -> None:
     # .ci/run sets GOROUTINES_REQUIRE_SPEEDUPS=1: a build that silently
     # failed (the extension is optional) must not pass CI on the pure paths.
@@ -186,6 +187,7 @@ def test_channels_work_under_a_trace_function(procs: int) -> None:
 
 
 @needs_c
+@pytest.mark.filterwarnings("ignore:channel operation:RuntimeWarning")  # ops made only to look at
 def test_operation_objects_are_what_the_contract_says() -> None:
     ch: gr.Chan[int] = gr.Chan(2)
     op = ch.send(5)

@@ -33,6 +33,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from collections import deque
 from typing import Any
 
 from . import _debug, _runtime
@@ -60,17 +61,21 @@ def _orphan(sched: Sched) -> None:
     """Make the parent's copied Sched inert: stopped, empty, no M holds a P.
 
     The child has one thread, so no lock is needed once Sched.lock is new.
+    Containers are replaced, never cleared: on a free-threaded build a
+    thread of the parent may have held one's per-object lock at the moment
+    of the fork, and that lock stays held in the child. (Sched, P and M
+    have __slots__: setting their fields takes no lock.)
     """
     sched.lock = new_lock()
     sched.stopping = True
-    sched.runq.clear()
-    for p in sched.allp:
-        p.runnext.clear()
+    sched.runq = deque()
+    for p in list(sched.allp):
+        p.runnext = deque()
         p.m = None
-    for m in sched.allm:
+    for m in list(sched.allm):
         m.p = None
         m.nextp = None
-    sched.midle.clear()
+    sched.midle = []
     sched.poller = None
     sched.trace = None
 
