@@ -333,8 +333,9 @@ class SendOp(Generic[T]):
     without it was a forgotten ``await`` (nothing was sent) and warns, as a
     never-awaited coroutine does. The C SendOp does it in tp_finalize, at
     no measurable cost; here a ``__del__`` costs a Python call per send
-    (+5% on W1, +8% on W2 by instruction count), so this pure-Python path
-    checks only in Python's development mode (``python -X dev``). A RecvOp
+    (+5% on W1, +8% on W2 by instruction count) and even the flag's stores
+    cost 1%, so this pure-Python path checks only in Python's development
+    mode (``python -X dev``), where both are defined. A RecvOp
     is not checked: ``ch.recv()`` returns one op the channel keeps for
     reuse, so it is never collected on its own.
     """
@@ -344,13 +345,21 @@ class SendOp(Generic[T]):
     def __init__(self, chan: Chan[T], value: T) -> None:
         self.chan = chan
         self.value = value
-        self._used = False
 
     def __await__(self) -> Generator[Any, Any, None]:
-        self._used = True
         return _send_await(self)
 
     if sys.flags.dev_mode:
+        # The check (see the class docstring); select sets ``_used`` too.
+
+        def __init__(self, chan: Chan[T], value: T) -> None:
+            self.chan = chan
+            self.value = value
+            self._used = False
+
+        def __await__(self) -> Generator[Any, Any, None]:
+            self._used = True
+            return _send_await(self)
 
         def __del__(self) -> None:
             if not self._used:

@@ -36,16 +36,20 @@ goroutine to stop serving); any other accept error is raised.
 from __future__ import annotations
 
 import errno
-import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._core import current_g, go
 from .._time import sleep
 from ._conn import Conn, Listener
 from ._errors import NetClosedError, NetTimeoutError
 
-LOGGER = logging.getLogger("goroutines.net")
+if TYPE_CHECKING:
+    import logging
+
+# The default logger's name. ``logging`` is imported when serve() starts,
+# not with goroutines.net: it costs more to import than the package itself.
+LOGGER_NAME = "goroutines.net"
 
 # Accept errors that say nothing about the listener itself: retry.
 _TEMPORARY = frozenset(
@@ -74,7 +78,11 @@ async def serve(listener: Listener, handler: Handler, *, logger: logging.Logger 
             f"serve: handler must be an async def function taking the connection, "
             f"not {type(handler).__name__} ({handler!r})"
         )
-    log = logger if logger is not None else LOGGER
+    if logger is None:
+        import logging
+
+        logger = logging.getLogger(LOGGER_NAME)
+    log = logger
     delay = 0.0
     while True:
         try:
