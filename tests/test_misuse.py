@@ -55,7 +55,7 @@ def test_asyncio_code_in_a_goroutine_says_to_use_aio(main: Any) -> None:
     notes = _notes(exc)
     assert "goroutine 1 panicked" in notes
     assert "asyncio code running in a goroutine" in notes, notes
-    assert "await gr.aio(" in notes, notes
+    assert "await goroutines.aio(" in notes, notes
 
 
 def test_awaiting_an_asyncio_future_names_it_and_says_to_use_aio() -> None:
@@ -71,7 +71,7 @@ def test_awaiting_an_asyncio_future_names_it_and_says_to_use_aio() -> None:
     assert isinstance(exc, TypeError)
     msg = str(exc)
     assert msg.startswith("goroutine 1 awaited <Future pending>, which is an asyncio awaitable"), msg
-    assert "await gr.aio(" in msg, msg
+    assert "await goroutines.aio(" in msg, msg
 
 
 class _Foreign:
