@@ -18,9 +18,13 @@ Go equivalent::
         conn, err := ln.Accept()
         go func(c net.Conn) {
             defer c.Close()
-            io.Copy(c, c)
+            io.Copy(c, c)   // an error (a reset) ends this copy only
         }(conn)
     }
+
+``net.serve`` is that loop: a client that resets its connection (or any
+exception out of ``handle``) is logged with the goroutine's id and ends that
+connection, not the server.
 
 Each connection's goroutine parks in the runtime's netpoller while it waits
 for data (``IO wait`` in ``gr.dump()``), so idle clients cost no thread.
@@ -29,7 +33,6 @@ for data (``IO wait`` in ``gr.dump()``), so idle clients cost no thread.
 import os
 import sys
 
-import goroutines as gr
 from goroutines import net
 
 
@@ -40,16 +43,13 @@ def parse_addr(arg: str) -> str:
 
 
 async def handle(conn: net.Conn) -> None:
-    """Echo until the client closes; an error ends this connection only."""
-    async with conn:
-        try:
-            while True:
-                data = await conn.read(65536)
-                if not data:
-                    return  # the client closed its side
-                await conn.write(data)
-        except OSError as e:  # reset by the peer, broken pipe, ...
-            print(f"connection {conn.remote_addr}: {e}", file=sys.stderr)
+    """Echo until the client closes. net.serve closes the connection after,
+    and logs an error (a client's reset) without ending the server."""
+    while True:
+        data = await conn.read(65536)
+        if not data:
+            return  # the client closed its side
+        await conn.write(data)
 
 
 async def main() -> None:
@@ -58,10 +58,8 @@ async def main() -> None:
     addr = parse_addr(args[0] if args else "7000")
     ln = net.listen("tcp", addr)
     print(f"echo server listening on {ln.addr}", flush=True)
-    async with ln:
-        if once:
-            await handle(await ln.accept())
-            return
-        while True:
-            conn = await ln.accept()
-            gr.go(handle, conn)
+    if once:
+        async with ln, await ln.accept() as conn:
+            await handle(conn)
+        return
+    await net.serve(ln, handle)  # a goroutine per connection, until ln is closed

@@ -18,8 +18,10 @@ Pages:
 Try ``curl -v http://127.0.0.1:8080/ http://127.0.0.1:8080/hello`` (both
 requests on one connection).
 
-As Go's net/http does, each connection gets its own goroutine, which parks
-in the netpoller between requests. An idle keep-alive connection is closed
+As Go's net/http does, each connection gets its own goroutine (``net.serve``),
+which parks in the netpoller between requests; an exception out of one
+connection's handler -- a client resetting mid-request, a bug -- is logged
+with the goroutine's id and closes that connection, never the server. An idle keep-alive connection is closed
 after IDLE_TIMEOUT seconds (a read deadline), a slow client that does not
 finish sending its request within READ_TIMEOUT gets no answer, and a client
 that does not read its response within WRITE_TIMEOUT is dropped -- the Go
@@ -226,8 +228,9 @@ async def serve_conn(conn: net.Conn) -> None:
                     return
         except net.NetTimeoutError:
             return  # idle keep-alive connection, or a client too slow: drop it, as Go does
-        except OSError as e:
-            print(f"connection {conn.remote_addr}: {e}", file=sys.stderr)
+        # Anything else (a client's reset, a bug here) escapes to net.serve,
+        # which logs it with this goroutine's id and closes this connection
+        # only, as Go's net/http does with a handler's panic.
 
 
 def parse_addr(arg: str) -> str:
@@ -241,10 +244,8 @@ async def main() -> None:
     once = "--once" in sys.argv[1:] or os.environ.get("HTTP_ONCE") == "1"
     ln = net.listen("tcp", parse_addr(args[0] if args else "8080"))
     print(f"http server listening on http://{ln.addr}/", flush=True)
-    async with ln:
-        if once:
+    if once:
+        async with ln:
             await serve_conn(await ln.accept())
-            return
-        while True:
-            conn = await ln.accept()
-            gr.go(serve_conn, conn)
+        return
+    await net.serve(ln, serve_conn)  # a goroutine per connection, until ln is closed

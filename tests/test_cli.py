@@ -216,6 +216,85 @@ def test_console_script_runs_the_same_command(tmp_path: Path) -> None:
     assert "argv ['q']" in r.stdout
 
 
+# A program that runs under both ``python prog.py`` and ``goroutines run``.
+_SELF_RUNNING = """\
+    import sys
+    {imp}
+
+    async def main():
+        print("main ran", gr.gomaxprocs(), sys.argv[1:], flush=True)
+        {body}
+
+    {guard}
+        {call}
+        print("after run", flush=True)
+"""
+
+
+@pytest.mark.parametrize(
+    "imp, call, guard",
+    [
+        ("import goroutines as gr", "gr.run(main)", 'if __name__ == "__main__":'),
+        ("import goroutines as gr", "gr.run(main)", "if True:"),
+        ("import goroutines as gr\n    from goroutines import run", "run(main, gomaxprocs=2)", "if True:"),
+    ],
+    ids=["guarded", "unguarded", "from-import"],
+)
+def test_a_program_that_calls_run_itself_runs_main_once(tmp_path: Path, imp: str, call: str, guard: str) -> None:
+    # The README's snippet ends with `if __name__ == "__main__": gr.run(main)`;
+    # the command loads the file as __main__, so that line runs while loading.
+    # Before: main ran twice (once there, once by the command).
+    src = _SELF_RUNNING.format(imp=imp, body="pass", guard=guard, call=call)
+    prog = write(tmp_path, "selfrun.py", src)
+    r = goroutines_cmd("run", "--gomaxprocs", "3", str(prog), "x")
+    assert r.returncode == 0, r.stderr
+    # Once, with the command line's --gomaxprocs and arguments; the program's
+    # code after its run() still runs.
+    assert r.stdout == "main ran 3 ['x']\nafter run\n", r.stdout
+    # And as a plain script, the same program runs main once too.
+    r = subprocess.run(
+        [sys.executable, str(prog), "x"], capture_output=True, text=True, env=_env(), timeout=30
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("main ran") == 1, r.stdout
+
+
+def test_a_program_that_defines_only_main_is_run_once(tmp_path: Path) -> None:
+    prog = write(
+        tmp_path,
+        "onlymain.py",
+        """\
+        import goroutines as gr
+
+        async def main():
+            print("main ran", flush=True)
+        """,
+    )
+    r = goroutines_cmd("run", str(prog))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "main ran\n"
+
+
+@pytest.mark.parametrize("body, status, head", [
+    ("raise ValueError('boom')", 2, "panic: ValueError: boom"),
+    ("await gr.Chan().recv()", 2, "fatal error: all goroutines are asleep - deadlock!"),
+    ("sys.exit(7)", 7, ""),
+])
+def test_a_self_running_program_reports_its_run_as_the_command_does(
+    tmp_path: Path, body: str, status: int, head: str
+) -> None:
+    # A panic or deadlock of the program's own run is reported Go-style (not
+    # as a failure to load the program), and the code after run() does not run.
+    src = _SELF_RUNNING.format(imp="import goroutines as gr", body=body, guard='if __name__ == "__main__":', call="gr.run(main)")
+    prog = write(tmp_path, "selfrun.py", src)
+    r = goroutines_cmd("run", str(prog))
+    assert r.returncode == status, r.stderr
+    assert r.stdout.count("main ran") == 1, r.stdout
+    assert "after run" not in r.stdout
+    assert r.stderr.startswith(head), r.stderr
+    assert "loading the program failed" not in r.stderr
+
+
 # ---------------------------------------------------------------------- programs that cannot be run
 
 

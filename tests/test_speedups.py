@@ -41,6 +41,7 @@ FREE_THREADED = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
 needs_ft = pytest.mark.skipif(not FREE_THREADED, reason="not a free-threaded build")
 
 
+@pytest.mark.filterwarnings("ignore:channel operation:RuntimeWarning")  # ops made only to look at
 def test_c_fast_paths_are_in_use_where_required() -> None:
     # .ci/run sets GOROUTINES_REQUIRE_SPEEDUPS=1: a build that silently
     # failed (the extension is optional) must not pass CI on the pure paths.
@@ -205,6 +206,7 @@ def test_channels_work_under_a_trace_function(procs: int) -> None:
 
 
 @needs_c
+@pytest.mark.filterwarnings("ignore:channel operation:RuntimeWarning")  # ops made only to look at
 def test_operation_objects_are_what_the_contract_says() -> None:
     ch: gr.Chan[int] = gr.Chan(2)
     op = ch.send(5)

@@ -149,7 +149,9 @@ def _nothing(ops: tuple[Any, ...], active: list[int]) -> str:
 def send_blocking(ch: Chan[Any], value: Any, timeout: float | None = None) -> None:
     t = _check_timeout(timeout, "send_blocking")
     _not_in_goroutine("send_blocking()", "'await ch.send(v)'")
-    _block(Select((ch.send(value),), [0], False), t, "send_blocking")
+    op = ch.send(value)
+    op._used = True  # performed here: not a forgotten await (see _chan.SendOp)
+    _block(Select((op,), [0], False), t, "send_blocking")
 
 
 def recv_blocking(ch: Chan[Any], timeout: float | None = None) -> tuple[Any, bool]:

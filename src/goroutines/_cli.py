@@ -6,12 +6,20 @@
 
 A program is a Python file that defines ``async def main():`` (no
 parameters; it reads ``sys.argv``), the way a Go program defines
-``func main()``. It should not call ``goroutines.run`` itself: this command
-does, the way Go's runtime starts ``main.main``.
+``func main()``. This command calls ``goroutines.run(main)``, the way Go's
+runtime starts ``main.main``.
 
 The command loads PROGRAM.py as module ``__main__`` (``sys.argv`` is
 ``[PROGRAM.py, *ARGS]`` and ``sys.path[0]`` the program's directory, as for
 ``python PROGRAM.py``), then calls ``goroutines.run(main, gomaxprocs=N)``.
+
+A file that also runs as ``python PROGRAM.py`` ends with
+``if __name__ == "__main__": goroutines.run(main)``, and that line runs while
+the command loads it (the module is ``__main__``). Main still runs once: a
+``goroutines.run`` the program makes while it is being loaded is the
+program's run (``--gomaxprocs`` and ``--trace`` apply to it, its panic or
+deadlock is reported as below), and the command then does not run ``main``
+again (the file need not even define one).
 
 Exit status, following Go where Go has one:
 
@@ -55,6 +63,7 @@ import importlib.util
 import inspect
 import os
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager
@@ -93,7 +102,12 @@ class Program:
 
     path: str
     module: ModuleType
-    main: MainFunc
+    main: MainFunc | None
+    # The program called goroutines.run itself while it was loaded (the
+    # ``if __name__ == "__main__": run(main)`` ending): main has run, and
+    # ``outcome`` is what ended that run (None: it returned).
+    ran_itself: bool = False
+    outcome: BaseException | None = None
 
 
 # ---------------------------------------------------------------------- parser
@@ -226,12 +240,15 @@ class LoadFailed(Exception):
         self.exc = exc
 
 
-def load_program(path: str) -> Program:
+def load_program(path: str, *, gomaxprocs: int | None = None) -> Program:
     """Import PROGRAM.py as ``__main__`` and find its ``async def main()``.
 
     Call inside :func:`program_environment`. Raises :class:`ProgramError`
     for a missing file or an unusable ``main``, :class:`LoadFailed` when the
-    program's top-level code raises (SyntaxError included).
+    program's top-level code raises (SyntaxError included). A
+    ``goroutines.run`` the program makes while loading runs there and then,
+    with ``gomaxprocs`` when given (see the module docstring); the returned
+    Program says so (``ran_itself``).
     """
     if not os.path.exists(path):
         raise ProgramError(f"{path}: no such file")
@@ -242,13 +259,62 @@ def load_program(path: str) -> Program:
         raise ProgramError(f"{path}: cannot be loaded as a Python program (is it a .py file?)")
     module = importlib.util.module_from_spec(spec)
     sys.modules["__main__"] = module
+    own = _OwnRuns(gomaxprocs)
     try:
-        spec.loader.exec_module(module)
+        with own:
+            spec.loader.exec_module(module)
     except (SystemExit, KeyboardInterrupt):
         raise
     except BaseException as e:
+        if own.ran and e is own.outcome:
+            # The program's own run ended it: a panic or a deadlock, not a
+            # failure to load.
+            return Program(path=path, module=module, main=None, ran_itself=True, outcome=e)
         raise LoadFailed(e) from None
+    if own.ran:
+        return Program(path=path, module=module, main=None, ran_itself=True)
     return Program(path=path, module=module, main=_find_main(path, module))
+
+
+class _OwnRuns:
+    """While the program loads: ``goroutines.run`` is wrapped, so a run the
+    program starts itself is recorded (and takes ``--gomaxprocs``).
+
+    Only calls from the loading thread are the program's own run; the
+    attribute is put back when loading ends. A program that bound ``run``
+    before (``from goroutines import run`` in a module it imported earlier)
+    is still run twice; the documented forms (``gr.run(main)``, or ``from
+    goroutines import run`` in the program itself) are caught.
+    """
+
+    def __init__(self, gomaxprocs: int | None) -> None:
+        self.gomaxprocs = gomaxprocs
+        self.ran = False
+        self.outcome: BaseException | None = None
+        self._real: Callable[..., Any] = gr.run
+        self._thread = threading.get_ident()
+
+    def __enter__(self) -> None:
+        real = self._real
+
+        def run(main: Any, /, *args: Any, gomaxprocs: int | None = None, **kwargs: Any) -> Any:
+            if threading.get_ident() != self._thread:
+                return real(main, *args, gomaxprocs=gomaxprocs, **kwargs)
+            self.ran = True
+            if self.gomaxprocs is not None:
+                gomaxprocs = self.gomaxprocs  # the command line wins
+            try:
+                return real(main, *args, gomaxprocs=gomaxprocs, **kwargs)
+            except BaseException as e:
+                self.outcome = e
+                raise
+
+        run.__doc__ = real.__doc__
+        run.__wrapped__ = real  # type: ignore[attr-defined]
+        gr.run = run
+
+    def __exit__(self, *exc: object) -> None:
+        gr.run = self._real
 
 
 def _find_main(path: str, module: ModuleType) -> MainFunc:
@@ -289,32 +355,47 @@ def _find_main(path: str, module: ModuleType) -> MainFunc:
 
 
 def run_program(program: Program, *, gomaxprocs: int | None = None, stderr: TextIO | None = None) -> int:
-    """Run ``program.main`` as goroutine 1; report a panic or deadlock Go-style; return the exit status."""
+    """Run ``program.main`` as goroutine 1; report a panic or deadlock Go-style; return the exit status.
+
+    A program that ran itself while loading (``program.ran_itself``) is not
+    run again: its run's outcome is reported.
+    """
     err = stderr if stderr is not None else sys.stderr
-    try:
-        gr.run(program.main, gomaxprocs=gomaxprocs)
-    except SystemExit:
+    if program.ran_itself:
+        outcome = program.outcome
+    else:
+        assert program.main is not None
+        try:
+            gr.run(program.main, gomaxprocs=gomaxprocs)
+            outcome = None
+        except BaseException as e:  # noqa: BLE001 - reported below, Go-style
+            outcome = e
+    return report_outcome(outcome, err)
+
+
+def report_outcome(outcome: BaseException | None, err: TextIO) -> int:
+    """The exit status for a run that ended with ``outcome`` (None: main
+    returned); a panic or deadlock is written to ``err`` as Go writes it."""
+    if outcome is None:
+        if not _flush_stdout():
+            return _broken_pipe()
+        return EXIT_OK
+    if isinstance(outcome, SystemExit):
         _flush_stdout()
-        raise
-    except KeyboardInterrupt:
+        raise outcome
+    if isinstance(outcome, KeyboardInterrupt):
         return _interrupted(err)
-    except gr.Deadlock as e:
-        if getattr(e, "__notes__", None):  # raised by the program itself: a panic
-            return _panic(e, err)
+    if isinstance(outcome, gr.Deadlock):
+        if getattr(outcome, "__notes__", None):  # raised by the program itself: a panic
+            return _panic(outcome, err)
         _flush_stdout()
-        msg = str(e)
+        msg = str(outcome)
         err.write("fatal error: " + msg + ("" if msg.endswith("\n") else "\n"))
         err.flush()
         return EXIT_FATAL
-    except BrokenPipeError as e:
-        if _stdout_is_broken():
-            return _broken_pipe()
-        return _panic(e, err)
-    except BaseException as e:
-        return _panic(e, err)
-    if not _flush_stdout():
+    if isinstance(outcome, BrokenPipeError) and _stdout_is_broken():
         return _broken_pipe()
-    return EXIT_OK
+    return _panic(outcome, err)
 
 
 def _panic(exc: BaseException, err: TextIO) -> int:
@@ -454,18 +535,22 @@ def _cmd_run(args: argparse.Namespace) -> int:
         err.write(f"{PROG} run: {problem}\n")
         return EXIT_USAGE
     with program_environment(args.program, args.args):
-        try:
-            program = load_program(args.program)
-        except ProgramError as e:
-            err.write(f"{PROG} run: {e}\n")
-            return EXIT_LOAD_ERROR
-        except LoadFailed as e:
-            return _report_load_failure(args.program, e.exc, err)
-        except KeyboardInterrupt:
-            return _interrupted(err)
         if args.trace is None:
-            return run_program(program, gomaxprocs=args.gomaxprocs, stderr=err)
-        return _run_traced(program, args, err)
+            return _load_and_run(args, err)
+        return _run_traced(args, err)
+
+
+def _load_and_run(args: argparse.Namespace, err: TextIO) -> int:
+    try:
+        program = load_program(args.program, gomaxprocs=args.gomaxprocs)
+    except ProgramError as e:
+        err.write(f"{PROG} run: {e}\n")
+        return EXIT_LOAD_ERROR
+    except LoadFailed as e:
+        return _report_load_failure(args.program, e.exc, err)
+    except KeyboardInterrupt:
+        return _interrupted(err)
+    return run_program(program, gomaxprocs=args.gomaxprocs, stderr=err)
 
 
 def _take_trailing_trace(args: argparse.Namespace) -> None:
@@ -495,14 +580,16 @@ def _check_trace_path(path: str) -> str | None:
     return None
 
 
-def _run_traced(program: Program, args: argparse.Namespace, err: TextIO) -> int:
+def _run_traced(args: argparse.Namespace, err: TextIO) -> int:
     from ._tracefmt import trace
 
-    tr = trace(args.trace, title=f"goroutines run {os.path.basename(program.path)}")
+    # Loading is inside the recording: a program that calls run() itself
+    # while it loads makes its run there (see load_program).
+    tr = trace(args.trace, title=f"goroutines run {os.path.basename(args.program)}")
     status = EXIT_OK
     try:
         with tr:
-            status = run_program(program, gomaxprocs=args.gomaxprocs, stderr=err)
+            status = _load_and_run(args, err)
     except OSError as e:
         err.write(f"{PROG} run: writing the trace to {args.trace} failed: {e}\n")
         return status or EXIT_LOAD_ERROR

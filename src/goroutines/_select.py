@@ -192,7 +192,10 @@ def select(*ops: SendOp[Any] | RecvOp[Any] | None, default: bool = False) -> Sel
     active = []
     for k, op in enumerate(ops):
         t = type(op)
-        if t is SendOp or t is RecvOp:
+        if t is SendOp:
+            op._used = True  # type: ignore[union-attr]  # handed to select: not a forgotten await
+            active.append(k)
+        elif t is RecvOp:
             active.append(k)
         elif op is not None:
             raise TypeError(

@@ -4,18 +4,20 @@
     from goroutines import net
 
     async def handle(conn: net.Conn) -> None:
-        async with conn:
-            while data := await conn.read():
-                await conn.write(data)
+        while data := await conn.read():
+            await conn.write(data)
 
     async def main() -> None:
         ln = net.listen("tcp", "127.0.0.1:7000")
         print("listening on", ln.addr)
-        while True:
-            conn = await ln.accept()
-            gr.go(handle, conn)
+        await net.serve(ln, handle)     # a goroutine per connection
 
     gr.run(main)
+
+:func:`serve` is the accept loop with Go net/http's rule for failures: a
+handler's exception (a client resetting its connection, a bug) is logged
+with the goroutine's id and ends that connection only; an exception that
+escapes a goroutine of your own ends the program (Go's panic).
 
 Every socket is non-blocking. An operation first tries its system call and,
 only if that would block, parks the goroutine in the runtime's netpoller
@@ -36,6 +38,7 @@ from __future__ import annotations
 from ._net._addr import Addr, join_host_port, split_host_port
 from ._net._conn import Conn, Listener, PacketConn, dial, listen, listen_packet
 from ._net._errors import NetClosedError, NetTimeoutError
+from ._net._serve import serve
 from ._net._wait import wait_readable, wait_writable
 
 __all__ = [
@@ -49,6 +52,7 @@ __all__ = [
     "join_host_port",
     "listen",
     "listen_packet",
+    "serve",
     "split_host_port",
     "wait_readable",
     "wait_writable",

@@ -4,13 +4,14 @@ This is the internal API the outer modules (_chan, _select, _time, _sync,
 _context) may use; they import ``goroutines._core`` and never its
 submodules. Inside the core, a module imports only modules listed before it:
 
-    _g -> _timers -> _sched -> _proc -> _traceback -> _debug -> _traps -> _sysmon -> _runtime
+    _g -> _timers -> _sched -> _proc -> _traceback -> _debug -> _traps -> _sysmon -> _runtime -> _fork
 (_cpus, which reads the CPU limits, stands alone; _runtime uses it.)
 
 (_sched and _proc import each other's names lazily, at call time, where the
 loop needs M and the Sched needs to start one.)
 """
 
+from . import _fork  # noqa: F401 - registers the os.fork() child hook
 from ._cext import new_chan_buffer, new_lock, speedups
 from ._debug import unwatch_runs, watch_runs
 from ._g import (

@@ -23,6 +23,7 @@ meanwhile loses nothing).
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -157,7 +158,8 @@ class M:
                 sched.mcount -= 1
             if speedups is not None:
                 speedups.set_m(None)
-            del _tls.m
+            # pop, not del: in a forked child _fork has already unbound it.
+            _tls.__dict__.pop("m", None)
 
 
 def current_m() -> M | None:
@@ -462,21 +464,68 @@ def after_trap(m: M, g: G, trap: Any) -> None:
             sched.runq.append(g)
         return
     else:
-        gopanic(
-            m,
-            g,
-            TypeError(
-                f"goroutine {g.id} awaited {trap!r}, which is not a goroutines "
-                "operation (asyncio/trio awaitables cannot be awaited in a goroutine; "
-                "run asyncio code with 'await goroutines.aio(awaitable)')"
-            ),
-        )
+        gopanic(m, g, TypeError(unknown_trap_message(g, trap)))
         return
     if sched.stopping and g.status == WAITING:
         # Parked after the run ended (it was inside a blocking call when
         # main returned): nobody will run it; take it off what it waits
         # on so that a later run never wakes it. See _runtime._shutdown.
         unhook(g)
+
+
+# ---------------------------------------------------------------------- asyncio inside a goroutine
+
+# Where asyncio's code lives: an exception raised there, in a goroutine, is
+# almost always asyncio finding no event loop (a goroutine runs on an M's
+# thread, which has none).
+_ASYNCIO_DIR = os.path.join(os.path.dirname(os.__file__), "asyncio") + os.sep
+_AIO_HINT = (
+    "asyncio awaitables need an asyncio event loop, and a goroutine does not run on one: "
+    "use `await goroutines.aio(awaitable)` to run it on the runtime's asyncio loop "
+    "(`await goroutines.wait_future(f)` for a concurrent.futures.Future; `await goroutines.sleep(s)` "
+    "instead of asyncio.sleep)"
+)
+
+
+_NOT_AIO = (RecursionError, NotImplementedError)
+
+
+def _is_asyncio_future(obj: Any) -> bool:
+    # asyncio.isfuture without importing asyncio: the duck-type flag every
+    # asyncio-compatible Future (asyncio's, uvloop's) carries.
+    return getattr(type(obj), "_asyncio_future_blocking", None) is not None or (
+        getattr(obj, "_asyncio_future_blocking", None) is not None
+    )
+
+
+def unknown_trap_message(g: G, trap: Any) -> str:
+    """Why ``g`` cannot await what it yielded (the "unknown thing" site)."""
+    if _is_asyncio_future(trap):
+        return f"goroutine {g.id} awaited {trap!r}, which is an asyncio awaitable; {_AIO_HINT}"
+    return (
+        f"goroutine {g.id} awaited {trap!r} ({type(trap).__qualname__}), which is not a goroutines "
+        "operation: a goroutine can await goroutines operations (channel send/recv, select, "
+        "gr.sleep, sync, gr.syscall) and coroutines made of them; asyncio awaitables run "
+        "with `await goroutines.aio(awaitable)`, other event loops' awaitables cannot be awaited in a goroutine"
+    )
+
+
+def asyncio_hint(exc: BaseException) -> str | None:
+    """A note for a panic raised inside asyncio's own code ("no running
+    event loop" and its relatives), else None."""
+    if not isinstance(exc, (RuntimeError, AttributeError)) or isinstance(exc, _NOT_AIO):
+        return None
+    tb = exc.__traceback__
+    last = None
+    while tb is not None:
+        last = tb
+        tb = tb.tb_next
+    if last is None or not last.tb_frame.f_code.co_filename.startswith(_ASYNCIO_DIR):
+        return None
+    msg = str(exc)
+    if "event loop" in msg or (isinstance(exc, AttributeError) and "'NoneType'" in msg):
+        return f"this is asyncio code running in a goroutine: {_AIO_HINT}"
+    return None
 
 
 def unhook(g: G) -> None:
@@ -888,12 +937,9 @@ def gopanic(m: M, g: G, exc: BaseException) -> None:
 
     try:
         exc.add_note(f"goroutine {g.id} panicked; {describe_creation(g)}")
-        if type(exc) is RuntimeError and str(exc) == "no running event loop":
-            # asyncio called straight from goroutine code.
-            exc.add_note(
-                "goroutines run on no asyncio event loop: run asyncio code with "
-                "'await goroutines.aio(coro)', which runs it on the runtime's loop thread"
-            )
+        hint = asyncio_hint(exc)
+        if hint is not None:
+            exc.add_note(hint)
     except Exception:  # noqa: BLE001 - an exception type that refuses notes
         pass
     if m.sched.trace is not None:

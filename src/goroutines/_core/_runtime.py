@@ -111,8 +111,13 @@ def _is_coro_fn(fn: Any) -> bool:
 
 
 async def _call_plain(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    # A plain function that returns an awaitable meant it to run: Go's
+    # ``go func() { ch <- x }()`` is ``go(lambda: ch.send(x))`` here, and
+    # ``go(lambda: worker(x))`` returns the coroutine. Dropping it would
+    # lose the send (or the whole goroutine) without a word, so the
+    # goroutine awaits it: a coroutine, an operation object, a select.
     result = fn(*args, **kwargs)
-    if isinstance(result, types.CoroutineType):
+    if isinstance(result, types.CoroutineType) or hasattr(type(result), "__await__"):
         return await result
     return result
 

@@ -1114,6 +1114,10 @@ typedef struct {
     PyObject_HEAD
     PyObject *chan;
     PyObject *value;
+    /* Set (relaxed: only ever 0 -> 1) once awaited or handed to select;
+     * a SendOp collected with it still 0 was forgotten: SendOp_finalize
+     * warns, as CPython does for a never-awaited coroutine. */
+    char used;
 } SendOpObject;
 
 typedef struct {
@@ -1187,6 +1191,7 @@ SendOp_make(PyObject *chan, PyObject *value)
     op->chan = chan;
     Py_INCREF(value);
     op->value = value;
+    op->used = 0;
     PyObject_GC_Track(op);
     return (PyObject *)op;
 }
@@ -1324,6 +1329,7 @@ SendOp_await(SendOpObject *op)
     PyObject *m = tls_m;
     ChanObject *ch;
     int why;
+    GR_STORE_RELAXED(op->used, 1);
     if (!GR_LOAD_RELAXED(fast_on)) {
         why = FB_OFF;
         goto slow;
@@ -1546,9 +1552,33 @@ SendOp_clear(SendOpObject *self)
     return 0;
 }
 
+/* tp_finalize: a SendOp neither awaited nor passed to select is a
+ * forgotten ``await`` (the value is never sent): warn. Called from
+ * SendOp_dealloc only when ``used`` is 0 (the hot path, an awaited op,
+ * pays one load and branch), and by the cycle collector. The warning's
+ * location is the Python frame running when the op is dropped: for the
+ * usual mistake, the statement ``ch.send(v)`` itself. */
+static void
+SendOp_finalize(SendOpObject *self)
+{
+    if (GR_LOAD_RELAXED(self->used) || self->chan == NULL || self->value == NULL)
+        return;
+    self->used = 1;
+    PyObject *t, *v, *tb;
+    PyErr_Fetch(&t, &v, &tb);
+    if (PyErr_WarnFormat(PyExc_RuntimeWarning, 1,
+                         "channel operation %R was never awaited; use 'await ch.send(v)' "
+                         "or pass it to goroutines.select()", (PyObject *)self) < 0)
+        PyErr_WriteUnraisable((PyObject *)self);
+    PyErr_Restore(t, v, tb);
+}
+
 static void
 SendOp_dealloc(SendOpObject *self)
 {
+    if (!GR_LOAD_RELAXED(self->used)
+        && PyObject_CallFinalizerFromDealloc((PyObject *)self) < 0)
+        return;     /* resurrected by the warning machinery */
     PyObject_GC_UnTrack(self);
     SendOp_clear(self);
     Py_TYPE(self)->tp_free((PyObject *)self);
@@ -1563,6 +1593,8 @@ SendOp_repr(SendOpObject *self)
 static PyMemberDef SendOp_members[] = {
     {"chan", T_OBJECT_EX, offsetof(SendOpObject, chan), READONLY, "the channel"},
     {"value", T_OBJECT_EX, offsetof(SendOpObject, value), READONLY, "the value to send"},
+    {"_used", T_BOOL, offsetof(SendOpObject, used), 0,
+     "awaited or passed to select (a SendOp collected without it warns)"},
     {NULL, 0, 0, 0, NULL},
 };
 
@@ -1580,6 +1612,7 @@ static PyTypeObject SendOp_Type = {
     .tp_name = "goroutines.SendOp",
     .tp_basicsize = sizeof(SendOpObject),
     .tp_dealloc = (destructor)SendOp_dealloc,
+    .tp_finalize = (destructor)SendOp_finalize,
     .tp_as_async = &SendOp_async,
     .tp_repr = (reprfunc)SendOp_repr,
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
