@@ -15,12 +15,14 @@ live arming, or -1) is guarded by the channel's lock.
 
 As in Go 1.23, a Timer or Ticker that is no longer referenced (neither it nor
 its channel) can be collected without stop(): see _TimerState.
+
+Times come from the run's clock (``sched.clock.now()``): time.monotonic, or
+a synctest bubble's fake clock (see _core/_timers.py).
 """
 
 from __future__ import annotations
 
 import math
-import time
 import weakref
 from collections.abc import Generator
 from typing import Any
@@ -41,8 +43,6 @@ from ._core import (
 from ._core import (
     Timer as _RTimer,
 )
-
-_monotonic = time.monotonic
 
 # Longer than this (seconds, ~31 years) counts as "never": durations are
 # clamped so that an M waiting for the timer stays within the platform's
@@ -79,12 +79,12 @@ class _Sleep:
         self.seconds = seconds
 
     def __await__(self) -> Generator[Any, Any, None]:
-        current("sleep()")
+        m0 = current("sleep()")
         d = self.seconds
         if d <= 0:
             yield None  # sleep(0): yield the thread
             return
-        when = _monotonic() + d
+        when = m0.sched.clock.now() + d
 
         def arm(m: M, g: G) -> None:
             sched = m.sched
@@ -142,7 +142,7 @@ def _fire(st: _TimerState, seq: int) -> None:
         return
     if st.period == 0:
         st.armed = -1
-    st_, wg = c._poll_send(_monotonic())  # st_ == 0: full, the tick is dropped
+    st_, wg = c._poll_send(st.sched.clock.now())  # st_ == 0: full, the tick is dropped
     lock.release()
     if wg is not None:
         ready(wg, getattr(_tls, "m", None))
@@ -154,7 +154,7 @@ def _first_arm(st: _TimerState, d: float) -> None:
     sched = st.sched
     rt = st.rt
     with sched.lock:
-        pm = sched.addtimer_locked(rt, _monotonic() + max(d, 0.0))
+        pm = sched.addtimer_locked(rt, sched.clock.now() + max(d, 0.0))
         st.armed = rt.seq
     wake_m(pm)
 
@@ -196,7 +196,7 @@ class Timer:
                 was = sched.timers.delete(rt)
                 if period > 0:
                     rt.period = period
-                pm = sched.addtimer_locked(rt, _monotonic() + max(d, 0.0))
+                pm = sched.addtimer_locked(rt, sched.clock.now() + max(d, 0.0))
                 st.armed = rt.seq
         wake_m(pm)
         return was or drained or inflight
@@ -253,5 +253,8 @@ class Ticker(Timer):
 
 
 def after(seconds: float) -> Chan[float]:
-    """A channel that receives ``time.monotonic()`` once, after ``seconds``."""
+    """A channel that receives ``time.monotonic()`` once, after ``seconds``.
+
+    (Inside a synctest bubble: the bubble's clock, goroutines.testing.now().)
+    """
     return Timer(seconds, _who="after").c

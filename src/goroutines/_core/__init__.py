@@ -48,12 +48,14 @@ from ._runtime import (
     go,
     gomaxprocs,
     goroutines,
+    last_seed,
     num_goroutine,
     run,
     set_max_threads,
+    start,
 )
 from ._sched import Sched, wake_m
-from ._timers import Timer
+from ._timers import FakeClock, Timer
 from ._trace import Event, Tracer, now_ns
 from ._traceback import GoroutineInfo, stacks
 from ._traps import Syscall, block_forever, current, gosched, no_goroutine, syscall
@@ -113,6 +115,9 @@ __all__ = [
     "syscall",
     "wake_m",
     "Event",
+    "FakeClock",
+    "last_seed",
+    "start",
     "Tracer",
     "now_ns",
     "stacks",

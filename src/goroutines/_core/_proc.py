@@ -447,9 +447,10 @@ def _fair_pick(m: M, p: Any) -> G | None:
         if gs:
             inject(sched, gs)
     g = None
+    tnow = sched.clock.now()
     with sched.lock:
-        if sched.timers.nlive and sched.timers.earliest() <= now:
-            due = sched.timers.expired(now)
+        if sched.timers.nlive and sched.timers.earliest() <= tnow:
+            due = sched.timers.expired(tnow)
         elif sched.runq:
             g = sched.runq.popleft()
             if type(g) is not G:
@@ -493,6 +494,7 @@ def findrunnable(m: M) -> G | None:
     """
     sched = m.sched
     lock = sched.lock
+    clock = sched.clock
     while True:
         towake = None
         lock.acquire()
@@ -511,7 +513,7 @@ def findrunnable(m: M) -> G | None:
             p.m = None
             m.p = p = None
         if sched.timers.nlive:
-            now = _monotonic()
+            now = clock.now()
             if sched.timers.earliest() <= now:
                 due = sched.timers.expired(now)
                 lock.release()
@@ -556,7 +558,14 @@ def findrunnable(m: M) -> G | None:
         # Give the P back and go idle.
         sched.releasep_locked(m)
         sched.coarse_now = _monotonic()
-        sched.checkdead_locked(m)
+        if sched.checkdead_locked(m):
+            # synctest: the fake clock moved, or testing.wait() returns. Keep
+            # (or take back) a P and run what is now due here, rather than
+            # hand it to another thread.
+            if m.p is None:
+                sched.acquirep_locked(m)
+            lock.release()
+            continue
         if sched.stopping:
             lock.release()
             return None
@@ -565,8 +574,14 @@ def findrunnable(m: M) -> G | None:
             # Wait for the earliest timer or for I/O (or to be handed a P).
             sched.poller = m
             # Capped: an M waiting "forever" wakes now and then to look again
-            # (and a timer years away must not overflow the wait).
-            wait = min(sched.timers.earliest() - _monotonic(), _MAX_WAIT)
+            # (and a timer years away must not overflow the wait). A fake
+            # clock does not move while we wait: whoever advances it runs
+            # the timers (see checkdead_locked), so only I/O or a hand-off
+            # ends this wait.
+            if clock.fake:
+                wait = _MAX_WAIT
+            else:
+                wait = min(sched.timers.earliest() - _monotonic(), _MAX_WAIT)
             if nio:
                 m.inpoll = True
                 lock.release()

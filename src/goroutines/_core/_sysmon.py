@@ -55,6 +55,7 @@ def sysmon(sched: Sched) -> None:
             return  # stop_locked released the note: the run is over
         now = time.monotonic()
         sched.coarse_now = now
+        tnow = sched.clock.now()  # timers' time: fake in a synctest bubble
         towake = []
         retook = 0
         with lock:
@@ -82,7 +83,7 @@ def sysmon(sched: Sched) -> None:
                 others = (
                     p.runnext
                     or sched.runq
-                    or (timers.nlive and sched.poller is None and timers.earliest() <= now)
+                    or (timers.nlive and sched.poller is None and timers.earliest() <= tnow)
                 )
                 if not others:
                     continue
@@ -98,7 +99,7 @@ def sysmon(sched: Sched) -> None:
                 timers.nlive
                 and sched.poller is None
                 and sched.pidle
-                and timers.earliest() <= now
+                and timers.earliest() <= tnow
             ):
                 towake.append(sched.wakep_locked())
         for m in towake:
