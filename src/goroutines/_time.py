@@ -122,7 +122,23 @@ class _TimerState:
         self.armed = -1  # the seq of the live arming, or -1
         self.period = period
         self.sched = sched
-        self.rt = _RTimer(_fire, self, period=period)
+        self.rt = _new_rt(self, period)
+
+
+def _dropped(st: _TimerState) -> bool:
+    """A Ticker's next tick would be dropped: its channel is full or gone
+    (the runtime Timer's ``inert``). Read without the channel's lock: it is
+    asked only while no goroutine runs (a bubble's clock jump)."""
+    if st.period <= 0:
+        return False
+    c = st.cref()
+    return c is None or len(c._buf) >= c._cap
+
+
+def _new_rt(st: _TimerState, period: float) -> _RTimer:
+    rt = _RTimer(_fire, st, period=period)
+    rt.inert = _dropped
+    return rt
 
 
 def _fire(st: _TimerState, seq: int) -> None:
@@ -183,7 +199,7 @@ class Timer:
                 # Made in a run that has ended: move to the one running now.
                 sched = _need_sched(f"{type(self).__name__}.reset")
                 st.sched = sched
-                rt = st.rt = _RTimer(_fire, st, period=rt.period)
+                rt = st.rt = _new_rt(st, rt.period)
             # A one-shot arming not yet delivered is pending, even when its
             # firing is already under way on another M (Go 1.23 counts a
             # send that this call prevents as stopped).

@@ -409,7 +409,9 @@ class Sched:
         sync primitive or sleep; none runnable, running, in a system call,
         in unannotated blocking code or awaiting I/O): then, in a bubble
         (a fake clock), this readies the goroutine in testing.wait() or
-        advances the clock to the earliest timer, and returns True: the
+        advances the clock to the earliest timer that is not inert (a
+        ticker dropping ticks; with only those, the bubble is deadlocked:
+        nothing can ever wake a goroutine), and returns True: the
         caller must look for work again instead of parking. A new reason for
         the runtime to stay alive belongs above that point, so that it keeps
         a bubble's clock still too.
@@ -432,7 +434,7 @@ class Sched:
                 w.status = RUNNABLE
                 self.runq.append(w)
                 return True
-            when = self.timers.earliest()
+            when = self.timers.next_effective()
             if when != INF:
                 self.clock.advance_locked(when)  # type: ignore[attr-defined]
                 return True

@@ -89,9 +89,15 @@ class Timer:
 
     ``seq`` identifies the arming that fired, so a callback racing with a
     stop or reset of its timer can tell it is stale (see _time.py).
+
+    ``inert``: None, or ``inert(arg) -> bool``, True when firing now would
+    change nothing (a Ticker whose one-slot channel is full drops the
+    tick). A bubble's fake clock jumps over such firings (see
+    TimerHeap.next_effective), as Go's does over a ticker nobody receives
+    from, and a bubble whose only timers are inert is deadlocked.
     """
 
-    __slots__ = ("when", "period", "fn", "arg", "seq", "pending")
+    __slots__ = ("when", "period", "fn", "arg", "seq", "pending", "inert")
 
     def __init__(self, fn: Callable[[Any, int], None], arg: Any, period: float = 0.0) -> None:
         self.when = 0.0
@@ -100,6 +106,7 @@ class Timer:
         self.arg = arg
         self.seq = 0
         self.pending = False
+        self.inert: Callable[[Any], bool] | None = None
 
 
 class TimerHeap:
@@ -154,6 +161,22 @@ class TimerHeap:
                 return when
             heapq.heappop(heap)
         return INF
+
+    def next_effective(self) -> float:
+        """When the earliest live timer that is not inert is due, or infinity.
+
+        For a fake clock only (O(n) in the heap's size): the time to jump
+        to. Ticks of inert timers before it are dropped when expired() runs
+        them at that time, exactly as they would have been one by one.
+        ``inert`` is called under Sched.lock with no goroutine running.
+        """
+        best = INF
+        for when, seq, t in self.heap:
+            if when < best and t.pending and t.seq == seq:
+                f = t.inert
+                if f is None or not f(t.arg):
+                    best = when
+        return best
 
     def expired(self, now: float) -> list[tuple[Timer, int]]:
         """Pop every timer due at ``now``, with the seq of the arming that
