@@ -42,6 +42,7 @@ from ._proc import (
 )
 from ._runtime import (
     Goroutine,
+    check_seed,
     current_sched,
     default_gomaxprocs,
     dump,
@@ -116,6 +117,7 @@ __all__ = [
     "wake_m",
     "Event",
     "FakeClock",
+    "check_seed",
     "last_seed",
     "start",
     "Tracer",
