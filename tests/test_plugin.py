@@ -286,3 +286,35 @@ def test_coexists_with_pytest_asyncio_and_anyio(pytester: pytest.Pytester) -> No
     # All three plugins were loaded.
     plugins = res.stdout.str()
     assert "asyncio" in plugins and "anyio" in plugins and "goroutines" in plugins
+
+
+@pytest.mark.timeout(120)
+def test_fifty_ten_second_timeouts_under_synctest(pytester: pytest.Pytester) -> None:
+    # Each test waits for a 10 s context deadline: 500 s on a real clock.
+    pytester.makepyfile(
+        """
+        import pytest
+        import goroutines as gr
+        from goroutines import testing as grt
+
+        @pytest.mark.goroutines(synctest=True)
+        @pytest.mark.parametrize("i", range(50))
+        async def test_timeout(i):
+            t0 = grt.now()
+            ctx, cancel = gr.with_timeout(gr.background(), 10)
+            i, _, _ = await gr.select(ctx.done().recv(), gr.Chan().recv())
+            assert i == 0 and isinstance(ctx.err(), gr.DeadlineExceeded)
+            assert grt.now() - t0 == 10
+        """
+    )
+    cpu = time.process_time()
+    t = time.perf_counter()
+    res = _run(pytester)
+    wall = time.perf_counter() - t
+    cpu = time.process_time() - cpu
+    res.assert_outcomes(passed=50)
+    # Not one of them waited in real time (that alone would be 10 s), and
+    # the whole suite's work is well under 2 s of CPU (wall time on a
+    # loaded machine is noisy; docs/testing.md quotes measured figures).
+    assert wall < 10, wall
+    assert cpu < 2, cpu
