@@ -73,7 +73,11 @@ class P:
     run's seed and the P's id, so that a run at GOMAXPROCS=1 draws the same
     numbers every time it is given the same seed. Used only by the M that
     owns the P (select's choices), so it needs no lock; see Sched.rand for a
-    caller that has lost its P.
+    caller that has lost its P. An M whose P is retaken mid-select (sysmon)
+    may draw once more from it while the new owner does: that costs only
+    determinism, which a retake has already cost, never the generator's
+    state (Random.random is one C call under the object's own critical
+    section on the free-threaded build, and under the GIL otherwise).
     """
 
     __slots__ = (
