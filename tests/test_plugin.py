@@ -67,6 +67,24 @@ def test_auto_mode_runs_every_async_test(pytester: pytest.Pytester) -> None:
     _run(pytester).assert_outcomes(passed=2)
 
 
+def test_a_module_mark_leaves_plain_tests_alone(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+        import goroutines as gr
+
+        pytestmark = pytest.mark.goroutines
+
+        async def test_async():
+            assert gr.num_goroutine() == 1
+
+        def test_plain():
+            assert gr.num_goroutine() == 0
+        """
+    )
+    _run(pytester).assert_outcomes(passed=2)
+
+
 def test_bad_mode_is_a_usage_error(pytester: pytest.Pytester) -> None:
     pytester.makeini("[pytest]\ngoroutines_mode = sometimes\n")
     pytester.makepyfile("def test_x(): pass\n")

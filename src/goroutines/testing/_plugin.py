@@ -133,6 +133,10 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     claim = _claims(pyfuncitem)
     if not claim:
         return None
+    if not inspect.iscoroutinefunction(pyfuncitem.obj) and not any(
+        m.name == MARKER for m in pyfuncitem.own_markers
+    ):
+        return None  # a plain test under a module's or class's goroutines mark
     kw: dict[str, Any] = dict(claim.kwargs) if isinstance(claim, pytest.Mark) else {}
     if isinstance(claim, pytest.Mark) and claim.args:
         _misuse(f"{pyfuncitem.nodeid}: @pytest.mark.goroutines takes keyword arguments only")
