@@ -41,7 +41,6 @@ from goroutines._core import check_seed
 
 MARKER = "goroutines"
 _SEED = pytest.StashKey[int]()
-_OURS = pytest.StashKey[bool]()
 _KWARGS = ("leaks", "synctest", "gomaxprocs", "seed")
 # How long a goroutine that is still running (not parked) when the test
 # returns gets to finish before it counts as leaked (goleak's retry, in
@@ -161,7 +160,6 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     if procs is None:
         procs = pyfuncitem.config.getoption("gomaxprocs")
     seed = _seed_for(pyfuncitem)
-    pyfuncitem.stash[_OURS] = True
     funcargs = pyfuncitem.funcargs
     testargs = {arg: funcargs[arg] for arg in pyfuncitem._fixtureinfo.argnames}
     runner = grt.synctest if kw.get("synctest", False) else gr.run
