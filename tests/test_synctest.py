@@ -304,3 +304,27 @@ def test_the_clock_stands_still_while_io_is_awaited() -> None:
     finally:
         a.close()
         b.close()
+
+
+def test_after_func_and_a_semaphore_wait_on_the_fake_clock() -> None:
+    async def main() -> tuple[float, bool]:
+        t0 = grt.now()
+        fired: gr.Chan[float] = gr.Chan(1)
+
+        async def fn() -> None:
+            await fired.send(grt.now() - t0)
+
+        gr.after_func(90, fn)
+        sem = gr.Semaphore(1)
+        await sem.acquire()
+
+        async def holder() -> None:
+            await gr.sleep(30)
+            sem.release()
+
+        gr.go(holder)
+        await sem.acquire()  # durably blocked on the semaphore until 30 s
+        got_it_at = grt.now() - t0
+        return await fired.recv(), got_it_at == 30
+
+    assert grt.synctest(main) == (90, True)
