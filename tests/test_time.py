@@ -23,6 +23,7 @@ import gc
 import random
 import threading
 import time
+import weakref
 from typing import Any
 
 import pytest
@@ -516,12 +517,14 @@ def test_ticker_whose_channel_is_kept_keeps_ticking(wait: Any) -> None:
     holder is gone, so is the ticker."""
 
     received: list[int] = []
+    refs: list[Any] = []
 
     async def main() -> None:
         got = gr.Chan()
 
         async def reader() -> None:
             c = gr.Ticker(0.01).c  # the Ticker object itself is dropped
+            refs.append(weakref.ref(c))
             gc.collect()
             n = 0
             for _ in range(3):
@@ -535,7 +538,16 @@ def test_ticker_whose_channel_is_kept_keeps_ticking(wait: Any) -> None:
         # the reader has returned: wait until it has, or its frame keeps
         # the channel (and the ticker) alive.
         await wait.gone(rid)
-        gc.collect()  # the reader has exited: its channel, and the ticker, go
+
+        def collected() -> bool:
+            # The reader has exited: its channel, and the ticker, go. A
+            # collection may still miss it while another thread holds the
+            # reader's frame for a moment (sysmon sampling frames), so look
+            # until it is gone rather than once.
+            gc.collect()
+            return refs[0]() is None
+
+        await wait.until(collected, "the reader's channel is collected")
         await gr.Chan().recv()
 
     with pytest.raises(gr.Deadlock) as ei:

@@ -44,6 +44,17 @@ MAX_DELAY = 0.010
 IDLE_PASSES = 50
 
 
+def _where(ident: int) -> tuple[int, int] | None:
+    """Where thread ``ident`` is: (id of its innermost frame, instruction).
+
+    A function of its own so that no reference to the frame outlives the
+    look: a frame object kept in sysmon's loop kept that goroutine's locals
+    (a channel, and through it a ticker) alive after the goroutine returned.
+    """
+    f = sys._current_frames().get(ident)
+    return (id(f), f.f_lasti) if f is not None else None
+
+
 def sysmon(sched: Sched) -> None:
     delay = MIN_DELAY
     idle = 0
@@ -75,8 +86,7 @@ def sysmon(sched: Sched) -> None:
                 if stuck < BLOCKED_AFTER:
                     continue
                 if stuck < PREEMPT_AFTER:
-                    f = sys._current_frames().get(m.ident)
-                    where = (id(f), f.f_lasti) if f is not None else None
+                    where = _where(m.ident)
                     if where is None or where != p.sysmon_where:
                         p.sysmon_where = where  # computing (or first look)
                         continue
