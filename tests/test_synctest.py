@@ -31,7 +31,7 @@ def test_an_hour_timeout_takes_milliseconds(procs: int) -> None:
 
     t = time.perf_counter()
     took, err = grt.synctest(main, gomaxprocs=procs)
-    assert time.perf_counter() - t < 1.0
+    assert time.perf_counter() - t < 10  # an hour of fake time; generous for a loaded machine
     assert took == 3600
     assert isinstance(err, gr.DeadlineExceeded)
 
@@ -139,7 +139,7 @@ def test_a_ticker_nobody_reads_does_not_keep_a_deadlocked_bubble_alive() -> None
     t = time.perf_counter()
     with pytest.raises(gr.Deadlock):
         grt.synctest(main)
-    assert time.perf_counter() - t < 2.0
+    assert time.perf_counter() - t < 10  # generous for a loaded machine
 
 
 def test_a_fast_ticker_beside_a_long_sleep_is_jumped_over() -> None:
@@ -154,7 +154,7 @@ def test_a_fast_ticker_beside_a_long_sleep_is_jumped_over() -> None:
 
     t = time.perf_counter()
     first, nxt = grt.synctest(main)
-    assert time.perf_counter() - t < 2.0
+    assert time.perf_counter() - t < 10  # generous for a loaded machine
     # The fake clock's resolution at its epoch is about 0.1 microseconds.
     assert first == pytest.approx(0.001, abs=1e-6)
     # Ticks fall on multiples of 1 ms: the one at 3600 s itself (kept or,
@@ -328,3 +328,19 @@ def test_after_func_and_a_semaphore_wait_on_the_fake_clock() -> None:
         return await fired.recv(), got_it_at == 30
 
     assert grt.synctest(main) == (90, True)
+
+
+def test_the_clock_stands_still_while_a_plain_thread_may_act() -> None:
+    ch: gr.Chan[int] = gr.Chan()
+
+    def sender() -> None:
+        time.sleep(0.05)  # blocking: a plain thread, outside the bubble
+        ch.send_blocking(1)
+
+    async def main() -> tuple[int, float]:
+        t0 = grt.now()
+        threading.Thread(target=sender).start()
+        i, _, _ = await gr.select(ch.recv(), gr.after(1000).recv())
+        return i, grt.now() - t0
+
+    assert grt.synctest(main) == (0, 0)

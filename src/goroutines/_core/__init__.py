@@ -34,6 +34,7 @@ from ._g import (
     G,
 )
 from ._netpoll import EVICTED, READ, READY, TIMEOUT, WRITE, WaitFD, evict_fd
+from ._plain import enter_blocking, leave_blocking, mark_runtime_thread
 from ._proc import (
     REQUEUE,
     Commit,
@@ -43,6 +44,7 @@ from ._proc import (
     current_m,
     preempted,
     ready,
+    ready_external,
 )
 from ._runtime import (
     Goroutine,
@@ -108,6 +110,9 @@ __all__ = [
     "current_sched",
     "default_gomaxprocs",
     "dump",
+    "enter_blocking",
+    "leave_blocking",
+    "mark_runtime_thread",
     "go",
     "gomaxprocs",
     "goroutines",
@@ -118,6 +123,7 @@ __all__ = [
     "new_lock",
     "preempted",
     "ready",
+    "ready_external",
     "run",
     "set_max_threads",
     "speedups",

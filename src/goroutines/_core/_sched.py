@@ -11,8 +11,8 @@ Lock order (a thread holding a lock may only take locks later in the list):
 Nothing ever takes a channel lock while holding Sched.lock.
 
 What Sched.lock guards: runq, pidle, midle, poller, allm, mcount, allgs,
-goidgen, gfree, timers, netpoll registration counts, stopping/stopped and the
-outcome fields, every P's ``m`` and ``status``, every M's ``p`` and ``nextp``
+goidgen, gfree, timers, netpoll registration counts, nexternal, aio, atstop,
+stopping/stopped and the outcome fields, every P's ``m`` and ``status``, every M's ``p`` and ``nextp``
 *writes* (an M reads its own ``p`` without the lock: see M).
 
 Invariants (checked by ``check_invariants`` in the tests):
@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._cext import new_lock
 from ._g import RUNNABLE, G
+from ._plain import PlainThreads
 from ._timers import INF, REAL_CLOCK, Clock, TimerHeap
 
 if TYPE_CHECKING:
@@ -123,9 +124,11 @@ class Sched:
     # Slots: the C fast paths (_speedups.c) read ``trace``, ``stopping`` and
     # ``coarse_now`` by offset on every goroutine switch.
     __slots__ = (
+        "aio",
         "allgs",
         "allm",
         "allp",
+        "atstop",
         "clock",
         "coarse_now",
         "done",
@@ -138,9 +141,11 @@ class Sched:
         "mcount",
         "midle",
         "netpoll",
+        "nexternal",
         "npolling",
         "outcome",
         "pidle",
+        "plain",
         "poller",
         "rand",
         "rand_lock",
@@ -196,6 +201,17 @@ class Sched:
         # Threads that are not Ms (sysmon) inside a non-blocking poll: they
         # may hold claimed I/O waiters not yet queued, so checkdead waits.
         self.npolling = 0
+        # The plain threads' part of deadlock detection (see _plain.py).
+        self.plain = PlainThreads()
+        # Goroutines parked until something outside the runtime completes
+        # (an asyncio task, a concurrent.futures.Future): some other thread
+        # will ready them, so they are not deadlocked (see ready_external).
+        self.nexternal = 0
+        # The run's asyncio loop thread, made on first gr.aio (_aio.py).
+        self.aio: Any = None
+        # Called (no lock held) by run() as it ends, after the Ms have
+        # stopped and before abandoned goroutines are closed.
+        self.atstop: list[Any] = []
         # The execution tracer while one records (see _trace.py); read
         # without the lock at every event point, set under it.
         self.trace: Any = None
@@ -401,36 +417,52 @@ class Sched:
         pm = self.poller
         return len(self.midle) + (pm is not None and not pm.inpoll)
 
-    def checkdead_locked(self, going_idle: M) -> bool:
+    def checkdead_locked(self, going_idle: M | None) -> bool:
         """Called by an M about to go idle: is this the end of the program?
 
         Exact, never a guess: the program is deadlocked when this is the last
         M not idle (so no G is running or in a blocking call), no G is
-        runnable, no timer is pending and no goroutine awaits I/O.
+        runnable, no timer is pending, no goroutine awaits I/O, and no plain
+        thread may still act on a channel (the rule in _plain.py). sysmon
+        calls it with ``going_idle=None`` while only plain threads held it
+        back (``plain.suppressed``).
 
         Everything but the timer test is also Go's synctest condition "every
         goroutine is durably blocked" (each is parked on a channel, select,
         sync primitive or sleep; none runnable, running, in a system call,
-        in unannotated blocking code or awaiting I/O): then, in a bubble
-        (a fake clock), this readies the goroutine in testing.wait() or
-        advances the clock to the earliest timer that is not inert (a
-        ticker dropping ticks; with only those, the bubble is deadlocked:
-        nothing can ever wake a goroutine), and returns True: the
-        caller must look for work again instead of parking. A new reason for
-        the runtime to stay alive belongs above that point, so that it keeps
-        a bubble's clock still too.
+        in unannotated blocking code, awaiting I/O or asyncio, and no plain
+        thread can act): then, in a bubble (a fake clock), this readies the
+        goroutine in testing.wait() or advances the clock to the earliest
+        timer that is not inert (a ticker dropping ticks; with only those,
+        the bubble is deadlocked: nothing can ever wake a goroutine), and
+        returns True: the caller must see that an M runs what is now due
+        (findrunnable looks again instead of parking, sysmon wakes one). A
+        new reason for the runtime to stay alive belongs before that point,
+        so that it keeps a bubble's clock still too.
         """
         if self.stopping:
             return False
-        running = self.mcount - self.nmidle_locked() - 1
-        if running > 0 or self.runq or self.io_waiters() or self.npolling:
+        self.plain.suppressed = False
+        running = self.mcount - self.nmidle_locked() - (going_idle is not None)
+        fake = self.clock.fake
+        if (
+            running > 0
+            or self.runq
+            or (self.timers.nlive and not fake)
+            or self.io_waiters()
+            or self.npolling
+            or self.nexternal
+        ):
             return False
         for p in self.allp:
             if p.runnext:
                 return False
         if not self.allgs:
             return False
-        if self.clock.fake:
+        if self.plain.may_act():
+            self.plain.suppressed = True
+            return False
+        if fake:
             # synctest: every goroutine is durably blocked.
             w = self.waiter
             if w is not None:
@@ -442,8 +474,6 @@ class Sched:
             if when != INF:
                 self.clock.advance_locked(when)  # type: ignore[attr-defined]
                 return True
-        elif self.timers.nlive:
-            return False
         from ._traceback import dump_locked
 
         self.stop_locked(deadlock="all goroutines are asleep - deadlock!\n\n" + dump_locked(self))

@@ -14,7 +14,8 @@ Each pass it:
     under the GIL a second thread running Python only adds hand-offs, so a
     computing goroutine keeps its P as long as Go would let it;
   * wakes an M for due timers when no M waits for them;
-  * polls the network without blocking when nobody has for NETPOLL_AFTER.
+  * polls the network without blocking when nobody has for NETPOLL_AFTER;
+  * re-checks for deadlock while only plain threads held it back (_plain.py).
 
 Pacing, as Go's: it sleeps MIN_DELAY between passes, and after 50 passes in
 a row that retook nothing it doubles the sleep up to MAX_DELAY, so a healthy
@@ -112,6 +113,13 @@ def sysmon(sched: Sched) -> None:
                 and timers.earliest() <= tnow
             ):
                 towake.append(sched.wakep_locked())
+            if sched.plain.suppressed:
+                # Only plain threads kept the last idle M from declaring a
+                # deadlock: look again (one may have exited).
+                if sched.checkdead_locked(None):
+                    # A bubble's clock moved (or testing.wait() returns):
+                    # every M is idle, so wake one to run what is due.
+                    towake.append(sched.wakep_locked())
         for m in towake:
             wake_m(m)
         np = sched.netpoll
