@@ -20,8 +20,9 @@ of the run can end: a channel operation, ``select``, a sync primitive
 (``Mutex``, ``RWMutex``, ``WaitGroup``, ``Once``, ...), ``sleep`` or a
 timer's channel. Not durable, because something outside the run can end
 them: a goroutine awaiting I/O (``goroutines.net``, ``wait_readable``), one
-in ``gr.syscall``, one in unannotated blocking code (a plain
-``time.sleep``, a blocking library call) and one running. While any of
+in ``gr.syscall``, ``gr.aio`` or ``gr.wait_future``, one in unannotated
+blocking code (a plain ``time.sleep``, a blocking library call), one
+running, and any while a plain thread may still act on a channel. While any of
 those exists the fake clock does not move: a bubble waits for real I/O and
 real system calls in real time, exactly as long as they take, and only then
 goes on jumping. (Go says the same of its bubbles; there a bubble is a part
