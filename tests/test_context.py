@@ -9,7 +9,9 @@ a pending deadline is not deadlocked; contexts with a deadline need a
 running runtime, the others work anywhere.
 
 Time bounds are generous (a loaded two-core machine): a deadline must not
-fire early, and must fire within seconds, never "exactly on time".
+fire early, and must fire within seconds, never "exactly on time". Tests of
+the rules rather than of real waiting run in a synctest bubble
+(``@pytest.mark.goroutines(synctest=True)``), where times are exact.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import pytest
 
 import goroutines as gr
 from goroutines import _context
+from goroutines import testing as grt
 from goroutines._core import current_sched
 from goroutines._sync import WaitGroup
 
@@ -49,6 +52,7 @@ except ImportError:  # pragma: no cover - until the exports land
 pytestmark = [pytest.mark.usefixtures("no_leaked_runtime_threads"), pytest.mark.timeout(60)]
 
 PROCS = [1, 4]
+SYNC_PROCS = [pytest.param(p, marks=pytest.mark.goroutines(synctest=True, gomaxprocs=p), id=str(p)) for p in PROCS]
 SLACK = 5.0  # seconds a deadline may be late on a loaded machine
 
 
@@ -220,61 +224,59 @@ def test_parent_must_be_a_context() -> None:
 # ====================================================================== tree of goroutines
 
 
-@pytest.mark.parametrize("procs", PROCS)
-def test_cancel_reaches_a_tree_of_50_goroutines_in_selects(procs: int, wait: Any) -> None:
+@pytest.mark.parametrize("procs", SYNC_PROCS)
+async def test_cancel_reaches_a_tree_of_50_goroutines_in_selects(procs: int) -> None:
     """50 goroutines, each with its own derived context (cancel, value,
     far-off timeout, nested), loop in a select with other channels; one
     cancel of the root ends them all, each seeing Canceled."""
+    t0 = grt.now()
+    root, cancel = with_cancel(background())
+    work = gr.Chan()
+    results = gr.Chan(100)
+    wg = WaitGroup()
+    handled = [0]
+    lock = threading.Lock()
 
-    async def main() -> tuple[int, set[str], int]:
-        root, cancel = with_cancel(background())
-        work = gr.Chan()
-        results = gr.Chan(100)
-        wg = WaitGroup()
-        handled = [0]
-        lock = threading.Lock()
+    async def node(ctx: Context, depth: int, idx: int) -> None:
+        own, own_cancel = with_cancel(ctx)
+        if idx % 3 == 0:
+            own = with_value(own, "idx", idx)
+        elif idx % 3 == 1:
+            own, own_cancel = with_timeout(own, 3600)  # far off: the root's cancel wins
+        for k in range(2):  # a binary tree of 50 nodes, 6 levels
+            child = idx * 2 + k + 1
+            if child < 50:
+                wg.add(1)
+                gr.go(node, own, depth + 1, child)
+        other = gr.Chan()
+        while True:
+            i, v, ok = await gr.select(own.done().recv(), work.recv(), other.recv())
+            if i == 0:
+                break
+            with lock:
+                handled[0] += 1
+        await results.send(type(own.err()).__name__)
+        own_cancel()
+        wg.done()
 
-        async def node(ctx: Context, depth: int, idx: int) -> None:
-            own, own_cancel = with_cancel(ctx)
-            if idx % 3 == 0:
-                own = with_value(own, "idx", idx)
-            elif idx % 3 == 1:
-                own, own_cancel = with_timeout(own, 3600)  # far off: the root's cancel wins
-            for k in range(2):  # a binary tree of 50 nodes, 6 levels
-                child = idx * 2 + k + 1
-                if child < 50:
-                    wg.add(1)
-                    gr.go(node, own, depth + 1, child)
-            other = gr.Chan()
-            while True:
-                i, v, ok = await gr.select(own.done().recv(), work.recv(), other.recv())
-                if i == 0:
-                    break
-                with lock:
-                    handled[0] += 1
-            await results.send(type(own.err()).__name__)
-            own_cancel()
-            wg.done()
-
-        wg.add(1)
-        gr.go(node, root, 0, 0)
-        # Feed some work while the tree grows, then cancel the root.
-        for i in range(200):
-            await work.send(i)
-        await wait.until(lambda: gr.num_goroutine() == 51, "the tree is complete")
-        cancel()
-        await wg.wait()
-        names = set()
-        n = 0
-        while len(results):
-            names.add(await results.recv())
-            n += 1
-        return n, names, handled[0]
-
-    n, names, handled = gr.run(main, gomaxprocs=procs)
+    wg.add(1)
+    gr.go(node, root, 0, 0)
+    # Feed some work while the tree grows, then cancel the root.
+    for i in range(200):
+        await work.send(i)
+    await grt.wait()  # every node is parked in its select: the tree is complete
+    assert gr.num_goroutine() == 51
+    cancel()
+    await wg.wait()
+    names = set()
+    n = 0
+    while len(results):
+        names.add(await results.recv())
+        n += 1
     assert n == 50
     assert names == {"Canceled"}
-    assert handled == 200
+    assert handled[0] == 200
+    assert grt.now() == t0  # the clock never moved: the hour-long timeouts were cancelled
 
 
 @pytest.mark.parametrize("procs", PROCS)
@@ -439,32 +441,32 @@ def test_deadline_already_past_cancels_at_once() -> None:
     assert closed
 
 
-def test_parents_earlier_deadline_wins() -> None:
-    async def main() -> tuple[Any, ...]:
-        parent, _ = with_timeout(background(), 0.05)
-        child, _ = with_timeout(parent, 3600)
-        grandchild, _ = with_cancel(with_value(child, "k", "v"))
-        assert child.deadline() == parent.deadline()
-        assert grandchild.deadline() == parent.deadline()
-        await grandchild.done().recv()
-        return parent.err(), child.err(), grandchild.err()
-
-    errs = gr.run(main)
+@pytest.mark.goroutines(synctest=True)
+async def test_parents_earlier_deadline_wins() -> None:
+    t0 = grt.now()
+    parent, _ = with_timeout(background(), 0.05)
+    child, _ = with_timeout(parent, 3600)
+    grandchild, _ = with_cancel(with_value(child, "k", "v"))
+    assert child.deadline() == parent.deadline() == grandchild.deadline() == t0 + 0.05
+    await grandchild.done().recv()
+    assert grt.now() == t0 + 0.05
+    errs = parent.err(), child.err(), grandchild.err()
     assert all(isinstance(e, gr.DeadlineExceeded) for e in errs), errs
 
 
-def test_childs_earlier_deadline_fires_first() -> None:
-    async def main() -> tuple[Any, Any]:
-        parent, cancel = with_timeout(background(), 3600)
-        child, _ = with_timeout(parent, 0.05)
-        await child.done().recv()
-        res = parent.err(), child.err()
-        cancel()
-        return res
-
-    perr, cerr = gr.run(main)
-    assert perr is None
-    assert isinstance(cerr, gr.DeadlineExceeded)
+@pytest.mark.goroutines(synctest=True)
+async def test_childs_earlier_deadline_fires_first() -> None:
+    t0 = grt.now()
+    parent, cancel = with_timeout(background(), 3600)
+    child, _ = with_timeout(parent, 0.05)
+    await child.done().recv()
+    assert grt.now() == t0 + 0.05
+    assert parent.err() is None
+    assert isinstance(child.err(), gr.DeadlineExceeded)
+    await parent.done().recv()  # and the parent's, an hour on
+    assert grt.now() == t0 + 3600
+    assert isinstance(parent.err(), gr.DeadlineExceeded)
+    cancel()
 
 
 def test_cancel_before_the_deadline_gives_canceled() -> None:
@@ -512,41 +514,44 @@ def test_cancelled_timer_context_can_be_collected() -> None:
     assert ref() is None
 
 
-def test_waiting_on_a_context_deadline_is_not_a_deadlock() -> None:
+@pytest.mark.goroutines(synctest=True)
+async def test_waiting_on_a_context_deadline_is_not_a_deadlock() -> None:
+    ctx, _ = with_timeout(background(), 60)
+    await ctx.done().recv()  # main alone, no other goroutine: the timer wakes it
+    assert isinstance(ctx.err(), gr.DeadlineExceeded)
+
+
+def test_waiting_on_a_context_deadline_is_not_a_deadlock_on_the_real_clock() -> None:
     async def main() -> str:
-        ctx, _ = with_timeout(background(), 0.1)
-        await ctx.done().recv()  # main alone, no other goroutine: the timer wakes it
+        ctx, _ = with_timeout(background(), 0.05)
+        await ctx.done().recv()
         return type(ctx.err()).__name__
 
     assert gr.run(main) == "DeadlineExceeded"
 
 
-def test_waiting_on_a_derived_cancel_context_of_a_deadline_is_not_a_deadlock() -> None:
-    async def main() -> str:
-        parent, _ = with_timeout(background(), 0.1)
-        child, _ = with_cancel(with_value(parent, "k", 1))
-        i, _, _ = await gr.select(child.done().recv(), gr.Chan().recv())
-        return type(child.err()).__name__
-
-    assert gr.run(main) == "DeadlineExceeded"
+@pytest.mark.goroutines(synctest=True)
+async def test_waiting_on_a_derived_cancel_context_of_a_deadline_is_not_a_deadlock() -> None:
+    parent, _ = with_timeout(background(), 60)
+    child, _ = with_cancel(with_value(parent, "k", 1))
+    i, _, _ = await gr.select(child.done().recv(), gr.Chan().recv())
+    assert i == 0 and isinstance(child.err(), gr.DeadlineExceeded)
 
 
-def test_deadline_cancels_a_subtree_of_goroutines(wait: Any) -> None:
-    async def main() -> set[str]:
-        ctx, _ = with_timeout(background(), 0.1)
-        out = gr.Chan(20)
+@pytest.mark.goroutines(synctest=True, gomaxprocs=4)
+async def test_deadline_cancels_a_subtree_of_goroutines() -> None:
+    ctx, _ = with_timeout(background(), 10)
+    out: gr.Chan[str] = gr.Chan(20)
 
-        async def w(i: int) -> None:
-            mine, cancel = with_cancel(ctx)
-            await mine.done().recv()
-            await out.send(type(mine.err()).__name__)
-            cancel()
+    async def w(i: int) -> None:
+        mine, cancel = with_cancel(ctx)
+        await mine.done().recv()
+        await out.send(type(mine.err()).__name__)
+        cancel()
 
-        for i in range(20):
-            gr.go(w, i)
-        return {await out.recv() for _ in range(20)}
-
-    assert gr.run(main, gomaxprocs=4) == {"DeadlineExceeded"}
+    for i in range(20):
+        gr.go(w, i)
+    assert {await out.recv() for _ in range(20)} == {"DeadlineExceeded"}
 
 
 def test_huge_timeout_is_fine() -> None:

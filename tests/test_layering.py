@@ -58,6 +58,8 @@ ORDER = [
     "_tracehtml",
     "_tracefmt",
     "",  # goroutines/__init__.py
+    "testing",
+    "testing._plugin",
     "_cli",
     "__main__",
 ]

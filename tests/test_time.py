@@ -11,6 +11,9 @@ drains it and returns True, as Go 1.23's Stop does).
 
 Time bounds are one-sided where it matters (never early) and generous the
 other way (SLACK), so a loaded two-core machine does not make them flaky.
+Tests of the rules rather than of real waiting run in a synctest bubble
+(``@pytest.mark.goroutines(synctest=True)``): their times are exact and
+they do not wait.
 """
 
 from __future__ import annotations
@@ -20,11 +23,13 @@ import gc
 import random
 import threading
 import time
+import weakref
 from typing import Any
 
 import pytest
 
 import goroutines as gr
+from goroutines import testing as grt
 from goroutines._core import current_sched
 
 pytestmark = [pytest.mark.usefixtures("no_leaked_runtime_threads"), pytest.mark.timeout(60)]
@@ -227,70 +232,57 @@ def test_timer_negative_or_zero_fires_at_once() -> None:
     assert gr.run(main)
 
 
-def test_timer_stop_rules() -> None:
-    async def main() -> list[Any]:
-        out: list[Any] = []
-        # Pending: stop returns True and nothing arrives, ever.
-        t = gr.Timer(0.05)
-        out.append(("stop pending", t.stop()))
-        await gr.sleep(0.15)
-        out.append(("nothing after stop", await nothing_ready(t.c)))
-        out.append(("stop again", t.stop()))
-        # Fired but not received: Go 1.23 drains it, returns True.
-        t = gr.Timer(0)
-        await gr.sleep(0.05)
-        out.append(("fired, unreceived, len", len(t.c)))
-        out.append(("stop fired-unreceived", t.stop()))
-        out.append(("no stale value", await nothing_ready(t.c)))
-        # Received: nothing pending, stop returns False.
-        t = gr.Timer(0)
-        await t.c.recv()
-        out.append(("stop after receive", t.stop()))
-        return out
-
-    assert gr.run(main) == [
-        ("stop pending", True),
-        ("nothing after stop", True),
-        ("stop again", False),
-        ("fired, unreceived, len", 1),
-        ("stop fired-unreceived", True),
-        ("no stale value", True),
-        ("stop after receive", False),
-    ]
+@pytest.mark.goroutines(synctest=True)
+async def test_timer_stop_rules() -> None:
+    # On the fake clock: every "later" below is exact, and instant.
+    # Pending: stop returns True and nothing arrives, ever.
+    t = gr.Timer(0.05)
+    assert t.stop()
+    await gr.sleep(3600)
+    assert await nothing_ready(t.c)
+    assert not t.stop()  # stop again
+    # Fired but not received: Go 1.23 drains it, returns True.
+    t = gr.Timer(0)
+    await gr.sleep(0.05)
+    assert len(t.c) == 1
+    assert t.stop()
+    assert await nothing_ready(t.c)  # no stale value
+    # Received: nothing pending, stop returns False.
+    t = gr.Timer(0)
+    await t.c.recv()
+    assert not t.stop()
 
 
-def test_timer_reset_rules() -> None:
-    async def main() -> list[Any]:
-        out: list[Any] = []
-        # Reset while pending: True; fires at the new time, not the old one.
+@pytest.mark.goroutines(synctest=True)
+async def test_timer_reset_rules() -> None:
+    # Reset while pending: True; fires at the new time, not the old one.
+    t = gr.Timer(0.05)
+    t_reset = grt.now()
+    assert t.reset(0.3)
+    assert await t.c.recv() == t_reset + 0.3
+    # Reset after firing, value not received: True, the stale value is gone.
+    t = gr.Timer(0)
+    await gr.sleep(0.05)
+    t_reset = grt.now()
+    assert t.reset(0.05)
+    assert await nothing_ready(t.c)
+    assert await t.c.recv() == t_reset + 0.05
+    # Reset after the value was received: False; fires again.
+    assert not t.reset(0.01)
+    assert await t.c.recv() == t_reset + 0.06
+
+
+def test_timer_reset_on_the_real_clock() -> None:
+    # The rules above run on the fake clock; this one on the real one.
+    async def main() -> tuple[bool, float, float]:
         t = gr.Timer(0.05)
         t_reset = time.monotonic()
-        out.append(("reset pending", t.reset(0.3)))
-        v = await t.c.recv()
-        out.append(("fired at the new time", v >= t_reset + 0.3))
-        # Reset after firing, value not received: True, the stale value is gone.
-        t = gr.Timer(0)
-        await gr.sleep(0.05)
-        t_reset = time.monotonic()
-        out.append(("reset fired-unreceived", t.reset(0.05)))
-        out.append(("stale value gone", await nothing_ready(t.c)))
-        v = await t.c.recv()
-        out.append(("new value after reset", v >= t_reset + 0.05))
-        # Reset after the value was received: False; fires again.
-        out.append(("reset after receive", t.reset(0.01)))
-        await t.c.recv()
-        out.append(("fired again", True))
-        return out
+        was = t.reset(0.1)
+        return was, t_reset, await t.c.recv()
 
-    assert gr.run(main) == [
-        ("reset pending", True),
-        ("fired at the new time", True),
-        ("reset fired-unreceived", True),
-        ("stale value gone", True),
-        ("new value after reset", True),
-        ("reset after receive", False),
-        ("fired again", True),
-    ]
+    was, t_reset, v = gr.run(main)
+    assert was
+    assert t_reset + 0.1 <= v < t_reset + 0.1 + SLACK
 
 
 @pytest.mark.parametrize("procs", [1, 4])
@@ -437,51 +429,39 @@ def test_ticker_ticks_every_period(procs: int) -> None:
     assert vals[-1] < t0 + 5 * 0.02 + SLACK
 
 
-@pytest.mark.parametrize("procs", PROCS)
-def test_ticker_drops_ticks_for_a_slow_reader(procs: int) -> None:
-    async def main() -> tuple[int, bool, float, float, float]:
-        tk = gr.Ticker(0.01)
-        await gr.sleep(0.3)  # ~30 ticks go by unread
-        n_buffered = len(tk.c)
-        i, first, _ = await gr.select(tk.c.recv(), default=True)
-        assert i == 0
-        backlog_empty = await nothing_ready(tk.c)  # the missed ticks were dropped
-        now = time.monotonic()
-        nxt = await tk.c.recv()
-        tk.stop()
-        return n_buffered, backlog_empty, first, now, nxt
-
-    n_buffered, backlog_empty, first, now, nxt = gr.run(main, gomaxprocs=procs)
-    assert n_buffered == 1
-    assert backlog_empty
-    assert first <= now  # an old tick, buffered while nobody read
-    assert nxt > first
+SYNC_PROCS = [pytest.param(p, marks=pytest.mark.goroutines(synctest=True, gomaxprocs=p), id=str(p)) for p in PROCS]
 
 
-def test_ticker_stop_and_reset() -> None:
-    async def main() -> list[Any]:
-        out: list[Any] = []
-        tk = gr.Ticker(0.01)
-        await tk.c.recv()
-        await gr.sleep(0.03)
-        tk.stop()
-        out.append(("empty right after stop", await nothing_ready(tk.c)))
-        await gr.sleep(0.1)
-        out.append(("no tick after stop", await nothing_ready(tk.c)))
-        slow = gr.Ticker(3600)
-        t0 = time.monotonic()
-        slow.reset(0.02)  # a new period
-        v1 = await slow.c.recv()
-        v2 = await slow.c.recv()
-        slow.stop()
-        out.append(("reset period used", v1 >= t0 + 0.02 and v2 >= t0 + 0.04))
-        return out
+@pytest.mark.parametrize("procs", SYNC_PROCS)
+async def test_ticker_drops_ticks_for_a_slow_reader(procs: int) -> None:
+    t0 = grt.now()
+    tk = gr.Ticker(0.01)
+    await gr.sleep(0.305)  # 30 ticks go by unread
+    assert len(tk.c) == 1
+    i, first, _ = await gr.select(tk.c.recv(), default=True)
+    assert i == 0
+    assert first == pytest.approx(t0 + 0.01)  # the oldest tick, kept while nobody read
+    assert await nothing_ready(tk.c)  # the missed ticks were dropped
+    nxt = await tk.c.recv()
+    tk.stop()
+    assert nxt == pytest.approx(t0 + 0.31)  # the schedule goes on
 
-    assert gr.run(main) == [
-        ("empty right after stop", True),
-        ("no tick after stop", True),
-        ("reset period used", True),
-    ]
+
+@pytest.mark.goroutines(synctest=True)
+async def test_ticker_stop_and_reset() -> None:
+    tk = gr.Ticker(0.01)
+    await tk.c.recv()
+    await gr.sleep(0.03)
+    tk.stop()
+    assert await nothing_ready(tk.c)  # empty right after stop
+    await gr.sleep(3600)
+    assert await nothing_ready(tk.c)  # no tick after stop
+    slow = gr.Ticker(3600)
+    t0 = grt.now()
+    slow.reset(0.02)  # a new period
+    assert await slow.c.recv() == pytest.approx(t0 + 0.02)
+    assert await slow.c.recv() == pytest.approx(t0 + 0.04)
+    slow.stop()
 
 
 def test_ticker_needs_a_positive_period() -> None:
@@ -537,12 +517,14 @@ def test_ticker_whose_channel_is_kept_keeps_ticking(wait: Any) -> None:
     holder is gone, so is the ticker."""
 
     received: list[int] = []
+    refs: list[Any] = []
 
     async def main() -> None:
         got = gr.Chan()
 
         async def reader() -> None:
             c = gr.Ticker(0.01).c  # the Ticker object itself is dropped
+            refs.append(weakref.ref(c))
             gc.collect()
             n = 0
             for _ in range(3):
@@ -550,12 +532,22 @@ def test_ticker_whose_channel_is_kept_keeps_ticking(wait: Any) -> None:
                 n += 1
             await got.send(n)
 
-        r = gr.go(reader)
+        rid = gr.go(reader).id
         received.append(await got.recv())
-        # With more than one M the reader may still be returning on another
-        # thread (its frame holds the channel); a gosched does not wait for it.
-        await wait.gone(r.id)
-        gc.collect()  # the reader has exited: its channel, and the ticker, go
+        # On a loaded machine sysmon may hand main to another thread before
+        # the reader has returned: wait until it has, or its frame keeps
+        # the channel (and the ticker) alive.
+        await wait.gone(rid)
+
+        def collected() -> bool:
+            # The reader has exited: its channel, and the ticker, go. A
+            # collection may still miss it while another thread holds the
+            # reader's frame for a moment (sysmon sampling frames), so look
+            # until it is gone rather than once.
+            gc.collect()
+            return refs[0]() is None
+
+        await wait.until(collected, "the reader's channel is collected")
         await gr.Chan().recv()
 
     with pytest.raises(gr.Deadlock) as ei:

@@ -27,13 +27,13 @@ A context with a deadline owns one runtime timer, armed in the run that
 created it (which must be running: ``RuntimeError`` otherwise); it is
 disarmed and released as soon as the context is cancelled some other way.
 While that timer is pending the runtime is not deadlocked, so a goroutine
-waiting on ``ctx.done()`` is woken by the clock, never reported.
+waiting on ``ctx.done()`` is woken by the clock, never reported. Deadlines
+are times of the run's clock (time.monotonic, or a synctest bubble's).
 """
 
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -55,8 +55,6 @@ __all__ = [
     "with_timeout",
     "with_value",
 ]
-
-_monotonic = time.monotonic
 
 CancelFunc = Callable[[], None]
 
@@ -346,7 +344,7 @@ class _TimerCtx(_CancelCtx):
                 t.arg = None
 
     def _name(self) -> str:
-        return f"WithDeadline(in {self._deadline - _monotonic():.6g}s)"
+        return f"WithDeadline(in {self._deadline - self._sched.clock.now():.6g}s)"
 
 
 def _deadline_fired(ctx: _TimerCtx | None, seq: int) -> None:
@@ -534,7 +532,8 @@ def _check_number(x: Any, who: str, what: str) -> float:
 
 def with_deadline(parent: Context, deadline: float) -> tuple[Context, CancelFunc]:
     """As ``with_cancel``, and cancelled with ``DeadlineExceeded()`` at
-    ``deadline`` (a ``time.monotonic()`` time).
+    ``deadline`` (a ``time.monotonic()`` time; inside a synctest bubble, a
+    time of its clock, goroutines.testing.now()).
 
     If ``parent``'s deadline is earlier, this is just ``with_cancel(parent)``.
     A deadline already past gives a context that is cancelled at once.
@@ -544,9 +543,11 @@ def with_deadline(parent: Context, deadline: float) -> tuple[Context, CancelFunc
 
 
 def with_timeout(parent: Context, seconds: float) -> tuple[Context, CancelFunc]:
-    """``with_deadline(parent, time.monotonic() + seconds)``."""
+    """``with_deadline(parent, time.monotonic() + seconds)`` (inside a
+    synctest bubble: its clock, goroutines.testing.now(), + seconds)."""
     s = _check_number(seconds, "with_timeout", "seconds")
-    return _with_deadline(parent, _monotonic() + s, "with_timeout")
+    _check_parent(parent, "with_timeout")
+    return _with_deadline(parent, _need_sched("with_timeout").clock.now() + s, "with_timeout")
 
 
 def _with_deadline(parent: Context, d: float, who: str) -> tuple[Context, CancelFunc]:
@@ -558,7 +559,7 @@ def _with_deadline(parent: Context, d: float, who: str) -> tuple[Context, Cancel
         return with_cancel(parent)
     c = _TimerCtx(parent, d, sched)
     _propagate(parent, c)
-    now = _monotonic()
+    now = sched.clock.now()
     if d <= now:
         c._cancel(True, DeadlineExceeded())
         return c, _canceller(c)

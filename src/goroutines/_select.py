@@ -6,6 +6,8 @@ Go's selectgo, in three passes:
      channel once), so two selects never deadlock on each other's locks.
   2. Find the cases that can proceed now; pick one uniformly at random and
      perform it. With none ready: ``default`` returns (-1, None, False).
+     Random numbers come from the run's seeded source (the P's ``rand``),
+     never the random module's global one: see gr.run(seed=).
   3. Otherwise queue a SelWaiter on every case's channel, in a random order
      when two cases share a channel (so source order gives no priority),
      all sharing one token, and park releasing all locks. The first channel
@@ -24,8 +26,7 @@ from typing import TYPE_CHECKING, Any
 from ._chan import RecvOp, SendOp, _peek_live, _send_closed
 from ._core import CLOSED, WAIT_SELECT, M, _tls, block_forever, new_lock, no_goroutine, preempted, ready
 
-_random = random.random
-_shuffle = random.shuffle
+_random = random.random  # a plain thread's select only: not seeded
 
 
 class Select:
@@ -103,7 +104,10 @@ def selectgo(sel: Select, waiter: Any = None) -> Generator[Any, Any, tuple[int, 
         elif ch._buf or ch._closed or _peek_live(ch, True):
             ready_cases.append(i)
     while ready_cases:
-        k = int(_random() * len(ready_cases))
+        if len(ready_cases) == 1:
+            k = 0
+        else:
+            k = int(_rand_of(m)() * len(ready_cases))
         i = ready_cases[k]
         op = ops[i]
         if type(op) is SendOp:
@@ -136,7 +140,7 @@ def selectgo(sel: Select, waiter: Any = None) -> Generator[Any, Any, tuple[int, 
     if len(chans) < len(active):
         # Two cases share a channel: which of them queues first there
         # must be random too (for distinct channels the order is moot).
-        _shuffle(active)
+        _shuffle(m, active)
     waits = []
     for i in active:
         op = ops[i]
@@ -175,6 +179,34 @@ def selectgo(sel: Select, waiter: Any = None) -> Generator[Any, Any, tuple[int, 
 
 
 Select.__await__ = selectgo  # type: ignore[method-assign,assignment]
+
+
+def _rand_of(m: M | None) -> Any:
+    """The random source for this select: the P's, or, for an M whose P was
+    just retaken, the run's shared one under its lock. Both are seeded from
+    the run's seed (see _sched.P.rand), so a seeded run at GOMAXPROCS=1
+    makes the same choices every time. A plain thread (``m`` None), which
+    no seed makes deterministic, uses the random module's."""
+    if m is None:
+        return _random
+    p = m.p
+    if p is not None:
+        return p.rand.random
+    sched = m.sched
+
+    def locked() -> float:
+        with sched.rand_lock:
+            return sched.rand.random()
+
+    return locked
+
+
+def _shuffle(m: M | None, xs: list[int]) -> None:
+    """Shuffle ``xs`` with this select's random source (Fisher-Yates)."""
+    rand = _rand_of(m)
+    for i in range(len(xs) - 1, 0, -1):
+        j = int(rand() * (i + 1))
+        xs[i], xs[j] = xs[j], xs[i]
 
 
 def _unlock(locks: list[Any]) -> None:

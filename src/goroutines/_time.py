@@ -22,6 +22,9 @@ as a new goroutine. Its arming state lives in a _FuncTimerState guarded by
 that state's own lock (the firing and stop/reset race on it exactly as on a
 channel timer's lock); the runtime timer holds the state strongly, so the
 function runs even if nobody keeps the Timer (a pending call is not garbage).
+
+Times come from the run's clock (``sched.clock.now()``): time.monotonic, or
+a synctest bubble's fake clock (see _core/_timers.py).
 """
 
 from __future__ import annotations
@@ -29,7 +32,6 @@ from __future__ import annotations
 import contextvars
 import inspect
 import math
-import time
 import weakref
 from collections.abc import Callable, Generator
 from typing import Any
@@ -52,8 +54,6 @@ from ._core import (
 from ._core import (
     Timer as _RTimer,
 )
-
-_monotonic = time.monotonic
 
 # Longer than this (seconds, ~31 years) counts as "never": durations are
 # clamped so that an M waiting for the timer stays within the platform's
@@ -90,12 +90,12 @@ class _Sleep:
         self.seconds = seconds
 
     def __await__(self) -> Generator[Any, Any, None]:
-        current("sleep()")
+        m0 = current("sleep()")
         d = self.seconds
         if d <= 0:
             yield None  # sleep(0): yield the thread
             return
-        when = _monotonic() + d
+        when = m0.sched.clock.now() + d
 
         def arm(m: M, g: G) -> None:
             sched = m.sched
@@ -133,7 +133,23 @@ class _TimerState:
         self.armed = -1  # the seq of the live arming, or -1
         self.period = period
         self.sched = sched
-        self.rt = _RTimer(_fire, self, period=period)
+        self.rt = _new_rt(self, period)
+
+
+def _dropped(st: _TimerState) -> bool:
+    """A Ticker's next tick would be dropped: its channel is full or gone
+    (the runtime Timer's ``inert``). Read without the channel's lock: it is
+    asked only while no goroutine runs (a bubble's clock jump)."""
+    if st.period <= 0:
+        return False
+    c = st.cref()
+    return c is None or len(c._buf) >= c._cap
+
+
+def _new_rt(st: _TimerState, period: float) -> _RTimer:
+    rt = _RTimer(_fire, st, period=period)
+    rt.inert = _dropped
+    return rt
 
 
 def _fire(st: _TimerState, seq: int) -> None:
@@ -153,7 +169,7 @@ def _fire(st: _TimerState, seq: int) -> None:
         return
     if st.period == 0:
         st.armed = -1
-    st_, wg = c._poll_send(_monotonic())  # st_ == 0: full, the tick is dropped
+    st_, wg = c._poll_send(st.sched.clock.now())  # st_ == 0: full, the tick is dropped
     lock.release()
     # Drop the channel before readying the receiver: the receiver may run at
     # once on another M (in parallel on a free-threaded build) and let go of
@@ -171,7 +187,7 @@ def _first_arm(st: _TimerState, d: float) -> None:
     sched = st.sched
     rt = st.rt
     with sched.lock:
-        pm = sched.addtimer_locked(rt, _monotonic() + max(d, 0.0))
+        pm = sched.addtimer_locked(rt, sched.clock.now() + max(d, 0.0))
         st.armed = rt.seq
     wake_m(pm)
 
@@ -200,7 +216,7 @@ class Timer:
                 # Made in a run that has ended: move to the one running now.
                 sched = _need_sched(f"{type(self).__name__}.reset")
                 st.sched = sched
-                rt = st.rt = _RTimer(_fire, st, period=rt.period)
+                rt = st.rt = _new_rt(st, rt.period)
             # A one-shot arming not yet delivered is pending, even when its
             # firing is already under way on another M (Go 1.23 counts a
             # send that this call prevents as stopped).
@@ -213,7 +229,7 @@ class Timer:
                 was = sched.timers.delete(rt)
                 if period > 0:
                     rt.period = period
-                pm = sched.addtimer_locked(rt, _monotonic() + max(d, 0.0))
+                pm = sched.addtimer_locked(rt, sched.clock.now() + max(d, 0.0))
                 st.armed = rt.seq
         wake_m(pm)
         return was or drained or inflight
@@ -270,7 +286,10 @@ class Ticker(Timer):
 
 
 def after(seconds: float) -> Chan[float]:
-    """A channel that receives ``time.monotonic()`` once, after ``seconds``."""
+    """A channel that receives ``time.monotonic()`` once, after ``seconds``.
+
+    (Inside a synctest bubble: the bubble's clock, goroutines.testing.now().)
+    """
     return Timer(seconds, _who="after").c
 
 
@@ -339,7 +358,7 @@ class _FuncTimer(Timer):
         was = st.armed != -1
         with sched.lock:
             sched.timers.delete(rt)
-            pm = sched.addtimer_locked(rt, _monotonic() + max(d, 0.0))
+            pm = sched.addtimer_locked(rt, sched.clock.now() + max(d, 0.0))
             st.armed = rt.seq
         wake_m(pm)
         return was

@@ -50,18 +50,21 @@ from ._proc import (
 )
 from ._runtime import (
     Goroutine,
+    check_seed,
     current_sched,
     default_gomaxprocs,
     dump,
     go,
     gomaxprocs,
     goroutines,
+    last_seed,
     num_goroutine,
     run,
     set_max_threads,
+    start,
 )
 from ._sched import Sched, wake_m
-from ._timers import Timer
+from ._timers import FakeClock, Timer
 from ._trace import Event, Tracer, now_ns
 from ._traceback import GoroutineInfo, stacks
 from ._traps import Syscall, block_forever, current, gosched, no_goroutine, syscall
@@ -129,6 +132,10 @@ __all__ = [
     "syscall",
     "wake_m",
     "Event",
+    "FakeClock",
+    "check_seed",
+    "last_seed",
+    "start",
     "Tracer",
     "now_ns",
     "stacks",

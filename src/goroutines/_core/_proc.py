@@ -572,9 +572,10 @@ def _fair_pick(m: M, p: Any) -> G | None:
         if gs:
             inject(sched, gs)
     g = None
+    tnow = sched.clock.now()
     with sched.lock:
-        if sched.timers.nlive and sched.timers.earliest() <= now:
-            due = sched.timers.expired(now)
+        if sched.timers.nlive and sched.timers.earliest() <= tnow:
+            due = sched.timers.expired(tnow)
         elif sched.runq:
             g = globrunqget_locked(sched, p, 1)
             if type(g) is not G:
@@ -620,6 +621,7 @@ def findrunnable(m: M) -> G | None:
     """
     sched = m.sched
     lock = sched.lock
+    clock = sched.clock
     while True:
         towake = None
         lock.acquire()
@@ -637,7 +639,7 @@ def findrunnable(m: M) -> G | None:
             p.m = None
             m.p = p = None
         if sched.timers.nlive:
-            now = _monotonic()
+            now = clock.now()
             if sched.timers.earliest() <= now:
                 due = sched.timers.expired(now)
                 lock.release()
@@ -706,7 +708,14 @@ def findrunnable(m: M) -> G | None:
                     lock.release()
                     continue
         sched.coarse_now = _monotonic()
-        sched.checkdead_locked(m)
+        if sched.checkdead_locked(m):
+            # synctest: the fake clock moved, or testing.wait() returns. Keep
+            # (or take back) a P and run what is now due here, rather than
+            # hand it to another thread.
+            if m.p is None:
+                sched.acquirep_locked(m)
+            lock.release()
+            continue
         if sched.stopping:
             lock.release()
             return None
@@ -715,8 +724,14 @@ def findrunnable(m: M) -> G | None:
             # Wait for the earliest timer or for I/O (or to be handed a P).
             sched.poller = m
             # Capped: an M waiting "forever" wakes now and then to look again
-            # (and a timer years away must not overflow the wait).
-            wait = min(sched.timers.earliest() - _monotonic(), _MAX_WAIT)
+            # (and a timer years away must not overflow the wait). A fake
+            # clock does not move while we wait: whoever advances it runs
+            # the timers (see checkdead_locked), so only I/O or a hand-off
+            # ends this wait.
+            if clock.fake:
+                wait = _MAX_WAIT
+            else:
+                wait = min(sched.timers.earliest() - _monotonic(), _MAX_WAIT)
             if nio:
                 m.inpoll = True
                 lock.release()
@@ -775,24 +790,19 @@ def findrunnable(m: M) -> G | None:
                 m.p = p
 
 
-_steal_seed = 1
-
-
 def _stealwork(m: M, p: P) -> G | None:
     """A spinning ``m`` (owning ``p``) steals from the other running Ps, in
     a random order, STEAL_TRIES passes, runnext only on the last (Go's
     stealWork; timers are global here, nothing to steal). No lock held."""
-    global _steal_seed
     sched = m.sched
     allp = sched.allp
     n = sched.gomaxprocs
     for i in range(STEAL_TRIES):
         last = i == STEAL_TRIES - 1
-        # A random first victim (Go's fastrand), so thieves spread out. The
-        # seed is a racy global: any value is a valid seed.
-        seed = (_steal_seed * 1103515245 + 12345) & 0x7FFFFFFF
-        _steal_seed = seed
-        start = (seed >> 16) % n
+        # A random first victim (Go's fastrand), so thieves spread out;
+        # drawn from p's own generator (its owner is us), so a seeded run
+        # stays seeded.
+        start = int(p.rand.random() * n)
         for k in range(n):
             v = allp[(start + k) % n]
             if v is p or v.m is None:

@@ -1,15 +1,17 @@
 """run(), go() and the one "current runtime" holder.
 
 ``_current`` is the only module-level mutable state of the runtime: the
-Sched of the run in progress, or None. It is guarded by ``_current_lock``
-(taken before, never under, Sched.lock); run() sets it and clears it. One run
-at a time per process.
+Sched of the run in progress, or None (and ``_last_seed``, its seed, kept
+after it ends so that a failure can be reported with it). Both are guarded
+by ``_current_lock`` (taken before, never under, Sched.lock); run() sets
+``_current`` and clears it. One run at a time per process.
 """
 
 from __future__ import annotations
 
 import inspect
 import os
+import random
 import sys
 import sysconfig
 import threading
@@ -27,11 +29,14 @@ from ._plain import mark_runtime_thread
 from ._proc import _tls, current_g, current_m, newproc, unhook
 from ._sched import Sched
 from ._sysmon import sysmon
+from ._timers import Clock
 from ._traceback import GoroutineInfo, snapshot
 from ._traceback import dump as _dump
 
 _current_lock = threading.Lock()
 _current: Sched | None = None
+# The seed of the run in progress or the last one (guarded by _current_lock).
+_last_seed: int | None = None
 
 # Process-wide settings for the next run (guarded by _current_lock).
 _default_procs: int | None = None
@@ -188,15 +193,55 @@ def go(fn: Any, /, *args: Any, **kwargs: Any) -> Goroutine:
     return h
 
 
-def run(main: Any, /, *args: Any, gomaxprocs: int | None = None) -> Any:
-    """Run ``main(*args)`` as goroutine 1 on a new runtime; return its result."""
-    global _current
+def check_seed(seed: Any, who: str) -> int:
+    """``seed`` as given to run(), else GOROUTINES_SEED, else a fresh one."""
+    if seed is None:
+        raw = os.environ.get("GOROUTINES_SEED")
+        if raw is None or raw.strip() == "":
+            # Recorded (last_seed) so that a failure can be rerun with it.
+            return random.SystemRandom().getrandbits(63)
+        try:
+            return int(raw.strip(), 0)
+        except ValueError:
+            raise ValueError(
+                f"GOROUTINES_SEED={raw!r} is not a whole number; set it to the seed a failing "
+                "run printed (e.g. GOROUTINES_SEED=12345), or unset it"
+            ) from None
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"{who}: seed must be an int or None, not {type(seed).__name__} ({seed!r})")
+    return seed
+
+
+def last_seed() -> int | None:
+    """The seed of the run in progress, else of the last run that started."""
+    with _current_lock:
+        return _last_seed
+
+
+def run(main: Any, /, *args: Any, gomaxprocs: int | None = None, seed: int | None = None) -> Any:
+    """Run ``main(*args)`` as goroutine 1 on a new runtime; return its result.
+
+    ``seed`` (else GOROUTINES_SEED, else a random one, see last_seed())
+    seeds every random choice the runtime makes (select's), so that at
+    gomaxprocs=1 a program with no I/O and no unannotated blocking runs the
+    same interleaving every time.
+    """
+    return start(main, args, gomaxprocs, seed, None, 2)
+
+
+def start(main: Any, args: tuple[Any, ...], gomaxprocs: int | None, seed: int | None, clock: Clock | None,
+          depth: int) -> Any:
+    """run() and goroutines.testing.synctest(): ``clock`` None is the real
+    clock; ``depth`` is how many frames up the caller of the public
+    function is (goroutine 1's "created by")."""
+    global _current, _last_seed
     if gomaxprocs is not None:
         n = check_procs(gomaxprocs, "run")
         if n < 1:
             raise ValueError(f"run: gomaxprocs={n} must be at least 1")
     else:
         n = _procs_from_env() or _default_procs or default_gomaxprocs()
+    s = check_seed(seed, "run")
     coro, entry = make_coro(main, args, {}, "run")
     with _current_lock:
         if _current is not None or current_m() is not None:
@@ -205,9 +250,10 @@ def run(main: Any, /, *args: Any, gomaxprocs: int | None = None) -> Any:
                 "run: a goroutines runtime is already running in this process; "
                 "start more goroutines with go() instead of calling run() again"
             )
-        sched = Sched(n, _max_threads)
+        sched = Sched(n, _max_threads, s, clock)
         _current = sched
-    f = sys._getframe(1)
+        _last_seed = s
+    f = sys._getframe(depth)
     hooks = RunHooks(sched)  # SIGQUIT dump, schedtrace, tracer (see _debug.py)
     try:
         try:

@@ -68,6 +68,7 @@ poller blocked in the netpoller (``M.inpoll``, decided under the lock as
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections import deque
@@ -76,7 +77,7 @@ from typing import TYPE_CHECKING, Any
 from ._cext import new_lock
 from ._g import RUNNABLE, G
 from ._plain import PlainThreads
-from ._timers import TimerHeap
+from ._timers import INF, REAL_CLOCK, Clock, TimerHeap
 
 if TYPE_CHECKING:
     from ._proc import M
@@ -109,12 +110,36 @@ class P:
 
     ``schedtick`` counts Gs started on this P; written by the owner M without
     a lock and read racily by sysmon, which only needs to see it change.
+
+    ``rand``: this P's random source (Go's per-M fastrand), derived from the
+    run's seed and the P's id, so that a run at GOMAXPROCS=1 draws the same
+    numbers every time it is given the same seed. Used only by the M that
+    owns the P (select's choices), so it needs no lock; see Sched.rand for a
+    caller that has lost its P. An M whose P is retaken mid-select (sysmon)
+    may draw once more from it while the new owner does: that costs only
+    determinism, which a retake has already cost, never the generator's
+    state (Random.random is one C call under the object's own critical
+    section on the free-threaded build, and under the GIL otherwise).
     """
 
-    __slots__ = ("id", "runnext", "runq", "m", "status", "schedtick", "sysmon_tick", "sysmon_when", "sysmon_where")
+    __slots__ = (
+        "id",
+        "runnext",
+        "runq",
+        "m",
+        "status",
+        "schedtick",
+        "sysmon_tick",
+        "sysmon_when",
+        "sysmon_where",
+        "rand",
+    )
 
-    def __init__(self, pid: int) -> None:
+    def __init__(self, pid: int, seed: int = 0) -> None:
         self.id = pid
+        # A str seed is hashed with SHA-512 by random.seed: the stream does
+        # not depend on PYTHONHASHSEED.
+        self.rand = random.Random(f"{seed}/{pid}")
         self.runnext: deque[G] = deque()
         self.runq: deque[G] = deque()
         self.m: M | None = None
@@ -147,6 +172,7 @@ class Sched:
         "allm",
         "allp",
         "atstop",
+        "clock",
         "coarse_now",
         "done",
         "gfree",
@@ -165,17 +191,34 @@ class Sched:
         "pidle",
         "plain",
         "poller",
+        "rand",
+        "rand_lock",
         "runq",
+        "seed",
         "started",
         "stopping",
         "sysmon_note",
         "sysmon_thread",
         "timers",
         "trace",
+        "waiter",
     )
 
-    def __init__(self, gomaxprocs: int, max_threads: int) -> None:
+    def __init__(self, gomaxprocs: int, max_threads: int, seed: int = 0, clock: Clock | None = None) -> None:
         self.lock = new_lock()
+        # Every random choice of this run comes from ``seed`` (gr.run's seed=):
+        # each P's ``rand``, and ``rand`` for a caller without a P, guarded by
+        # ``rand_lock`` (a leaf lock, taken under channel locks).
+        self.seed = seed
+        self.rand = random.Random(f"{seed}/sched")
+        self.rand_lock = threading.Lock()
+        # The clock timers run on: real (time.monotonic) or a synctest
+        # bubble's fake one. Fixed for the run; see _timers.Clock.
+        self.clock: Clock = clock if clock is not None else REAL_CLOCK
+        # A goroutine parked in goroutines.testing.wait() (a bubble only),
+        # readied by checkdead_locked once every other one is durably
+        # blocked. Guarded by lock.
+        self.waiter: G | None = None
         # -- guarded by lock --
         # The global run queue. Besides Gs it may hold an M: a placeholder
         # for a goroutine that lost its P (sysmon retook it) and has since
@@ -184,7 +227,7 @@ class Sched:
         # goroutine queues behind the runnable ones, as Go's does.
         self.runq: deque[Any] = deque()
         self.gomaxprocs = gomaxprocs
-        self.allp: list[P] = [P(i) for i in range(gomaxprocs)]
+        self.allp: list[P] = [P(i, seed) for i in range(gomaxprocs)]
         self.pidle: list[P] = list(reversed(self.allp))
         self.allm: list[M] = []
         self.midle: list[M] = []
@@ -403,7 +446,7 @@ class Sched:
                     elif p.status == P_DEAD:
                         p.status = P_RUNNING
                 else:
-                    p = P(i)
+                    p = P(i, self.seed)
                     self.allp.append(p)
                     self.pidle.append(p)
             for _ in range(min(len(self.runq), n - old)):
@@ -428,7 +471,7 @@ class Sched:
         pm = self.poller
         return len(self.midle) + (pm is not None and not pm.inpoll)
 
-    def checkdead_locked(self, going_idle: M | None) -> None:
+    def checkdead_locked(self, going_idle: M | None) -> bool:
         """Called by an M about to go idle: is this the end of the program?
 
         Exact, never a guess: the program is deadlocked when this is the last
@@ -437,31 +480,58 @@ class Sched:
         thread may still act on a channel (the rule in _plain.py). sysmon
         calls it with ``going_idle=None`` while only plain threads held it
         back (``plain.suppressed``).
+
+        Everything but the timer test is also Go's synctest condition "every
+        goroutine is durably blocked" (each is parked on a channel, select,
+        sync primitive or sleep; none runnable, running, in a system call,
+        in unannotated blocking code, awaiting I/O or asyncio, and no plain
+        thread can act): then, in a bubble (a fake clock), this readies the
+        goroutine in testing.wait() or advances the clock to the earliest
+        timer that is not inert (a ticker dropping ticks; with only those,
+        the bubble is deadlocked: nothing can ever wake a goroutine), and
+        returns True: the caller must see that an M runs what is now due
+        (findrunnable looks again instead of parking, sysmon wakes one). A
+        new reason for the runtime to stay alive belongs before that point,
+        so that it keeps a bubble's clock still too.
         """
         if self.stopping:
-            return
+            return False
         self.plain.suppressed = False
         running = self.mcount - self.nmidle_locked() - (going_idle is not None)
+        fake = self.clock.fake
         if (
             running > 0
             or self.runq
-            or self.timers.nlive
+            or (self.timers.nlive and not fake)
             or self.io_waiters()
             or self.npolling
             or self.nexternal
         ):
-            return
+            return False
         for p in self.allp:
             if p.runnext or p.runq:
-                return
+                return False
         if not self.allgs:
-            return
+            return False
         if self.plain.may_act():
             self.plain.suppressed = True
-            return
+            return False
+        if fake:
+            # synctest: every goroutine is durably blocked.
+            w = self.waiter
+            if w is not None:
+                self.waiter = None
+                w.status = RUNNABLE
+                self.runq.append(w)
+                return True
+            when = self.timers.next_effective()
+            if when != INF:
+                self.clock.advance_locked(when)  # type: ignore[attr-defined]
+                return True
         from ._traceback import dump_locked
 
         self.stop_locked(deadlock="all goroutines are asleep - deadlock!\n\n" + dump_locked(self))
+        return False
 
     def stop_locked(
         self,

@@ -45,6 +45,17 @@ MAX_DELAY = 0.010
 IDLE_PASSES = 50
 
 
+def _where(ident: int) -> tuple[int, int] | None:
+    """Where thread ``ident`` is: (id of its innermost frame, instruction).
+
+    A function of its own so that no reference to the frame outlives the
+    look: a frame object kept in sysmon's loop kept that goroutine's locals
+    (a channel, and through it a ticker) alive after the goroutine returned.
+    """
+    f = sys._current_frames().get(ident)
+    return (id(f), f.f_lasti) if f is not None else None
+
+
 def sysmon(sched: Sched) -> None:
     delay = MIN_DELAY
     idle = 0
@@ -56,6 +67,7 @@ def sysmon(sched: Sched) -> None:
             return  # stop_locked released the note: the run is over
         now = time.monotonic()
         sched.coarse_now = now
+        tnow = sched.clock.now()  # timers' time: fake in a synctest bubble
         towake = []
         retook = 0
         with lock:
@@ -75,8 +87,7 @@ def sysmon(sched: Sched) -> None:
                 if stuck < BLOCKED_AFTER:
                     continue
                 if stuck < PREEMPT_AFTER:
-                    f = sys._current_frames().get(m.ident)
-                    where = (id(f), f.f_lasti) if f is not None else None
+                    where = _where(m.ident)
                     if where is None or where != p.sysmon_where:
                         p.sysmon_where = where  # computing (or first look)
                         continue
@@ -84,7 +95,7 @@ def sysmon(sched: Sched) -> None:
                     p.runnext
                     or p.runq
                     or sched.runq
-                    or (timers.nlive and sched.poller is None and timers.earliest() <= now)
+                    or (timers.nlive and sched.poller is None and timers.earliest() <= tnow)
                 )
                 if not others:
                     continue
@@ -100,13 +111,16 @@ def sysmon(sched: Sched) -> None:
                 timers.nlive
                 and sched.poller is None
                 and sched.pidle
-                and timers.earliest() <= now
+                and timers.earliest() <= tnow
             ):
                 towake.append(sched.wakep_locked())
             if sched.plain.suppressed:
                 # Only plain threads kept the last idle M from declaring a
                 # deadlock: look again (one may have exited).
-                sched.checkdead_locked(None)
+                if sched.checkdead_locked(None):
+                    # A bubble's clock moved (or testing.wait() returns):
+                    # every M is idle, so wake one to run what is due.
+                    towake.append(sched.wakep_locked())
         for m in towake:
             wake_m(m)
         np = sched.netpoll

@@ -18,15 +18,70 @@ Timer states (``pending``):
     True  -> True    add() again (reset): a new seq; the old entry goes stale.
     True  -> True    expired() on a periodic timer: re-armed one period on,
                      skipping the periods that were missed.
+
+The clock: every ``when`` is a time of the run's Clock (``Sched.clock``),
+which is ``time.monotonic`` except inside a synctest bubble. Code that arms
+a timer or asks what time it is for timer purposes reads ``sched.clock.now()``,
+never time.monotonic directly.
 """
 
 from __future__ import annotations
 
 import heapq
+import time
 from collections.abc import Callable
 from typing import Any
 
 INF = float("inf")
+
+# Where a fake clock starts: 2000-01-01T00:00:00Z as a Unix time, as Go's
+# synctest does. Far above any time.monotonic() of a real machine (its
+# uptime), so a deadline computed from time.monotonic() inside a bubble is
+# already in the past and fails at once rather than quietly waiting.
+FAKE_EPOCH = 946684800.0
+
+
+class Clock:
+    """The time a run's timers use. ``now()`` is a plain callable attribute
+    (time.monotonic itself for the real clock: no extra call on hot paths).
+
+    ``fake`` is True for a synctest bubble's clock: time then stands still
+    until the scheduler advances it (Sched.checkdead_locked), and nothing
+    waits for it in real time.
+    """
+
+    __slots__ = ("now", "fake")
+
+    def __init__(self, now: Callable[[], float], fake: bool) -> None:
+        self.now = now
+        self.fake = fake
+
+
+REAL_CLOCK = Clock(time.monotonic, False)
+
+
+class FakeClock(Clock):
+    """A bubble's clock: ``t`` moves only by :meth:`advance_locked`.
+
+    ``t`` is written under Sched.lock (by the M that finds every goroutine
+    durably blocked) and read without it: a float attribute is replaced
+    whole, so a reader sees the old time or the new one. Every goroutine is
+    parked when it moves, so none sees it move while running.
+    """
+
+    __slots__ = ("t",)
+
+    def __init__(self, start: float = FAKE_EPOCH) -> None:
+        self.t = start
+        super().__init__(self._now, True)
+
+    def _now(self) -> float:
+        return self.t
+
+    def advance_locked(self, when: float) -> None:
+        """Jump to ``when`` (never backwards). Sched.lock held."""
+        if when > self.t:
+            self.t = when
 
 
 class Timer:
@@ -34,9 +89,15 @@ class Timer:
 
     ``seq`` identifies the arming that fired, so a callback racing with a
     stop or reset of its timer can tell it is stale (see _time.py).
+
+    ``inert``: None, or ``inert(arg) -> bool``, True when firing now would
+    change nothing (a Ticker whose one-slot channel is full drops the
+    tick). A bubble's fake clock jumps over such firings (see
+    TimerHeap.next_effective), as Go's does over a ticker nobody receives
+    from, and a bubble whose only timers are inert is deadlocked.
     """
 
-    __slots__ = ("when", "period", "fn", "arg", "seq", "pending")
+    __slots__ = ("when", "period", "fn", "arg", "seq", "pending", "inert")
 
     def __init__(self, fn: Callable[[Any, int], None], arg: Any, period: float = 0.0) -> None:
         self.when = 0.0
@@ -45,6 +106,7 @@ class Timer:
         self.arg = arg
         self.seq = 0
         self.pending = False
+        self.inert: Callable[[Any], bool] | None = None
 
 
 class TimerHeap:
@@ -99,6 +161,22 @@ class TimerHeap:
                 return when
             heapq.heappop(heap)
         return INF
+
+    def next_effective(self) -> float:
+        """When the earliest live timer that is not inert is due, or infinity.
+
+        For a fake clock only (O(n) in the heap's size): the time to jump
+        to. Ticks of inert timers before it are dropped when expired() runs
+        them at that time, exactly as they would have been one by one.
+        ``inert`` is called under Sched.lock with no goroutine running.
+        """
+        best = INF
+        for when, seq, t in self.heap:
+            if when < best and t.pending and t.seq == seq:
+                f = t.inert
+                if f is None or not f(t.arg):
+                    best = when
+        return best
 
     def expired(self, now: float) -> list[tuple[Timer, int]]:
         """Pop every timer due at ``now``, with the seq of the arming that
