@@ -24,10 +24,12 @@ from ._core import (
     gomaxprocs,
     goroutines,
     gosched,
+    lock_os_thread,
     num_goroutine,
     run,
     set_max_threads,
     syscall,
+    unlock_os_thread,
 )
 from ._errors import Canceled, ClosedChannelError, DeadlineExceeded, Deadlock
 from ._select import select
@@ -61,6 +63,7 @@ __all__ = [
     "gomaxprocs",
     "goroutines",
     "gosched",
+    "lock_os_thread",
     "net",
     "num_goroutine",
     "run",
@@ -70,6 +73,7 @@ __all__ = [
     "syscall",
     "todo",
     "trace",
+    "unlock_os_thread",
     "wait_readable",
     "wait_writable",
     "with_cancel",

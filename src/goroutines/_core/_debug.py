@@ -26,7 +26,8 @@ Scheduler trace (Go's ``GODEBUG=schedtrace=MS``)
     The time is since run() started; ``threads`` counts Ms (OS threads that
     run goroutines; sysmon not included), ``spinningthreads`` is always 0
     (our Ms never spin: they park at once), ``idlethreads`` the parked Ms
-    (idle list and timer poller), ``runqueue`` the global run queue,
+    (idle list, timer poller, and Ms waiting for the goroutine wired to
+    them with lock_os_thread), ``runqueue`` the global run queue,
     ``syscalls`` the Ms inside a blocking call, ``goroutines`` the live
     goroutines, and the bracket each P's runnext length (Go: each P's local
     run queue). ``GOROUTINES_SCHEDTRACE=MS`` is accepted too and wins over
@@ -124,7 +125,7 @@ def schedtrace_line(sched: Sched, elapsed_ms: int, lock_timeout: float = -1) -> 
         nprocs = sched.gomaxprocs
         idleprocs = len(sched.pidle)
         threads = sched.mcount
-        idle = len(sched.midle) + (sched.poller is not None)
+        idle = len(sched.midle) + len(sched.lockedidle) + (sched.poller is not None)
         runq = len(sched.runq)
         gs = len(sched.allgs)
         syscalls = 0

@@ -77,6 +77,8 @@ class G:
       waitchan              the channel (or channels, for select) the G is
                             queued on while waiting; written by the G under
                             that channel's lock, used by shutdown cleanup.
+      lockedm               the M this G is wired to (lock_os_thread), or
+                            None: see _lockos.py.
 
     Where the G was created is kept as the go() call's frame's code object
     and instruction offset (``f_lasti``); ``created_line`` turns them into
@@ -103,6 +105,7 @@ class G:
         "creator_id",
         "created_module",
         "entry",
+        "lockedm",
         "__weakref__",
     )
 
@@ -119,6 +122,7 @@ class G:
         self.creator_id = 0
         self.created_module = ""
         self.entry = ""
+        self.lockedm: Any = None
 
     @property
     def created_line(self) -> int | None:

@@ -41,6 +41,16 @@ from ._g import (
     WAITING,
     G,
 )
+from ._lockos import (
+    EXITED,
+    LK_EXITED,
+    LK_RUN,
+    lockedexit,
+    readylocked,
+    readylocked_locked,
+    stoplockedm,
+    unwire_on_exit,
+)
 from ._sched import P_DEAD, P_RUNNING, P, Sched, inject, wake_m
 from ._trace import emit
 
@@ -81,6 +91,9 @@ class M:
         "inpoll",
         "wake_break",
         "started",
+        "lockedg",
+        "lockedext",
+        "lockstate",
     )
 
     def __init__(self, sched: Sched, mid: int) -> None:
@@ -103,6 +116,11 @@ class M:
         # Sched.lock but started by wake_m() after the lock is released, and
         # shutdown must not miss one started in that window.
         self.started = threading.Event()
+        # lock_os_thread: the goroutine wired to this M and the nesting
+        # count (the M's own), and its wait state (Sched.lock): _lockos.py.
+        self.lockedg: Any = None
+        self.lockedext = 0
+        self.lockstate = LK_RUN
 
     def start(self) -> None:
         t = threading.Thread(target=self._main, name=f"goroutines-M{self.id}", daemon=True)
@@ -124,7 +142,8 @@ class M:
         finally:
             sched = self.sched
             with sched.lock:
-                sched.mcount -= 1
+                if self.lockstate != LK_EXITED:  # see _lockos.lockedexit
+                    sched.mcount -= 1
             if speedups is not None:
                 speedups.set_m(None)
             del _tls.m
@@ -148,8 +167,12 @@ def _ready_py(g: G, m: M | None) -> None:
     The caller is the one waker that dequeued ``g`` (see _g.py). From an M
     with a P, ``g`` goes to that P's runnext (Go's ready with next=true), and
     whatever sat there moves to the global queue; from anywhere else, to the
-    global queue, waking an idle P's M.
+    global queue, waking an idle P's M. A G wired to its thread
+    (lock_os_thread) wakes its own M instead (_lockos.readylocked).
     """
+    if g.lockedm is not None:
+        readylocked(g, m)
+        return
     g.status = RUNNABLE
     if m is not None:
         p = m.p
@@ -281,12 +304,26 @@ def schedule(m: M) -> None:
     lock_type = LockType
     run_fast = speedups.run_fast if speedups is not None else None
     while True:
-        if run_fast is not None:
-            # The plain case (a G in runnext, parking on a lock) in C; it
-            # returns at the first thing it leaves to the code below.
-            run_fast(m)
-        p = m.p
-        g = None
+        g = m.lockedg
+        if g is not None:
+            # Wired to a goroutine (lock_os_thread): run only it, on this M,
+            # once it is runnable and this M has a P (Go's schedule:
+            # stoplockedm, then execute lockedg); see _lockos.py.
+            if g is EXITED:
+                lockedexit(m)
+                return
+            if not stoplockedm(m):
+                return
+            m.p.schedtick += 1
+            p = None  # no pick below: run g
+        else:
+            if run_fast is not None:
+                # The plain case (a G in runnext, parking on a lock) in C; it
+                # returns at the first thing it leaves to the code below.
+                run_fast(m)
+                if m.lockedg is not None:
+                    continue  # a G it ran wired itself to this M
+            p = m.p
         if p is not None:
             tick = p.schedtick + 1
             p.schedtick = tick
@@ -364,6 +401,8 @@ def after_trap(m: M, g: G, trap: Any) -> None:
     tt = type(trap)
     if trap is None:
         g.status = RUNNABLE
+        if g.lockedm is not None:
+            return  # wired: it stays with its M (schedule: stoplockedm)
         with sched.lock:
             sched.runq.append(g)
         return
@@ -379,6 +418,8 @@ def after_trap(m: M, g: G, trap: Any) -> None:
         trap.fn(m, g)
     elif trap is REQUEUE:
         g.status = RUNNABLE
+        if g.lockedm is not None:
+            return  # wired: it waits for a P on its M (schedule: stoplockedm)
         with sched.lock:
             sched.runq.append(g)
         return
@@ -586,6 +627,9 @@ def findrunnable(m: M) -> G | None:
                         # rest. (Handing every wake-up to another thread made
                         # each ready socket cost a thread switch.)
                         for g in gs:
+                            if g.lockedm is not None:
+                                extra.append(readylocked_locked(sched, g))
+                                continue
                             g.status = RUNNABLE
                             sched.runq.append(g)
                         if m.nextp is None and sched.pidle and not sched.stopping:
@@ -661,6 +705,7 @@ def newproc(sched: Sched, m: M | None, coro: Any, entry: str, code: Any, lasti: 
         g.waitsince = 0.0
         g.param = None
         g.waitchan = None
+        g.lockedm = None
     gid = sched.goidgen + 1
     sched.goidgen = gid
     g.id = gid
@@ -704,6 +749,8 @@ def goexit(m: M, g: G, value: Any) -> None:
     g.param = None
     g.waitchan = None
     g.waitreason = ""
+    if g.lockedm is not None:
+        unwire_on_exit(m, g)
     gid = g.id
     lock = sched.lock
     lock.acquire()

@@ -109,6 +109,7 @@ class Sched:
         "gomaxprocs",
         "lastpoll",
         "lock",
+        "lockedidle",
         "max_threads",
         "mcount",
         "midle",
@@ -140,6 +141,9 @@ class Sched:
         self.pidle: list[P] = list(reversed(self.allp))
         self.allm: list[M] = []
         self.midle: list[M] = []
+        # Ms wired to a goroutine that waits (lock_os_thread; _lockos.py):
+        # parked without a P, counted idle, woken by whoever readies it.
+        self.lockedidle: list[M] = []
 
         self.poller: M | None = None
         self.mcount = 0
@@ -357,7 +361,7 @@ class Sched:
 
     def nmidle_locked(self) -> int:
         pm = self.poller
-        return len(self.midle) + (pm is not None and not pm.inpoll)
+        return len(self.midle) + len(self.lockedidle) + (pm is not None and not pm.inpoll)
 
     def checkdead_locked(self, going_idle: M) -> None:
         """Called by an M about to go idle: is this the end of the program?
@@ -408,6 +412,9 @@ class Sched:
         for m in self.midle:
             m.note.release()
         self.midle.clear()
+        for m in self.lockedidle:
+            m.note.release()
+        self.lockedidle.clear()
         for x in self.runq:
             if type(x) is not G:
                 x.note.release()  # a preempted goroutine's M, waiting for a P
@@ -422,10 +429,16 @@ class Sched:
 
 
 def inject(sched: Sched, gs: list[G]) -> None:
-    """Queue Gs made runnable by the netpoller; wake Ms for them."""
+    """Queue Gs made runnable by the netpoller; wake Ms for them (a G wired
+    to its thread wakes its own M instead)."""
     towake = []
     with sched.lock:
         for g in gs:
+            if g.lockedm is not None:
+                from ._lockos import readylocked_locked  # wired to its M; see there
+
+                towake.append(readylocked_locked(sched, g))
+                continue
             g.status = RUNNABLE
             sched.runq.append(g)
         for _ in range(min(len(gs), len(sched.pidle))):
