@@ -37,6 +37,7 @@ from ._proc import (
     _tls,
     current_g,
     current_m,
+    in_blocking_call,
     preempted,
     ready,
 )
@@ -103,6 +104,7 @@ __all__ = [
     "current",
     "current_g",
     "current_m",
+    "in_blocking_call",
     "current_sched",
     "default_gomaxprocs",
     "dump",

@@ -28,7 +28,8 @@ Scheduler trace (Go's ``GODEBUG=schedtrace=MS``)
     (our Ms never spin: they park at once), ``idlethreads`` the parked Ms
     (idle list, timer poller, and Ms waiting for the goroutine wired to
     them with lock_os_thread), ``runqueue`` the global run queue,
-    ``syscalls`` the Ms inside a blocking call, ``goroutines`` the live
+    ``syscalls`` the Ms inside a blocking call (``gr.syscall``, or a plain
+    call whose P sysmon retook), ``goroutines`` the live
     goroutines, and the bracket each P's runnext length (Go: each P's local
     run queue). ``GOROUTINES_SCHEDTRACE=MS`` is accepted too and wins over
     GODEBUG. A value that is not a positive whole number is ignored, as Go
@@ -50,6 +51,7 @@ import time
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ._g import SYSCALL
+from ._proc import in_blocking_call
 from ._traceback import dump
 
 if TYPE_CHECKING:
@@ -131,7 +133,7 @@ def schedtrace_line(sched: Sched, elapsed_ms: int, lock_timeout: float = -1) -> 
         syscalls = 0
         for m in sched.allm:
             g = m.curg
-            if g is not None and g.status == SYSCALL:
+            if g is not None and (g.status == SYSCALL or in_blocking_call(m)):
                 syscalls += 1
         local = [len(p.runnext) for p in sched.allp[:nprocs]]
     finally:

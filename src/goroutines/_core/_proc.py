@@ -94,6 +94,8 @@ class M:
         "lockedg",
         "lockedext",
         "lockstate",
+        "blocked",
+        "blockedsince",
     )
 
     def __init__(self, sched: Sched, mid: int) -> None:
@@ -121,6 +123,11 @@ class M:
         self.lockedg: Any = None
         self.lockedext = 0
         self.lockstate = LK_RUN
+        # Under Sched.lock: sysmon retook this M's P while its goroutine was
+        # blocked in a plain call (since about ``blockedsince``), see
+        # in_blocking_call(); cleared when the goroutine enters the runtime.
+        self.blocked = False
+        self.blockedsince = 0.0
 
     def start(self) -> None:
         t = threading.Thread(target=self._main, name=f"goroutines-M{self.id}", daemon=True)
@@ -156,6 +163,18 @@ def current_m() -> M | None:
 def current_g() -> G | None:
     m = getattr(_tls, "m", None)
     return None if m is None else m.curg
+
+
+def in_blocking_call(m: M) -> bool:
+    """Is ``m``'s goroutine in a plain blocking call that sysmon found?
+
+    True from the retake of its P (the M was blocked in the same frame at
+    the same instruction on two looks) until the goroutine next enters the
+    runtime (preempted()) -- Go's ``[syscall]``, for a call nobody annotated
+    with gr.syscall. Sched.lock held (or a racy read, for a display).
+    """
+    g = m.curg
+    return m.blocked and m.p is None and g is not None and g.status == RUNNING
 
 
 # ---------------------------------------------------------------------- ready
@@ -254,6 +273,11 @@ def preempted(m: M) -> None:
     if g is None or g.status != RUNNING:
         return  # inside a system call: no P is needed for close(), go()
     with sched.lock:
+        if m.blocked:
+            # Back from a plain blocking call sysmon retook the P of.
+            m.blocked = False
+            if sched.trace is not None:
+                emit(m, "blockret", g.id, "" if sched.pidle else "requeue")
         if sched.stopping or m.p is not None:
             return
         if sched.acquirep_locked(m) is not None:
@@ -264,6 +288,7 @@ def preempted(m: M) -> None:
     m.note.acquire()  # released by whoever hands us a P (or by stop)
     if sched.trace is not None:
         emit(m, "mwake", 0)
+        emit(m, "start", g.id)  # it runs on, now with a P
 
 
 # ---------------------------------------------------------------------- traps
@@ -551,6 +576,12 @@ def findrunnable(m: M) -> G | None:
                     break
             p.m = None
             m.p = p = None
+        if p is None:
+            # Take an idle P before running due timers: the goroutines they
+            # wake then land in this M's runnext and it runs them itself,
+            # rather than waking another M for them (a thread wake-up each,
+            # milliseconds on a loaded machine: issue 15).
+            p = sched.acquirep_locked(m)
         if sched.timers.nlive:
             now = _monotonic()
             if sched.timers.earliest() <= now:
@@ -558,8 +589,6 @@ def findrunnable(m: M) -> G | None:
                 lock.release()
                 _run_timers(due)
                 continue
-        if p is None:
-            p = sched.acquirep_locked(m)
         if p is not None:
             g = None
             if p.runnext:

@@ -7,21 +7,42 @@ Each pass it:
     (handoff), so the others keep running; the stuck M gives up running
     goroutines at its next scheduling point (see _proc.py). How long "stuck"
     is depends on what the M is doing, told apart by sampling its innermost
-    frame on two passes: the same frame at the same instruction means it is
-    blocked in a call (time.sleep, a socket, a C library) and is retaken
-    after BLOCKED_AFTER; a frame that moves means it computes without
-    awaiting, and is retaken after PREEMPT_AFTER (Go's 10 ms time slice):
-    under the GIL a second thread running Python only adds hand-offs, so a
-    computing goroutine keeps its P as long as Go would let it;
+    frame at every pass that finds the P stuck: the same frame at the same
+    instruction twice means it is blocked in a call (time.sleep, a socket, a
+    C library) and is retaken as soon as other work waits; a frame that
+    moves means it computes without awaiting, and is retaken after
+    PREEMPT_AFTER (Go's 10 ms time slice): under the GIL a second thread
+    running Python only adds hand-offs, so a computing goroutine keeps its P
+    as long as Go would let it. An M retaken while blocked is marked
+    (``M.blocked``): dumps, ``goroutines()``, schedtrace and the tracer
+    show its goroutine in a blocking call (``[syscall]``, as Go shows one),
+    until it next enters the runtime (_proc.preempted);
   * wakes an M for due timers when no M waits for them;
   * polls the network without blocking when nobody has for NETPOLL_AFTER.
 
 Pacing, as Go's: it sleeps MIN_DELAY between passes, and after 50 passes in
 a row that retook nothing it doubles the sleep up to MAX_DELAY, so a healthy
-program pays for ~100 short wake-ups a second. Under the GIL a goroutine
-computing without awaiting keeps sysmon off the CPU until the interpreter's
-switch interval (5 ms) passes, so such a loop is noticed after ~5 ms, while
-a thread blocked in a call (GIL released) is noticed after RETAKE_AFTER.
+program pays for ~100 short wake-ups a second. Three exceptions keep a
+goroutine stuck in a plain call from holding up the others for long (issue
+15: a 10 ms heartbeat beside 100 plain 50 ms calls; bench/hog_latency.py):
+
+  * a P found stuck and not yet classified is looked at again after
+    BLOCKED_AFTER, not after the backed-off sleep, so a blocked M is known
+    within about a millisecond of being found;
+  * a blocked M's P is retaken as soon as it is known blocked if a timer
+    or an I/O wait is pending, even before it falls due: the P then waits
+    idle for the M that waits for the timer, which runs the woken goroutine
+    itself, with no retake and no second thread wake-up in between (on a
+    loaded machine each wake-up of a thread can cost milliseconds);
+  * while timers are pending and a P is running (or a plain blocking call
+    was retaken in the last RECENT_BLOCK), the sleep is capped at
+    TIMER_DELAY, so a P that gets stuck is found soon enough for the timers
+    behind it. Programs without timers (W1, W2) keep Go's pacing.
+
+Under the GIL a goroutine computing without awaiting keeps sysmon off the
+CPU until the interpreter's switch interval (5 ms) passes, so such a loop is
+noticed after ~5 ms, while a thread blocked in a call (GIL released) is
+noticed at the next pass.
 """
 
 from __future__ import annotations
@@ -32,8 +53,8 @@ import time
 from ._sched import P_RUNNING, Sched, inject, wake_m
 
 # Measured (bench W7: 32 plain time.sleep(0.05) calls at gomaxprocs=1,
-# handed off one after another, each after BLOCKED_AFTER): 1 ms gave
-# 91-105 ms, 0.5 ms gives 76-88 ms. A computing M cannot be mistaken for a
+# handed off one after another): a blocked M is retaken once two samples of
+# its frame BLOCKED_AFTER apart agree. A computing M cannot be mistaken for a
 # blocked one at any threshold: between two passes sysmon sleeps, the M takes
 # the GIL back and its instruction moves. PREEMPT_AFTER is Go's forcePreemptNS.
 BLOCKED_AFTER = 0.0005
@@ -41,6 +62,8 @@ PREEMPT_AFTER = 0.010
 NETPOLL_AFTER = 0.010  # Go's sysmon polls the network after 10 ms
 MIN_DELAY = 20e-6
 MAX_DELAY = 0.010
+TIMER_DELAY = 0.002
+RECENT_BLOCK = 1.0  # a program that blocked in a plain call this recently may again
 IDLE_PASSES = 50
 
 
@@ -50,20 +73,28 @@ def sysmon(sched: Sched) -> None:
     note = sched.sysmon_note
     lock = sched.lock
     timers = sched.timers
+    sleep = delay
+    last_blocked = -1.0  # when a blocked M's P was last retaken
     while True:
-        if note.acquire(True, delay):
+        if note.acquire(True, sleep):
             return  # stop_locked released the note: the run is over
         now = time.monotonic()
         sched.coarse_now = now
         towake = []
         retook = 0
+        # The next sleep is shortened when a P must be looked at again soon
+        # (``soon``), or timers are pending while a P runs (``running``).
+        soon = False
+        running = False
         with lock:
             if sched.stopping:
                 return
+            frames = None
             for p in sched.allp:
                 m = p.m
                 if m is None or p.status != P_RUNNING:
                     continue
+                running = True
                 tick = p.schedtick
                 if tick != p.sysmon_tick:
                     p.sysmon_tick = tick
@@ -72,23 +103,41 @@ def sysmon(sched: Sched) -> None:
                     continue
                 stuck = now - p.sysmon_when
                 if stuck < BLOCKED_AFTER:
+                    soon = True
                     continue
-                if stuck < PREEMPT_AFTER:
-                    f = sys._current_frames().get(m.ident)
-                    where = (id(f), f.f_lasti) if f is not None else None
-                    if where is None or where != p.sysmon_where:
-                        p.sysmon_where = where  # computing (or first look)
-                        continue
-                others = (
-                    p.runnext
-                    or sched.runq
-                    or (timers.nlive and sched.poller is None and timers.earliest() <= now)
-                )
+                # Sample the M's innermost frame: the same one at the same
+                # instruction as last time means it is blocked in a call.
+                if frames is None:
+                    frames = sys._current_frames()
+                f = frames.get(m.ident)
+                where = (id(f), f.f_lasti) if f is not None else None
+                prev = p.sysmon_where
+                blocked = where is not None and where == prev
+                p.sysmon_where = where
+                if not blocked and stuck < PREEMPT_AFTER:
+                    if prev is None:
+                        soon = True  # first look: the second one decides
+                    continue
+                others = p.runnext or sched.runq or (timers.nlive and timers.earliest() <= now)
+                if blocked and not others:
+                    # A blocked M has no use for its P: hand it off now if
+                    # a timer or I/O wait may need it later (then the M that
+                    # waits for them takes it, with no retake in between),
+                    # and after PREEMPT_AFTER anyway (Go retakes a P in a
+                    # system call after 10 ms even with no work waiting).
+                    others = timers.nlive or sched.io_waiters() or stuck >= PREEMPT_AFTER
                 if not others:
                     continue
                 # Retake: the M keeps its G but loses the right to run others.
+                g = m.curg
                 if sched.trace is not None:
                     sched.trace.emit_shared("retake", m.id, 0, p.id)
+                    if blocked and g is not None:
+                        sched.trace.emit_shared("blocking", m.id, g.id, round(stuck * 1e6))
+                m.blocked = blocked
+                m.blockedsince = p.sysmon_when
+                if blocked:
+                    last_blocked = now
                 m.p = None
                 p.sysmon_tick = -1
                 p.sysmon_where = None
@@ -101,6 +150,7 @@ def sysmon(sched: Sched) -> None:
                 and timers.earliest() <= now
             ):
                 towake.append(sched.wakep_locked())
+            pending_timers = timers.nlive > 0
         for m in towake:
             wake_m(m)
         np = sched.netpoll
@@ -123,3 +173,8 @@ def sysmon(sched: Sched) -> None:
             idle += 1
             if idle > IDLE_PASSES:
                 delay = min(delay * 2, MAX_DELAY)
+        sleep = delay
+        if pending_timers and (running or now - last_blocked < RECENT_BLOCK):
+            sleep = min(sleep, TIMER_DELAY)
+        if soon:
+            sleep = min(sleep, BLOCKED_AFTER)

@@ -10,6 +10,11 @@
 
 (each FILE:LINE line starts with a tab, as in Go).
 
+A goroutine that sysmon found blocked in a plain (unannotated) call, and
+whose P it handed off, is shown as in a system call (``[syscall]``, state
+``syscall``), as one inside ``gr.syscall`` is, until it next enters the
+runtime (see _proc.in_blocking_call).
+
 A waiting or runnable goroutine's stack is its coroutine chain: the frame of
 its entry coroutine, then what it awaits (``cr_await``), down to the
 innermost frame; a running goroutine's stack (or one in a blocking call) is
@@ -42,7 +47,8 @@ from dataclasses import dataclass
 from types import CodeType, FrameType, TracebackType
 from typing import TYPE_CHECKING, Any
 
-from ._g import DEAD, IDLE, RUNNING, STATUS_NAMES, SYSCALL, WAITING, G
+from ._g import DEAD, IDLE, RUNNING, STATUS_NAMES, SYSCALL, WAIT_SYSCALL, WAITING, G
+from ._proc import in_blocking_call
 
 if TYPE_CHECKING:
     from ._sched import Sched
@@ -120,10 +126,13 @@ def _is_runtime_file(filename: str) -> bool:
 def _copy_locked(sched: Sched) -> list[_GCopy]:
     """Copy every live G, sorted by id. Sched.lock held; cheap (no formatting)."""
     running: dict[int, int] = {}
+    blocked: dict[int, float] = {}  # G in a plain blocking call -> since when
     for m in list(sched.allm):
         cg = m.curg
         if cg is not None and m.ident:
             running[id(cg)] = m.ident
+            if in_blocking_call(m):
+                blocked[id(cg)] = m.blockedsince
     frames = sys._current_frames() if running else {}
     out = []
     for g in sorted(sched.allgs.values(), key=lambda g: g.id):
@@ -134,7 +143,13 @@ def _copy_locked(sched: Sched) -> list[_GCopy]:
             ident = running.get(id(g))
             if ident is not None:
                 f = frames.get(ident)
-        out.append(_GCopy(g, f))
+        c = _GCopy(g, f)
+        since = blocked.get(id(g))
+        if since is not None and c.status == RUNNING:
+            # Shown as Go shows a goroutine in a system call: sysmon found
+            # it blocked in a call nobody annotated and handed its P off.
+            c.status, c.waitreason, c.waitsince = SYSCALL, WAIT_SYSCALL, since
+        out.append(c)
     return out
 
 
