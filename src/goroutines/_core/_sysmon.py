@@ -118,14 +118,14 @@ def sysmon(sched: Sched) -> None:
                     if prev is None:
                         soon = True  # first look: the second one decides
                     continue
-                others = p.runnext or sched.runq or (timers.nlive and timers.earliest() <= now)
+                others = bool(p.runnext or sched.runq or (timers.nlive and timers.earliest() <= now))
                 if blocked and not others:
                     # A blocked M has no use for its P: hand it off now if
                     # a timer or I/O wait may need it later (then the M that
                     # waits for them takes it, with no retake in between),
                     # and after PREEMPT_AFTER anyway (Go retakes a P in a
                     # system call after 10 ms even with no work waiting).
-                    others = timers.nlive or sched.io_waiters() or stuck >= PREEMPT_AFTER
+                    others = bool(timers.nlive or sched.io_waiters()) or stuck >= PREEMPT_AFTER
                 if not others:
                     continue
                 # Retake: the M keeps its G but loses the right to run others.
