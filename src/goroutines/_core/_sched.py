@@ -79,7 +79,7 @@ class P:
         self.schedtick = 0
         self.sysmon_tick = -1
         self.sysmon_when = 0.0
-        self.sysmon_where: tuple[int, int] | None = None
+        self.sysmon_where: tuple[Any, ...] | None = None  # sysmon's last look (_sysmon.same_call)
 
 
 class Outcome:

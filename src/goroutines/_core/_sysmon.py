@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import Any
 
 from ._sched import P_RUNNING, Sched, inject, wake_m
 
@@ -67,7 +68,67 @@ RECENT_BLOCK = 1.0  # a program that blocked in a plain call this recently may a
 IDLE_PASSES = 50
 
 
+_cpuclock = getattr(time, "pthread_getcpuclockid", None)
+
+
+def same_call(prev: tuple[Any, ...], now: tuple[Any, ...]) -> bool:
+    """Two looks at an M: (frame id, instruction, when, thread CPU time).
+
+    Blocked in one call: the same frame at the same instruction, and (where
+    the thread's CPU clock can be read) the thread used under a tenth of the
+    time between the looks. The CPU clock matters on a free-threaded build,
+    where a loop calling a tiny function can be caught twice at the same
+    instruction of a frame whose memory was reused; a thread in a blocking
+    call uses no CPU. (A computing thread that the OS kept off the CPU looks
+    the same: runnable_thread() tells them apart where it can.)
+    """
+    if prev[0] != now[0] or prev[1] != now[1]:
+        return False
+    if prev[3] is None or now[3] is None:
+        return True
+    return bool(now[3] - prev[3] < 0.1 * (now[2] - prev[2]))
+
+
+def runnable_thread(m: Any) -> bool:
+    """Is ``m``'s thread running or waiting for a CPU (Linux: state R in
+    /proc)? Then it computes, even if a loaded machine kept it off the CPU
+    between two looks (no CPU time used, the same instruction: what a
+    blocked thread looks like otherwise). False when unknown."""
+    t = m.thread
+    tid = getattr(t, "native_id", None) if t is not None else None
+    if tid is None:
+        return False
+    try:
+        with open(f"/proc/self/task/{tid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return False
+    rest = stat[stat.rfind(b")") + 1 :].split()
+    return bool(rest) and rest[0] == b"R"
+
+
 def sysmon(sched: Sched) -> None:
+    # The CPU clock of each M's thread (time.pthread_getcpuclockid), by M:
+    # an M is one thread for its whole life. Only this thread uses it.
+    clocks: dict[Any, int | None] = {}
+
+    def thread_cpu(m: Any) -> float | None:
+        if _cpuclock is None or not m.ident:
+            return None
+        clk = clocks.get(m, -1)
+        if clk == -1:
+            try:
+                clk = _cpuclock(m.ident)
+            except (OSError, OverflowError):
+                clk = None
+            clocks[m] = clk
+        if clk is None:
+            return None
+        try:
+            return time.clock_gettime(clk)
+        except OSError:  # the thread has just exited
+            return None
+
     delay = MIN_DELAY
     idle = 0
     note = sched.sysmon_note
@@ -110,9 +171,13 @@ def sysmon(sched: Sched) -> None:
                 if frames is None:
                     frames = sys._current_frames()
                 f = frames.get(m.ident)
-                where = (id(f), f.f_lasti) if f is not None else None
+                where = (id(f), f.f_lasti, now, thread_cpu(m)) if f is not None else None
                 prev = p.sysmon_where
-                blocked = where is not None and where == prev
+                if where is not None and prev is not None and now - prev[2] < BLOCKED_AFTER:
+                    continue  # too soon after the last look to compare (MIN_DELAY passes)
+                blocked = (
+                    where is not None and prev is not None and same_call(prev, where) and not runnable_thread(m)
+                )
                 p.sysmon_where = where
                 if not blocked and stuck < PREEMPT_AFTER:
                     if prev is None:
