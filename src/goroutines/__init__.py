@@ -16,7 +16,18 @@ docs/ for the contract.
 
 from . import net
 from ._chan import Chan, RecvOp, SendOp
-from ._context import Context, background, todo, with_cancel, with_deadline, with_timeout, with_value
+from ._cond import Cond
+from ._context import (
+    Context,
+    background,
+    cause,
+    todo,
+    with_cancel,
+    with_cancel_cause,
+    with_deadline,
+    with_timeout,
+    with_value,
+)
 from ._core import (
     GoroutineInfo,
     dump,
@@ -31,10 +42,12 @@ from ._core import (
     syscall,
     unlock_os_thread,
 )
+from ._errgroup import ErrGroup
 from ._errors import Canceled, ClosedChannelError, DeadlineExceeded, Deadlock
 from ._select import select
+from ._semaphore import Semaphore
 from ._sync import Mutex, Once, RWMutex, WaitGroup
-from ._time import Ticker, Timer, after, sleep
+from ._time import Ticker, Timer, after, after_func, sleep
 from ._tracefmt import trace
 from .net import wait_readable, wait_writable
 
@@ -80,4 +93,11 @@ __all__ = [
     "with_deadline",
     "with_timeout",
     "with_value",
+    # More sync and context (Go's x/sync, sync.Cond, context causes, time.AfterFunc)
+    "Cond",
+    "ErrGroup",
+    "Semaphore",
+    "after_func",
+    "cause",
+    "with_cancel_cause",
 ]

@@ -59,6 +59,12 @@ WAIT_MUTEX = "sync.Mutex"
 WAIT_RWMUTEX = "sync.RWMutex"
 WAIT_WAITGROUP = "sync.WaitGroup"
 WAIT_ONCE = "sync.Once"
+# Go's x/sync and sync.Cond (the contract's "…": named after the Go type,
+# plus the method where one type has two ways to wait).
+WAIT_COND = "sync.Cond"
+WAIT_SEMAPHORE = "semaphore.Weighted"
+WAIT_ERRGROUP_WAIT = "errgroup.Group.Wait"
+WAIT_ERRGROUP_GO = "errgroup.Group.Go"
 
 
 class G:

@@ -173,8 +173,6 @@ def sysmon(sched: Sched) -> None:
                 f = frames.get(m.ident)
                 where = (id(f), f.f_lasti, now, thread_cpu(m)) if f is not None else None
                 prev = p.sysmon_where
-                if where is not None and prev is not None and now - prev[2] < BLOCKED_AFTER:
-                    continue  # too soon after the last look to compare (MIN_DELAY passes)
                 blocked = (
                     where is not None and prev is not None and same_call(prev, where) and not runnable_thread(m)
                 )
