@@ -94,6 +94,7 @@ def test_blocked_p_is_handed_off_before_a_pending_timer_falls_due() -> None:
         async def blocker(started: gr.Chan[float]) -> None:
             await started.send(time.monotonic())
             stop.wait(20)  # blocking, unannotated
+            await started.send(0.0)  # back: main may end the run
 
         started = gr.Chan[float](1)
         h = gr.go(blocker, started)
@@ -117,6 +118,7 @@ def test_blocked_p_is_handed_off_before_a_pending_timer_falls_due() -> None:
         finally:
             stop.set()
             watcher.join()
+        await started.recv()
         return late
 
     late = gr.run(main, gomaxprocs=1)
