@@ -177,9 +177,12 @@ def sysmon(sched: Sched) -> None:
                     where is not None and prev is not None and same_call(prev, where) and not runnable_thread(m)
                 )
                 p.sysmon_where = where
-                if not blocked and stuck < PREEMPT_AFTER:
+                if not blocked and (stuck < PREEMPT_AFTER or prev is None):
                     if prev is None:
-                        soon = True  # first look: the second one decides
+                        # First look (however late: a backed-off pass may
+                        # find the P stuck for 10 ms already): the second one,
+                        # soon, decides blocked or computing.
+                        soon = True
                     continue
                 others = bool(p.runnext or sched.runq or (timers.nlive and timers.earliest() <= now))
                 if blocked and not others:
