@@ -53,11 +53,13 @@ from typing import Any
 
 from ._sched import P_RUNNING, Sched, inject, wake_m
 
-# Measured (bench W7: 32 plain time.sleep(0.05) calls at gomaxprocs=1,
-# handed off one after another): a blocked M is retaken once two samples of
-# its frame BLOCKED_AFTER apart agree. A computing M cannot be mistaken for a
-# blocked one at any threshold: between two passes sysmon sleeps, the M takes
-# the GIL back and its instruction moves. PREEMPT_AFTER is Go's forcePreemptNS.
+# A P is first looked at once it has been stuck BLOCKED_AFTER (bench W7: 32
+# plain time.sleep(0.05) calls at gomaxprocs=1, handed off one after
+# another: 1 ms gave 91-105 ms, 0.5 ms 76-88 ms); the next pass compares. A
+# computing M is not mistaken for a blocked one: under the GIL the M takes
+# the GIL back between two passes and its instruction moves; without it,
+# its CPU clock moves (same_call), and a thread the OS kept off the CPU is
+# runnable (runnable_thread). PREEMPT_AFTER is Go's forcePreemptNS.
 BLOCKED_AFTER = 0.0005
 PREEMPT_AFTER = 0.010
 NETPOLL_AFTER = 0.010  # Go's sysmon polls the network after 10 ms
@@ -177,8 +179,9 @@ def sysmon(sched: Sched) -> None:
                     where is not None and prev is not None and same_call(prev, where) and not runnable_thread(m)
                 )
                 p.sysmon_where = where
-                if not blocked and (stuck < PREEMPT_AFTER or prev is None):
-                    if prev is None:
+                first = prev is None and where is not None
+                if not blocked and (stuck < PREEMPT_AFTER or first):
+                    if first:
                         # First look (however late: a backed-off pass may
                         # find the P stuck for 10 ms already): the second one,
                         # soon, decides blocked or computing.
