@@ -45,6 +45,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .._errors import throw
 from ._g import RUNNABLE, G
 from ._sched import P_DEAD, Sched, wake_m
 from ._trace import emit
@@ -125,6 +126,7 @@ def stoplockedm(m: M) -> bool:
     sched = m.sched
     g = m.lockedg
     towake = None
+    over = False
     with sched.lock:
         if sched.stopping:
             m.p = None
@@ -145,13 +147,15 @@ def stoplockedm(m: M) -> bool:
         else:
             towake = _dropp_locked(sched, m)
             sched.checkdead_locked(m)
-            if sched.stopping:
+            if sched.stopping:  # this was the last M: a deadlock
                 m.p = None
-                wake_m(towake)
-                return False
-            m.lockstate = LK_IDLE
-            sched.lockedidle.append(m)
+                over = True
+            else:
+                m.lockstate = LK_IDLE
+                sched.lockedidle.append(m)
     wake_m(towake)
+    if over:
+        return False
     if sched.trace is not None:
         emit(m, "mpark", 0, "locked")
     m.note.acquire()  # released once: see the module docstring
@@ -162,7 +166,9 @@ def stoplockedm(m: M) -> bool:
         if sched.stopping:
             m.p = None
             return False
-        return m.p is not None
+        if m.p is None:
+            raise throw(f"stoplockedm: M{m.id} woken for goroutine {g.id} without a P")
+        return True
 
 
 def lockedexit(m: M) -> None:
