@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Iterable
 from types import TracebackType
 from typing import Any
@@ -393,10 +394,11 @@ class trace:
             self._names = {g.id: g.entry for g in sched.allgs.values()}
             self._alive = set(self._names)
             self._ms = [m.id for m in sched.allm]
+            frames = sys._current_frames()
             for m in sched.allm:
                 g = m.curg
                 if g is not None:
-                    cat = "syscall" if g.status == SYSCALL else "blocking" if in_blocking_call(m) else "goroutine"
+                    cat = "syscall" if g.status == SYSCALL else "blocking" if in_blocking_call(m, frames) else "goroutine"
                     self._running[m.id] = (g.id, cat)
         self._tracer, self._sched = tr, sched
 

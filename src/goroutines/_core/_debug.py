@@ -131,9 +131,10 @@ def schedtrace_line(sched: Sched, elapsed_ms: int, lock_timeout: float = -1) -> 
         runq = len(sched.runq)
         gs = len(sched.allgs)
         syscalls = 0
+        frames = sys._current_frames()
         for m in sched.allm:
             g = m.curg
-            if g is not None and (g.status == SYSCALL or in_blocking_call(m)):
+            if g is not None and (g.status == SYSCALL or in_blocking_call(m, frames)):
                 syscalls += 1
         local = [len(p.runnext) for p in sched.allp[:nprocs]]
     finally:

@@ -96,6 +96,7 @@ class M:
         "lockstate",
         "blocked",
         "blockedsince",
+        "blockedat",
     )
 
     def __init__(self, sched: Sched, mid: int) -> None:
@@ -128,6 +129,7 @@ class M:
         # in_blocking_call(); cleared when the goroutine enters the runtime.
         self.blocked = False
         self.blockedsince = 0.0
+        self.blockedat: tuple[int, int] | None = None  # (frame id, instruction) of that call
 
     def start(self) -> None:
         t = threading.Thread(target=self._main, name=f"goroutines-M{self.id}", daemon=True)
@@ -165,16 +167,23 @@ def current_g() -> G | None:
     return None if m is None else m.curg
 
 
-def in_blocking_call(m: M) -> bool:
+def in_blocking_call(m: M, frames: dict[int, Any]) -> bool:
     """Is ``m``'s goroutine in a plain blocking call that sysmon found?
 
     True from the retake of its P (the M was blocked in the same frame at
-    the same instruction on two looks) until the goroutine next enters the
-    runtime (preempted()) -- Go's ``[syscall]``, for a call nobody annotated
-    with gr.syscall. Sched.lock held (or a racy read, for a display).
+    the same instruction on two looks) for as long as the M's innermost
+    frame (in ``frames``, from sys._current_frames()) is still at that
+    call, and at most until the goroutine next enters the runtime
+    (preempted() clears the mark) -- Go's ``[syscall]``, for a call nobody
+    annotated with gr.syscall. A goroutine that was held up only briefly
+    (a lock) and runs on without a P shows as running. Sched.lock held (or
+    a racy read, for a display).
     """
     g = m.curg
-    return m.blocked and m.p is None and g is not None and g.status == RUNNING
+    if not (m.blocked and m.p is None and g is not None and g.status == RUNNING):
+        return False
+    f = frames.get(m.ident)
+    return f is not None and (id(f), f.f_lasti) == m.blockedat
 
 
 # ---------------------------------------------------------------------- ready

@@ -205,6 +205,7 @@ def sysmon(sched: Sched) -> None:
                         sched.trace.emit_shared("blocking", m.id, g.id, round(stuck * 1e6))
                 m.blocked = blocked
                 m.blockedsince = p.sysmon_when
+                m.blockedat = (where[0], where[1]) if blocked and where is not None else None
                 if blocked:
                     last_blocked = now
                 m.p = None

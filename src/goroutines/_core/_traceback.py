@@ -127,13 +127,14 @@ def _copy_locked(sched: Sched) -> list[_GCopy]:
     """Copy every live G, sorted by id. Sched.lock held; cheap (no formatting)."""
     running: dict[int, int] = {}
     blocked: dict[int, float] = {}  # G in a plain blocking call -> since when
-    for m in list(sched.allm):
+    ms = [m for m in list(sched.allm) if m.curg is not None and m.ident]
+    frames = sys._current_frames() if ms else {}
+    for m in ms:
         cg = m.curg
-        if cg is not None and m.ident:
+        if cg is not None:
             running[id(cg)] = m.ident
-            if in_blocking_call(m):
+            if in_blocking_call(m, frames):
                 blocked[id(cg)] = m.blockedsince
-    frames = sys._current_frames() if running else {}
     out = []
     for g in sorted(sched.allgs.values(), key=lambda g: g.id):
         if g.status == DEAD:
