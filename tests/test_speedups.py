@@ -65,6 +65,9 @@ def test_core_tests_pass_on_the_pure_python_paths() -> None:
         "test_introspection.py",
         "test_traceback.py",
         "test_go_chan_programs.py",
+        "test_contextvars.py",
+        "test_blocking.py",
+        "test_aio.py",
         "test_lockosthread.py",
         "test_blocking_visible.py",
     ]

@@ -532,7 +532,7 @@ def test_dropped_ticker_is_collected_and_stops_ticking() -> None:
     assert time.monotonic() - t0 < SLACK
 
 
-def test_ticker_whose_channel_is_kept_keeps_ticking() -> None:
+def test_ticker_whose_channel_is_kept_keeps_ticking(wait: Any) -> None:
     """Only the channel keeps it alive (Go's time.Tick idiom); once the last
     holder is gone, so is the ticker."""
 
@@ -550,9 +550,11 @@ def test_ticker_whose_channel_is_kept_keeps_ticking() -> None:
                 n += 1
             await got.send(n)
 
-        gr.go(reader)
+        r = gr.go(reader)
         received.append(await got.recv())
-        await gr.gosched()
+        # With more than one M the reader may still be returning on another
+        # thread (its frame holds the channel); a gosched does not wait for it.
+        await wait.gone(r.id)
         gc.collect()  # the reader has exited: its channel, and the ticker, go
         await gr.Chan().recv()
 

@@ -615,6 +615,38 @@ def test_errgroup_try_go_without_limit_and_after_limit_removed() -> None:
     assert gr.run(main) == [True, True, True, True]
 
 
+def test_errgroup_abandoned_by_a_run_gives_its_slots_back(wait: Any) -> None:
+    g = gr.ErrGroup()  # a plain object, used by two runs
+    g.set_limit(2)
+
+    async def forever() -> None:
+        await gr.Chan[None]().recv()
+
+    async def first() -> None:
+        await g.go(forever)
+        await g.go(forever)
+
+        async def starter() -> None:
+            await g.go(forever)
+
+        h = gr.go(starter)
+        await wait.parked(h.id, "errgroup.Group.Go")
+        # main returns: both members and the starter are abandoned
+
+    gr.run(first)
+    assert g._wg.count == 0  # the abandoned members' finally blocks ran
+
+    async def second() -> str:
+        hits: list[int] = []
+        await g.go(hits.append, 1)
+        await g.go(hits.append, 2)
+        await g.go(hits.append, 3)
+        await g.wait()
+        return f"{sorted(hits)}"
+
+    assert gr.run(second) == "[1, 2, 3]"
+
+
 def test_errgroup_bad_inputs() -> None:
     with pytest.raises(TypeError, match="ErrGroup: parent must be a context"):
         gr.ErrGroup("ctx")  # type: ignore[arg-type]

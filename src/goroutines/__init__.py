@@ -15,6 +15,8 @@ docs/ for the contract.
 """
 
 from . import net
+from ._aio import aio
+from ._blocking import select_blocking
 from ._chan import Chan, RecvOp, SendOp
 from ._cond import Cond
 from ._context import (
@@ -44,6 +46,8 @@ from ._core import (
 )
 from ._errgroup import ErrGroup
 from ._errors import Canceled, ClosedChannelError, DeadlineExceeded, Deadlock
+from ._future import wait_future
+from ._logging import GoroutineFilter
 from ._select import select
 from ._semaphore import Semaphore
 from ._sync import Mutex, Once, RWMutex, WaitGroup
@@ -60,6 +64,7 @@ __all__ = [
     "Context",
     "DeadlineExceeded",
     "Deadlock",
+    "GoroutineFilter",
     "GoroutineInfo",
     "Mutex",
     "Once",
@@ -70,6 +75,7 @@ __all__ = [
     "Timer",
     "WaitGroup",
     "after",
+    "aio",
     "background",
     "dump",
     "go",
@@ -81,12 +87,14 @@ __all__ = [
     "num_goroutine",
     "run",
     "select",
+    "select_blocking",
     "set_max_threads",
     "sleep",
     "syscall",
     "todo",
     "trace",
     "unlock_os_thread",
+    "wait_future",
     "wait_readable",
     "wait_writable",
     "with_cancel",

@@ -37,9 +37,11 @@ removes the limit; 0 would block every ``go`` forever and is a
 ``ValueError``. As in Go, ``set_limit`` is meant to be called before the
 group is used, not concurrently with ``go``.
 
-Locks: ``_lock`` (from ``new_lock()``) guards ``_sem`` and ``_err``; it is
-a leaf (cancelling ``ctx`` and starting goroutines happen after its
-release). ``_lost`` is appended to by finalisers, which must take no lock
+Locks: ``_lock`` (from ``new_lock()``) guards ``_err`` and the writes of
+``_sem``; it is a leaf (cancelling ``ctx`` and starting goroutines happen
+after its release). ``go`` and ``try_go`` read ``_sem`` without it: one
+attribute read sees the old or the new semaphore, and ``set_limit``, as in
+Go, is not meant to run concurrently with them. ``_lost`` is appended to by finalisers, which must take no lock
 (one may run while this thread holds ``_lock``): a list's append is atomic
 on both builds. The slots are a ``Semaphore`` (its own lock), the
 count of goroutines a ``WaitGroup`` (its own lock).
@@ -63,6 +65,8 @@ __all__ = ["ErrGroup"]
 
 
 def _check_fn(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any], who: str) -> None:
+    if type(fn) is types.FunctionType:
+        return
     if isinstance(fn, types.CoroutineType):
         if args or kwargs:
             raise TypeError(f"{who}: got a coroutine object and arguments; pass the function and its arguments instead")
@@ -77,8 +81,11 @@ def _check_fn(fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any], who: str) 
 async def _member(grp: ErrGroup, sem: Semaphore | None, fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     """The body of each goroutine of the group."""
     try:
-        r = fn if isinstance(fn, types.CoroutineType) else fn(*args, **kwargs)
-        if inspect.isawaitable(r):
+        if type(fn) is types.CoroutineType:
+            r = fn
+        else:
+            r = fn(*args, **kwargs) if kwargs else fn(*args)
+        if type(r) is types.CoroutineType or inspect.isawaitable(r):
             await r
     except Exception as e:  # an error return; a BaseException is a panic
         grp._fail(e)
@@ -140,7 +147,8 @@ class _GoOp:
         fn, args, kwargs = self.fn, self.args, self.kwargs
         self.fn = self.args = self.kwargs = None
         try:
-            yield from _Acquire(self.sem, 1, WAIT_ERRGROUP_GO).__await__()
+            if not self.sem.try_acquire(1):  # a slot free and nobody queued: no park
+                yield from _Acquire(self.sem, 1, WAIT_ERRGROUP_GO).__await__()
         finally:
             self.state = _DONE
         assert args is not None and kwargs is not None
@@ -201,8 +209,7 @@ class ErrGroup:
         a limit, ``await g.go(...)`` waits for a slot and then starts it.
         """
         _check_fn(fn, args, kwargs, "ErrGroup.go")
-        with self._lock:
-            sem = self._sem
+        sem = self._sem  # read without the lock: see the module docstring
         if sem is None:
             self._start(None, fn, args, kwargs)
             return _STARTED
@@ -212,8 +219,7 @@ class ErrGroup:
         """Start ``fn(*args, **kwargs)`` in the group if a slot is free now
         (always, with no limit); whether it did. Never waits."""
         _check_fn(fn, args, kwargs, "ErrGroup.try_go")
-        with self._lock:
-            sem = self._sem
+        sem = self._sem  # read without the lock: see the module docstring
         if sem is not None and not sem.try_acquire(1):
             return False
         self._start(sem, fn, args, kwargs)

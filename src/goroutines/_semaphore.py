@@ -44,7 +44,7 @@ class Semaphore:
     called from any goroutine or plain thread (a semaphore is not owned).
     """
 
-    __slots__ = ("_lock", "_size", "_cur", "_waiters")
+    __slots__ = ("_lock", "_size", "_cur", "_waiters", "_acquire1")
 
     def __init__(self, n: int) -> None:
         check_int(n, "Semaphore", "n (its size)")
@@ -54,6 +54,8 @@ class Semaphore:
         self._size = n
         self._cur = 0  # units held now
         self._waiters: deque[G] = deque()
+        # acquire(1), the common case, returns this one op (ops are reusable).
+        self._acquire1 = _Acquire(self, 1, WAIT_SEMAPHORE) if n >= 1 else None
 
     def _weight(self, k: Any, who: str) -> int:
         check_int(k, who, "k (the weight)")
@@ -67,6 +69,8 @@ class Semaphore:
         ``k`` larger than the semaphore's size could never be granted:
         ``ValueError`` (Go would block until its context is done).
         """
+        if k == 1 and type(k) is int and self._acquire1 is not None:
+            return self._acquire1
         self._weight(k, "Semaphore.acquire")
         if k > self._size:
             raise ValueError(
@@ -86,7 +90,8 @@ class Semaphore:
 
     def release(self, k: int = 1) -> None:
         """Give back ``k`` units; ``ValueError`` (nothing changed) if fewer are held."""
-        self._weight(k, "Semaphore.release")
+        if type(k) is not int or k < 0:
+            self._weight(k, "Semaphore.release")
         lk = self._lock
         lk.acquire()
         if k > self._cur:
@@ -97,7 +102,7 @@ class Semaphore:
                 "release only what you acquired"
             )
         self._cur -= k
-        ws = self._grant_locked()
+        ws = self._grant_locked() if self._waiters else None
         lk.release()
         if ws:
             wake_all(ws)

@@ -34,6 +34,7 @@ from ._g import (
     G,
 )
 from ._netpoll import EVICTED, READ, READY, TIMEOUT, WRITE, WaitFD, evict_fd
+from ._plain import enter_blocking, leave_blocking, mark_runtime_thread
 from ._proc import (
     REQUEUE,
     Commit,
@@ -44,6 +45,7 @@ from ._proc import (
     in_blocking_call,
     preempted,
     ready,
+    ready_external,
 )
 from ._runtime import (
     Goroutine,
@@ -116,6 +118,9 @@ __all__ = [
     "current_sched",
     "default_gomaxprocs",
     "dump",
+    "enter_blocking",
+    "leave_blocking",
+    "mark_runtime_thread",
     "go",
     "gomaxprocs",
     "goroutines",
@@ -127,6 +132,7 @@ __all__ = [
     "new_lock",
     "preempted",
     "ready",
+    "ready_external",
     "run",
     "set_max_threads",
     "speedups",

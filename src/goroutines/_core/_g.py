@@ -85,6 +85,11 @@ class G:
                             that channel's lock, used by shutdown cleanup.
       lockedm               the M this G is wired to (lock_os_thread), or
                             None: see _lockos.py.
+      ctx                   the goroutine's contextvars.Context (a copy of
+                            its creator's, made by go()): entered by the M
+                            around every resume of ``coro`` and by nobody
+                            else, so it is never entered on two threads.
+                            Set with ``coro``, cleared with it.
 
     Where the G was created is kept as the go() call's frame's code object
     and instruction offset (``f_lasti``); ``created_line`` turns them into
@@ -106,6 +111,7 @@ class G:
         "waitsince",
         "param",
         "waitchan",
+        "ctx",
         "created_code",
         "created_lasti",
         "creator_id",
@@ -123,6 +129,7 @@ class G:
         self.waitsince = 0.0
         self.param: Any = None
         self.waitchan: Any = None
+        self.ctx: Any = None
         self.created_code: CodeType | None = None
         self.created_lasti = -1
         self.creator_id = 0

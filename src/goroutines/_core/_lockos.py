@@ -121,54 +121,60 @@ def stoplockedm(m: M) -> bool:
 
     True: run G now (``m.p`` is set). False: the run is over, ``m`` exits.
     A G that is runnable already keeps the P when nothing else waits for it;
-    otherwise it queues behind the others (Go's gosched of a locked G).
+    otherwise it queues behind the others (Go's gosched of a locked G). The
+    P handed to a waiting ``m`` may be retaken by sysmon before ``m`` runs
+    (the P changed hands without a tick, so sysmon may still count it as
+    stuck): then ``m`` looks for one again.
     """
     sched = m.sched
     g = m.lockedg
-    towake = None
-    over = False
-    with sched.lock:
-        if sched.stopping:
-            m.p = None
-            return False
-        p = m.p
-        if p is not None and p.status == P_DEAD:
-            p.m = None
-            m.p = p = None
-        if g.status == RUNNABLE:
-            if p is not None:
-                if not sched.runq and not p.runnext:
-                    return True
-                towake = _dropp_locked(sched, m)
-            elif sched.acquirep_locked(m) is not None:
-                return True
-            m.lockstate = LK_QUEUED
-            sched.runq.append(m)
-        else:
-            towake = _dropp_locked(sched, m)
-            sched.checkdead_locked(m)
-            if sched.stopping:  # this was the last M: a deadlock
+    while True:
+        towake = None
+        over = False
+        with sched.lock:
+            if sched.stopping:
                 m.p = None
-                over = True
+                return False
+            p = m.p
+            if p is not None and p.status == P_DEAD:
+                p.m = None
+                m.p = p = None
+            if g.status == RUNNABLE:
+                if p is not None:
+                    if not sched.runq and not p.runnext:
+                        return True
+                    towake = _dropp_locked(sched, m)
+                elif sched.acquirep_locked(m) is not None:
+                    return True
+                m.lockstate = LK_QUEUED
+                sched.runq.append(m)
             else:
-                m.lockstate = LK_IDLE
-                sched.lockedidle.append(m)
-    wake_m(towake)
-    if over:
-        return False
-    if sched.trace is not None:
-        emit(m, "mpark", 0, "locked")
-    m.note.acquire()  # released once: see the module docstring
-    if sched.trace is not None:
-        emit(m, "mwake", 0)
-    with sched.lock:
-        m.lockstate = LK_RUN
-        if sched.stopping:
-            m.p = None
+                towake = _dropp_locked(sched, m)
+                sched.checkdead_locked(m)
+                if sched.stopping:  # this was the last M: a deadlock
+                    m.p = None
+                    over = True
+                else:
+                    m.lockstate = LK_IDLE
+                    sched.lockedidle.append(m)
+        wake_m(towake)
+        if over:
             return False
-        if m.p is None:
-            raise throw(f"stoplockedm: M{m.id} woken for goroutine {g.id} without a P")
-        return True
+        if sched.trace is not None:
+            emit(m, "mpark", 0, "locked")
+        m.note.acquire()  # released once: see the module docstring
+        if sched.trace is not None:
+            emit(m, "mwake", 0)
+        with sched.lock:
+            m.lockstate = LK_RUN
+            if sched.stopping:
+                m.p = None
+                return False
+            if m.p is not None:
+                return True
+            if g.status != RUNNABLE:
+                raise throw(f"stoplockedm: M{m.id} woken for goroutine {g.id}, which is not runnable")
+        # woken with a P that sysmon has retaken since: look again
 
 
 def lockedexit(m: M) -> None:

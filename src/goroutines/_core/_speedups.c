@@ -27,9 +27,12 @@
  *
  * Locking -- the same rules as the Python code, on both builds. Nothing here
  * relies on the GIL for atomicity; on a build with one it is held only
- * because the C API requires it. Each path and the lock it relies on, in
- * the order of docs/design.md "Locks" (a path holding one takes only those
- * after it):
+ * because the C API requires it. The order is docs/design.md's "Locks"
+ * (a thread holding one takes only those after it): (1) channel locks,
+ * (2) sync/timer locks, (3) Sched.lock, (4) Netpoll.lock; the C code takes
+ * only (1) and (3), never both at once, and an object's critical section
+ * (free-threaded builds) only innermost, for one slot. Each path and the
+ * lock it relies on:
  *
  *   SendOp/RecvOp await    the channel's Lock (its ``_lock``) around every
  *                          read or write of ``_recvq``/``_sendq``/``_buf``/
@@ -124,7 +127,7 @@ static PyTypeObject *G_type = NULL;
 static Py_ssize_t off_g_param = -1, off_g_status = -1, off_g_waitreason = -1, off_g_waitchan = -1;
 static Py_ssize_t off_m_p = -1, off_m_curg = -1, off_m_sched = -1;
 static Py_ssize_t off_p_runnext = -1, off_p_schedtick = -1;
-static Py_ssize_t off_g_coro = -1, off_g_waitsince = -1;
+static Py_ssize_t off_g_coro = -1, off_g_waitsince = -1, off_g_ctx = -1;
 /* lock_os_thread (_lockos.py): the M a G is wired to, the G wired to an M. */
 static Py_ssize_t off_g_lockedm = -1, off_m_lockedg = -1;
 static PyObject *RUNNING = NULL, *WAITING = NULL;  /* _g.RUNNING, _g.WAITING */
@@ -1301,8 +1304,10 @@ fast_chan(PyObject *chan)
     if (Py_TYPE(chan) != chan_cls && !PyObject_TypeCheck(chan, &Chan_Type))
         return NULL;
     ChanObject *ch = (ChanObject *)chan;
-    if (ch->lock == NULL || Py_TYPE(ch->lock) != &Lock_Type || ch->buf == NULL ||
-        ch->recvq == NULL || ch->sendq == NULL)
+    /* Set by __init__ before the channel is shared, never unset after (a
+     * NULL here is a channel whose __init__ did not run): relaxed loads. */
+    if (GR_LOAD_RELAXED(ch->lock) == NULL || Py_TYPE(ch->lock) != &Lock_Type || GR_LOAD_RELAXED(ch->buf) == NULL ||
+        GR_LOAD_RELAXED(ch->recvq) == NULL || GR_LOAD_RELAXED(ch->sendq) == NULL)
         return NULL;
     return ch;
 }
@@ -1769,19 +1774,35 @@ execute(PyObject *m, PyObject *g, PyObject **trap, PySendResult *res)
     /* The waker stored param before queueing g; the queue ordered it. */
     PyObject *param = Py_XNewRef(SLOT(g, off_g_param));
     PyObject *coro = Py_XNewRef(SLOT(g, off_g_coro));
-    if (param == NULL || coro == NULL) {
+    PyObject *ctx = Py_XNewRef(SLOT(g, off_g_ctx));
+    if (param == NULL || coro == NULL || ctx == NULL || !PyContext_CheckExact(ctx)) {
         Py_XDECREF(param);
         Py_XDECREF(coro);
+        Py_XDECREF(ctx);
         slot_set(m, off_m_curg, Py_None);
-        PyErr_SetString(PyExc_RuntimeError, "run_fast: a runnable G without coro/param");
+        PyErr_SetString(PyExc_RuntimeError, "run_fast: a runnable G without coro/param/ctx");
         return -1;
     }
     slot_set(g, off_g_param, Py_None);
-    *res = PyIter_Send(coro, param, trap);
+    /* The goroutine's contextvars.Context is current while it runs, as
+     * schedule()'s ctx.run(coro.send, param) makes it. */
+    int rc = 0;
+    if (PyContext_Enter(ctx) < 0) {
+        rc = -1;
+    }
+    else {
+        *res = PyIter_Send(coro, param, trap);
+        if (PyContext_Exit(ctx) < 0) {
+            /* Only if the goroutine left a context it had not entered. */
+            Py_CLEAR(*trap);
+            rc = -1;
+        }
+    }
+    Py_DECREF(ctx);
     Py_DECREF(param);
     Py_DECREF(coro);
     slot_set(m, off_m_curg, Py_None);
-    return 0;
+    return rc;
 }
 
 /* run_fast(m): the inner part of _proc.schedule, for as long as it is the
@@ -1935,6 +1956,7 @@ setup_sched(PyObject *mod, PyObject *args)
         return NULL;
     }
     if (slot_offset((PyObject *)G_type, "coro", &off_g_coro) < 0 ||
+        slot_offset((PyObject *)G_type, "ctx", &off_g_ctx) < 0 ||
         slot_offset((PyObject *)G_type, "waitsince", &off_g_waitsince) < 0)
         return NULL;
     PyObject *objs[] = {running, waiting, goexit, gopanic, after, ttrap, unhook, tlt};
