@@ -24,6 +24,7 @@ ORDER = [
     "_core._timers",
     "_core._trace",
     "_core._sched",
+    "_core._lockos",
     "_core._proc",
     "_core._traceback",
     "_core._debug",

@@ -69,6 +69,8 @@ def test_core_tests_pass_on_the_pure_python_paths() -> None:
         "test_contextvars.py",
         "test_blocking.py",
         "test_aio.py",
+        "test_lockosthread.py",
+        "test_blocking_visible.py",
     ]
     code = "import goroutines._core as c, sys; sys.exit(0 if c.speedups is None else 3)"
     assert subprocess.run([sys.executable, "-c", code], env=env).returncode == 0, "GOROUTINES_PURE=1 ignored"

@@ -426,6 +426,50 @@ def test_html_page_draws_one_lane_per_m_and_goroutine_runs_in_a_browser(procs: s
     assert svg and int(svg[0]["data-drawn-spans"]) == len(drawn)
 
 
+# --------------------------------------------------------------------------- plain blocking calls, goroutine lanes (issue 15, item 5)
+
+
+def test_trace_records_a_blocking_span_and_an_instant(tmp_path: Path) -> None:
+    js = tmp_path / "b.json"
+    r = goroutines_cmd("run", "--trace", str(js), str(PROGRAMS / "blocking_traced.py"))
+    assert r.returncode == 0, r.stderr
+    events = validate(strict_json(js.read_text()))
+    fn = {e["args"]["goroutine"]: e["args"]["function"] for e in spans(events)}
+    blocker = next(g for g, f in fn.items() if f == "blocker")
+    cats = [s["cat"] for s in spans(events, blocker)]
+    assert "blocking" in cats, cats
+    b = [s for s in spans(events, blocker) if s["cat"] == "blocking"]
+    assert all(s["name"] == f"G{blocker} blocker (blocking call)" for s in b)
+    assert all(s["args"]["ended"] in ("returned", "exit", "trace end") for s in b), b
+    inst = [e for e in events if e["ph"] == "i" and e["name"] == "blocking"]
+    assert inst and all(e["args"]["goroutine"] == blocker for e in inst)
+
+
+def test_html_draws_goroutine_lanes_with_blocking_and_netpoller_waits(tmp_path: Path) -> None:
+    page = tmp_path / "b.html"
+    r = goroutines_cmd("run", "--trace", str(page), str(PROGRAMS / "blocking_traced.py"))
+    assert r.returncode == 0, r.stderr
+    embedded = validate(strict_json("".join(parse_dom(page.read_text()).data_script)))
+    fn = {e["args"]["goroutine"]: e["args"]["function"] for e in spans(embedded)}
+    dom = rendered_dom(page, tmp_path / "profile")
+    body = [a for t, a in dom.elements if t == "body"]
+    assert body and body[0].get("data-rendered") == "1", "the page's script did not run"
+    glanes = {int(a["data-glane"]) for a in dom.find("g", "data-glane")}
+    assert glanes == set(fn), (glanes, fn)
+    states = dom.find("rect", "data-gstate")
+    by_g: dict[int, set[tuple[str, str]]] = {}
+    for a in states:
+        by_g.setdefault(int(a["data-g"]), set()).add((a["data-gstate"], a.get("data-reason", "")))
+    blocker = next(g for g, f in fn.items() if f == "blocker")
+    reader = next(g for g, f in fn.items() if f == "reader")
+    assert ("blocking", "") in by_g[blocker], by_g[blocker]
+    assert ("waiting", "IO wait") in by_g[reader], by_g[reader]
+    assert ("waiting", "sleep") in by_g[1], by_g[1]
+    svg = dom.find("svg", "data-glanes")
+    assert svg and int(svg[0]["data-glanes"]) == len(glanes)
+    assert int(svg[0]["data-drawn-gstates"]) == len(states)
+
+
 # --------------------------------------------------------------------------- CLI
 
 

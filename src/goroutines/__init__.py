@@ -37,10 +37,12 @@ from ._core import (
     gomaxprocs,
     goroutines,
     gosched,
+    lock_os_thread,
     num_goroutine,
     run,
     set_max_threads,
     syscall,
+    unlock_os_thread,
 )
 from ._errgroup import ErrGroup
 from ._errors import Canceled, ClosedChannelError, DeadlineExceeded, Deadlock
@@ -80,6 +82,7 @@ __all__ = [
     "gomaxprocs",
     "goroutines",
     "gosched",
+    "lock_os_thread",
     "net",
     "num_goroutine",
     "run",
@@ -90,6 +93,7 @@ __all__ = [
     "syscall",
     "todo",
     "trace",
+    "unlock_os_thread",
     "wait_future",
     "wait_readable",
     "wait_writable",

@@ -13,12 +13,15 @@ Recording is _core/_trace.py's Tracer; this module turns its events into
   one thread lane per M named ``M0``, ``M1``, ... (plus ``other threads``
   when a thread that is not an M did something worth showing, such as
   starting goroutine 1 or readying a goroutine); goroutine runs as complete
-  events (``ph: X``, category ``goroutine``, or ``syscall`` for the time
-  inside a blocking call) named ``G7 module.func`` with args ``goroutine``,
+  events (``ph: X``, category ``goroutine``; ``syscall`` for the time
+  inside ``gr.syscall``; ``blocking`` for the time inside a plain blocking
+  call that sysmon found and retook the P of, until the goroutine is back
+  in the runtime) named ``G7 module.func`` with args ``goroutine``,
   ``function``, ``ended`` (``blocked`` / ``yield`` / ``exit`` / ``panic`` /
-  ``syscall`` / ``trace end``) and ``blocked_on`` (the wait reason that
-  ended it); instant events (``ph: i``) for create, unblock, syscall,
-  sysexit, retake, timer, panic, mstart and gomaxprocs changes; a counter
+  ``syscall`` / ``blocking call`` / ``trace end``) and ``blocked_on`` (the
+  wait reason that ended it); instant events (``ph: i``) for create,
+  unblock, syscall, sysexit, blocking, retake, timer, panic, mstart and
+  gomaxprocs changes; a counter
   track ``goroutines``; metadata events naming the process and the lanes.
   The last run span of each goroutine still alive when recording stopped
   carries its stack in ``args.stack``.
@@ -34,18 +37,31 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Iterable
 from types import TracebackType
 from typing import Any
 
-from ._core import SYSCALL, Event, Sched, Tracer, current_sched, now_ns, stacks, unwatch_runs, watch_runs
+from ._core import (
+    SYSCALL,
+    Event,
+    Sched,
+    Tracer,
+    current_sched,
+    in_blocking_call,
+    now_ns,
+    stacks,
+    unwatch_runs,
+    watch_runs,
+)
 
 PID = 1
 OTHER_TID = 0  # the lane for threads that are not Ms
 FORMAT_VERSION = 1
 
 # Instant events kept in the output (mpark/mwake/start/block/... become spans).
-_INSTANTS = {"create", "unblock", "syscall", "sysexit", "retake", "timer", "panic", "mstart", "procs"}
+_INSTANTS = {"create", "unblock", "syscall", "sysexit", "blocking", "retake", "timer", "panic", "mstart", "procs"}
+_SPAN_SUFFIX = {"syscall": " (syscall)", "blocking": " (blocking call)"}
 
 
 def _tid(mid: int) -> int:
@@ -129,7 +145,7 @@ def to_chrome(data: TraceData) -> dict[str, Any]:
             args["blocked_on"] = reason
         if parents.get(gid):
             args["created_by"] = parents[gid]
-        name = f"G{gid} {fn}" + (" (syscall)" if cat == "syscall" else "")
+        name = f"G{gid} {fn}" + _SPAN_SUFFIX.get(cat, "")
         ev = {
             "name": name,
             "cat": cat,
@@ -198,7 +214,7 @@ def to_chrome(data: TraceData) -> dict[str, Any]:
         ln.open_g, ln.open_ts, ln.open_cat, ln.seen = gid, t0, cat, True
 
     for t, kind, mid, gid, arg in data.events:
-        if kind in ("start", "block", "yield", "end", "panic", "syscall", "sysexit") and mid >= 0:
+        if kind in ("start", "block", "yield", "end", "panic", "syscall", "sysexit", "blocking", "blockret") and mid >= 0:
             ln = lane(mid)
             if kind == "start":
                 open_(ln, t, gid, "goroutine")
@@ -220,6 +236,19 @@ def to_chrome(data: TraceData) -> dict[str, Any]:
                     span(ln, gid, t0, t, "syscall", "sysexit", "")
                 if arg != "requeue":
                     open_(ln, t, gid, "goroutine")
+            elif kind == "blocking":
+                # sysmon found the running G blocked in a plain call
+                if ln.open_g == gid and ln.open_cat == "goroutine":
+                    close(ln, t, gid, "blocking call")
+                    open_(ln, t, gid, "blocking")
+                elif not ln.seen:
+                    span(ln, gid, t0, t, "goroutine", "blocking call", "")
+                    open_(ln, t, gid, "blocking")
+            elif kind == "blockret":
+                if ln.open_g == gid and ln.open_cat == "blocking":
+                    close(ln, t, gid, "returned")
+                if arg != "requeue" and not ln.open_g:
+                    open_(ln, t, gid, "goroutine")
             ln.seen = True
         elif kind == "mpark" and mid >= 0:
             ln = lane(mid)
@@ -230,8 +259,10 @@ def to_chrome(data: TraceData) -> dict[str, Any]:
             iargs: dict[str, Any] = {}
             if kind == "create":
                 iargs = {"goroutine": gid, "function": names.get(gid, "?"), "parent": parents.get(gid, 0)}
-            elif kind in ("unblock", "syscall", "sysexit"):
+            elif kind in ("unblock", "syscall", "sysexit", "blocking"):
                 iargs = {"goroutine": gid, "function": names.get(gid, "?")}
+                if kind == "blocking":
+                    iargs["held_us"] = arg
                 if kind == "sysexit" and arg:
                     iargs["note"] = "no P free: goroutine requeued"
             elif kind == "retake":
@@ -363,10 +394,12 @@ class trace:
             self._names = {g.id: g.entry for g in sched.allgs.values()}
             self._alive = set(self._names)
             self._ms = [m.id for m in sched.allm]
+            frames = sys._current_frames()
             for m in sched.allm:
                 g = m.curg
                 if g is not None:
-                    self._running[m.id] = (g.id, "syscall" if g.status == SYSCALL else "goroutine")
+                    cat = "syscall" if g.status == SYSCALL else "blocking" if in_blocking_call(m, frames) else "goroutine"
+                    self._running[m.id] = (g.id, cat)
         self._tracer, self._sched = tr, sched
 
     def _finish(self) -> None:

@@ -5,9 +5,15 @@ in a page whose inline script draws it as an SVG timeline:
 
 * a time axis, and the ``goroutines`` counter as a step curve;
 * one lane per M (``<g data-lane="M0">``), goroutine runs as rectangles
-  coloured by goroutine (``<rect data-span="7">``; time inside a blocking
-  call hatched), instant events (create, unblock, syscall, retake, timer,
-  ...) as ticks under them, toggled from the legend;
+  coloured by goroutine (``<rect data-span="7">``; time inside
+  ``gr.syscall`` hatched grey, inside a plain blocking call that sysmon
+  found hatched red), instant events (create, unblock, syscall, blocking,
+  retake, timer, ...) as ticks under them, toggled from the legend;
+* below them one lane per goroutine (``<g data-glane="7">``, the first
+  GLANES_MAX by id), built from the same runs and the create/unblock
+  instants: ``<rect data-gstate=...>`` running, runnable (woken, waiting for
+  a thread), waiting (``data-reason`` the wait reason; ``IO wait``, a wait
+  in the netpoller, in its own colour), syscall and blocking;
 * hovering shows a run's goroutine, entry function, times, why it ended
   (the wait reason it blocked on) and, for the last run of a goroutine
   still alive at the end, its stack; clicking a run highlights every run of
@@ -19,7 +25,7 @@ Runs narrower than about a pixel at the current zoom are merged into one
 rectangle per pixel column (``<rect data-cluster="N">``) so the page stays
 fast with hundreds of thousands of events; zoom in to see them apart.
 After drawing, the SVG carries ``data-drawn-spans`` / ``data-drawn-clusters``
-and ``<body data-rendered="1">``.
+/ ``data-glanes`` and ``<body data-rendered="1">``.
 """
 
 from __future__ import annotations
@@ -66,6 +72,7 @@ _PAGE = """<!DOCTYPE html>
     <button id="right" title="pan right (&rarr; or d)">&rarr;</button>
     <button id="reset" title="show everything (0 or double-click)">reset</button>
     <span id="legend"></span>
+    <span id="states"></span>
     <span id="status"></span>
   </div>
 </header>
@@ -86,9 +93,9 @@ header { padding: 8px 12px 4px; border-bottom: 1px solid #ddd; background: #fff;
 h1 { font-size: 16px; margin: 0 0 4px; font-weight: 600; }
 #summary { color: #555; margin-bottom: 6px; }
 #controls button { font: inherit; min-width: 28px; margin-right: 2px; cursor: pointer; }
-#legend { margin-left: 12px; }
-#legend label { margin-right: 10px; white-space: nowrap; cursor: pointer; }
-#legend i { display: inline-block; width: 10px; height: 10px; margin: 0 3px 0 2px; vertical-align: -1px; }
+#legend, #states { margin-left: 12px; }
+#states label, #legend label { margin-right: 10px; white-space: nowrap; cursor: pointer; }
+#states i, #legend i { display: inline-block; width: 10px; height: 10px; margin: 0 3px 0 2px; vertical-align: -1px; }
 #status { margin-left: 12px; color: #666; font-variant-numeric: tabular-nums; }
 #view { padding: 4px 0 20px; user-select: none; }
 svg { display: block; cursor: grab; }
@@ -117,9 +124,13 @@ _SCRIPT = r"""
   var counter = [];               // [ts, value]
   var title = "", tmin = Infinity, tmax = -Infinity;
   var INSTANT_COLORS = { create: "#2a9d3a", unblock: "#1f6fd1", syscall: "#c47a00", sysexit: "#8a5a00",
-                         retake: "#d1263b", timer: "#7b3fc4", panic: "#000", mstart: "#555", procs: "#555" };
-  var shownKinds = { create: true, unblock: true, syscall: true, sysexit: false, retake: true, timer: true,
+                         blocking: "#e0561b", retake: "#d1263b", timer: "#7b3fc4", panic: "#000", mstart: "#555", procs: "#555" };
+  var shownKinds = { create: true, unblock: true, syscall: true, sysexit: false, blocking: true, retake: true, timer: true,
                      panic: true, mstart: true, procs: true };
+  // Goroutine lane states (see the goroutine lanes below).
+  var STATE_FILLS = { runnable: "#f3d98b", waiting: "#dddddd", "IO wait": "#5fbfa8", syscall: "url(#hatch)", blocking: "url(#hatchb)" };
+  var STATE_LEGEND = { running: "#8fb8e8", runnable: "#f3d98b", waiting: "#dddddd", "IO wait (netpoller)": "#5fbfa8",
+                       syscall: "#aaa", "blocking call": "#e0561b" };
 
   function laneOf(tid) {
     var l = lanes.get(tid);
@@ -173,6 +184,59 @@ _SCRIPT = r"""
   counter.sort(function (a, b) { return a[0] - b[0]; });
   var counterTs = counter.map(function (c) { return c[0]; });
 
+  // ------------------------------------------------------------------ goroutine lanes
+  // One lane per goroutine, from the M lanes' runs and the create/unblock
+  // instants: between two runs a goroutine that blocked is waiting (on the
+  // reason its run ended with) until its wake-up, then runnable until it
+  // runs; one that yielded is runnable. The first GLANES_MAX by id.
+  var GLANES_MAX = 1000, showG = true;
+  var gl = new Map();
+  function gLaneOf(g) {
+    var x = gl.get(g);
+    if (!x) { x = { gid: g, name: "", runs: [], wakes: [], created: undefined, items: [], ends: [] }; gl.set(g, x); }
+    return x;
+  }
+  laneList.forEach(function (l) {
+    l.spans.forEach(function (s) {
+      var g = s.args.goroutine; if (g === undefined) return;
+      var x = gLaneOf(+g); x.runs.push(s); if (s.args.function) x.name = s.args.function;
+    });
+    l.inst.forEach(function (e) {
+      var g = e.args.goroutine; if (g === undefined) return;
+      if (e.name === "unblock") gLaneOf(+g).wakes.push(e.ts);
+      else if (e.name === "create") { var x = gLaneOf(+g); x.created = e.ts; if (e.args.function) x.name = e.args.function; }
+    });
+  });
+  var gLanes = Array.from(gl.values()).sort(function (a, b) { return a.gid - b.gid; });
+  var gHidden = Math.max(0, gLanes.length - GLANES_MAX);
+  gLanes = gLanes.slice(0, GLANES_MAX);
+  gLanes.forEach(function (x) {
+    x.runs.sort(function (a, b) { return a.ts - b.ts; });
+    x.wakes.sort(function (a, b) { return a - b; });
+    var items = x.items, w = 0;
+    function between(t0, t1, prev) {
+      if (!(t1 > t0)) return;
+      var ended = prev ? prev.args.ended : "";
+      if (ended === "exit" || ended === "panic") return;
+      if (ended === "blocked") {
+        while (w < x.wakes.length && x.wakes[w] < t0) w++;
+        var wake = (w < x.wakes.length && x.wakes[w] <= t1) ? x.wakes[w] : t1;
+        var reason = prev.args.blocked_on || "";
+        items.push({ ts: t0, dur: wake - t0, state: "waiting", reason: reason });
+        if (wake < t1) items.push({ ts: wake, dur: t1 - wake, state: "runnable", reason: "" });
+      } else items.push({ ts: t0, dur: t1 - t0, state: "runnable", reason: "" });
+    }
+    var prev = null, t = x.created;
+    x.runs.forEach(function (s) {
+      if (t !== undefined) between(t, s.ts, prev);
+      items.push({ ts: s.ts, dur: s.dur, state: s.cat === "syscall" ? "syscall" : s.cat === "blocking" ? "blocking" : "running", reason: "" });
+      prev = s; t = s.ts + s.dur;
+    });
+    if (prev && t !== undefined && prev.args.ended !== "trace end") between(t, tmax, prev);
+    var m = -Infinity;
+    x.ends = items.map(function (it) { m = Math.max(m, it.ts + it.dur); return m; });
+  });
+
   var gids = new Set(), nspans = 0, maxG = 0;
   laneList.forEach(function (l) { l.spans.forEach(function (s) { if (s.args.goroutine !== undefined) gids.add(s.args.goroutine); }); nspans += l.spans.length; });
   counter.forEach(function (c) { if (c[1] > maxG) maxG = c[1]; });
@@ -181,7 +245,8 @@ _SCRIPT = r"""
   document.getElementById("summary").textContent =
     fmtDur(tmax - tmin) + " recorded \u00b7 " + laneList.filter(function (l) { return /^M\d+$/.test(l.name); }).length +
     " Ms \u00b7 " + (od.gomaxprocs ? "GOMAXPROCS " + od.gomaxprocs + " \u00b7 " : "") + gids.size + " goroutines ran \u00b7 " +
-    nspans + " runs \u00b7 up to " + maxG + " goroutines alive";
+    nspans + " runs \u00b7 up to " + maxG + " goroutines alive" +
+    (gHidden ? " \u00b7 lanes drawn for the first " + GLANES_MAX + " goroutines" : "");
 
   // ------------------------------------------------------------------ helpers
   function fmtDur(us) {
@@ -204,7 +269,7 @@ _SCRIPT = r"""
   var svg = document.getElementById("timeline"), view = document.getElementById("view");
   var tip = document.getElementById("tip"), detail = document.getElementById("detail");
   var status = document.getElementById("status");
-  var LABEL = 92, AXIS = 24, CURVE = 64, LANE = 30, GAP = 6, TICKH = 7;
+  var LABEL = 92, AXIS = 24, CURVE = 64, LANE = 30, GAP = 6, TICKH = 7, GLANE = 14, GHEAD = 20;
   var pad = (tmax - tmin) * 0.01;
   var full0 = tmin - pad, full1 = tmax + pad;
   var v0 = full0, v1 = full1, selected = null, plotW = 800;
@@ -220,6 +285,11 @@ _SCRIPT = r"""
       INSTANT_COLORS[k] + '"></i>' + k + "</label>";
   }).join("");
   legend.addEventListener("change", function (ev) { var k = ev.target.getAttribute("data-kind"); if (k) { shownKinds[k] = ev.target.checked; render(); } });
+  var states = document.getElementById("states");
+  states.innerHTML = '<label><input type="checkbox" id="glanes" checked>goroutine lanes:</label>' + Object.keys(STATE_LEGEND).map(function (k) {
+    return '<label><i style="background:' + STATE_LEGEND[k] + '"></i>' + k + "</label>";
+  }).join("");
+  document.getElementById("glanes").addEventListener("change", function (ev) { showG = ev.target.checked; render(); });
 
   // ------------------------------------------------------------------ drawing
   function niceStep(range, n) {
@@ -230,11 +300,14 @@ _SCRIPT = r"""
   function render() {
     var W = Math.max(400, view.clientWidth || 1000);
     plotW = W - LABEL - 16;
-    var H = AXIS + CURVE + GAP + laneList.length * (LANE + GAP) + 8;
+    var nG = showG ? gLanes.length : 0;
+    var H = AXIS + CURVE + GAP + laneList.length * (LANE + GAP) + (nG ? GHEAD + nG * (GLANE + 2) : 0) + 8;
     var out = [], drawnSpans = 0, drawnClusters = 0;
     clusters = [];
     out.push('<defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">' +
              '<rect width="6" height="6" fill="#ddd"/><line x1="0" y1="0" x2="0" y2="6" stroke="#888" stroke-width="3"/></pattern>' +
+             '<pattern id="hatchb" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">' +
+             '<rect width="6" height="6" fill="#f6d2c2"/><line x1="0" y1="0" x2="0" y2="6" stroke="#e0561b" stroke-width="3"/></pattern>' +
              '<clipPath id="plot"><rect x="' + LABEL + '" y="0" width="' + plotW + '" height="' + H + '"/></clipPath></defs>');
 
     // axis
@@ -284,7 +357,7 @@ _SCRIPT = r"""
         if (cl.n === 1) {
           var s = spans[cl.i0], g = s.args.goroutine;
           out.push('<rect data-span="' + esc(g === undefined ? "" : g) + '" data-l="' + li + '" data-i="' + cl.i0 + '" x="' + cl.x0.toFixed(1) + '" y="' + y +
-                   '" width="' + w.toFixed(1) + '" height="' + sh + '" fill="' + (s.cat === "syscall" ? "url(#hatch)" : gColor(+g || 0)) + '"' +
+                   '" width="' + w.toFixed(1) + '" height="' + sh + '" fill="' + (s.cat === "syscall" ? "url(#hatch)" : s.cat === "blocking" ? "url(#hatchb)" : gColor(+g || 0)) + '"' +
                    (selected !== null && g !== selected ? ' class="faded"' : "") + "/>");
           drawnSpans++;
         } else {
@@ -329,6 +402,35 @@ _SCRIPT = r"""
       y += LANE + GAP;
     });
 
+    // goroutine lanes: at most one rectangle per pixel column and lane
+    var drawnG = 0;
+    if (nG) {
+      out.push('<text class="lanelabel" x="6" y="' + (y + 14) + '">goroutines</text>');
+      y += GHEAD;
+      gLanes.forEach(function (x, gi) {
+        out.push('<g data-glane="' + x.gid + '"><rect x="' + LABEL + '" y="' + y + '" width="' + plotW + '" height="' + GLANE + '" fill="' + (gi % 2 ? "#f4f4f4" : "#fbfbfb") + '"/>');
+        out.push('<text x="6" y="' + (y + GLANE - 3) + '">' + esc(("G" + x.gid + " " + x.name).slice(0, 15)) + "</text>");
+        out.push('<g clip-path="url(#plot)">');
+        var items = x.items, lastCol = -Infinity;
+        for (var i = lowerBound(x.ends, v0); i < items.length && items[i].ts <= v1; i++) {
+          var it = items[i], x0 = X(it.ts), x1 = X(it.ts + it.dur);
+          if (x1 < LABEL) continue;
+          if (x1 - x0 < 1) {
+            if (Math.floor(x0) <= lastCol) continue;   // this column has one already
+            x1 = x0 + 1;
+          }
+          lastCol = Math.floor(x1);
+          var fill = it.state === "running" ? gColor(x.gid) : it.state === "waiting" && it.reason === "IO wait" ? STATE_FILLS["IO wait"] : STATE_FILLS[it.state];
+          out.push('<rect data-g="' + x.gid + '" data-gstate="' + it.state + '"' + (it.reason ? ' data-reason="' + esc(it.reason) + '"' : "") +
+                   ' data-gl="' + gi + '" data-gi="' + i + '" x="' + x0.toFixed(1) + '" y="' + (y + 1) + '" width="' + (x1 - x0).toFixed(1) +
+                   '" height="' + (GLANE - 2) + '" fill="' + fill + '"' + (selected !== null && x.gid !== selected ? ' class="faded"' : "") + "/>");
+          drawnG++;
+        }
+        out.push("</g></g>");
+        y += GLANE + 2;
+      });
+    }
+
     svg.setAttribute("width", W);
     svg.setAttribute("height", H);
     svg.setAttribute("viewBox", "0 0 " + W + " " + H);
@@ -336,6 +438,8 @@ _SCRIPT = r"""
     svg.setAttribute("data-drawn-spans", drawnSpans);
     svg.setAttribute("data-drawn-clusters", drawnClusters);
     svg.setAttribute("data-lanes", laneList.length);
+    svg.setAttribute("data-glanes", nG);
+    svg.setAttribute("data-drawn-gstates", drawnG);
     status.textContent = "showing " + fmtDur(v0 - tmin) + " \u2013 " + fmtDur(v1 - tmin) + " (" + fmtDur(v1 - v0) + ")";
     document.body.setAttribute("data-rendered", "1");
     saveHash();
@@ -361,6 +465,7 @@ _SCRIPT = r"""
     var a = s.args, parts = ["<b>" + esc(s.name) + "</b>"];
     parts.push(esc(l.name) + " \u00b7 " + fmtDur(s.ts - tmin) + " \u2192 " + fmtDur(s.ts + s.dur - tmin) + " (" + fmtDur(s.dur) + ")");
     if (s.cat === "syscall") parts.push("in a blocking call (syscall)");
+    if (s.cat === "blocking") parts.push("in a plain blocking call: sysmon found it blocked and handed its P to another thread");
     if (a.blocked_on) parts.push("then blocked on <b>" + esc(a.blocked_on) + "</b>");
     else if (a.ended) parts.push("ended: " + esc(a.ended));
     if (a.created_by !== undefined) parts.push("created by goroutine " + esc(a.created_by));
@@ -380,6 +485,13 @@ _SCRIPT = r"""
       var top = Array.from(byG.entries()).sort(function (a, b) { return b[1] - a[1]; }).slice(0, 8);
       return "<b>" + (c[2] - c[1] + 1) + " runs</b> on " + esc(l.name) + " in " + fmtDur(t1 - t0) + " (busy " + fmtDur(busy) + ")<br>" +
              top.map(function (e) { return esc(e[0]) + " \u00d7" + e[1]; }).join("<br>") + (byG.size > 8 ? "<br>\u2026" : "") + "<br><i>zoom in to see them apart</i>";
+    }
+    if (el.hasAttribute("data-gstate")) {
+      var gx = gLanes[+el.getAttribute("data-gl")], it = gx.items[+el.getAttribute("data-gi")];
+      var what = { running: "running", runnable: "runnable: woken, waiting for a thread", syscall: "in gr.syscall",
+                   blocking: "in a plain blocking call (found by sysmon)", waiting: "waiting" }[it.state] || it.state;
+      if (it.state === "waiting" && it.reason) what += " on <b>" + esc(it.reason) + "</b>" + (it.reason === "IO wait" ? " (in the netpoller)" : "");
+      return "<b>G" + gx.gid + " " + esc(gx.name) + "</b><br>" + what + "<br>" + fmtDur(it.ts - tmin) + " \u2192 " + fmtDur(it.ts + it.dur - tmin) + " (" + fmtDur(it.dur) + ")";
     }
     if (el.hasAttribute("data-instant")) {
       l = laneList[+el.getAttribute("data-l")]; var e = l.inst[+el.getAttribute("data-k")];
@@ -419,6 +531,7 @@ _SCRIPT = r"""
     if (moved) return;
     var el = ev.target, g = null;
     if (el.hasAttribute("data-span")) g = +el.getAttribute("data-span");
+    else if (el.hasAttribute("data-g")) g = +el.getAttribute("data-g");
     selected = (g === selected) ? null : g;
     showDetail(selected);
     render();

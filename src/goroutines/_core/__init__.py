@@ -4,7 +4,7 @@ This is the internal API the outer modules (_chan, _select, _time, _sync,
 _context) may use; they import ``goroutines._core`` and never its
 submodules. Inside the core, a module imports only modules listed before it:
 
-    _g -> _timers -> _sched -> _proc -> _traceback -> _debug -> _traps -> _sysmon -> _runtime -> _fork
+    _g -> _timers -> _sched -> _lockos -> _proc -> _traceback -> _debug -> _traps -> _sysmon -> _runtime -> _fork
 (_cpus, which reads the CPU limits, stands alone; _runtime uses it.)
 
 (_sched and _proc import each other's names lazily, at call time, where the
@@ -44,6 +44,7 @@ from ._proc import (
     _tls,
     current_g,
     current_m,
+    in_blocking_call,
     preempted,
     ready,
     ready_external,
@@ -67,7 +68,16 @@ from ._sched import Sched, wake_m
 from ._timers import FakeClock, Timer
 from ._trace import Event, Tracer, now_ns
 from ._traceback import GoroutineInfo, stacks
-from ._traps import Syscall, block_forever, current, gosched, no_goroutine, syscall
+from ._traps import (
+    Syscall,
+    block_forever,
+    current,
+    gosched,
+    lock_os_thread,
+    no_goroutine,
+    syscall,
+    unlock_os_thread,
+)
 
 __all__ = [
     "EVICTED",
@@ -109,6 +119,7 @@ __all__ = [
     "current",
     "current_g",
     "current_m",
+    "in_blocking_call",
     "current_sched",
     "default_gomaxprocs",
     "dump",
@@ -119,6 +130,7 @@ __all__ = [
     "gomaxprocs",
     "goroutines",
     "gosched",
+    "lock_os_thread",
     "no_goroutine",
     "num_goroutine",
     "new_chan_buffer",
@@ -130,6 +142,7 @@ __all__ = [
     "set_max_threads",
     "speedups",
     "syscall",
+    "unlock_os_thread",
     "wake_m",
     "Event",
     "FakeClock",

@@ -26,8 +26,10 @@ Scheduler trace (Go's ``GODEBUG=schedtrace=MS``)
     The time is since run() started; ``threads`` counts Ms (OS threads that
     run goroutines; sysmon not included), ``spinningthreads`` the Ms looking
     for work to steal, ``idlethreads`` the parked Ms
-    (idle list and timer poller), ``runqueue`` the global run queue,
-    ``syscalls`` the Ms inside a blocking call, ``goroutines`` the live
+    (idle list, timer poller, and Ms waiting for the goroutine wired to
+    them with lock_os_thread), ``runqueue`` the global run queue,
+    ``syscalls`` the Ms inside a blocking call (``gr.syscall``, or a plain
+    call whose P sysmon retook), ``goroutines`` the live
     goroutines, and the bracket each P's local run queue length (runnext
     included). ``GOROUTINES_SCHEDTRACE=MS`` is accepted too and wins over
     GODEBUG. A value that is not a positive whole number is ignored, as Go
@@ -50,6 +52,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ._g import SYSCALL
 from ._plain import mark_runtime_thread
+from ._proc import in_blocking_call
 from ._traceback import dump
 
 if TYPE_CHECKING:
@@ -125,13 +128,14 @@ def schedtrace_line(sched: Sched, elapsed_ms: int, lock_timeout: float = -1) -> 
         nprocs = sched.gomaxprocs
         idleprocs = len(sched.pidle)
         threads = sched.mcount
-        idle = len(sched.midle) + (sched.poller is not None)
+        idle = len(sched.midle) + len(sched.lockedidle) + (sched.poller is not None)
         runq = len(sched.runq)
         gs = len(sched.allgs)
         syscalls = 0
+        frames = sys._current_frames()
         for m in sched.allm:
             g = m.curg
-            if g is not None and g.status == SYSCALL:
+            if g is not None and (g.status == SYSCALL or in_blocking_call(m, frames)):
                 syscalls += 1
         local = [len(p.runnext) + len(p.runq) for p in sched.allp[:nprocs]]
         spinning = sched.nmspinning

@@ -100,6 +100,8 @@ class G:
       waitchan              the channel (or channels, for select) the G is
                             queued on while waiting; written by the G under
                             that channel's lock, used by shutdown cleanup.
+      lockedm               the M this G is wired to (lock_os_thread), or
+                            None: see _lockos.py.
       ctx                   the goroutine's contextvars.Context (a copy of
                             its creator's, made by go()): entered by the M
                             around every resume of ``coro`` and by nobody
@@ -137,6 +139,7 @@ class G:
         "created_module",
         "entry",
         "stacklock",
+        "lockedm",
         "__weakref__",
     )
 
@@ -155,6 +158,7 @@ class G:
         self.created_module = ""
         self.entry = ""
         self.stacklock: Any = new_lock() if FREE_THREADED_BUILD else None
+        self.lockedm: Any = None
 
     @property
     def created_line(self) -> int | None:

@@ -46,6 +46,16 @@ from ._g import (
     WAITING,
     G,
 )
+from ._lockos import (
+    EXITED,
+    LK_EXITED,
+    LK_RUN,
+    lockedexit,
+    readylocked,
+    readylocked_locked,
+    stoplockedm,
+    unwire_on_exit,
+)
 from ._plain import mark_runtime_thread
 from ._sched import (
     P_DEAD,
@@ -107,6 +117,12 @@ class M:
         "started",
         "spinning",
         "sysstack",
+        "lockedg",
+        "lockedext",
+        "lockstate",
+        "blocked",
+        "blockedsince",
+        "blockedat",
     )
 
     def __init__(self, sched: Sched, mid: int) -> None:
@@ -133,6 +149,17 @@ class M:
         # Free-threaded builds: the stack of the G in a blocking call on this
         # M, recorded by the M itself (see _traceback); read by dumps.
         self.sysstack: tuple[Any, ...] | None = None
+        # lock_os_thread: the goroutine wired to this M and the nesting
+        # count (the M's own), and its wait state (Sched.lock): _lockos.py.
+        self.lockedg: Any = None
+        self.lockedext = 0
+        self.lockstate = LK_RUN
+        # Under Sched.lock: sysmon retook this M's P while its goroutine was
+        # blocked in a plain call (since about ``blockedsince``), see
+        # in_blocking_call(); cleared when the goroutine enters the runtime.
+        self.blocked = False
+        self.blockedsince = 0.0
+        self.blockedat: tuple[int, int] | None = None  # (frame id, instruction) of that call
 
     def start(self) -> None:
         t = threading.Thread(target=self._main, name=f"goroutines-M{self.id}", daemon=True)
@@ -155,7 +182,8 @@ class M:
         finally:
             sched = self.sched
             with sched.lock:
-                sched.mcount -= 1
+                if self.lockstate != LK_EXITED:  # see _lockos.lockedexit
+                    sched.mcount -= 1
             if speedups is not None:
                 speedups.set_m(None)
             # pop, not del: in a forked child _fork has already unbound it.
@@ -171,6 +199,29 @@ def current_g() -> G | None:
     return None if m is None else m.curg
 
 
+def in_blocking_call(m: M, frames: dict[int, Any] | None) -> bool:
+    """Is ``m``'s goroutine in a plain blocking call that sysmon found?
+
+    True from the retake of its P (the M was blocked in the same frame at
+    the same instruction on two looks) for as long as the M's innermost
+    frame (in ``frames``, from sys._current_frames(); None: not readable) is still at that
+    call, and at most until the goroutine next enters the runtime
+    (preempted() clears the mark) -- Go's ``[syscall]``, for a call nobody
+    annotated with gr.syscall. A goroutine that was held up only briefly
+    (a lock) and runs on without a P shows as running. Sched.lock held (or
+    a racy read, for a display).
+    """
+    g = m.curg
+    if not (m.blocked and m.p is None and g is not None and g.status == RUNNING):
+        return False
+    if frames is None:
+        # The caller cannot read other threads' frames (a free-threaded
+        # build): the mark alone, cleared when the goroutine re-enters.
+        return True
+    f = frames.get(m.ident)
+    return f is not None and (id(f), f.f_lasti) == m.blockedat
+
+
 # ---------------------------------------------------------------------- ready
 
 
@@ -181,12 +232,16 @@ def _ready_py(g: G, m: M | None) -> None:
     with a P, ``g`` goes to that P's runnext (Go's ready with next=true), and
     whatever sat there moves to the P's local queue, where an idle P's
     spinner may steal it (wakep); from anywhere else, to the global queue,
-    waking an idle P's M.
+    waking an idle P's M. A G wired to its thread (lock_os_thread) wakes its
+    own M instead (_lockos.readylocked).
     """
     if type(g) is not G:
         # A plain thread's waiter (_blocking.py), queued on a channel like a
         # select's: waking it releases its lock; nothing is scheduled.
         g.wake()  # type: ignore[attr-defined]
+        return
+    if g.lockedm is not None:
+        readylocked(g, m)
         return
     g.status = RUNNABLE
     if m is not None:
@@ -297,6 +352,11 @@ def preempted(m: M) -> None:
     if g is None or g.status != RUNNING:
         return  # inside a system call: no P is needed for close(), go()
     with sched.lock:
+        if m.blocked:
+            # Back from a plain blocking call sysmon retook the P of.
+            m.blocked = False
+            if sched.trace is not None:
+                emit(m, "blockret", g.id, "" if sched.pidle else "requeue")
         if sched.stopping or m.p is not None:
             return
         if sched.acquirep_locked(m) is not None:
@@ -307,6 +367,7 @@ def preempted(m: M) -> None:
     m.note.acquire()  # released by whoever hands us a P (or by stop)
     if sched.trace is not None:
         emit(m, "mwake", 0)
+        emit(m, "start", g.id)  # it runs on, now with a P
 
 
 # ---------------------------------------------------------------------- traps
@@ -347,13 +408,27 @@ def schedule(m: M) -> None:
     lock_type = LockType
     run_fast = speedups.run_fast if speedups is not None else None
     while True:
-        if run_fast is not None and not m.spinning:
-            # The plain case (a G in runnext or the local queue, parking on
-            # a lock) in C; it returns at the first thing it leaves to the
-            # code below. (A spinner's first pick is findrunnable's.)
-            run_fast(m)
-        p = m.p
-        g = None
+        g = m.lockedg
+        if g is not None:
+            # Wired to a goroutine (lock_os_thread): run only it, on this M,
+            # once it is runnable and this M has a P (Go's schedule:
+            # stoplockedm, then execute lockedg); see _lockos.py.
+            if g is EXITED:
+                lockedexit(m)
+                return
+            if not stoplockedm(m):
+                return
+            m.p.schedtick += 1
+            p = None  # no pick below: run g
+        else:
+            if run_fast is not None and not m.spinning:
+                # The plain case (a G in runnext or the local queue, parking
+                # on a lock) in C; it returns at the first thing it leaves to
+                # the code below. (A spinner's first pick is findrunnable's.)
+                run_fast(m)
+                if m.lockedg is not None:
+                    continue  # a G it ran wired itself to this M
+            p = m.p
         if p is not None:
             tick = p.schedtick + 1
             p.schedtick = tick
@@ -445,6 +520,8 @@ def after_trap(m: M, g: G, trap: Any) -> None:
     tt = type(trap)
     if trap is None:
         g.status = RUNNABLE
+        if g.lockedm is not None:
+            return  # wired: it stays with its M (schedule: stoplockedm)
         with sched.lock:
             sched.runq.append(g)
         return
@@ -460,6 +537,8 @@ def after_trap(m: M, g: G, trap: Any) -> None:
         trap.fn(m, g)
     elif trap is REQUEUE:
         g.status = RUNNABLE
+        if g.lockedm is not None:
+            return  # wired: it waits for a P on its M (schedule: stoplockedm)
         with sched.lock:
             sched.runq.append(g)
         return
@@ -638,6 +717,12 @@ def findrunnable(m: M) -> G | None:
             runqdrain_locked(sched, p)
             p.m = None
             m.p = p = None
+        if p is None:
+            # Take an idle P before running due timers: the goroutines they
+            # wake then land in this M's runnext and it runs them itself,
+            # rather than waking another M for them (a thread wake-up each,
+            # milliseconds on a loaded machine: issue 15).
+            p = sched.acquirep_locked(m)
         if sched.timers.nlive:
             now = clock.now()
             if sched.timers.earliest() <= now:
@@ -645,8 +730,6 @@ def findrunnable(m: M) -> G | None:
                 lock.release()
                 _run_timers(due)
                 continue
-        if p is None:
-            p = sched.acquirep_locked(m)
         if p is not None:
             g = runqget(p)
             if g is None and sched.runq:
@@ -751,6 +834,9 @@ def findrunnable(m: M) -> G | None:
                         # rest. (Handing every wake-up to another thread made
                         # each ready socket cost a thread switch.)
                         for g in gs:
+                            if g.lockedm is not None:
+                                extra.append(readylocked_locked(sched, g))
+                                continue
                             g.status = RUNNABLE
                             sched.runq.append(g)
                         if m.nextp is None and sched.pidle and not sched.stopping:
@@ -876,6 +962,7 @@ def newproc(
         g.param = None
         g.waitchan = None
         g.stacklock = new_lock() if FREE_THREADED_BUILD else None
+        g.lockedm = None
     gid = sched.goidgen + 1
     sched.goidgen = gid
     g.id = gid
@@ -926,6 +1013,8 @@ def goexit(m: M, g: G, value: Any) -> None:
     g.param = None
     g.waitchan = None
     g.waitreason = ""
+    if g.lockedm is not None:
+        unwire_on_exit(m, g)
     gid = g.id
     lock = sched.lock
     lock.acquire()

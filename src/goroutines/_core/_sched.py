@@ -147,7 +147,7 @@ class P:
         self.schedtick = 0
         self.sysmon_tick = -1
         self.sysmon_when = 0.0
-        self.sysmon_where: tuple[int, int] | None = None
+        self.sysmon_where: tuple[Any, ...] | None = None  # sysmon's last look (_sysmon.same_call)
 
 
 class Outcome:
@@ -180,6 +180,7 @@ class Sched:
         "gomaxprocs",
         "lastpoll",
         "lock",
+        "lockedidle",
         "max_threads",
         "mcount",
         "midle",
@@ -231,6 +232,9 @@ class Sched:
         self.pidle: list[P] = list(reversed(self.allp))
         self.allm: list[M] = []
         self.midle: list[M] = []
+        # Ms wired to a goroutine that waits (lock_os_thread; _lockos.py):
+        # parked without a P, counted idle, woken by whoever readies it.
+        self.lockedidle: list[M] = []
 
         self.poller: M | None = None
         # Spinning Ms (looking for work to steal); read without the lock as
@@ -469,7 +473,7 @@ class Sched:
 
     def nmidle_locked(self) -> int:
         pm = self.poller
-        return len(self.midle) + (pm is not None and not pm.inpoll)
+        return len(self.midle) + len(self.lockedidle) + (pm is not None and not pm.inpoll)
 
     def checkdead_locked(self, going_idle: M | None) -> bool:
         """Called by an M about to go idle: is this the end of the program?
@@ -561,6 +565,9 @@ class Sched:
         for m in self.midle:
             m.note.release()
         self.midle.clear()
+        for m in self.lockedidle:
+            m.note.release()
+        self.lockedidle.clear()
         for x in self.runq:
             if type(x) is not G:
                 x.note.release()  # a preempted goroutine's M, waiting for a P
@@ -708,10 +715,16 @@ def wakep(sched: Sched) -> None:
 
 
 def inject(sched: Sched, gs: list[G]) -> None:
-    """Queue Gs made runnable by the netpoller; wake Ms for them."""
+    """Queue Gs made runnable by the netpoller; wake Ms for them (a G wired
+    to its thread wakes its own M instead)."""
     towake = []
     with sched.lock:
         for g in gs:
+            if g.lockedm is not None:
+                from ._lockos import readylocked_locked  # wired to its M; see there
+
+                towake.append(readylocked_locked(sched, g))
+                continue
             g.status = RUNNABLE
             sched.runq.append(g)
         for _ in range(min(len(gs), len(sched.pidle))):

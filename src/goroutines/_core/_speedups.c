@@ -133,6 +133,8 @@ static Py_ssize_t off_m_p = -1, off_m_curg = -1, off_m_sched = -1;
 static Py_ssize_t off_p_runnext = -1, off_p_schedtick = -1, off_p_runq = -1;
 static Py_ssize_t off_g_coro = -1, off_g_waitsince = -1, off_g_ctx = -1;
 static Py_ssize_t off_g_stacklock = -1;  /* -1: G has no stacklock slot */
+/* lock_os_thread (_lockos.py): the M a G is wired to, the G wired to an M. */
+static Py_ssize_t off_g_lockedm = -1, off_m_lockedg = -1;
 static PyObject *RUNNING = NULL, *WAITING = NULL;  /* _g.RUNNING, _g.WAITING */
 static PyObject *py_goexit = NULL, *py_gopanic = NULL, *py_after_trap = NULL;
 static PyObject *py_trace_trap = NULL, *py_unhook = NULL;
@@ -839,6 +841,11 @@ c_ready(PyObject *g, PyObject *m)
     PyObject *sched = SLOT(m, off_m_sched); /* set once */
     if (p == NULL || p == Py_None || sched == NULL)
         goto python;
+    /* An identity test: G.lockedm was written by the G's own M before the
+     * G parked, ordered before this read by the lock its waker holds. */
+    PyObject *lm = slot_load(g, off_g_lockedm);
+    if (lm != NULL && lm != Py_None)
+        goto python;    /* wired to its own M: _lockos.readylocked */
     PyObject *rn = SLOT(p, off_p_runnext);  /* set once */
     if (rn == NULL || Py_TYPE(rn) != deque_type || GR_LOAD_RELAXED(((PyVarObject *)rn)->ob_size) != 0)
         goto python;
@@ -1913,6 +1920,9 @@ run_fast(PyObject *mod, PyObject *m)
         PyObject *p = slot_load(m, off_m_p);   /* see "Locking": kept alive by allp */
         if (p == NULL || p == Py_None)
             break;
+        PyObject *lg = SLOT(m, off_m_lockedg);  /* this M's own field */
+        if (lg != NULL && lg != Py_None)
+            break;      /* wired to a goroutine: schedule() runs only it */
         PyObject *rn = SLOT(p, off_p_runnext);  /* set once */
         if (rn == NULL || Py_TYPE(rn) != deque_type)
             break;
@@ -2087,6 +2097,8 @@ setup_core(PyObject *mod, PyObject *args)
         slot_offset(g_cls, "status", &off_g_status) < 0 ||
         slot_offset(g_cls, "waitreason", &off_g_waitreason) < 0 ||
         slot_offset(g_cls, "waitchan", &off_g_waitchan) < 0 ||
+        slot_offset(g_cls, "lockedm", &off_g_lockedm) < 0 ||
+        slot_offset(m_cls, "lockedg", &off_m_lockedg) < 0 ||
         slot_offset(m_cls, "p", &off_m_p) < 0 ||
         slot_offset(m_cls, "curg", &off_m_curg) < 0 ||
         slot_offset(m_cls, "sched", &off_m_sched) < 0 ||

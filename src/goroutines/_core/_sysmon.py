@@ -7,76 +7,159 @@ Each pass it:
     (handoff), so the others keep running; the stuck M gives up running
     goroutines at its next scheduling point (see _proc.py). How long "stuck"
     is depends on what the M is doing, told apart by sampling its innermost
-    frame on two passes: the same frame at the same instruction means it is
-    blocked in a call (time.sleep, a socket, a C library) and is retaken
-    after BLOCKED_AFTER; a frame that moves means it computes without
-    awaiting, and is retaken after PREEMPT_AFTER (Go's 10 ms time slice):
-    under the GIL a second thread running Python only adds hand-offs, so a
-    computing goroutine keeps its P as long as Go would let it;
+    frame at every pass that finds the P stuck: the same frame at the same
+    instruction twice means it is blocked in a call (time.sleep, a socket, a
+    C library) and is retaken as soon as other work waits; a frame that
+    moves means it computes without awaiting, and is retaken after
+    PREEMPT_AFTER (Go's 10 ms time slice): under the GIL a second thread
+    running Python only adds hand-offs, so a computing goroutine keeps its P
+    as long as Go would let it. An M retaken while blocked is marked
+    (``M.blocked``): dumps, ``goroutines()``, schedtrace and the tracer
+    show its goroutine in a blocking call (``[syscall]``, as Go shows one),
+    until it next enters the runtime (_proc.preempted);
   * wakes an M for due timers when no M waits for them;
   * polls the network without blocking when nobody has for NETPOLL_AFTER;
   * re-checks for deadlock while only plain threads held it back (_plain.py).
 
 Pacing, as Go's: it sleeps MIN_DELAY between passes, and after 50 passes in
 a row that retook nothing it doubles the sleep up to MAX_DELAY, so a healthy
-program pays for ~100 short wake-ups a second. Under the GIL a goroutine
-computing without awaiting keeps sysmon off the CPU until the interpreter's
-switch interval (5 ms) passes, so such a loop is noticed after ~5 ms, while
-a thread blocked in a call (GIL released) is noticed after RETAKE_AFTER.
+program pays for ~100 short wake-ups a second. Three exceptions keep a
+goroutine stuck in a plain call from holding up the others for long (issue
+15: a 10 ms heartbeat beside 100 plain 50 ms calls; bench/hog_latency.py):
+
+  * a P found stuck and not yet classified is looked at again after
+    BLOCKED_AFTER, not after the backed-off sleep, so a blocked M is known
+    within about a millisecond of being found;
+  * a blocked M's P is retaken as soon as it is known blocked if a timer
+    or an I/O wait is pending, even before it falls due: the P then waits
+    idle for the M that waits for the timer, which runs the woken goroutine
+    itself, with no retake and no second thread wake-up in between (on a
+    loaded machine each wake-up of a thread can cost milliseconds);
+  * while timers are pending and a P is running (or a plain blocking call
+    was retaken in the last RECENT_BLOCK), the sleep is capped at
+    TIMER_DELAY, so a P that gets stuck is found soon enough for the timers
+    behind it. Programs without timers (W1, W2) keep Go's pacing.
+
+Under the GIL a goroutine computing without awaiting keeps sysmon off the
+CPU until the interpreter's switch interval (5 ms) passes, so such a loop is
+noticed after ~5 ms, while a thread blocked in a call (GIL released) is
+noticed at the next pass.
 """
 
 from __future__ import annotations
 
 import sys
 import time
+from typing import Any
 
 from ._sched import P_RUNNING, Sched, inject, wake_m
 
-# Measured (bench W7: 32 plain time.sleep(0.05) calls at gomaxprocs=1,
-# handed off one after another, each after BLOCKED_AFTER): 1 ms gave
-# 91-105 ms, 0.5 ms gives 76-88 ms. A computing M cannot be mistaken for a
-# blocked one at any threshold: between two passes sysmon sleeps, the M takes
-# the GIL back and its instruction moves. PREEMPT_AFTER is Go's forcePreemptNS.
+# A P is first looked at once it has been stuck BLOCKED_AFTER (bench W7: 32
+# plain time.sleep(0.05) calls at gomaxprocs=1, handed off one after
+# another: 1 ms gave 91-105 ms, 0.5 ms 76-88 ms); the next pass compares. A
+# computing M is not mistaken for a blocked one: under the GIL the M takes
+# the GIL back between two passes and its instruction moves; without it,
+# its CPU clock moves (same_call), and a thread the OS kept off the CPU is
+# runnable (runnable_thread). PREEMPT_AFTER is Go's forcePreemptNS.
 BLOCKED_AFTER = 0.0005
 PREEMPT_AFTER = 0.010
 NETPOLL_AFTER = 0.010  # Go's sysmon polls the network after 10 ms
 MIN_DELAY = 20e-6
 MAX_DELAY = 0.010
+TIMER_DELAY = 0.002
+RECENT_BLOCK = 1.0  # a program that blocked in a plain call this recently may again
 IDLE_PASSES = 50
 
 
-def _where(ident: int) -> tuple[int, int] | None:
-    """Where thread ``ident`` is: (id of its innermost frame, instruction).
+_cpuclock = getattr(time, "pthread_getcpuclockid", None)
 
-    A function of its own so that no reference to the frame outlives the
-    look: a frame object kept in sysmon's loop kept that goroutine's locals
-    (a channel, and through it a ticker) alive after the goroutine returned.
+
+def same_call(prev: tuple[Any, ...], now: tuple[Any, ...]) -> bool:
+    """Two looks at an M: (frame id, instruction, when, thread CPU time).
+
+    Blocked in one call: the same frame at the same instruction, and (where
+    the thread's CPU clock can be read) the thread used under a tenth of the
+    time between the looks. The CPU clock matters on a free-threaded build,
+    where a loop calling a tiny function can be caught twice at the same
+    instruction of a frame whose memory was reused; a thread in a blocking
+    call uses no CPU. (A computing thread that the OS kept off the CPU looks
+    the same: runnable_thread() tells them apart where it can.)
     """
-    f = sys._current_frames().get(ident)
-    return (id(f), f.f_lasti) if f is not None else None
+    if prev[0] != now[0] or prev[1] != now[1]:
+        return False
+    if prev[3] is None or now[3] is None:
+        return True
+    return bool(now[3] - prev[3] < 0.1 * (now[2] - prev[2]))
+
+
+def runnable_thread(m: Any) -> bool:
+    """Is ``m``'s thread running or waiting for a CPU (Linux: state R in
+    /proc)? Then it computes, even if a loaded machine kept it off the CPU
+    between two looks (no CPU time used, the same instruction: what a
+    blocked thread looks like otherwise). False when unknown."""
+    t = m.thread
+    tid = getattr(t, "native_id", None) if t is not None else None
+    if tid is None:
+        return False
+    try:
+        with open(f"/proc/self/task/{tid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return False
+    rest = stat[stat.rfind(b")") + 1 :].split()
+    return bool(rest) and rest[0] == b"R"
 
 
 def sysmon(sched: Sched) -> None:
+    # The CPU clock of each M's thread (time.pthread_getcpuclockid), by M:
+    # an M is one thread for its whole life. Only this thread uses it.
+    clocks: dict[Any, int | None] = {}
+
+    def thread_cpu(m: Any) -> float | None:
+        if _cpuclock is None or not m.ident:
+            return None
+        clk = clocks.get(m, -1)
+        if clk == -1:
+            try:
+                clk = _cpuclock(m.ident)
+            except (OSError, OverflowError):
+                clk = None
+            clocks[m] = clk
+        if clk is None:
+            return None
+        try:
+            return time.clock_gettime(clk)
+        except OSError:  # the thread has just exited
+            return None
+
     delay = MIN_DELAY
     idle = 0
     note = sched.sysmon_note
     lock = sched.lock
     timers = sched.timers
+    sleep = delay
+    last_blocked = -1.0  # when a blocked M's P was last retaken
     while True:
-        if note.acquire(True, delay):
+        if note.acquire(True, sleep):
             return  # stop_locked released the note: the run is over
         now = time.monotonic()
         sched.coarse_now = now
         tnow = sched.clock.now()  # timers' time: fake in a synctest bubble
         towake = []
         retook = 0
+        # The next sleep is shortened when a P must be looked at again soon
+        # (``soon``), or timers are pending while a P runs (``running``).
+        soon = False
+        running = False
         with lock:
             if sched.stopping:
                 return
+            frames = None
             for p in sched.allp:
                 m = p.m
                 if m is None or p.status != P_RUNNING:
                     continue
+                running = True
                 tick = p.schedtick
                 if tick != p.sysmon_tick:
                     p.sysmon_tick = tick
@@ -85,23 +168,49 @@ def sysmon(sched: Sched) -> None:
                     continue
                 stuck = now - p.sysmon_when
                 if stuck < BLOCKED_AFTER:
+                    soon = True
                     continue
-                if stuck < PREEMPT_AFTER:
-                    where = _where(m.ident)
-                    if where is None or where != p.sysmon_where:
-                        p.sysmon_where = where  # computing (or first look)
-                        continue
-                others = (
-                    p.runnext
-                    or p.runq
-                    or sched.runq
-                    or (timers.nlive and sched.poller is None and timers.earliest() <= tnow)
+                # Sample the M's innermost frame: the same one at the same
+                # instruction as last time means it is blocked in a call.
+                if frames is None:
+                    frames = sys._current_frames()
+                f = frames.get(m.ident)
+                where = (id(f), f.f_lasti, now, thread_cpu(m)) if f is not None else None
+                f = None
+                prev = p.sysmon_where
+                blocked = (
+                    where is not None and prev is not None and same_call(prev, where) and not runnable_thread(m)
                 )
+                p.sysmon_where = where
+                first = prev is None and where is not None
+                if not blocked and (stuck < PREEMPT_AFTER or first):
+                    if first:
+                        # First look (however late: a backed-off pass may
+                        # find the P stuck for 10 ms already): the second one,
+                        # soon, decides blocked or computing.
+                        soon = True
+                    continue
+                others = bool(p.runnext or p.runq or sched.runq or (timers.nlive and timers.earliest() <= tnow))
+                if blocked and not others:
+                    # A blocked M has no use for its P: hand it off now if
+                    # a timer or I/O wait may need it later (then the M that
+                    # waits for them takes it, with no retake in between),
+                    # and after PREEMPT_AFTER anyway (Go retakes a P in a
+                    # system call after 10 ms even with no work waiting).
+                    others = bool(timers.nlive or sched.io_waiters()) or stuck >= PREEMPT_AFTER
                 if not others:
                     continue
                 # Retake: the M keeps its G but loses the right to run others.
+                g = m.curg
                 if sched.trace is not None:
                     sched.trace.emit_shared("retake", m.id, 0, p.id)
+                    if blocked and g is not None:
+                        sched.trace.emit_shared("blocking", m.id, g.id, round(stuck * 1e6))
+                m.blocked = blocked
+                m.blockedsince = p.sysmon_when
+                m.blockedat = (where[0], where[1]) if blocked and where is not None else None
+                if blocked:
+                    last_blocked = now
                 m.p = None
                 p.sysmon_tick = -1
                 p.sysmon_where = None
@@ -121,6 +230,10 @@ def sysmon(sched: Sched) -> None:
                     # A bubble's clock moved (or testing.wait() returns):
                     # every M is idle, so wake one to run what is due.
                     towake.append(sched.wakep_locked())
+            pending_timers = timers.nlive > 0
+            # Keep no frame between passes: one held while sysmon sleeps
+            # keeps a finished goroutine's locals (a channel, a ticker) alive.
+            frames = None
         for m in towake:
             wake_m(m)
         np = sched.netpoll
@@ -143,3 +256,8 @@ def sysmon(sched: Sched) -> None:
             idle += 1
             if idle > IDLE_PASSES:
                 delay = min(delay * 2, MAX_DELAY)
+        sleep = delay
+        if pending_timers and (running or now - last_blocked < RECENT_BLOCK):
+            sleep = min(sleep, TIMER_DELAY)
+        if soon:
+            sleep = min(sleep, BLOCKED_AFTER)

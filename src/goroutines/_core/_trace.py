@@ -27,6 +27,11 @@ time.perf_counter_ns(), ``mid`` the M (-1: not an M), ``gid`` the goroutine
     mpark       M goes idle                 "poll" (poller, timed) or "idle"
     mwake       M resumes after parking     ""
     retake      sysmon hands a P off        P id
+    blocking    sysmon: the G is blocked    microseconds the P was held
+                in a plain (unannotated)    (mid: the blocked M; recorded
+                call; its P is retaken      with its retake)
+    blockret    the G is back from that     "" or "requeue" (no P free: it
+                call (enters the runtime)   waits for one, mpark follows)
     timer       an M runs due timers        number fired
     procs       gomaxprocs changed          new value
 """

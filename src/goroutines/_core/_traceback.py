@@ -10,6 +10,11 @@
 
 (each FILE:LINE line starts with a tab, as in Go).
 
+A goroutine that sysmon found blocked in a plain (unannotated) call, and
+whose P it handed off, is shown as in a system call (``[syscall]``, state
+``syscall``), as one inside ``gr.syscall`` is, until it next enters the
+runtime (see _proc.in_blocking_call).
+
 A waiting or runnable goroutine's stack is its coroutine chain: the frame of
 its entry coroutine, then what it awaits (``cr_await``), down to the
 innermost frame; a running goroutine's stack (or one in a blocking call) is
@@ -58,7 +63,8 @@ from dataclasses import dataclass
 from types import CodeType, FrameType, TracebackType
 from typing import TYPE_CHECKING, Any
 
-from ._g import DEAD, FREE_THREADED_BUILD, IDLE, RUNNING, STATUS_NAMES, SYSCALL, WAITING, G
+from ._g import DEAD, FREE_THREADED_BUILD, IDLE, RUNNING, STATUS_NAMES, SYSCALL, WAIT_SYSCALL, WAITING, G
+from ._proc import in_blocking_call
 
 if TYPE_CHECKING:
     from ._sched import Sched
@@ -159,6 +165,12 @@ def _copy_locked(sched: Sched) -> list[_GCopy]:
         frames = {threading.get_ident(): sys._getframe()}  # our own thread's only
     else:
         frames = sys._current_frames()
+    blocked: dict[int, float] = {}  # G in a plain blocking call -> since when
+    for gid, mm in running.items():
+        # Free-threaded builds cannot read another thread's frames: the
+        # sysmon mark alone says it (None), cleared when the G re-enters.
+        if in_blocking_call(mm, None if FREE_THREADED_BUILD else frames):
+            blocked[gid] = mm.blockedsince
     out = []
     for g in sorted(sched.allgs.values(), key=lambda g: g.id):
         st = g.status
@@ -174,6 +186,11 @@ def _copy_locked(sched: Sched) -> list[_GCopy]:
             if st == SYSCALL:
                 c.sysstack = m.sysstack
             c.elsewhere = True
+        since = blocked.get(id(g))
+        if since is not None and c.status == RUNNING:
+            # Shown as Go shows a goroutine in a system call: sysmon found
+            # it blocked in a call nobody annotated and handed its P off.
+            c.status, c.waitreason, c.waitsince = SYSCALL, WAIT_SYSCALL, since
         out.append(c)
     return out
 

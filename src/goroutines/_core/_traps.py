@@ -24,6 +24,7 @@ import sys
 from collections.abc import Callable, Generator
 from typing import Any
 
+from . import _lockos
 from ._g import FREE_THREADED_BUILD, SYSCALL, WAIT_SELECT_NO_CASES, G
 from ._proc import REQUEUE, Commit, M, _tls, entersyscall, exitsyscall, preempted
 from ._traceback import own_stack
@@ -124,3 +125,36 @@ class Syscall:
 
 def syscall(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Syscall:
     return Syscall(fn, args, kwargs)
+
+
+def _running_g(what: str) -> tuple[M, G]:
+    m: M | None = getattr(_tls, "m", None)
+    g = m.curg if m is not None else None
+    if m is None or g is None:
+        raise RuntimeError(
+            f"{what} must be called inside a goroutine (a function started by "
+            "goroutines.run or goroutines.go): it wires that goroutine to its thread"
+        )
+    return m, g
+
+
+def lock_os_thread() -> None:
+    """Wire the calling goroutine to the thread running it (Go's runtime.LockOSThread).
+
+    Until it has called unlock_os_thread() as many times as this, the
+    goroutine runs only on this thread and no other goroutine runs on it;
+    the others keep running on other threads. A goroutine that ends while
+    wired takes its thread with it: the thread exits and is never reused.
+    For objects bound to the thread that made them (sqlite3 connections, GUI
+    toolkits, thread-local state): see docs/threads.md.
+    """
+    m, g = _running_g("lock_os_thread()")
+    _lockos.lock(m, g)
+
+
+def unlock_os_thread() -> None:
+    """Undo one lock_os_thread() call (Go's runtime.UnlockOSThread); the last
+    one lets the goroutine move between threads again. With no call to undo
+    it does nothing, as in Go."""
+    m, g = _running_g("unlock_os_thread()")
+    _lockos.unlock(m, g)
