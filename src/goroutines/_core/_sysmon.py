@@ -12,7 +12,9 @@ Each pass it:
     after BLOCKED_AFTER; a frame that moves means it computes without
     awaiting, and is retaken after PREEMPT_AFTER (Go's 10 ms time slice):
     under the GIL a second thread running Python only adds hand-offs, so a
-    computing goroutine keeps its P as long as Go would let it;
+    computing goroutine keeps its P as long as Go would let it (on a
+    free-threaded build only the frame is compared, not its instruction:
+    another thread's frame is not read there);
   * wakes an M for due timers when no M waits for them;
   * polls the network without blocking when nobody has for NETPOLL_AFTER.
 
@@ -29,6 +31,7 @@ from __future__ import annotations
 import sys
 import time
 
+from ._g import FREE_THREADED_BUILD
 from ._sched import P_RUNNING, Sched, inject, wake_m
 
 # Measured (bench W7: 32 plain time.sleep(0.05) calls at gomaxprocs=1,
@@ -75,7 +78,18 @@ def sysmon(sched: Sched) -> None:
                     continue
                 if stuck < PREEMPT_AFTER:
                     f = sys._current_frames().get(m.ident)
-                    where = (id(f), f.f_lasti) if f is not None else None
+                    # Free-threaded builds read only the frame's identity:
+                    # its fields are the running thread's to change, and a
+                    # frame returning under the reader can take its memory
+                    # with it (see _traceback). A loop in one frame then
+                    # looks blocked and loses its P sooner; it runs on.
+                    if f is None:
+                        where = None
+                    else:
+                        where = (id(f), -1 if FREE_THREADED_BUILD else f.f_lasti)
+                    # Not kept: a frame object held past its return keeps its
+                    # locals (a channel, say) alive.
+                    f = None
                     if where is None or where != p.sysmon_where:
                         p.sysmon_where = where  # computing (or first look)
                         continue
