@@ -1,28 +1,44 @@
 """The optional C fast paths (src/goroutines/_core/_speedups.c).
 
 The rest of the suite runs with them when they are built (the normal case:
-``pip install -e .`` compiles them). Here: that they are really in use where
-CI requires it, that the pure-Python paths still pass the core tests, and
-the parts of the C code the rest of the suite does not reach (the Lock API,
-the await protocol as seen by a trace function).
+``pip install -e .`` compiles them, on both builds). Here:
+
+- that they are really in use where CI requires it, never quietly falling
+  back to Python (the C code counts each hand-off and why), and that a
+  stale build (its source changed since) is refused;
+- on a free-threaded build, that they load and leave the GIL off;
+- both definitions of the hot paths on the same inputs in one process:
+  test_chan.py and test_select.py run again here with ``chan_path`` = "c"
+  and "python" (``_speedups.set_fast(False)``: the Python algorithms of
+  _chan.py/_proc.py over the same C Lock/Ring/ChanBase objects);
+- the fully pure build (threading.Lock, deque, a Python ChanBase) needs its
+  own process (those types are chosen at import): the core tests in a
+  subprocess with GOROUTINES_PURE=1;
+- the parts of the C code the rest of the suite does not reach (the Lock
+  API, the await protocol as seen by a trace function).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
+import sysconfig
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import goroutines as gr
-from goroutines._core import speedups
+from goroutines._core import _cext, speedups
 
 ROOT = Path(__file__).resolve().parent.parent
 needs_c = pytest.mark.skipif(speedups is None, reason="the C fast paths are not built")
+FREE_THREADED = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+needs_ft = pytest.mark.skipif(not FREE_THREADED, reason="not a free-threaded build")
 
 
 def test_c_fast_paths_are_in_use_where_required() -> None:
@@ -49,6 +65,9 @@ def test_core_tests_pass_on_the_pure_python_paths() -> None:
         "test_introspection.py",
         "test_traceback.py",
         "test_go_chan_programs.py",
+        "test_contextvars.py",
+        "test_blocking.py",
+        "test_aio.py",
     ]
     code = "import goroutines._core as c, sys; sys.exit(0 if c.speedups is None else 3)"
     assert subprocess.run([sys.executable, "-c", code], env=env).returncode == 0, "GOROUTINES_PURE=1 ignored"
@@ -308,3 +327,181 @@ def test_ring_buffer_api() -> None:
     assert len(r) == 0
     with pytest.raises(TypeError, match="no arguments"):
         speedups.Ring(3)
+
+
+# ------------------------------------------------------------------ both paths, one process
+
+
+@pytest.fixture(params=["c", "python"])
+def chan_path(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Run the test on the C fast paths, then on their Python definitions."""
+    if speedups is None:
+        if request.param == "c":
+            pytest.skip("the C fast paths are not built")
+        yield request.param
+        return
+    speedups.set_fast(request.param == "c")
+    speedups.reset_fallbacks()
+    try:
+        yield request.param
+        if request.param == "python":
+            # The switch really sent the operations to Python.
+            assert speedups.fallbacks()["off"] > 0 or not _used_channels()
+    finally:
+        speedups.set_fast(True)
+
+
+def _used_channels() -> bool:
+    return sum(speedups.fallbacks().values()) > 0
+
+
+def _both_paths(mod: Any) -> dict[str, Callable[..., Any]]:
+    """mod's tests, each wrapped to run under ``chan_path`` (the originals,
+    and their marks, are left as they are)."""
+    out = {}
+    for name in dir(mod):
+        fn = getattr(mod, name)
+        if not name.startswith("test_") or not callable(fn):
+            continue
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, __fn: Any = fn, **kwargs: Any) -> Any:
+            return __fn(*args, **kwargs)
+
+        out[f"test_{mod.__name__}__{name[5:]}"] = pytest.mark.usefixtures("chan_path")(wrapper)
+    return out
+
+
+import test_chan  # noqa: E402
+import test_select  # noqa: E402
+
+globals().update(_both_paths(test_chan))
+globals().update(_both_paths(test_select))
+
+
+async def _pingpong(n: int) -> int:
+    ping: gr.Chan[int] = gr.Chan()
+    pong: gr.Chan[int] = gr.Chan()
+
+    async def ponger() -> None:
+        for _ in range(n):
+            v = await ping.recv()
+            await pong.send(v + 1)
+
+    gr.go(ponger)
+    v = 0
+    for _ in range(n):
+        await ping.send(v)
+        v = await pong.recv()
+    return v
+
+
+async def _prodcons(n: int, cap: int) -> int:
+    ch: gr.Chan[int] = gr.Chan(cap)
+
+    async def producer() -> None:
+        for i in range(n):
+            await ch.send(i)
+        ch.close()
+
+    gr.go(producer)
+    total = 0
+    async for v in ch:
+        total += v
+    return total
+
+
+@needs_c
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("procs", [1, 2])
+def test_the_c_paths_do_not_quietly_fall_back_to_python(procs: int) -> None:
+    # W1's and W2's operations are all cases the C code does itself: a
+    # hand-off to one waiter, the buffer, a park on an empty queue. Only the
+    # end of the range (a closed channel) goes to Python.
+    speedups.reset_fallbacks()
+    assert gr.run(_pingpong, 2000, gomaxprocs=procs) == 2000
+    assert gr.run(_prodcons, 5000, 128, gomaxprocs=procs) == 5000 * 4999 // 2
+    fb = speedups.fallbacks()
+    assert set(fb) == {"off", "not_m", "chan", "closed", "queue", "park", "ready"}
+    assert fb["off"] == fb["chan"] == fb["queue"] == fb["park"] == 0, fb
+    assert fb["closed"] <= 2, fb
+    if procs == 1:
+        # not_m: preempted (a P taken away) -- only ever by sysmon when
+        # several Ms want one; never at GOMAXPROCS=1 with nothing blocking.
+        assert fb["not_m"] == 0, fb
+
+
+@needs_c
+@pytest.mark.timeout(60)
+def test_switching_the_c_paths_off_runs_the_python_definitions() -> None:
+    speedups.reset_fallbacks()
+    speedups.set_fast(False)
+    try:
+        assert not speedups.fast()
+        assert gr.run(_pingpong, 500) == 500
+        assert gr.run(_prodcons, 1000, 16) == 1000 * 999 // 2
+    finally:
+        speedups.set_fast(True)
+    assert speedups.fast()
+    fb = speedups.fallbacks()
+    # every send and receive: 2 per round trip, 2 per item (and the end)
+    assert fb["off"] >= 2 * 500 + 2 * 1000, fb
+
+
+# ------------------------------------------------------------------ stale builds
+
+
+@needs_c
+def test_the_loaded_build_matches_its_source() -> None:
+    assert len(speedups.SOURCE_SHA256) == 64
+    assert _cext.stale_reason(speedups) is None
+
+
+@needs_c
+def test_a_stale_build_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    changed = tmp_path / "_speedups.c"
+    changed.write_bytes(_cext._SOURCE.read_bytes() + b"/* edited */\n")
+    why = _cext.stale_reason(speedups, changed)
+    assert why is not None and "older _speedups.c" in why
+
+    class OldBuild:
+        __file__ = "old.so"  # no SOURCE_SHA256: built before the hash existed
+
+    assert "records no source hash" in (_cext.stale_reason(OldBuild, _cext._SOURCE) or "")
+    assert _cext.stale_reason(speedups, tmp_path / "absent.c") is None  # an installed wheel
+
+    monkeypatch.setattr(_cext, "_SOURCE", changed)
+    monkeypatch.delenv("GOROUTINES_REQUIRE_SPEEDUPS", raising=False)
+    with pytest.warns(RuntimeWarning, match="not loading the C fast paths.*rebuild"):
+        assert _cext._load() is None
+    monkeypatch.setenv("GOROUTINES_REQUIRE_SPEEDUPS", "1")
+    with pytest.raises(ImportError, match="older _speedups.c.*GOROUTINES_REQUIRE_SPEEDUPS=1"):
+        _cext._load()
+
+
+# ------------------------------------------------------------------ free-threaded builds
+
+
+@needs_ft
+@pytest.mark.timeout(60)
+def test_on_a_free_threaded_build_the_c_paths_load_and_the_gil_stays_off() -> None:
+    env = dict(os.environ)
+    env.pop("PYTHON_GIL", None)  # as a user starts it: no -X gil, no PYTHON_GIL
+    env.pop("GOROUTINES_PURE", None)
+    code = (
+        "import sys, goroutines as gr\n"
+        "from goroutines._core import speedups\n"
+        "assert speedups is not None, 'the C fast paths did not load'\n"
+        "assert speedups.FREE_THREADED == 1\n"
+        "assert not sys._is_gil_enabled(), 'importing goroutines enabled the GIL'\n"
+        "async def send(ch, v):\n"
+        "    await ch.send(v)\n"
+        "async def main():\n"
+        "    ch = gr.Chan()\n"
+        "    gr.go(send, ch, 1)\n"
+        "    return await ch.recv()\n"
+        "assert gr.run(main, gomaxprocs=2) == 1\n"
+        "assert not sys._is_gil_enabled(), 'running goroutines enabled the GIL'\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=50)
+    assert r.returncode == 0, r.stderr[-3000:]

@@ -550,11 +550,11 @@ def test_ticker_whose_channel_is_kept_keeps_ticking(wait: Any) -> None:
                 n += 1
             await got.send(n)
 
-        h = gr.go(reader)
+        r = gr.go(reader)
         received.append(await got.recv())
-        # The reader's send happens before its exit, not after: with Ps in
-        # parallel it may still hold the channel here. Wait until it is gone.
-        await wait.gone(h.id)
+        # With more than one M the reader may still be returning on another
+        # thread (its frame holds the channel); a gosched does not wait for it.
+        await wait.gone(r.id)
         gc.collect()  # the reader has exited: its channel, and the ticker, go
         await gr.Chan().recv()
 

@@ -15,8 +15,21 @@ docs/ for the contract.
 """
 
 from . import net
+from ._aio import aio
+from ._blocking import select_blocking
 from ._chan import Chan, RecvOp, SendOp
-from ._context import Context, background, todo, with_cancel, with_deadline, with_timeout, with_value
+from ._cond import Cond
+from ._context import (
+    Context,
+    background,
+    cause,
+    todo,
+    with_cancel,
+    with_cancel_cause,
+    with_deadline,
+    with_timeout,
+    with_value,
+)
 from ._core import (
     GoroutineInfo,
     dump,
@@ -29,10 +42,14 @@ from ._core import (
     set_max_threads,
     syscall,
 )
+from ._errgroup import ErrGroup
 from ._errors import Canceled, ClosedChannelError, DeadlineExceeded, Deadlock
+from ._future import wait_future
+from ._logging import GoroutineFilter
 from ._select import select
+from ._semaphore import Semaphore
 from ._sync import Mutex, Once, RWMutex, WaitGroup
-from ._time import Ticker, Timer, after, sleep
+from ._time import Ticker, Timer, after, after_func, sleep
 from ._tracefmt import trace
 from .net import wait_readable, wait_writable
 
@@ -45,6 +62,7 @@ __all__ = [
     "Context",
     "DeadlineExceeded",
     "Deadlock",
+    "GoroutineFilter",
     "GoroutineInfo",
     "Mutex",
     "Once",
@@ -55,6 +73,7 @@ __all__ = [
     "Timer",
     "WaitGroup",
     "after",
+    "aio",
     "background",
     "dump",
     "go",
@@ -65,15 +84,24 @@ __all__ = [
     "num_goroutine",
     "run",
     "select",
+    "select_blocking",
     "set_max_threads",
     "sleep",
     "syscall",
     "todo",
     "trace",
+    "wait_future",
     "wait_readable",
     "wait_writable",
     "with_cancel",
     "with_deadline",
     "with_timeout",
     "with_value",
+    # More sync and context (Go's x/sync, sync.Cond, context causes, time.AfterFunc)
+    "Cond",
+    "ErrGroup",
+    "Semaphore",
+    "after_func",
+    "cause",
+    "with_cancel_cause",
 ]

@@ -228,6 +228,26 @@ class Chan(_ChanBase, Generic[T]):
             for g in wake:
                 ready(g, m)
 
+    # ------------------------------------------------------------ plain threads (_blocking.py)
+
+    def send_blocking(self, value: T, timeout: float | None = None) -> None:
+        """Send from a plain thread: block it until the value is taken or
+        buffered. ClosedChannelError as ``send``; TimeoutError after
+        ``timeout`` seconds, the value not sent. Inside a goroutine:
+        RuntimeError (use ``await ch.send(v)``)."""
+        from ._blocking import send_blocking
+
+        send_blocking(self, value, timeout)
+
+    def recv_blocking(self, timeout: float | None = None) -> tuple[T | None, bool]:
+        """Receive from a plain thread: ``(value, True)``, or ``(None, False)``
+        once closed and drained. TimeoutError after ``timeout`` seconds,
+        nothing taken. Inside a goroutine: RuntimeError (use ``await
+        ch.recv_ok()``)."""
+        from ._blocking import recv_blocking
+
+        return recv_blocking(self, timeout)
+
     def __len__(self) -> int:
         return len(self._buf)
 

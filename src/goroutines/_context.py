@@ -6,8 +6,17 @@ Cancelling a context (its cancel function, its deadline, or its parent's
 cancellation) closes its ``done()`` channel, sets ``err()``, and cancels
 every context derived from it.
 
-Locks: each cancellable context's ``_lock`` guards its ``_err``, ``_done``,
-``_children`` and ``_timer``. Lock order: a context's lock, then its done
+Causes (Go 1.21's ``WithCancelCause`` and ``Cause``): a context made by
+``with_cancel_cause`` is cancelled with ``cancel(cause)``; ``cause(ctx)``
+reads the cause of the nearest cancellable context at or above ``ctx``
+(Go walks to it with ``Value(&cancelCtxKey)``; ``_lookup`` answers the
+private ``_CANCEL_CTX_KEY`` the same way). A cancellation hands its cause
+down to the contexts it cancels with it, so a child reports its parent's
+cause; a context cancelled with no cause given (a plain cancel function, a
+deadline) reports its own ``err()``. Only the first cancellation counts.
+
+Locks: each cancellable context's ``_lock`` guards its ``_err``, ``_cause``,
+``_done``, ``_children`` and ``_timer``. Lock order: a context's lock, then its done
 channel's lock (close), then Sched.lock (timer disarm, waking goroutines).
 A context never holds two context locks at once: cancelling a subtree
 detaches the children under the parent's lock, then cancels them one by one
@@ -26,7 +35,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from ._chan import Chan
 from ._core import Sched, current_sched, go, new_lock, wake_m
@@ -34,11 +43,14 @@ from ._core import Timer as _RTimer
 from ._errors import Canceled, ClosedChannelError, DeadlineExceeded
 
 __all__ = [
+    "CancelCauseFunc",
     "CancelFunc",
     "Context",
     "background",
+    "cause",
     "todo",
     "with_cancel",
+    "with_cancel_cause",
     "with_deadline",
     "with_timeout",
     "with_value",
@@ -47,6 +59,26 @@ __all__ = [
 _monotonic = time.monotonic
 
 CancelFunc = Callable[[], None]
+
+
+class CancelCauseFunc(Protocol):
+    """What ``with_cancel_cause`` returns beside the context: ``cancel(cause=None)``."""
+
+    def __call__(self, cause: BaseException | None = None) -> None: ...
+
+
+class _CancelCtxKey:
+    """The private key whose value is the nearest cancellable context (Go's
+    ``&cancelCtxKey``): how ``cause`` finds it even through a context type of
+    the user's own that delegates ``value`` to one of ours."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<cancelCtxKey>"
+
+
+_CANCEL_CTX_KEY: Any = _CancelCtxKey()
 
 # Further than this (seconds, ~31 years) counts as "never": the timer is
 # clamped so that thread waits stay within the platform's limits.
@@ -108,6 +140,8 @@ def _lookup(c: Context, key: Any) -> Any:
             c = c._parent
         elif t is _CancelCtx or t is _TimerCtx:
             assert isinstance(c, _CancelCtx)
+            if key is _CANCEL_CTX_KEY:
+                return c
             c = c._parent
         elif t is _Background:
             return None
@@ -176,13 +210,16 @@ def todo() -> Context:
 class _CancelCtx(Context):
     """A context that can be cancelled (with_cancel), parent of its children."""
 
-    __slots__ = ("_parent", "_lock", "_done", "_err", "_children", "__weakref__")
+    __slots__ = ("_parent", "_lock", "_done", "_err", "_cause", "_children", "__weakref__")
 
     def __init__(self, parent: Context) -> None:
         self._parent = parent
         self._lock = new_lock()
         self._done: Chan[Any] | None = None  # made on first done() or cancel
         self._err: Exception | None = None
+        # The cause given to the cancellation that set _err (or handed down
+        # from the parent's); None when none was given: cause() is then _err.
+        self._cause: BaseException | None = None
         self._children: dict[_CancelCtx, None] | None = {}  # None once cancelled
 
     def done(self) -> Chan[Any]:
@@ -199,6 +236,8 @@ class _CancelCtx(Context):
             return self._err
 
     def value(self, key: Any) -> Any:
+        if key is _CANCEL_CTX_KEY:
+            return self
         return _lookup(self._parent, key)
 
     def deadline(self) -> float | None:
@@ -207,9 +246,14 @@ class _CancelCtx(Context):
     def _cancel_ctx(self) -> _CancelCtx | _Foreign | None:
         return self
 
+    def _cause_now(self) -> BaseException | None:
+        """What ``cause(self)`` is: the cause, else the err, else None."""
+        with self._lock:
+            return self._cause if self._cause is not None else self._err
+
     # -- cancellation
 
-    def _cancel_one(self, err: Exception) -> list[_CancelCtx] | None:
+    def _cancel_one(self, err: Exception, cause: BaseException | None) -> list[_CancelCtx] | None:
         """Cancel this context alone; return its children to cancel next.
 
         None when it was already cancelled (its subtree was handled then).
@@ -218,6 +262,7 @@ class _CancelCtx(Context):
             if self._err is not None:
                 return None
             self._err = err
+            self._cause = cause
             d = self._done
             if d is None:
                 self._done = d = Chan()
@@ -234,16 +279,16 @@ class _CancelCtx(Context):
     def _release_timer_locked(self) -> None:
         """A deadline context disarms its timer here (self._lock held)."""
 
-    def _cancel(self, remove_from_parent: bool, err: Exception) -> None:
-        """Cancel this context and its whole subtree."""
-        kids = self._cancel_one(err)
+    def _cancel(self, remove_from_parent: bool, err: Exception, cause: BaseException | None = None) -> None:
+        """Cancel this context and its whole subtree, handing ``cause`` down."""
+        kids = self._cancel_one(err, cause)
         if kids is None:
             return
         errtype = type(err)
         stack = kids
         while stack:
             c = stack.pop()
-            more = c._cancel_one(errtype())
+            more = c._cancel_one(errtype(), cause)
             if more:
                 stack.extend(more)
         if remove_from_parent:
@@ -256,11 +301,12 @@ class _CancelCtx(Context):
             if self._children is not None:
                 self._children.pop(child, None)
 
-    def _attach(self, child: _CancelCtx) -> Exception | None:
-        """Register ``child`` to be cancelled with us; or our err if we already are."""
+    def _attach(self, child: _CancelCtx) -> tuple[Exception, BaseException | None] | None:
+        """Register ``child`` to be cancelled with us; or our (err, cause) if
+        we already are."""
         with self._lock:
             if self._err is not None:
-                return self._err
+                return self._err, self._cause
             assert self._children is not None
             self._children[child] = None
             return None
@@ -360,7 +406,7 @@ async def _watch(parent: Context, child: _CancelCtx) -> None:
     i, _, _ = await select(parent.done().recv(), child.done().recv())
     if i == 0:
         perr = parent.err()
-        child._cancel(False, DeadlineExceeded() if isinstance(perr, DeadlineExceeded) else Canceled())
+        child._cancel(False, DeadlineExceeded() if isinstance(perr, DeadlineExceeded) else Canceled(), _given_cause(parent))
 
 
 def _propagate(parent: Context, child: _CancelCtx) -> None:
@@ -369,9 +415,10 @@ def _propagate(parent: Context, child: _CancelCtx) -> None:
     if p is None:
         return  # the parent can never be cancelled
     if isinstance(p, _CancelCtx):
-        err = p._attach(child)
-        if err is not None:
-            child._cancel(False, type(err)())
+        done = p._attach(child)
+        if done is not None:
+            err, cause_ = done
+            child._cancel(False, type(err)(), cause_)
         return
     # A context type of the user's own.
     d = parent.done()
@@ -379,7 +426,7 @@ def _propagate(parent: Context, child: _CancelCtx) -> None:
         return
     perr = parent.err()
     if perr is not None:
-        child._cancel(False, DeadlineExceeded() if isinstance(perr, DeadlineExceeded) else Canceled())
+        child._cancel(False, DeadlineExceeded() if isinstance(perr, DeadlineExceeded) else Canceled(), _given_cause(parent))
         return
     try:
         go(_watch, parent, child)
@@ -410,6 +457,60 @@ def with_cancel(parent: Context) -> tuple[Context, CancelFunc]:
     c = _CancelCtx(parent)
     _propagate(parent, c)
     return c, _canceller(c)
+
+
+def with_cancel_cause(parent: Context) -> tuple[Context, CancelCauseFunc]:
+    """As ``with_cancel``, with a cancel function that records why.
+
+    ``cancel(cause=None)`` cancels ``ctx`` (``ctx.err()`` is ``Canceled()``,
+    as for ``with_cancel``) and records ``cause``, an exception instance,
+    for ``cause(ctx)`` and for every context the cancellation reaches. With
+    no cause, ``cause(ctx)`` is ``ctx.err()``. Only the first cancellation
+    counts: a later ``cancel(other)`` changes nothing (Go's rule).
+    """
+    _check_parent(parent, "with_cancel_cause")
+    c = _CancelCtx(parent)
+    _propagate(parent, c)
+
+    def cancel(cause: BaseException | None = None) -> None:
+        """Cancel the context with ``cause`` (an exception, or None); idempotent."""
+        if cause is not None and not isinstance(cause, BaseException):
+            raise TypeError(
+                f"cancel: cause must be an exception instance or None, not {type(cause).__name__} "
+                f"({cause!r}); e.g. cancel(ValueError('bad input'))"
+            )
+        c._cancel(True, Canceled(), cause)
+
+    return c, cancel
+
+
+def _given_cause(ctx: Context) -> BaseException | None:
+    """The cause to hand down from ``ctx``'s cancellation: the one given to
+    it, or None (then each context cancelled with it reports its own err)."""
+    cc = ctx.value(_CANCEL_CTX_KEY)
+    if isinstance(cc, _CancelCtx):
+        with cc._lock:
+            return cc._cause
+    return None
+
+
+def cause(ctx: Context) -> BaseException | None:
+    """Why ``ctx`` was cancelled (Go 1.21's ``context.Cause``).
+
+    The cause given to ``cancel(cause)`` of the ``with_cancel_cause``
+    context whose cancellation reached ``ctx`` (a context derived from it
+    reports the same); else ``ctx.err()`` (``Canceled()``, or
+    ``DeadlineExceeded()`` for a deadline); ``None`` while ``ctx`` is not
+    cancelled. Any context works: one of ours is read at the nearest
+    cancellable context at or above it, a context type of your own gives
+    its ``err()``.
+    """
+    if not isinstance(ctx, Context):
+        raise TypeError(f"cause: ctx must be a context, not {type(ctx).__name__} ({ctx!r})")
+    cc = ctx.value(_CANCEL_CTX_KEY)
+    if isinstance(cc, _CancelCtx):
+        return cc._cause_now()
+    return ctx.err()
 
 
 def _need_sched(who: str) -> Sched:

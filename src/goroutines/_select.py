@@ -19,7 +19,7 @@ from __future__ import annotations
 import random
 from collections import deque
 from collections.abc import Generator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._chan import RecvOp, SendOp, _peek_live, _send_closed
 from ._core import CLOSED, WAIT_SELECT, M, _tls, block_forever, new_lock, no_goroutine, preempted, ready
@@ -38,125 +38,143 @@ class Select:
         self.active = active  # indices of the non-None cases
         self.default = default
 
-    def __await__(self) -> Generator[Any, Any, tuple[int, Any, bool]]:
+    if TYPE_CHECKING:
+
+        def __await__(self) -> Generator[Any, Any, tuple[int, Any, bool]]: ...
+
+    # At run time ``await sel`` calls selectgo(sel) (set below): the
+    # generator itself, no extra frame.
+
+
+def selectgo(sel: Select, waiter: Any = None) -> Generator[Any, Any, tuple[int, Any, bool]]:
+    """The select algorithm: ``Select.__await__`` for the goroutine running
+    on this thread, or, given a plain thread's ``waiter`` (``_blocking.py``
+    drives it), for that thread: when it would park, the tuple of held
+    locks it yields is then the thread's to release before it waits on its
+    waiter."""
+    m: M | None
+    if waiter is None:
         try:
-            m: M = _tls.m
+            m = _tls.m
         except AttributeError:
             raise no_goroutine("select()") from None
         if m.p is None:
             preempted(m)
-        ops = self.ops
-        active = self.active
-        if not active:
-            if self.default:
-                return -1, None, False
-            g = m.curg
-            if g is None:
-                raise no_goroutine("select()")
-            # Go: a select with only nil cases blocks with reason "select";
-            # one with no cases at all is "select (no cases)".
-            yield from block_forever(WAIT_SELECT if ops else "select (no cases)")
-            raise AssertionError("unreachable")  # pragma: no cover
+        g = m.curg
+        if g is None:
+            raise no_goroutine("select()")
+    else:
+        m = None
+        g = waiter
+    ops = sel.ops
+    active = sel.active
+    default = sel.default
+    if not active:
+        if default:
+            return -1, None, False
+        # Go: a select with only nil cases blocks with reason "select";
+        # one with no cases at all is "select (no cases)".
+        yield from block_forever(WAIT_SELECT if ops else "select (no cases)")
+        raise AssertionError("unreachable")  # pragma: no cover
 
-        # The channels, each once, in lock order (by id).
-        chans = []
-        for i in active:
-            ch = ops[i].chan
-            if ch not in chans:
-                chans.append(ch)
-        if len(chans) > 1:
-            chans.sort(key=id)
-        locks = []
-        for ch in chans:
-            lk = ch._lock
-            lk.acquire()
-            locks.append(lk)
+    # The channels, each once, in lock order (by id).
+    chans = []
+    for i in active:
+        ch = ops[i].chan
+        if ch not in chans:
+            chans.append(ch)
+    if len(chans) > 1:
+        chans.sort(key=id)
+    locks = []
+    for ch in chans:
+        lk = ch._lock
+        lk.acquire()
+        locks.append(lk)
 
-        # Pass 1: which cases can proceed? (Chan._ready_send/_ready_recv,
-        # written out: this loop is select's hot path.)
-        ready_cases = []
-        for i in active:
-            op = ops[i]
-            ch = op.chan
-            if type(op) is SendOp:
-                if ch._closed or len(ch._buf) < ch._cap or _peek_live(ch, False):
-                    ready_cases.append(i)
-            elif ch._buf or ch._closed or _peek_live(ch, True):
+    # Pass 1: which cases can proceed? (Chan._ready_send/_ready_recv,
+    # written out: this loop is select's hot path.)
+    ready_cases = []
+    for i in active:
+        op = ops[i]
+        ch = op.chan
+        if type(op) is SendOp:
+            if ch._closed or len(ch._buf) < ch._cap or _peek_live(ch, False):
                 ready_cases.append(i)
-        while ready_cases:
-            k = int(_random() * len(ready_cases))
-            i = ready_cases[k]
-            op = ops[i]
-            if type(op) is SendOp:
-                st, wg = op.chan._poll_send(op.value)
-                if st == 0:
-                    # Its only receivers were selects completed meanwhile.
-                    del ready_cases[k]
-                    continue
-                _unlock(locks)
-                if st < 0:
-                    raise _send_closed()
-                if wg is not None:
-                    ready(wg, m)
-                return i, None, True
-            done, v, ok, wg = op.chan._poll_recv()
-            if not done:
+        elif ch._buf or ch._closed or _peek_live(ch, True):
+            ready_cases.append(i)
+    while ready_cases:
+        k = int(_random() * len(ready_cases))
+        i = ready_cases[k]
+        op = ops[i]
+        if type(op) is SendOp:
+            st, wg = op.chan._poll_send(op.value)
+            if st == 0:
+                # Its only receivers were selects completed meanwhile.
                 del ready_cases[k]
                 continue
             _unlock(locks)
+            if st < 0:
+                raise _send_closed()
             if wg is not None:
                 ready(wg, m)
-            return i, v, ok
-        if self.default:
-            _unlock(locks)
-            return -1, None, False
-
-        # Pass 2: queue on every case, in random order, and park.
-        g = m.curg
-        if g is None:
-            _unlock(locks)
-            raise no_goroutine("select()")
-        token = new_lock()
-        active = list(active)  # a copy: shuffled below, and Select may be awaited again
-        if len(chans) < len(active):
-            # Two cases share a channel: which of them queues first there
-            # must be random too (for distinct channels the order is moot).
-            _shuffle(active)
-        waits = []
-        for i in active:
-            op = ops[i]
-            ch = op.chan
-            # Queue w (see _chan's wait queues: None, one waiter, or a deque).
-            if type(op) is SendOp:
-                w = (g, i, op.value, token)
-                q = ch._sendq
-                if q is None:
-                    ch._sendq = w
-                elif type(q) is deque:
-                    q.append(w)
-                    if len(q) >= ch._qlimit:
-                        ch._compact(q)
-                else:
-                    ch._sendq = deque((q, w))
-            else:
-                w = (g, i, None, token)
-                q = ch._recvq
-                if q is None:
-                    ch._recvq = w
-                elif type(q) is deque:
-                    q.append(w)
-                    if len(q) >= ch._qlimit:
-                        ch._compact(q)
-                else:
-                    ch._recvq = deque((q, w))
-            waits.append((ch, w))
-        g.waitreason = WAIT_SELECT
-        g.waitchan = tuple(waits)
-        locks.reverse()
-        i, v, ok = yield tuple(locks)
-        if v is CLOSED:
-            raise _send_closed()
+            return i, None, True
+        done, v, ok, wg = op.chan._poll_recv()
+        if not done:
+            del ready_cases[k]
+            continue
+        _unlock(locks)
+        if wg is not None:
+            ready(wg, m)
         return i, v, ok
+    if default:
+        _unlock(locks)
+        return -1, None, False
+
+    # Pass 2: queue on every case, in random order, and park.
+    token = new_lock()
+    active = list(active)  # a copy: shuffled below, and Select may be awaited again
+    if len(chans) < len(active):
+        # Two cases share a channel: which of them queues first there
+        # must be random too (for distinct channels the order is moot).
+        _shuffle(active)
+    waits = []
+    for i in active:
+        op = ops[i]
+        ch = op.chan
+        # Queue w (see _chan's wait queues: None, one waiter, or a deque).
+        if type(op) is SendOp:
+            w = (g, i, op.value, token)
+            q = ch._sendq
+            if q is None:
+                ch._sendq = w
+            elif type(q) is deque:
+                q.append(w)
+                if len(q) >= ch._qlimit:
+                    ch._compact(q)
+            else:
+                ch._sendq = deque((q, w))
+        else:
+            w = (g, i, None, token)
+            q = ch._recvq
+            if q is None:
+                ch._recvq = w
+            elif type(q) is deque:
+                q.append(w)
+                if len(q) >= ch._qlimit:
+                    ch._compact(q)
+            else:
+                ch._recvq = deque((q, w))
+        waits.append((ch, w))
+    g.waitreason = WAIT_SELECT
+    g.waitchan = tuple(waits)
+    locks.reverse()
+    i, v, ok = yield tuple(locks)
+    if v is CLOSED:
+        raise _send_closed()
+    return i, v, ok
+
+
+Select.__await__ = selectgo  # type: ignore[method-assign,assignment]
 
 
 def _unlock(locks: list[Any]) -> None:

@@ -1,9 +1,10 @@
 """sync: WaitGroup, Mutex, RWMutex and Once (Go's package sync).
 
-They park goroutines, never threads: a goroutine that must wait queues its G
-on the primitive's FIFO deque and yields the primitive's own lock to its M,
-which marks the G waiting and only then releases the lock (Go's gopark with
-an unlock function), so no wake-up can be lost. A waker dequeues the G under
+They park goroutines, never threads, on the wait queue every sync primitive
+shares (see _waitq): a goroutine that must wait queues its G on the
+primitive's FIFO deque and yields the primitive's own lock to its M, which
+marks the G waiting and only then releases the lock (Go's gopark with an
+unlock function), so no wake-up can be lost. A waker dequeues the G under
 that lock, leaves the resume value in ``G.param``, releases the lock and
 only then readies the G. Exactly one waker dequeues a given G.
 
@@ -63,13 +64,11 @@ from ._core import (
     WAIT_RWMUTEX,
     WAIT_WAITGROUP,
     G,
-    M,
-    _tls,
     current,
     current_sched,
     new_lock,
-    ready,
 )
+from ._waitq import GRANTED, HANDOFF, NOTHING, WOKEN, all_live, check_int, forget_in, live, wake, wake_all
 
 __all__ = ["Mutex", "Once", "RWMutex", "WaitGroup"]
 
@@ -78,87 +77,6 @@ _monotonic = time.monotonic
 STARVATION_THRESHOLD = 0.001
 """Seconds a Mutex waiter waits before it switches the mutex to starvation
 mode (Go's starvationThresholdNs, 1 ms)."""
-
-
-class _Resume:
-    """A resume value left in ``G.param`` by a waker."""
-
-    __slots__ = ("name",)
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def __repr__(self) -> str:
-        return f"<{self.name}>"
-
-
-_WOKEN = _Resume("woken")  # Mutex, normal mode: try again
-_HANDOFF = _Resume("handoff")  # Mutex, starvation mode: you own it now
-_GRANTED = _Resume("granted")  # RWMutex: you hold it now
-
-
-class _Nothing:
-    """An awaitable that completes at once with None (for ``__aexit__``)."""
-
-    __slots__ = ()
-
-    def __await__(self) -> Generator[Any, Any, None]:
-        return
-        yield  # pragma: no cover - makes this a generator
-
-
-_NOTHING = _Nothing()
-
-
-def _wake(g: G) -> None:
-    """Ready one dequeued waiter. No sync lock held."""
-    m: M | None = getattr(_tls, "m", None)
-    if m is None and current_sched() is None:
-        return  # no run in progress: a leftover of a run that has ended
-    ready(g, m)
-
-
-def _wake_all(gs: list[G]) -> None:
-    m: M | None = getattr(_tls, "m", None)
-    if m is None and current_sched() is None:
-        return
-    for g in gs:
-        ready(g, m)
-
-
-def _check_int(n: Any, who: str) -> int:
-    if isinstance(n, bool) or not isinstance(n, int):
-        raise TypeError(f"{who}: delta must be an int, not {type(n).__name__} ({n!r})")
-    return n
-
-
-def _live(q: deque[G]) -> bool:
-    """Drop dead waiters from the front of ``q``; is a live one left? Lock held.
-
-    A waiter is dead when its goroutine was closed by the end of its run
-    without having been taken off the queue (the runtime forgets waiters of
-    goroutines parked when a run ends, but not of one that parks later, from
-    inside a call it was still in); readying it would crash a later run.
-    """
-    while q:
-        if q[0].coro is not None:
-            return True
-        q.popleft()
-    return False
-
-
-def _all_live(q: deque[G]) -> list[G]:
-    """Take every live waiter off ``q``. Lock held."""
-    ws = [g for g in q if g.coro is not None]
-    q.clear()
-    return ws
-
-
-def _forget_in(q: deque[G], g: G) -> None:
-    try:
-        q.remove(g)
-    except ValueError:
-        pass
 
 
 # ---------------------------------------------------------------------- WaitGroup
@@ -187,7 +105,7 @@ class WaitGroup:
         released. A counter that would go negative raises ``ValueError`` and
         is left unchanged.
         """
-        _check_int(delta, "WaitGroup.add")
+        check_int(delta, "WaitGroup.add")
         lk = self._lock
         lk.acquire()
         n = self._n + delta
@@ -200,9 +118,9 @@ class WaitGroup:
             )
         self._n = n
         if n == 0 and self._waiters:
-            ws = _all_live(self._waiters)
+            ws = all_live(self._waiters)
             lk.release()
-            _wake_all(ws)
+            wake_all(ws)
             return
         lk.release()
 
@@ -221,17 +139,21 @@ class WaitGroup:
 
     def _forget(self, g: G) -> None:
         with self._lock:
-            _forget_in(self._waiters, g)
+            forget_in(self._waiters, g)
 
     def __repr__(self) -> str:
         return f"<WaitGroup count={self._n} waiters={len(self._waiters)}>"
 
 
 class _WaitGroupWait:
-    __slots__ = ("wg",)
+    """``await wg.wait()``; ``reason`` is the wait reason dumps show (an
+    ErrGroup's wait is a WaitGroup's, shown as its own)."""
 
-    def __init__(self, wg: WaitGroup) -> None:
+    __slots__ = ("wg", "reason")
+
+    def __init__(self, wg: WaitGroup, reason: str = WAIT_WAITGROUP) -> None:
         self.wg = wg
+        self.reason = reason
 
     def __await__(self) -> Generator[Any, Any, None]:
         m = current("WaitGroup.wait()")
@@ -243,7 +165,7 @@ class _WaitGroupWait:
             return
         g = m.curg
         assert g is not None
-        g.waitreason = WAIT_WAITGROUP
+        g.waitreason = self.reason
         g.waitchan = wg
         wg._waiters.append(g)
         yield lk
@@ -297,23 +219,23 @@ class Mutex:
             raise RuntimeError("sync: unlock of unlocked mutex (Mutex.unlock() called on a Mutex that is not locked)")
         q = self._waiters
         if self._starving:
-            if _live(q):
+            if live(q):
                 # Starvation mode: ownership passes to the oldest waiter.
                 g = q.popleft()
-                g.param = _HANDOFF
+                g.param = HANDOFF
                 lk.release()
-                _wake(g)
+                wake(g)
                 return
             self._starving = False
         self._locked = False
-        if _live(q):
+        if live(q):
             sched = current_sched()
             if self._woken is None or self._woken is not sched:
                 g = q.popleft()
                 self._woken = sched
-                g.param = _WOKEN
+                g.param = WOKEN
                 lk.release()
-                _wake(g)
+                wake(g)
                 return
         lk.release()
 
@@ -331,11 +253,11 @@ class Mutex:
         tb: TracebackType | None,
     ) -> Awaitable[None]:
         self.unlock()
-        return _NOTHING
+        return NOTHING
 
     def _forget(self, g: G) -> None:
         with self._lock:
-            _forget_in(self._waiters, g)
+            forget_in(self._waiters, g)
 
     def __repr__(self) -> str:
         state = "locked" if self._locked else "unlocked"
@@ -382,13 +304,13 @@ class _MutexLock:
             except GeneratorExit:
                 # Abandoned when its run ended. If the mutex had already been
                 # handed to us, nobody else would ever release it.
-                if g.param is _HANDOFF:
+                if g.param is HANDOFF:
                     g.param = None
                     mu.unlock()
                 raise
             starving = starving or _monotonic() - start > STARVATION_THRESHOLD
             lk.acquire()
-            if r is _HANDOFF:
+            if r is HANDOFF:
                 # We own it (it never became free). Leave starvation mode if
                 # we did not wait long, or nobody is left to starve.
                 if not starving or not mu._waiters:
@@ -439,7 +361,7 @@ class RWMutex:
     def try_rlock(self) -> bool:
         """Lock for reading if that needs no wait (Go's TryRLock)."""
         with self._lock:
-            if self._writer or _live(self._wq):
+            if self._writer or live(self._wq):
                 return False
             self._readers += 1
             return True
@@ -447,7 +369,7 @@ class RWMutex:
     def try_lock(self) -> bool:
         """Lock for writing if that needs no wait (Go's TryLock)."""
         with self._lock:
-            if self._writer or self._readers or _live(self._wq):
+            if self._writer or self._readers or live(self._wq):
                 return False
             self._writer = True
             return True
@@ -462,13 +384,13 @@ class RWMutex:
                 "sync: RUnlock of unlocked RWMutex (RWMutex.runlock() without a matching rlock())"
             )
         self._readers -= 1
-        if self._readers == 0 and _live(self._wq):
+        if self._readers == 0 and live(self._wq):
             # The last reader out lets the first waiting writer in.
             g = self._wq.popleft()
             self._writer = True
-            g.param = _GRANTED
+            g.param = GRANTED
             lk.release()
-            _wake(g)
+            wake(g)
             return
         lk.release()
 
@@ -483,21 +405,21 @@ class RWMutex:
                 + ("; use runlock() to release a read lock)" if self._readers else ")")
             )
         self._writer = False
-        ws = _all_live(self._rq) if self._rq else None
+        ws = all_live(self._rq) if self._rq else None
         if ws:
             # Admit every reader that queued while we held it, as one batch.
             self._readers += len(ws)
             for g in ws:
-                g.param = _GRANTED
+                g.param = GRANTED
             lk.release()
-            _wake_all(ws)
+            wake_all(ws)
             return
-        if _live(self._wq):
+        if live(self._wq):
             g = self._wq.popleft()
             self._writer = True
-            g.param = _GRANTED
+            g.param = GRANTED
             lk.release()
-            _wake(g)
+            wake(g)
             return
         lk.release()
 
@@ -515,12 +437,12 @@ class RWMutex:
         tb: TracebackType | None,
     ) -> Awaitable[None]:
         self.unlock()
-        return _NOTHING
+        return NOTHING
 
     def _forget(self, g: G) -> None:
         with self._lock:
-            _forget_in(self._rq, g)
-            _forget_in(self._wq, g)
+            forget_in(self._rq, g)
+            forget_in(self._wq, g)
 
     def __repr__(self) -> str:
         return (
@@ -543,13 +465,13 @@ class _RWLock:
         lk = rw._lock
         lk.acquire()
         if write:
-            if not rw._writer and not rw._readers and not _live(rw._wq):
+            if not rw._writer and not rw._readers and not live(rw._wq):
                 rw._writer = True
                 lk.release()
                 return
             q = rw._wq
         else:
-            if not rw._writer and not _live(rw._wq):
+            if not rw._writer and not live(rw._wq):
                 rw._readers += 1
                 lk.release()
                 return
@@ -563,7 +485,7 @@ class _RWLock:
             yield lk  # the waker grants us the lock (_writer, or _readers += 1)
         except GeneratorExit:
             # Abandoned when its run ended: give back a lock granted to us.
-            if g.param is _GRANTED:
+            if g.param is GRANTED:
                 g.param = None
                 if write:
                     rw.unlock()
@@ -596,7 +518,7 @@ class RLocker:
         tb: TracebackType | None,
     ) -> Awaitable[None]:
         self.rw.runlock()
-        return _NOTHING
+        return NOTHING
 
 
 # ---------------------------------------------------------------------- Once
@@ -633,7 +555,7 @@ class Once:
 
     def _forget(self, g: G) -> None:
         with self._lock:
-            _forget_in(self._waiters, g)
+            forget_in(self._waiters, g)
 
     def __repr__(self) -> str:
         state = "done" if self._done else ("running" if self._runner is not None else "not done")
@@ -678,6 +600,6 @@ class _OnceDo:
             with lk:
                 o._done = True
                 o._runner = None
-                ws = _all_live(o._waiters)
+                ws = all_live(o._waiters)
             if ws:
-                _wake_all(ws)
+                wake_all(ws)

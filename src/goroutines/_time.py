@@ -15,14 +15,23 @@ live arming, or -1) is guarded by the channel's lock.
 
 As in Go 1.23, a Timer or Ticker that is no longer referenced (neither it nor
 its channel) can be collected without stop(): see _TimerState.
+
+``after_func(seconds, fn, *args)`` is Go's time.AfterFunc: a Timer with no
+channel (``c`` is None, as Go's ``C`` is nil) whose firing starts ``fn(*args)``
+as a new goroutine. Its arming state lives in a _FuncTimerState guarded by
+that state's own lock (the firing and stop/reset race on it exactly as on a
+channel timer's lock); the runtime timer holds the state strongly, so the
+function runs even if nobody keeps the Timer (a pending call is not garbage).
 """
 
 from __future__ import annotations
 
+import contextvars
+import inspect
 import math
 import time
 import weakref
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any
 
 from ._chan import Chan
@@ -35,6 +44,8 @@ from ._core import (
     _tls,
     current,
     current_sched,
+    go,
+    new_lock,
     ready,
     wake_m,
 )
@@ -261,3 +272,121 @@ class Ticker(Timer):
 def after(seconds: float) -> Chan[float]:
     """A channel that receives ``time.monotonic()`` once, after ``seconds``."""
     return Timer(seconds, _who="after").c
+
+
+# ---------------------------------------------------------------------- after_func
+
+
+class _FuncTimerState:
+    """An after_func timer's arming. ``lock`` guards ``armed``, ``sched`` and
+    ``rt`` (lock order: ``lock``, then Sched.lock); ``fn``, ``args`` and
+    ``ctx`` (the context variables of the after_func call) are immutable."""
+
+    __slots__ = ("lock", "armed", "sched", "rt", "fn", "args", "ctx")
+
+    def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...], sched: Sched) -> None:
+        self.lock = new_lock()
+        self.armed = -1  # the seq of the live arming, or -1
+        self.sched = sched
+        self.rt = _RTimer(_fire_func, self)
+        self.fn = fn
+        self.args = args
+        self.ctx = contextvars.copy_context()
+
+
+def _fire_func(st: _FuncTimerState, seq: int) -> None:
+    """An after_func timer fired (a runtime thread, no lock held): start
+    ``fn`` in its own goroutine unless a stop or reset got there first."""
+    with st.lock:
+        if st.armed != seq:
+            return  # stale: stopped or re-armed after this firing was due
+        st.armed = -1
+    try:
+        # go() copies the context it is called in: fn's goroutine starts
+        # from the after_func caller's context, as a goroutine from its
+        # go() caller's (asyncio's call_later does the same). A fresh copy
+        # per firing: two firings may overlap, and a Context is entered once.
+        st.ctx.copy().run(go, st.fn, *st.args)
+    except RuntimeError:
+        pass  # the run is stopping: its goroutines are abandoned anyway
+
+
+class _FuncTimer(Timer):
+    """The Timer ``after_func`` returns: no channel (``c`` is None, as Go's
+    ``C`` is nil); ``stop`` keeps ``fn`` from starting, ``reset`` schedules
+    it (again)."""
+
+    __slots__ = ("_fst",)
+
+    def __init__(self, seconds: float, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        d = _check_seconds(seconds, "after_func")
+        sched = _need_sched("after_func")
+        self.c = None  # type: ignore[assignment]
+        self._fst = st = _FuncTimerState(fn, args, sched)
+        with st.lock:
+            self._arm_locked(d)
+
+    def _arm_locked(self, d: float) -> bool:
+        """(Re-)arm to fire in ``d`` seconds; True if it was pending. st.lock held."""
+        st = self._fst
+        sched = st.sched
+        if sched.stopping:
+            # Made in a run that has ended: move to the one running now.
+            sched = _need_sched("Timer.reset")
+            st.sched = sched
+            st.rt = _RTimer(_fire_func, st)
+        rt = st.rt
+        was = st.armed != -1
+        with sched.lock:
+            sched.timers.delete(rt)
+            pm = sched.addtimer_locked(rt, _monotonic() + max(d, 0.0))
+            st.armed = rt.seq
+        wake_m(pm)
+        return was
+
+    def stop(self) -> bool:
+        """Keep ``fn`` from starting; True if it was pending, False if it had
+        already been started (or stopped). Does not wait for a running ``fn``."""
+        st = self._fst
+        with st.lock:
+            was = st.armed != -1
+            st.armed = -1
+            sched = st.sched
+            if not sched.stopping:
+                with sched.lock:
+                    sched.timers.delete(st.rt)
+        return was
+
+    def reset(self, seconds: float) -> bool:
+        """Start ``fn`` after ``seconds`` from now (again, if it already ran);
+        True if it was pending."""
+        d = _check_seconds(seconds, "Timer.reset")
+        st = self._fst
+        with st.lock:
+            return self._arm_locked(d)
+
+    def __repr__(self) -> str:
+        st = self._fst
+        state = "pending" if st.armed != -1 else "stopped or fired"
+        return f"<Timer after_func({getattr(st.fn, '__qualname__', st.fn)!r}) {state}>"
+
+
+def after_func(seconds: float, fn: Callable[..., Any], *args: Any) -> Timer:
+    """Go's time.AfterFunc: start ``fn(*args)`` in its own goroutine after ``seconds``.
+
+    ``fn`` is an ``async def`` function or a plain function, as for ``go``
+    (a plain one runs as a goroutine with no scheduling points), started in
+    a copy of the context variables of this call; an exception it raises
+    ends the program, as any goroutine's. Returns a
+    ``Timer`` with no channel (``c`` is None): ``stop()`` keeps ``fn`` from
+    starting and returns True if it did so; ``reset(seconds)`` schedules
+    ``fn`` again, even after it ran. Needs a running runtime.
+    """
+    if inspect.iscoroutine(fn):
+        raise TypeError(
+            "after_func: got a coroutine object; pass the function and its arguments "
+            "(after_func(1.0, fn, x), not after_func(1.0, fn(x))): a timer may run it more than once"
+        )
+    if not callable(fn):
+        raise TypeError(f"after_func: fn {fn!r} ({type(fn).__name__}) is not callable; pass a function")
+    return _FuncTimer(seconds, fn, args)

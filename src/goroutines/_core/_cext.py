@@ -1,9 +1,17 @@
 """Loading the optional C fast paths (_speedups.c) and what they provide.
 
 ``speedups`` is the C module or None: not built (no compiler at install),
-a free-threaded build (the C code is written for a build with a GIL), or
-``GOROUTINES_PURE=1`` in the environment. Every caller has a pure-Python
-path for None; see docs/design.md, "The C fast paths".
+``GOROUTINES_PURE=1`` in the environment, or a stale build (below). Every
+caller has a pure-Python path for None; see docs/design.md, "The C fast
+paths". The module is built and used on both builds, with a GIL and
+free-threaded (where it declares that it does not need the GIL).
+
+A stale build: the extension records the SHA-256 of the _speedups.c it was
+compiled from. When that source sits beside it (an in-tree or editable
+install) and has changed since, the old binary is not loaded -- it would
+run code that no longer matches its source -- with a warning saying how to
+rebuild; with ``GOROUTINES_REQUIRE_SPEEDUPS=1`` (CI) the import fails
+instead, as it does when the extension is missing.
 
 ``new_lock()`` makes the runtime's own locks (channel locks, Sched.lock): a
 ``_speedups.Lock`` (threading.Lock's API; a futex on Linux, which the C
@@ -14,21 +22,67 @@ makes a buffered channel's buffer: the C ring or a deque.
 from __future__ import annotations
 
 import os
-import sysconfig
 import threading
+import warnings
 from collections import deque
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+_SOURCE = Path(__file__).with_name("_speedups.c")
+
+
+def _required() -> bool:
+    return os.environ.get("GOROUTINES_REQUIRE_SPEEDUPS", "") not in ("", "0")
+
+
+def stale_reason(mod: Any, source: Path | None = None, *, trust_mtime: bool = False) -> str | None:
+    """Why the built module ``mod`` does not match ``source`` (default: the
+    _speedups.c beside this file), or None.
+
+    ``trust_mtime``: a binary newer than its source was built after the
+    last edit; skip hashing it (importing hashlib costs milliseconds).
+    """
+    if source is None:
+        source = _SOURCE
+    try:
+        st = source.stat()
+    except OSError:
+        return None  # an installed wheel: no source beside it to compare
+    built = getattr(mod, "SOURCE_SHA256", "")
+    if not built:
+        return f"{mod.__file__} records no source hash (built by an older setup.py)"
+    if trust_mtime:
+        try:
+            if os.stat(mod.__file__).st_mtime > st.st_mtime:
+                return None
+        except (OSError, TypeError):
+            pass
+    import hashlib
+
+    if hashlib.sha256(source.read_bytes()).hexdigest() != built:
+        return f"{mod.__file__} was built from an older {source.name}"
+    return None
 
 
 def _load() -> Any:
     if os.environ.get("GOROUTINES_PURE", "") not in ("", "0"):
         return None
-    if sysconfig.get_config_var("Py_GIL_DISABLED"):
-        return None
     try:
         from . import _speedups  # type: ignore[attr-defined]
     except ImportError:
+        if _required():
+            raise
+        return None
+    why = stale_reason(_speedups, trust_mtime=True)
+    if why is not None:
+        msg = (
+            f"goroutines: not loading the C fast paths: {why}; rebuild them with "
+            "`pip install -e . --no-deps` or `python setup.py build_ext --inplace`"
+        )
+        if _required():
+            raise ImportError(msg + " (GOROUTINES_REQUIRE_SPEEDUPS=1)")
+        warnings.warn(msg + "; running on the pure-Python paths", RuntimeWarning, stacklevel=2)
         return None
     return _speedups
 

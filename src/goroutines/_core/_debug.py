@@ -49,6 +49,7 @@ import time
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ._g import SYSCALL
+from ._plain import mark_runtime_thread
 from ._traceback import dump
 
 if TYPE_CHECKING:
@@ -170,6 +171,7 @@ class _SchedTrace:
         self.stopped = threading.Event()
         self.t0 = time.monotonic()
         self.thread = threading.Thread(target=self._loop, name=SCHEDTRACE_THREAD, daemon=True)
+        mark_runtime_thread(self.thread)
 
     def _loop(self) -> None:
         while not self.stopped.wait(self.period):

@@ -76,6 +76,12 @@ WAIT_MUTEX = "sync.Mutex"
 WAIT_RWMUTEX = "sync.RWMutex"
 WAIT_WAITGROUP = "sync.WaitGroup"
 WAIT_ONCE = "sync.Once"
+# Go's x/sync and sync.Cond (the contract's "…": named after the Go type,
+# plus the method where one type has two ways to wait).
+WAIT_COND = "sync.Cond"
+WAIT_SEMAPHORE = "semaphore.Weighted"
+WAIT_ERRGROUP_WAIT = "errgroup.Group.Wait"
+WAIT_ERRGROUP_GO = "errgroup.Group.Go"
 
 
 class G:
@@ -98,6 +104,11 @@ class G:
                             coroutine runs, or while a dump reads its
                             chain (module docstring); None with the GIL.
                             Made once per G record, kept when it is reused.
+      ctx                   the goroutine's contextvars.Context (a copy of
+                            its creator's, made by go()): entered by the M
+                            around every resume of ``coro`` and by nobody
+                            else, so it is never entered on two threads.
+                            Set with ``coro``, cleared with it.
 
     Where the G was created is kept as the go() call's frame's code object
     and instruction offset (``f_lasti``); ``created_line`` turns them into
@@ -119,6 +130,7 @@ class G:
         "waitsince",
         "param",
         "waitchan",
+        "ctx",
         "created_code",
         "created_lasti",
         "creator_id",
@@ -136,6 +148,7 @@ class G:
         self.waitsince = 0.0
         self.param: Any = None
         self.waitchan: Any = None
+        self.ctx: Any = None
         self.created_code: CodeType | None = None
         self.created_lasti = -1
         self.creator_id = 0

@@ -25,6 +25,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from contextvars import copy_context as _copy_context
 from typing import Any
 
 from .._errors import throw
@@ -42,6 +43,7 @@ from ._g import (
     WAITING,
     G,
 )
+from ._plain import mark_runtime_thread
 from ._sched import P_DEAD, P_RUNNING, P, Sched, inject, wake_m
 from ._trace import emit
 
@@ -111,6 +113,7 @@ class M:
 
     def start(self) -> None:
         t = threading.Thread(target=self._main, name=f"goroutines-M{self.id}", daemon=True)
+        mark_runtime_thread(t)
         self.thread = t
         t.start()
         self.started.set()
@@ -155,6 +158,11 @@ def _ready_py(g: G, m: M | None) -> None:
     whatever sat there moves to the global queue; from anywhere else, to the
     global queue, waking an idle P's M.
     """
+    if type(g) is not G:
+        # A plain thread's waiter (_blocking.py), queued on a channel like a
+        # select's: waking it releases its lock; nothing is scheduled.
+        g.wake()  # type: ignore[attr-defined]
+        return
     g.status = RUNNABLE
     if m is not None:
         p = m.p
@@ -219,6 +227,27 @@ def _globready(sched: Sched, g: G) -> None:
         sched.runq.append(g)
         m = sched.wakep_locked() if sched.pidle else None
     wake_m(m)
+
+
+def ready_external(sched: Sched, g: G, value: Any) -> None:
+    """Ready ``g``, parked until something outside the runtime completed
+    (``Sched.nexternal`` counted it), resuming it with ``value``. Any
+    thread may call it, once per such park; after the run has stopped it
+    does nothing (the goroutine was abandoned). It takes the run's own
+    Sched, never "the current runtime", so a late completion cannot reach
+    a later run.
+    """
+    with sched.lock:
+        sched.nexternal -= 1
+        if sched.stopping:
+            return
+        g.param = value
+        g.status = RUNNABLE
+        sched.runq.append(g)
+        tw = sched.wakep_locked() if sched.pidle else None
+    if sched.trace is not None:
+        emit(None, "unblock", g.id)
+    wake_m(tw)
 
 
 def preempted(m: M) -> None:
@@ -344,7 +373,9 @@ def schedule(m: M) -> None:
         if sl is not None:
             sl.acquire()
         try:
-            trap = g.coro.send(param)
+            # The goroutine's own contextvars.Context is current while its
+            # code runs (asyncio's Task does the same per step).
+            trap = g.ctx.run(g.coro.send, param)
         except StopIteration as e:
             if sl is not None:
                 sl.release()
@@ -407,7 +438,8 @@ def after_trap(m: M, g: G, trap: Any) -> None:
             g,
             TypeError(
                 f"goroutine {g.id} awaited {trap!r}, which is not a goroutines "
-                "operation (asyncio/trio awaitables cannot be awaited in a goroutine)"
+                "operation (asyncio/trio awaitables cannot be awaited in a goroutine; "
+                "run asyncio code with 'await goroutines.aio(awaitable)')"
             ),
         )
         return
@@ -647,15 +679,21 @@ def findrunnable(m: M) -> G | None:
 # ---------------------------------------------------------------------- go, exit, panic
 
 
-def newproc(sched: Sched, m: M | None, coro: Any, entry: str, code: Any, lasti: int, module: str = "") -> G:
+def newproc(
+    sched: Sched, m: M | None, coro: Any, entry: str, code: Any, lasti: int, module: str = "", ctx: Any = None
+) -> G:
     """Create a goroutine running ``coro`` and make it runnable (Go's newproc).
 
-    ``code`` and ``lasti`` are the go() call's frame's f_code and f_lasti.
+    ``code`` and ``lasti`` are the go() call's frame's f_code and f_lasti;
+    ``ctx`` the goroutine's contextvars.Context (None: a copy of the
+    calling thread's current one).
     From a goroutine, the new G takes the P's runnext (what sat there moves
     to the global queue), as Go's newproc does; from elsewhere it joins the
     global queue. One Sched.lock section does it all: ``m.p`` cannot change
     while the lock is held, so no recheck is needed as in ready().
     """
+    if ctx is None:
+        ctx = _copy_context()
     cid = 0
     if m is not None:
         creator = m.curg
@@ -685,6 +723,7 @@ def newproc(sched: Sched, m: M | None, coro: Any, entry: str, code: Any, lasti: 
     sched.goidgen = gid
     g.id = gid
     g.coro = coro
+    g.ctx = ctx
     g.created_code = code
     g.created_lasti = lasti
     g.created_module = module
@@ -721,6 +760,7 @@ def goexit(m: M, g: G, value: Any) -> None:
     g.status = DEAD
     m.curg = None
     g.coro = None
+    g.ctx = None
     g.param = None
     g.waitchan = None
     g.waitreason = ""
@@ -745,12 +785,19 @@ def gopanic(m: M, g: G, exc: BaseException) -> None:
 
     try:
         exc.add_note(f"goroutine {g.id} panicked; {describe_creation(g)}")
+        if type(exc) is RuntimeError and str(exc) == "no running event loop":
+            # asyncio called straight from goroutine code.
+            exc.add_note(
+                "goroutines run on no asyncio event loop: run asyncio code with "
+                "'await goroutines.aio(coro)', which runs it on the runtime's loop thread"
+            )
     except Exception:  # noqa: BLE001 - an exception type that refuses notes
         pass
     if m.sched.trace is not None:
         emit(m, "panic", g.id, f"{type(exc).__name__}: {exc}")
     g.status = DEAD
     g.coro = None
+    g.ctx = None
     with m.sched.lock:
         if not m.sched.stopping:
             attach_panic_dump_locked(m.sched, g, exc)

@@ -23,6 +23,7 @@ from ._cext import speedups
 from ._cpus import available_cpus
 from ._debug import RunHooks
 from ._g import RUNNING, SYSCALL, WAITING
+from ._plain import mark_runtime_thread
 from ._proc import _tls, current_g, current_m, newproc, unhook
 from ._sched import Sched
 from ._sysmon import sysmon
@@ -213,6 +214,7 @@ def run(main: Any, /, *args: Any, gomaxprocs: int | None = None) -> Any:
                 mon = threading.Thread(
                     target=sysmon, args=(sched,), name="goroutines-sysmon", daemon=True
                 )
+                mark_runtime_thread(mon)
                 sched.sysmon_thread = mon
                 mon.start()
             sched.done.acquire()
@@ -262,6 +264,16 @@ def _shutdown(sched: Sched) -> None:
             continue
         t.join(max(0.0, budget))
     with sched.lock:
+        atstop = list(sched.atstop)
+        sched.atstop.clear()
+    for fn in atstop:
+        # The asyncio loop thread (_aio.py): its tasks are cancelled and it
+        # is joined before the goroutines waiting on them are closed below.
+        try:
+            fn()
+        except Exception:  # noqa: BLE001, S110 - shutting down regardless
+            pass
+    with sched.lock:
         leftover = [g for g in sched.allgs.values() if g.status not in (RUNNING, SYSCALL)]
         sched.allgs.clear()
         sched.gfree.clear()
@@ -273,13 +285,19 @@ def _shutdown(sched: Sched) -> None:
     # whatever they raise is dropped. One still running on an M is left be.
     for g in leftover:
         coro = g.coro
+        ctx = g.ctx
         g.coro = None
+        g.ctx = None
         if coro is not None:
             sl = g.stacklock  # close() runs the G's code (see _g.py)
             if sl is not None:
                 sl.acquire()
             try:
-                coro.close()
+                # Its finally blocks see the goroutine's context variables.
+                if ctx is not None:
+                    ctx.run(coro.close)
+                else:
+                    coro.close()
             except BaseException:  # noqa: BLE001, S110 - abandoned, as in Go
                 pass
             finally:

@@ -11,8 +11,8 @@ Lock order (a thread holding a lock may only take locks later in the list):
 Nothing ever takes a channel lock while holding Sched.lock.
 
 What Sched.lock guards: runq, pidle, midle, poller, allm, mcount, allgs,
-goidgen, gfree, timers, netpoll registration counts, stopping/stopped and the
-outcome fields, every P's ``m`` and ``status``, every M's ``p`` and ``nextp``
+goidgen, gfree, timers, netpoll registration counts, nexternal, aio, atstop,
+stopping/stopped and the outcome fields, every P's ``m`` and ``status``, every M's ``p`` and ``nextp``
 *writes* (an M reads its own ``p`` without the lock: see M).
 
 Invariants (checked by ``check_invariants`` in the tests):
@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._cext import new_lock
 from ._g import RUNNABLE, G
+from ._plain import PlainThreads
 from ._timers import TimerHeap
 
 if TYPE_CHECKING:
@@ -99,9 +100,11 @@ class Sched:
     # Slots: the C fast paths (_speedups.c) read ``trace``, ``stopping`` and
     # ``coarse_now`` by offset on every goroutine switch.
     __slots__ = (
+        "aio",
         "allgs",
         "allm",
         "allp",
+        "atstop",
         "coarse_now",
         "done",
         "gfree",
@@ -113,9 +116,11 @@ class Sched:
         "mcount",
         "midle",
         "netpoll",
+        "nexternal",
         "npolling",
         "outcome",
         "pidle",
+        "plain",
         "poller",
         "runq",
         "started",
@@ -154,6 +159,17 @@ class Sched:
         # Threads that are not Ms (sysmon) inside a non-blocking poll: they
         # may hold claimed I/O waiters not yet queued, so checkdead waits.
         self.npolling = 0
+        # The plain threads' part of deadlock detection (see _plain.py).
+        self.plain = PlainThreads()
+        # Goroutines parked until something outside the runtime completes
+        # (an asyncio task, a concurrent.futures.Future): some other thread
+        # will ready them, so they are not deadlocked (see ready_external).
+        self.nexternal = 0
+        # The run's asyncio loop thread, made on first gr.aio (_aio.py).
+        self.aio: Any = None
+        # Called (no lock held) by run() as it ends, after the Ms have
+        # stopped and before abandoned goroutines are closed.
+        self.atstop: list[Any] = []
         # The execution tracer while one records (see _trace.py); read
         # without the lock at every event point, set under it.
         self.trace: Any = None
@@ -359,22 +375,36 @@ class Sched:
         pm = self.poller
         return len(self.midle) + (pm is not None and not pm.inpoll)
 
-    def checkdead_locked(self, going_idle: M) -> None:
+    def checkdead_locked(self, going_idle: M | None) -> None:
         """Called by an M about to go idle: is this the end of the program?
 
         Exact, never a guess: the program is deadlocked when this is the last
         M not idle (so no G is running or in a blocking call), no G is
-        runnable, no timer is pending and no goroutine awaits I/O.
+        runnable, no timer is pending, no goroutine awaits I/O, and no plain
+        thread may still act on a channel (the rule in _plain.py). sysmon
+        calls it with ``going_idle=None`` while only plain threads held it
+        back (``plain.suppressed``).
         """
         if self.stopping:
             return
-        running = self.mcount - self.nmidle_locked() - 1
-        if running > 0 or self.runq or self.timers.nlive or self.io_waiters() or self.npolling:
+        self.plain.suppressed = False
+        running = self.mcount - self.nmidle_locked() - (going_idle is not None)
+        if (
+            running > 0
+            or self.runq
+            or self.timers.nlive
+            or self.io_waiters()
+            or self.npolling
+            or self.nexternal
+        ):
             return
         for p in self.allp:
             if p.runnext:
                 return
         if not self.allgs:
+            return
+        if self.plain.may_act():
+            self.plain.suppressed = True
             return
         from ._traceback import dump_locked
 

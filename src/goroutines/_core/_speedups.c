@@ -25,12 +25,55 @@
  *   ready()     _proc.ready's common case (the caller's P's runnext is
  *               empty); every other case calls the Python ready.
  *
- * Locking: every read or write of a channel's queues, buffer or ``_closed``
- * happens with that channel's Lock held, as in _chan.py; this code relies on
- * the GIL only as the C API requires (holding it to touch objects), never
- * for the atomicity of a channel operation. The module is built and used only
- * on CPython builds with a GIL (setup.py; _proc.py checks too): on a
- * free-threaded build the pure-Python paths run.
+ * Locking -- the same rules as the Python code, on both builds. Nothing here
+ * relies on the GIL for atomicity; on a build with one it is held only
+ * because the C API requires it. The order is docs/design.md's "Locks"
+ * (a thread holding one takes only those after it): (1) channel locks,
+ * (2) sync/timer locks, (3) Sched.lock, (4) Netpoll.lock; the C code takes
+ * only (1) and (3), never both at once, and an object's critical section
+ * (free-threaded builds) only innermost, for one slot. Each path and the
+ * lock it relies on:
+ *
+ *   SendOp/RecvOp await    the channel's Lock (its ``_lock``) around every
+ *                          read or write of ``_recvq``/``_sendq``/``_buf``/
+ *                          ``_closed``, exactly as _chan.py. Released before
+ *                          ready() (which may take Sched.lock), or handed to
+ *                          the M with a park (released in park_on_lock
+ *                          after the G is marked waiting).
+ *   Ring                   its channel's Lock; ``len`` alone is also read
+ *                          without it (len(ch), a snapshot: relaxed atomic).
+ *   take_global            Sched.lock around the global run queue, ``pidle``,
+ *                          the P's status and ``stopping``; called holding
+ *                          no other lock. Self-contained: the run-queue
+ *                          layout lives only there.
+ *   ready()                no lock: the caller's own P's ``runnext`` (a
+ *                          deque, internally locked on free-threaded builds)
+ *                          and the recheck of ``m.p``, as _proc.ready.
+ *   run_fast               no lock of its own: runnext, then take_global.
+ *   slot writes            G and M slots have one writer at a time (the G's
+ *                          owner, the M itself; _g.py, _proc.py), ordered by
+ *                          the lock or queue that handed them over: an atomic
+ *                          exchange on a free-threaded build, so an unlocked
+ *                          reader sees the old or new value and the old one
+ *                          is dropped once. P.schedtick, which a retaken P's
+ *                          old and new owner may both store, is stored as the
+ *                          member descriptor stores it: under the object's
+ *                          critical section (a per-object mutex, a leaf:
+ *                          nothing else is taken or called inside it).
+ *                          Plain stores with a GIL.
+ *   slot reads, no lock    ``m.p`` (only ever taken away from its M, see
+ *                          _proc.py; P objects live as long as their Sched in
+ *                          ``allp``), ``sched.trace``/``stopping``, ``g.status``
+ *                          are compared by identity only: an atomic load.
+ *                          ``sched.coarse_now`` (sysmon replaces it) and
+ *                          ``p.schedtick`` (a retaken P's old and new owner
+ *                          may both touch it) are read as strong references
+ *                          under the object's critical section, so a
+ *                          concurrent store cannot free them under us.
+ *   module state           set once by setup_*() at import, read-only after.
+ *
+ * On a free-threaded build the module declares Py_MOD_GIL_NOT_USED:
+ * importing it never turns the GIL back on.
  *
  * Field access: G, M and P are Python classes with __slots__; setup() reads
  * each slot's offset from its member descriptor once, and the fast paths
@@ -48,7 +91,33 @@
 #include <pythread.h>
 
 #if defined(Py_GIL_DISABLED)
-#error "goroutines._core._speedups is for CPython builds with a GIL"
+#define GR_FT 1     /* a free-threaded build: see "Locking" above */
+#define GR_FT_BUILD 1
+#else
+#define GR_FT_BUILD 0
+#endif
+
+/* Atomic access to a word that another thread may write meanwhile (on a
+ * free-threaded build, at the same time). Used on both builds: relaxed and
+ * acquire/release loads and stores are plain moves on x86. */
+#if defined(__GNUC__) || defined(__clang__)
+#define GR_LOAD_RELAXED(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define GR_LOAD_ACQUIRE(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
+#define GR_STORE_RELAXED(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+#define GR_STORE_RELEASE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
+#define GR_FENCE_ACQUIRE() __atomic_thread_fence(__ATOMIC_ACQUIRE)
+#elif defined(GR_FT)
+#error "goroutines._core._speedups: a free-threaded build needs GCC or Clang atomics"
+#else
+#define GR_LOAD_RELAXED(x) (x)
+#define GR_LOAD_ACQUIRE(x) (x)
+#define GR_STORE_RELAXED(x, v) ((x) = (v))
+#define GR_STORE_RELEASE(x, v) ((x) = (v))
+#define GR_FENCE_ACQUIRE() ((void)0)
+#endif
+
+#ifndef GR_SOURCE_SHA256
+#define GR_SOURCE_SHA256 ""     /* setup.py passes the hash of this file */
 #endif
 
 /* ------------------------------------------------------------------ state */
@@ -58,7 +127,7 @@ static PyTypeObject *G_type = NULL;
 static Py_ssize_t off_g_param = -1, off_g_status = -1, off_g_waitreason = -1, off_g_waitchan = -1;
 static Py_ssize_t off_m_p = -1, off_m_curg = -1, off_m_sched = -1;
 static Py_ssize_t off_p_runnext = -1, off_p_schedtick = -1;
-static Py_ssize_t off_g_coro = -1, off_g_waitsince = -1;
+static Py_ssize_t off_g_coro = -1, off_g_waitsince = -1, off_g_ctx = -1;
 static PyObject *RUNNING = NULL, *WAITING = NULL;  /* _g.RUNNING, _g.WAITING */
 static PyObject *py_goexit = NULL, *py_gopanic = NULL, *py_after_trap = NULL;
 static PyObject *py_trace_trap = NULL, *py_unhook = NULL;
@@ -89,25 +158,118 @@ static PyTypeObject *deque_type = NULL;
  * schedule loop, which clears this before it returns). */
 static _Thread_local PyObject *tls_m = NULL;
 
+/* A slot's word. Plain access only where the slot's writer is this thread
+ * or a lock this thread holds orders it; else slot_load / slot_get_ref. */
 #define SLOT(obj, off) (*(PyObject **)((char *)(obj) + (off)))
+
+/* A slot read without the lock its writers hold, for an identity test or a
+ * referent kept alive by something else (see "Locking"): borrowed. */
+static inline PyObject *
+slot_load(PyObject *obj, Py_ssize_t off)
+{
+    return GR_LOAD_ACQUIRE(SLOT(obj, off));
+}
+
+/* A strong reference to a slot's value (NULL if unset) that another thread
+ * may replace meanwhile: read under the object's critical section, which
+ * the member descriptor's store (and slot_set_shared) holds while it swaps
+ * the word, so the value cannot be freed between the load and the incref.
+ * Only for slots every writer stores that way (Sched.coarse_now, written by
+ * sysmon in Python; P.schedtick). */
+static inline PyObject *
+slot_get_ref(PyObject *obj, Py_ssize_t off)
+{
+    PyObject *v;
+#ifdef GR_FT
+    Py_BEGIN_CRITICAL_SECTION(obj);
+    v = Py_XNewRef(SLOT(obj, off));
+    Py_END_CRITICAL_SECTION();
+#else
+    v = Py_XNewRef(SLOT(obj, off));
+#endif
+    return v;
+}
 
 /* sched.trace is None (tracing off)? An unset slot counts as off. */
 static inline int
 trace_off(PyObject *sched)
 {
-    PyObject *t = SLOT(sched, off_s_trace);
+    PyObject *t = slot_load(sched, off_s_trace);
     return t == NULL || t == Py_None;
 }
 
-/* Store a new reference to v in a slot, as a member descriptor's set does. */
+/* Store a new reference to v in a slot whose writers take turns (one at a
+ * time, ordered by a lock or a queue: every G and M slot the C code writes,
+ * see _g.py and _proc.py). On a free-threaded build an atomic exchange: a
+ * reader without the lock (a member descriptor: atomic load, then a checked
+ * incref) sees the old or the new value, and the old one is dropped once. */
 static inline void
 slot_set(PyObject *obj, Py_ssize_t off, PyObject *v)
 {
     PyObject **p = (PyObject **)((char *)obj + off);
-    PyObject *old = *p;
     Py_INCREF(v);
+#ifdef GR_FT
+    PyObject *old = __atomic_exchange_n(p, v, __ATOMIC_ACQ_REL);
+#else
+    PyObject *old = *p;
     *p = v;
+#endif
     Py_XDECREF(old);
+}
+
+/* Store a slot that two writers may store at once, or that slot_get_ref
+ * reads (P.schedtick: a retaken P's old and new owner): as the member
+ * descriptor stores it -- on a free-threaded build under the object's
+ * critical section, the old value dropped after it. */
+static inline void
+slot_set_shared(PyObject *obj, Py_ssize_t off, PyObject *v)
+{
+    PyObject **p = (PyObject **)((char *)obj + off);
+    PyObject *old;
+    Py_INCREF(v);
+#ifdef GR_FT
+    Py_BEGIN_CRITICAL_SECTION(obj);
+    old = *p;
+    GR_STORE_RELEASE(*p, v);
+    Py_END_CRITICAL_SECTION();
+#else
+    old = *p;
+    *p = v;
+#endif
+    Py_XDECREF(old);
+}
+
+/* ------------------------------------------------------------------ switch, fallbacks */
+
+/* fast_on: the fast paths run (1) or every operation goes straight to its
+ * Python implementation (0, set_fast(False)): tests run the same programs
+ * both ways in one process. Flipped only between runs; read relaxed. */
+static int fast_on = 1;
+
+/* Why a fast path handed an operation to Python, counted (relaxed atomic
+ * adds, on the slow path only) so that a test can tell the C code is not
+ * quietly falling back where it should not. */
+enum {
+    FB_OFF,         /* set_fast(False) */
+    FB_NOT_M,       /* not on an M, or the M has no P (preempted) */
+    FB_CHAN,        /* not a channel the fast paths know (Python Lock/buffer) */
+    FB_CLOSED,      /* the channel is closed */
+    FB_QUEUE,       /* a select waiter, or several waiters, queued */
+    FB_PARK,        /* would block, and cannot park here (queue not empty, no G) */
+    FB_READY,       /* ready(): runnext occupied, tracing, no P: _ready_py */
+    FB_N,
+};
+static const char *fb_names[FB_N] = {"off", "not_m", "chan", "closed", "queue", "park", "ready"};
+static Py_ssize_t fb_count[FB_N];
+
+static inline void
+fallback(int why)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    __atomic_fetch_add(&fb_count[why], 1, __ATOMIC_RELAXED);
+#else
+    fb_count[why]++;
+#endif
 }
 
 /* ------------------------------------------------------------------ Lock */
@@ -461,6 +623,10 @@ await_new(int state, int mode, PyObject *value /* stolen */)
 {
     AwaitObject *a = tls_await;
     if (a != NULL && Py_REFCNT(a) == 1) {
+        /* Only our own reference is left: the last other holder (the
+         * frame of a goroutine that may have moved to another M) dropped
+         * its reference after its last use; order our writes after it. */
+        GR_FENCE_ACQUIRE();
         Py_CLEAR(a->value);
         Py_INCREF(a);
     }
@@ -559,8 +725,24 @@ Await_am_send(AwaitObject *self, PyObject *arg, PyObject **result)
     }
 }
 
-/* Iterator protocol and send(), for callers that do not use am_send (the
- * interpreter when a trace function is set, or user code). */
+/* Iterator protocol and send(), for callers that do not use am_send: the
+ * interpreter's SEND on Python 3.12 and later (tp_iternext when it sends
+ * None, else a send() call), and on 3.11 when a trace function is set. */
+
+/* Return ``r`` (stolen, not None) as StopIteration(r), wrapped so that a
+ * tuple stays one value. */
+static PyObject *
+stop_with(PyObject *r)
+{
+    PyObject *e = PyObject_CallOneArg(PyExc_StopIteration, r);
+    Py_DECREF(r);
+    if (e != NULL) {
+        PyErr_SetObject(PyExc_StopIteration, e);
+        Py_DECREF(e);
+    }
+    return NULL;
+}
+
 static PyObject *
 await_step(AwaitObject *self, PyObject *arg)
 {
@@ -574,16 +756,7 @@ await_step(AwaitObject *self, PyObject *arg)
             PyErr_SetNone(PyExc_StopIteration);
             return NULL;
         }
-        else {
-            /* StopIteration(value), wrapped so that a tuple stays one value. */
-            PyObject *e = PyObject_CallOneArg(PyExc_StopIteration, r);
-            Py_DECREF(r);
-            if (e != NULL) {
-                PyErr_SetObject(PyExc_StopIteration, e);
-                Py_DECREF(e);
-            }
-            return NULL;
-        }
+        return stop_with(r);
     default:
         return NULL;
     }
@@ -592,22 +765,21 @@ await_step(AwaitObject *self, PyObject *arg)
 static PyObject *
 Await_iternext(AwaitObject *self)
 {
-    PyObject *r = await_step(self, Py_None);
-    if (r == NULL && PyErr_ExceptionMatches(PyExc_StopIteration)) {
-        /* tp_iternext reports plain exhaustion without an exception. */
-        PyObject *t, *v, *tb;
-        PyErr_Fetch(&t, &v, &tb);
-        if (v == NULL || v == Py_None ||
-            (PyObject_TypeCheck(v, (PyTypeObject *)PyExc_StopIteration) &&
-             ((PyStopIterationObject *)v)->value == Py_None)) {
-            Py_XDECREF(t);
-            Py_XDECREF(v);
-            Py_XDECREF(tb);
+    PyObject *r;
+    switch (Await_am_send(self, Py_None, &r)) {
+    case PYGEN_NEXT:
+        return r;
+    case PYGEN_RETURN:
+        if (r == Py_None) {
+            /* tp_iternext reports plain exhaustion without an exception
+             * (the common case: a send done at once). */
+            Py_DECREF(r);
             return NULL;
         }
-        PyErr_Restore(t, v, tb);
+        return stop_with(r);
+    default:
+        return NULL;
     }
-    return r;
 }
 
 static PyObject *
@@ -658,12 +830,12 @@ static int call3(PyObject *fn, PyObject *a, PyObject *b, PyObject *c);
 static int
 c_ready(PyObject *g, PyObject *m)
 {
-    PyObject *p = SLOT(m, off_m_p);
-    PyObject *sched = SLOT(m, off_m_sched);
+    PyObject *p = slot_load(m, off_m_p);   /* see "Locking": kept alive by allp */
+    PyObject *sched = SLOT(m, off_m_sched); /* set once */
     if (p == NULL || p == Py_None || sched == NULL)
         goto python;
-    PyObject *rn = SLOT(p, off_p_runnext);
-    if (rn == NULL || Py_TYPE(rn) != deque_type || Py_SIZE(rn) != 0)
+    PyObject *rn = SLOT(p, off_p_runnext);  /* set once */
+    if (rn == NULL || Py_TYPE(rn) != deque_type || GR_LOAD_RELAXED(((PyVarObject *)rn)->ob_size) != 0)
         goto python;
     if (off_s_trace < 0 || !trace_off(sched))
         goto python;
@@ -673,7 +845,7 @@ c_ready(PyObject *g, PyObject *m)
     if (r == NULL)
         return -1;
     Py_DECREF(r);
-    if (SLOT(m, off_m_p) == p)
+    if (slot_load(m, off_m_p) == p)
         return 0;
     /* The P was retaken while we appended: take g back out of that runnext
      * (if its new owner has not run it yet) and queue it globally. */
@@ -682,6 +854,7 @@ c_ready(PyObject *g, PyObject *m)
     Py_DECREF(rn);
     return err;
 python:
+    fallback(FB_READY);
     {
         PyObject *a[2] = {g, m};
         PyObject *r2 = PyObject_Vectorcall(py_ready, a, 2, NULL);
@@ -795,7 +968,7 @@ ring_push(RingObject *r, PyObject *v)
     }
     Py_INCREF(v);
     r->items[(r->head + r->len) & (r->size - 1)] = v;
-    r->len++;
+    GR_STORE_RELAXED(r->len, r->len + 1);    /* len(ch) reads it unlocked */
     return 0;
 }
 
@@ -806,7 +979,7 @@ ring_pop(RingObject *r)
     PyObject *v = r->items[r->head];
     r->items[r->head] = NULL;
     r->head = (r->head + 1) & (r->size - 1);
-    r->len--;
+    GR_STORE_RELAXED(r->len, r->len - 1);
     return v;
 }
 
@@ -835,7 +1008,8 @@ Ring_clear_items(RingObject *self)
     PyObject **items = self->items;
     Py_ssize_t size = self->size, head = self->head, len = self->len;
     self->items = NULL;
-    self->size = self->head = self->len = 0;
+    self->size = self->head = 0;
+    GR_STORE_RELAXED(self->len, 0);
     for (Py_ssize_t i = 0; i < len; i++)
         Py_DECREF(items[(head + i) & (size - 1)]);
     PyMem_Free(items);
@@ -853,7 +1027,7 @@ Ring_dealloc(RingObject *self)
 static Py_ssize_t
 Ring_length(RingObject *self)
 {
-    return self->len;
+    return GR_LOAD_RELAXED(self->len);     /* len(ch): a snapshot, maybe unlocked */
 }
 
 static PyObject *
@@ -1108,7 +1282,7 @@ is_live_m(PyObject *m)
 {
     if (m == NULL)
         return 0;
-    PyObject *p = SLOT(m, off_m_p);
+    PyObject *p = slot_load(m, off_m_p);
     return p != NULL && p != Py_None;
 }
 
@@ -1123,8 +1297,10 @@ fast_chan(PyObject *chan)
     if (Py_TYPE(chan) != chan_cls && !PyObject_TypeCheck(chan, &Chan_Type))
         return NULL;
     ChanObject *ch = (ChanObject *)chan;
-    if (ch->lock == NULL || Py_TYPE(ch->lock) != &Lock_Type || ch->buf == NULL ||
-        ch->recvq == NULL || ch->sendq == NULL)
+    /* Set by __init__ before the channel is shared, never unset after (a
+     * NULL here is a channel whose __init__ did not run): relaxed loads. */
+    if (GR_LOAD_RELAXED(ch->lock) == NULL || Py_TYPE(ch->lock) != &Lock_Type || GR_LOAD_RELAXED(ch->buf) == NULL ||
+        GR_LOAD_RELAXED(ch->recvq) == NULL || GR_LOAD_RELAXED(ch->sendq) == NULL)
         return NULL;
     return ch;
 }
@@ -1142,16 +1318,31 @@ SendOp_await(SendOpObject *op)
 {
     PyObject *m = tls_m;
     ChanObject *ch;
-    if (!is_live_m(m) || (ch = fast_chan(op->chan)) == NULL)
+    int why;
+    if (!GR_LOAD_RELAXED(fast_on)) {
+        why = FB_OFF;
         goto slow;
+    }
+    if (!is_live_m(m)) {
+        why = FB_NOT_M;
+        goto slow;
+    }
+    if ((ch = fast_chan(op->chan)) == NULL) {
+        why = FB_CHAN;
+        goto slow;
+    }
     LockObject *lock = (LockObject *)ch->lock;
     lock_acquire_raw(lock);
-    if (ch->closed)
+    if (ch->closed) {
+        why = FB_CLOSED;
         goto slow_unlock;
+    }
     PyObject *rq = ch->recvq;
     if (rq != Py_None) {
-        if (Py_TYPE(rq) != G_type)
-            goto slow_unlock;   /* a select waiter, or a deque of waiters */
+        if (Py_TYPE(rq) != G_type) {
+            why = FB_QUEUE;     /* a select waiter, or a deque of waiters */
+            goto slow_unlock;
+        }
         /* A plain receiver waits: hand the value straight to it. */
         ch->recvq = Py_None;    /* our reference to rq moves to this frame */
         Py_INCREF(Py_None);
@@ -1166,8 +1357,10 @@ SendOp_await(SendOpObject *op)
     }
     if (ch->cap > 0) {
         RingObject *buf = (RingObject *)ch->buf;
-        if (Py_TYPE(buf) != &Ring_Type)
+        if (Py_TYPE(buf) != &Ring_Type) {
+            why = FB_CHAN;
             goto slow_unlock;
+        }
         if (buf->len < ch->cap) {
             int err = ring_push(buf, op->value);
             lock_release_raw(lock);
@@ -1178,9 +1371,11 @@ SendOp_await(SendOpObject *op)
         }
     }
     /* Would block: park on an empty send queue (else the Python path). */
-    PyObject *g = SLOT(m, off_m_curg);
-    if (g == NULL || Py_TYPE(g) != G_type || ch->sendq != Py_None)
+    PyObject *g = SLOT(m, off_m_curg);     /* this M's own: written by this thread */
+    if (g == NULL || Py_TYPE(g) != G_type || ch->sendq != Py_None) {
+        why = FB_PARK;
         goto slow_unlock;
+    }
     Py_INCREF(lock);
     PyObject *a = await_new(A_PARK_SEND, 0, (PyObject *)lock);
     if (a == NULL) {
@@ -1197,6 +1392,7 @@ SendOp_await(SendOpObject *op)
 slow_unlock:
     lock_release_raw(lock);
 slow:
+    fallback(why);
     return PyObject_CallOneArg(send_slow, (PyObject *)op);
 }
 
@@ -1218,28 +1414,47 @@ RecvOp_await(RecvOpObject *op)
 {
     PyObject *m = tls_m;
     ChanObject *ch;
-    if (!is_live_m(m) || (ch = fast_chan(op->chan)) == NULL)
+    int why;
+    if (!GR_LOAD_RELAXED(fast_on)) {
+        why = FB_OFF;
         goto slow;
+    }
+    if (!is_live_m(m)) {
+        why = FB_NOT_M;
+        goto slow;
+    }
+    if ((ch = fast_chan(op->chan)) == NULL) {
+        why = FB_CHAN;
+        goto slow;
+    }
     LockObject *lock = (LockObject *)ch->lock;
     lock_acquire_raw(lock);
     PyObject *sq = ch->sendq;
     RingObject *buf = (RingObject *)ch->buf;
-    if (ch->cap > 0 && Py_TYPE(buf) != &Ring_Type)
+    if (ch->cap > 0 && Py_TYPE(buf) != &Ring_Type) {
+        why = FB_CHAN;
         goto slow_unlock;
+    }
     if (sq != Py_None) {
-        if (Py_TYPE(sq) != G_type)
+        if (Py_TYPE(sq) != G_type) {
+            why = FB_QUEUE;
             goto slow_unlock;
+        }
         /* A plain sender waits: take its value (or, buffered, the oldest
-         * buffered value, and its value joins the buffer's tail). */
+         * buffered value, and its value joins the buffer's tail). Its
+         * param is ours to read: it parked under the lock we hold. */
         PyObject *sv = SLOT(sq, off_g_param);
-        if (sv == NULL)
+        if (sv == NULL) {
+            why = FB_QUEUE;
             goto slow_unlock;
+        }
         Py_INCREF(sv);
         PyObject *v;
         if (ch->cap > 0) {
             /* The buffer is full (a sender waits): pop, then push. */
             if (buf->len == 0) {
                 Py_DECREF(sv);
+                why = FB_QUEUE;
                 goto slow_unlock;
             }
             v = ring_pop(buf);
@@ -1271,12 +1486,16 @@ RecvOp_await(RecvOpObject *op)
         lock_release_raw(lock);
         return recv_value(v, op->with_ok);
     }
-    if (ch->closed)
+    if (ch->closed) {
+        why = FB_CLOSED;
         goto slow_unlock;
+    }
     /* Would block: park on an empty receive queue (else the Python path). */
-    PyObject *g = SLOT(m, off_m_curg);
-    if (g == NULL || Py_TYPE(g) != G_type || ch->recvq != Py_None)
+    PyObject *g = SLOT(m, off_m_curg);     /* this M's own: written by this thread */
+    if (g == NULL || Py_TYPE(g) != G_type || ch->recvq != Py_None) {
+        why = FB_PARK;
         goto slow_unlock;
+    }
     Py_INCREF(lock);
     PyObject *a = await_new(A_PARK_RECV, op->with_ok, (PyObject *)lock);
     if (a == NULL) {
@@ -1292,6 +1511,7 @@ RecvOp_await(RecvOpObject *op)
 slow_unlock:
     lock_release_raw(lock);
 slow:
+    fallback(why);
     return PyObject_CallOneArg(recv_slow, (PyObject *)op);
 }
 
@@ -1449,14 +1669,13 @@ static int
 park_on_lock(PyObject *sched, PyObject *g, PyObject *trap)
 {
     slot_set(g, off_g_status, WAITING);
-    PyObject *now = SLOT(sched, off_s_coarse_now);
+    PyObject *now = slot_get_ref(sched, off_s_coarse_now);  /* sysmon replaces it */
     if (now == NULL) {
         PyErr_SetString(PyExc_AttributeError, "Sched.coarse_now is unset");
         return -1;
     }
-    Py_INCREF(now);
-    PyObject **ws = (PyObject **)((char *)g + off_g_waitsince);
-    Py_XSETREF(*ws, now);
+    slot_set(g, off_g_waitsince, now);
+    Py_DECREF(now);
     if (Py_TYPE(trap) == &Lock_Type) {
         LockObject *l = (LockObject *)trap;
         if (!mu_is_locked(&l->mu)) {
@@ -1471,8 +1690,8 @@ park_on_lock(PyObject *sched, PyObject *g, PyObject *trap)
             return -1;
         Py_DECREF(r);
     }
-    PyObject *stopping = SLOT(sched, off_s_stopping);
-    if (stopping != NULL && stopping != Py_False && SLOT(g, off_g_status) == WAITING) {
+    PyObject *stopping = slot_load(sched, off_s_stopping);
+    if (stopping != NULL && stopping != Py_False && slot_load(g, off_g_status) == WAITING) {
         PyObject *args[1] = {g};
         PyObject *r = PyObject_Vectorcall(py_unhook, args, 1, NULL);
         if (r == NULL)
@@ -1498,13 +1717,13 @@ take_global(PyObject *m, PyObject *sched, PyObject *p)
     PyObject *runq = SLOT(sched, off_s_runq);
     if (lk == NULL || Py_TYPE(lk) != &Lock_Type || runq == NULL || Py_TYPE(runq) != deque_type)
         return NULL;
-    if (Py_SIZE(runq) == 0)
+    if (GR_LOAD_RELAXED(((PyVarObject *)runq)->ob_size) == 0)
         return NULL;    /* a hint read without the lock; rechecked under it */
     LockObject *l = (LockObject *)lk;
     lock_acquire_raw(l);
     PyObject *g = NULL;
     PyObject *v = SLOT(sched, off_s_stopping);
-    if (v == NULL || v != Py_False || SLOT(m, off_m_p) != p)
+    if (v == NULL || v != Py_False || slot_load(m, off_m_p) != p)
         goto out;
     v = SLOT(p, off_p_status);
     if (v == NULL || !PyLong_CheckExact(v) || PyLong_AsLong(v) != P_RUNNING_VAL)
@@ -1536,6 +1755,49 @@ out:
     return g;
 }
 
+/* Run ``g`` (just taken from a queue: ours now) on ``m`` to its next trap,
+ * as schedule()'s "execute" does: curg, RUNNING, resume with the G's param.
+ * The one place the C code resumes a goroutine. Returns 0 with *res and
+ * *trap set (PyIter_Send's), or -1 with an exception (a broken G). */
+static int
+execute(PyObject *m, PyObject *g, PyObject **trap, PySendResult *res)
+{
+    slot_set(m, off_m_curg, g);
+    slot_set(g, off_g_status, RUNNING);
+    /* The waker stored param before queueing g; the queue ordered it. */
+    PyObject *param = Py_XNewRef(SLOT(g, off_g_param));
+    PyObject *coro = Py_XNewRef(SLOT(g, off_g_coro));
+    PyObject *ctx = Py_XNewRef(SLOT(g, off_g_ctx));
+    if (param == NULL || coro == NULL || ctx == NULL || !PyContext_CheckExact(ctx)) {
+        Py_XDECREF(param);
+        Py_XDECREF(coro);
+        Py_XDECREF(ctx);
+        slot_set(m, off_m_curg, Py_None);
+        PyErr_SetString(PyExc_RuntimeError, "run_fast: a runnable G without coro/param/ctx");
+        return -1;
+    }
+    slot_set(g, off_g_param, Py_None);
+    /* The goroutine's contextvars.Context is current while it runs, as
+     * schedule()'s ctx.run(coro.send, param) makes it. */
+    int rc = 0;
+    if (PyContext_Enter(ctx) < 0) {
+        rc = -1;
+    }
+    else {
+        *res = PyIter_Send(coro, param, trap);
+        if (PyContext_Exit(ctx) < 0) {
+            /* Only if the goroutine left a context it had not entered. */
+            Py_CLEAR(*trap);
+            rc = -1;
+        }
+    }
+    Py_DECREF(ctx);
+    Py_DECREF(param);
+    Py_DECREF(coro);
+    slot_set(m, off_m_curg, Py_None);
+    return rc;
+}
+
 /* run_fast(m): the inner part of _proc.schedule, for as long as it is the
  * plain case -- the P has a G in runnext, this is not a 61st pick, tracing is
  * off -- run that G to its next trap and park it if it yielded a lock; other
@@ -1550,21 +1812,28 @@ run_fast(PyObject *mod, PyObject *m)
         PyErr_SetString(PyExc_RuntimeError, "run_fast: setup_core/setup_sched not called");
         return NULL;
     }
-    PyObject *sched = SLOT(m, off_m_sched);
+    if (!GR_LOAD_RELAXED(fast_on))
+        Py_RETURN_NONE;
+    PyObject *sched = SLOT(m, off_m_sched);    /* set once */
     if (sched == NULL)
         Py_RETURN_NONE;
     Py_INCREF(sched);
     for (;;) {
-        PyObject *p = SLOT(m, off_m_p);
+        PyObject *p = slot_load(m, off_m_p);   /* see "Locking": kept alive by allp */
         if (p == NULL || p == Py_None)
             break;
-        PyObject *rn = SLOT(p, off_p_runnext);
+        PyObject *rn = SLOT(p, off_p_runnext);  /* set once */
         if (rn == NULL || Py_TYPE(rn) != deque_type)
             break;
-        PyObject *tickobj = SLOT(p, off_p_schedtick);
-        if (tickobj == NULL || !PyLong_CheckExact(tickobj))
+        PyObject *tickobj = slot_get_ref(p, off_p_schedtick);
+        if (tickobj == NULL)
             break;
+        if (!PyLong_CheckExact(tickobj)) {
+            Py_DECREF(tickobj);
+            break;
+        }
         long tick = PyLong_AsLong(tickobj);
+        Py_DECREF(tickobj);
         if (tick == -1 && PyErr_Occurred())
             goto error;
         tick += 1;
@@ -1574,7 +1843,7 @@ run_fast(PyObject *mod, PyObject *m)
             break;
         Py_INCREF(p);
         PyObject *g = NULL;
-        if (Py_SIZE(rn) != 0) {
+        if (GR_LOAD_RELAXED(((PyVarObject *)rn)->ob_size) != 0) {
             g = deque_call1(deque_popleft, rn);
             if (g == NULL) {
                 if (!PyErr_ExceptionMatches(PyExc_IndexError)) {
@@ -1599,27 +1868,17 @@ run_fast(PyObject *mod, PyObject *m)
             Py_DECREF(g);
             goto error;
         }
-        Py_XSETREF(SLOT(p, off_p_schedtick), nt);
+        slot_set_shared(p, off_p_schedtick, nt);
+        Py_DECREF(nt);
         Py_DECREF(p);
 
         /* execute */
-        slot_set(m, off_m_curg, g);
-        slot_set(g, off_g_status, RUNNING);
-        PyObject *param = SLOT(g, off_g_param);
-        PyObject *coro = SLOT(g, off_g_coro);
-        if (param == NULL || coro == NULL) {
+        PyObject *trap = NULL;
+        PySendResult res;
+        if (execute(m, g, &trap, &res) < 0) {
             Py_DECREF(g);
-            PyErr_SetString(PyExc_RuntimeError, "run_fast: a runnable G without coro/param");
             goto error;
         }
-        Py_INCREF(param);
-        Py_INCREF(coro);
-        slot_set(g, off_g_param, Py_None);
-        PyObject *trap = NULL;
-        PySendResult res = PyIter_Send(coro, param, &trap);
-        Py_DECREF(param);
-        Py_DECREF(coro);
-        slot_set(m, off_m_curg, Py_None);
         int err;
         if (res == PYGEN_RETURN) {
             err = call3(py_goexit, m, g, trap);
@@ -1687,6 +1946,7 @@ setup_sched(PyObject *mod, PyObject *args)
         return NULL;
     }
     if (slot_offset((PyObject *)G_type, "coro", &off_g_coro) < 0 ||
+        slot_offset((PyObject *)G_type, "ctx", &off_g_ctx) < 0 ||
         slot_offset((PyObject *)G_type, "waitsince", &off_g_waitsince) < 0)
         return NULL;
     PyObject *objs[] = {running, waiting, goexit, gopanic, after, ttrap, unhook, tlt};
@@ -1807,7 +2067,7 @@ ready_fn(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     PyObject *g = args[0], *m = args[1];
-    if (m == Py_None || G_type == NULL || Py_TYPE(g) != G_type) {
+    if (m == Py_None || G_type == NULL || Py_TYPE(g) != G_type || !GR_LOAD_RELAXED(fast_on)) {
         return PyObject_Vectorcall(py_ready, args, 2, NULL);
     }
     if (c_ready(g, m) < 0)
@@ -1815,7 +2075,57 @@ ready_fn(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 }
 
+/* set_fast(on): the fast paths run (True, the default) or hand every
+ * operation to its Python implementation (False). Between runs only. */
+static PyObject *
+set_fast(PyObject *mod, PyObject *on)
+{
+    int v = PyObject_IsTrue(on);
+    if (v < 0)
+        return NULL;
+    GR_STORE_RELAXED(fast_on, v);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+fast_fn(PyObject *mod, PyObject *Py_UNUSED(ignored))
+{
+    return PyBool_FromLong(GR_LOAD_RELAXED(fast_on));
+}
+
+/* fallbacks(): {reason: how many operations went to Python for it}. */
+static PyObject *
+fallbacks_fn(PyObject *mod, PyObject *Py_UNUSED(ignored))
+{
+    PyObject *d = PyDict_New();
+    if (d == NULL)
+        return NULL;
+    for (int i = 0; i < FB_N; i++) {
+        PyObject *n = PyLong_FromSsize_t(GR_LOAD_RELAXED(fb_count[i]));
+        if (n == NULL || PyDict_SetItemString(d, fb_names[i], n) < 0) {
+            Py_XDECREF(n);
+            Py_DECREF(d);
+            return NULL;
+        }
+        Py_DECREF(n);
+    }
+    return d;
+}
+
+static PyObject *
+reset_fallbacks_fn(PyObject *mod, PyObject *Py_UNUSED(ignored))
+{
+    for (int i = 0; i < FB_N; i++)
+        GR_STORE_RELAXED(fb_count[i], 0);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef module_methods[] = {
+    {"set_fast", set_fast, METH_O, "set_fast(on): run the C fast paths (True) or only the Python ones"},
+    {"fast", fast_fn, METH_NOARGS, "fast() -> bool: whether the C fast paths run"},
+    {"fallbacks", fallbacks_fn, METH_NOARGS,
+     "fallbacks() -> {reason: count} of operations the C code handed to Python"},
+    {"reset_fallbacks", reset_fallbacks_fn, METH_NOARGS, "reset_fallbacks(): zero the counts"},
     {"setup_core", setup_core, METH_VARARGS,
      "setup_core(G, M, P, CLOSED, RUNNABLE, WAIT_SEND, WAIT_RECV, ready_py, unrunnext)"},
     {"setup_chan", setup_chan, METH_VARARGS, "setup_chan(send_slow, recv_slow, send_closed, Chan)"},
@@ -1872,9 +2182,19 @@ PyInit__speedups(void)
         PyModule_AddObjectRef(mod, "SendOp", (PyObject *)&SendOp_Type) < 0 ||
         PyModule_AddObjectRef(mod, "RecvOp", (PyObject *)&RecvOp_Type) < 0 ||
         PyModule_AddObjectRef(mod, "Await", (PyObject *)&Await_Type) < 0 ||
-        PyModule_AddObjectRef(mod, "Ring", (PyObject *)&Ring_Type) < 0) {
+        PyModule_AddObjectRef(mod, "Ring", (PyObject *)&Ring_Type) < 0 ||
+        PyModule_AddStringConstant(mod, "SOURCE_SHA256", GR_SOURCE_SHA256) < 0 ||
+        PyModule_AddIntConstant(mod, "FREE_THREADED", GR_FT_BUILD) < 0) {
         Py_DECREF(mod);
         return NULL;
     }
+#ifdef GR_FT
+    /* Nothing here needs the GIL (see "Locking"): importing the module
+     * must not turn it back on. */
+    if (PyUnstable_Module_SetGIL(mod, Py_MOD_GIL_NOT_USED) < 0) {
+        Py_DECREF(mod);
+        return NULL;
+    }
+#endif
     return mod;
 }

@@ -16,7 +16,8 @@ Each pass it:
     free-threaded build only the frame is compared, not its instruction:
     another thread's frame is not read there);
   * wakes an M for due timers when no M waits for them;
-  * polls the network without blocking when nobody has for NETPOLL_AFTER.
+  * polls the network without blocking when nobody has for NETPOLL_AFTER;
+  * re-checks for deadlock while only plain threads held it back (_plain.py).
 
 Pacing, as Go's: it sleeps MIN_DELAY between passes, and after 50 passes in
 a row that retook nothing it doubles the sleep up to MAX_DELAY, so a healthy
@@ -115,6 +116,10 @@ def sysmon(sched: Sched) -> None:
                 and timers.earliest() <= now
             ):
                 towake.append(sched.wakep_locked())
+            if sched.plain.suppressed:
+                # Only plain threads kept the last idle M from declaring a
+                # deadlock: look again (one may have exited).
+                sched.checkdead_locked(None)
         for m in towake:
             wake_m(m)
         np = sched.netpoll
