@@ -102,15 +102,15 @@ class G:
                             that channel's lock, used by shutdown cleanup.
       lockedm               the M this G is wired to (lock_os_thread), or
                             None: see _lockos.py.
+      stacklock             free-threaded builds: held while the G's
+                            coroutine runs, or while a dump reads its
+                            chain (module docstring); None with the GIL.
+                            Made once per G record, kept when it is reused.
       ctx                   the goroutine's contextvars.Context (a copy of
                             its creator's, made by go()): entered by the M
                             around every resume of ``coro`` and by nobody
                             else, so it is never entered on two threads.
                             Set with ``coro``, cleared with it.
-      stacklock             free-threaded builds: held while the G's
-                            coroutine runs, or while a dump reads its
-                            chain (module docstring); None with the GIL.
-                            Made once per G record, kept when it is reused.
 
     Where the G was created is kept as the go() call's frame's code object
     and instruction offset (``f_lasti``); ``created_line`` turns them into

@@ -13,7 +13,10 @@ Each pass it:
     moves means it computes without awaiting, and is retaken after
     PREEMPT_AFTER (Go's 10 ms time slice): under the GIL a second thread
     running Python only adds hand-offs, so a computing goroutine keeps its P
-    as long as Go would let it. An M retaken while blocked is marked
+    as long as Go would let it (on a free-threaded build only the frame's
+    identity is compared, not its instruction: another thread's frame is not
+    read there; the thread's CPU clock and state tell a loop from a call). An
+    M retaken while blocked is marked
     (``M.blocked``): dumps, ``goroutines()``, schedtrace and the tracer
     show its goroutine in a blocking call (``[syscall]``, as Go shows one),
     until it next enters the runtime (_proc.preempted);
@@ -52,6 +55,7 @@ import sys
 import time
 from typing import Any
 
+from ._g import FREE_THREADED_BUILD
 from ._sched import P_RUNNING, Sched, inject, wake_m
 
 # A P is first looked at once it has been stuck BLOCKED_AFTER (bench W7: 32
@@ -172,10 +176,17 @@ def sysmon(sched: Sched) -> None:
                     continue
                 # Sample the M's innermost frame: the same one at the same
                 # instruction as last time means it is blocked in a call.
+                # Free-threaded builds read only the frame's identity: its
+                # fields are the running thread's to change, and a frame
+                # returning under the reader can take its memory with it
+                # (see _traceback).
                 if frames is None:
                     frames = sys._current_frames()
                 f = frames.get(m.ident)
-                where = (id(f), f.f_lasti, now, thread_cpu(m)) if f is not None else None
+                if f is None:
+                    where = None
+                else:
+                    where = (id(f), -1 if FREE_THREADED_BUILD else f.f_lasti, now, thread_cpu(m))
                 f = None
                 prev = p.sysmon_where
                 blocked = (

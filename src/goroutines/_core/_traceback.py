@@ -318,9 +318,11 @@ def _stack_of(c: _GCopy) -> str:
             lines = _frame_lines(_entries_of_frames(_thread_frames(c.frame)))
         elif c.sysstack is not None:
             lines = _frame_lines(list(c.sysstack))
-        if not lines and c.coro is not None:
+        if not lines and c.coro is not None and not (c.elsewhere and c.status == RUNNING):
             # Not found on a thread (or caught inside the runtime between two
             # steps): the coroutine chain still says where the goroutine is.
+            # (Free-threaded: not while another thread runs it, whatever its
+            # stacklock says: the C fast paths resume without taking it.)
             lines = _frame_lines(_coro_entries(c))
         if not lines and c.elsewhere and c.entry:
             # Free-threaded: on another thread, whose frames are not read.
