@@ -737,17 +737,23 @@ def goexit(m: M, g: G, value: Any) -> None:
     sched = m.sched
     if sched.trace is not None:
         emit(m, "end", g.id)
-    g.status = DEAD
     m.curg = None
-    g.coro = None
-    g.ctx = None
-    g.param = None
-    g.waitchan = None
-    g.waitreason = ""
+    # Freed only after Sched.lock is released: dropping the last reference
+    # to the context or a parameter can run arbitrary __del__ code.
+    held = (g.coro, g.ctx, g.param)
     gid = g.id
     lock = sched.lock
     lock.acquire()
     try:
+        # Dead and off allgs in one step under Sched.lock (Go's allglock), so
+        # num_goroutine() (len(allgs)) and goroutines() (skips DEAD), both
+        # read under it, never disagree about an exiting goroutine.
+        g.status = DEAD
+        g.coro = None
+        g.ctx = None
+        g.param = None
+        g.waitchan = None
+        g.waitreason = ""
         sched.allgs.pop(gid, None)
         if gid == 1:
             sched.stop_locked(result=value)
@@ -757,6 +763,7 @@ def goexit(m: M, g: G, value: Any) -> None:
             gf.append(g)
     finally:
         lock.release()
+    del held
 
 
 def gopanic(m: M, g: G, exc: BaseException) -> None:

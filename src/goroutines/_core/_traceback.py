@@ -128,7 +128,7 @@ def _copy_locked(sched: Sched) -> list[_GCopy]:
     out = []
     for g in sorted(sched.allgs.values(), key=lambda g: g.id):
         if g.status == DEAD:
-            continue  # exiting: goexit marks it dead just before removing it
+            continue  # panicking: gopanic marks it dead before removing it
         f = None
         if g.status in (RUNNING, SYSCALL):
             ident = running.get(id(g))
