@@ -738,9 +738,13 @@ def goexit(m: M, g: G, value: Any) -> None:
     if sched.trace is not None:
         emit(m, "end", g.id)
     m.curg = None
-    # Freed only after Sched.lock is released: dropping the last reference
-    # to the context or a parameter can run arbitrary __del__ code.
-    held = (g.coro, g.ctx, g.param)
+    # Dropped before Sched.lock is taken: freeing them can run arbitrary
+    # __del__ code, and once DEAD shows the G holds nothing any more.
+    g.coro = None
+    g.ctx = None
+    g.param = None
+    g.waitchan = None
+    g.waitreason = ""
     gid = g.id
     lock = sched.lock
     lock.acquire()
@@ -749,11 +753,6 @@ def goexit(m: M, g: G, value: Any) -> None:
         # num_goroutine() (len(allgs)) and goroutines() (skips DEAD), both
         # read under it, never disagree about an exiting goroutine.
         g.status = DEAD
-        g.coro = None
-        g.ctx = None
-        g.param = None
-        g.waitchan = None
-        g.waitreason = ""
         sched.allgs.pop(gid, None)
         if gid == 1:
             sched.stop_locked(result=value)
@@ -763,7 +762,6 @@ def goexit(m: M, g: G, value: Any) -> None:
             gf.append(g)
     finally:
         lock.release()
-    del held
 
 
 def gopanic(m: M, g: G, exc: BaseException) -> None:
