@@ -755,8 +755,23 @@ def test_rwmutex_abandoned_waiters_forgotten(wait: Any) -> None:
     assert gr.run(second) == "ok"
 
 
+@pytest.fixture
+def no_preemption(monkeypatch: pytest.MonkeyPatch) -> None:
+    """White-box: sysmon never retakes a P. Otherwise a goroutine may lose its
+    P anywhere (as in Go), e.g. between readying a waiter and returning from
+    main, and at gomaxprocs=1 the waiter then runs on the P handed to another
+    M: it legitimately gets and keeps what it waited for. (Under load a
+    descheduled thread looks blocked to sysmon within BLOCKED_AFTER.)"""
+    from goroutines._core import _sysmon
+
+    monkeypatch.setattr(_sysmon, "BLOCKED_AFTER", float("inf"))
+    monkeypatch.setattr(_sysmon, "PREEMPT_AFTER", float("inf"))
+
+
 @pytest.mark.parametrize("write", [True, False])
-def test_rwmutex_granted_to_a_goroutine_that_never_ran_is_given_back(write: bool, wait: Any) -> None:
+def test_rwmutex_granted_to_a_goroutine_that_never_ran_is_given_back(
+    write: bool, wait: Any, no_preemption: None
+) -> None:
     """main unlocks, granting the lock to a waiter, and returns before the
     waiter runs: the abandoned waiter must not keep the lock for later runs."""
     rw = RWMutex()
@@ -777,7 +792,7 @@ def test_rwmutex_granted_to_a_goroutine_that_never_ran_is_given_back(write: bool
     rw.unlock()
 
 
-def test_mutex_handed_to_a_goroutine_that_never_ran_is_given_back(wait: Any) -> None:
+def test_mutex_handed_to_a_goroutine_that_never_ran_is_given_back(wait: Any, no_preemption: None) -> None:
     mu = Mutex()
 
     async def first() -> None:

@@ -1006,8 +1006,9 @@ def goexit(m: M, g: G, value: Any) -> None:
     sched = m.sched
     if sched.trace is not None:
         emit(m, "end", g.id)
-    g.status = DEAD
     m.curg = None
+    # Dropped before Sched.lock is taken: freeing them can run arbitrary
+    # __del__ code, and once DEAD shows the G holds nothing any more.
     g.coro = None
     g.ctx = None
     g.param = None
@@ -1019,6 +1020,10 @@ def goexit(m: M, g: G, value: Any) -> None:
     lock = sched.lock
     lock.acquire()
     try:
+        # Dead and off allgs in one step under Sched.lock (Go's allglock), so
+        # num_goroutine() (len(allgs)) and goroutines() (skips DEAD), both
+        # read under it, never disagree about an exiting goroutine.
+        g.status = DEAD
         sched.allgs.pop(gid, None)
         if gid == 1:
             sched.stop_locked(result=value)

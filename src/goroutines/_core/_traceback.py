@@ -175,7 +175,7 @@ def _copy_locked(sched: Sched) -> list[_GCopy]:
     for g in sorted(sched.allgs.values(), key=lambda g: g.id):
         st = g.status
         if st == DEAD:
-            continue  # exiting: goexit marks it dead just before removing it
+            continue  # panicking: gopanic marks it dead before removing it
         f = None
         m = running.get(id(g)) if st in (RUNNING, SYSCALL) else None
         if m is not None:
