@@ -166,10 +166,13 @@ def _copy_locked(sched: Sched) -> list[_GCopy]:
     else:
         frames = sys._current_frames()
     blocked: dict[int, float] = {}  # G in a plain blocking call -> since when
+    me = threading.get_ident()
     for gid, mm in running.items():
         # Free-threaded builds cannot read another thread's frames: the
         # sysmon mark alone says it (None), cleared when the G re-enters.
-        if in_blocking_call(mm, None if FREE_THREADED_BUILD else frames):
+        # Our own thread is running this dump, whatever the mark says.
+        own = not FREE_THREADED_BUILD or mm.ident == me
+        if in_blocking_call(mm, frames if own else None):
             blocked[gid] = mm.blockedsince
     out = []
     for g in sorted(sched.allgs.values(), key=lambda g: g.id):
