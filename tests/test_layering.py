@@ -39,6 +39,7 @@ ORDER = [
     "_errors",
     "_core._cext",
     "_core._g",
+    "_core._runctx",
     "_core._plain",
     "_core._timers",
     "_core._trace",
@@ -92,14 +93,11 @@ EXTENSIONS = {"_core._speedups"}
 # Back-edges still being removed, (importer, imported); empty when done.
 PENDING: set[tuple[str, str]] = {
     ("_chan", "_blocking"),
-    ("_core._netpoll", "_core._runtime"),
-    ("_core._proc", "_core._runtime"),
     ("_core._proc", "_core._traceback"),
     ("_core._sched", "_core._netpoll"),
     ("_core._sched", "_core._proc"),
     ("_core._sched", "_core._traceback"),
     ("_core._sched", "_core._lockos"),
-    ("_core._trace", "_core._runtime"),
 }
 
 

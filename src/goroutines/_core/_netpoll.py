@@ -35,6 +35,7 @@ from typing import Any
 
 from ._g import WAIT_IO, G
 from ._proc import Commit, M, _tls, ready
+from ._runctx import current_sched
 from ._sched import wake_m
 from ._timers import Timer
 from ._traps import current
@@ -369,12 +370,7 @@ class WaitFD:
 def evict_fd(fd: int) -> None:
     """Wake every goroutine waiting on ``fd`` with EVICTED (it is closing)."""
     m = getattr(_tls, "m", None)
-    if m is not None:
-        sched = m.sched
-    else:
-        from ._runtime import current_sched  # _runtime comes after this module
-
-        sched = current_sched()
+    sched = current_sched()
     np = sched.netpoll if sched is not None else None
     if np is None:
         return

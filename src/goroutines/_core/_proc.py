@@ -24,7 +24,6 @@ meanwhile loses nothing).
 from __future__ import annotations
 
 import os
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -32,6 +31,7 @@ from contextvars import copy_context as _copy_context
 from typing import Any
 
 from .._errors import throw
+from . import _runctx
 from ._cext import CLockType, LockType, new_lock, speedups
 from ._g import (
     CLOSED,
@@ -57,6 +57,7 @@ from ._lockos import (
     unwire_on_exit,
 )
 from ._plain import mark_runtime_thread
+from ._runctx import current_sched
 from ._sched import (
     P_DEAD,
     P_RUNNING,
@@ -79,8 +80,8 @@ _MAX_WAIT = 3600.0  # seconds an idle poller waits before looking again
 _monotonic = time.monotonic
 _new_object = object.__new__
 
-# The current M of this thread (absent on threads that are not Ms).
-_tls = threading.local()
+# The current M of this thread (absent on threads that are not Ms); see _runctx.
+_tls = _runctx.tls
 
 
 class M:
@@ -301,8 +302,6 @@ ready: Callable[[G, M | None], None] = speedups.ready if speedups is not None el
 
 
 def _sched_of(g: G) -> Sched:
-    from ._runtime import current_sched
-
     s = current_sched()
     if s is None:
         raise throw(f"ready({g!r}) with no runtime")
@@ -1095,19 +1094,6 @@ def exitsyscall(m: M, g: G) -> bool:
         return False
     g.status = RUNNING
     return True
-
-
-def running_frame(g: G) -> Any:
-    """The innermost Python frame of a G running on some M right now."""
-    from ._runtime import current_sched
-
-    sched = current_sched()
-    if sched is None:
-        return None
-    for m in list(sched.allm):
-        if m.curg is g and m.ident:
-            return sys._current_frames().get(m.ident)
-    return None
 
 
 if speedups is not None:
