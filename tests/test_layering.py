@@ -43,10 +43,10 @@ ORDER = [
     "_core._plain",
     "_core._timers",
     "_core._trace",
+    "_core._traceback",
     "_core._sched",
     "_core._lockos",
     "_core._proc",
-    "_core._traceback",
     "_core._debug",
     "_core._traps",
     "_core._netpoll",
@@ -93,10 +93,8 @@ EXTENSIONS = {"_core._speedups"}
 # Back-edges still being removed, (importer, imported); empty when done.
 PENDING: set[tuple[str, str]] = {
     ("_chan", "_blocking"),
-    ("_core._proc", "_core._traceback"),
     ("_core._sched", "_core._netpoll"),
     ("_core._sched", "_core._proc"),
-    ("_core._sched", "_core._traceback"),
     ("_core._sched", "_core._lockos"),
 }
 

@@ -44,7 +44,6 @@ from ._proc import (
     _tls,
     current_g,
     current_m,
-    in_blocking_call,
     preempted,
     ready,
     ready_external,
@@ -67,7 +66,7 @@ from ._runtime import (
 from ._sched import Sched, wake_m
 from ._timers import FakeClock, Timer
 from ._trace import Event, Tracer, now_ns
-from ._traceback import GoroutineInfo, stacks
+from ._traceback import GoroutineInfo, in_blocking_call, stacks
 from ._traps import (
     Syscall,
     block_forever,

@@ -75,6 +75,7 @@ from ._sched import (
     wakep,
 )
 from ._trace import emit
+from ._traceback import attach_panic_dump_locked, describe_creation
 
 _MAX_WAIT = 3600.0  # seconds an idle poller waits before looking again
 _monotonic = time.monotonic
@@ -198,29 +199,6 @@ def current_m() -> M | None:
 def current_g() -> G | None:
     m = getattr(_tls, "m", None)
     return None if m is None else m.curg
-
-
-def in_blocking_call(m: M, frames: dict[int, Any] | None) -> bool:
-    """Is ``m``'s goroutine in a plain blocking call that sysmon found?
-
-    True from the retake of its P (the M was blocked in the same frame at
-    the same instruction on two looks) for as long as the M's innermost
-    frame (in ``frames``, from sys._current_frames(); None: not readable) is still at that
-    call, and at most until the goroutine next enters the runtime
-    (preempted() clears the mark) -- Go's ``[syscall]``, for a call nobody
-    annotated with gr.syscall. A goroutine that was held up only briefly
-    (a lock) and runs on without a P shows as running. Sched.lock held (or
-    a racy read, for a display).
-    """
-    g = m.curg
-    if not (m.blocked and m.p is None and g is not None and g.status == RUNNING):
-        return False
-    if frames is None:
-        # The caller cannot read other threads' frames (a free-threaded
-        # build): the mark alone, cleared when the goroutine re-enters.
-        return True
-    f = frames.get(m.ident)
-    return f is not None and (id(f), f.f_lasti) == m.blockedat
 
 
 # ---------------------------------------------------------------------- ready
@@ -1036,8 +1014,6 @@ def goexit(m: M, g: G, value: Any) -> None:
 
 def gopanic(m: M, g: G, exc: BaseException) -> None:
     """An exception escaped ``g``: the run ends, run() re-raises it."""
-    from ._traceback import attach_panic_dump_locked, describe_creation
-
     try:
         exc.add_note(f"goroutine {g.id} panicked; {describe_creation(g)}")
         hint = asyncio_hint(exc)

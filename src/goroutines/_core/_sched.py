@@ -78,6 +78,7 @@ from ._cext import new_lock
 from ._g import RUNNABLE, G
 from ._plain import PlainThreads
 from ._timers import INF, REAL_CLOCK, Clock, TimerHeap
+from ._traceback import dump_locked
 
 if TYPE_CHECKING:
     from ._proc import M
@@ -532,8 +533,6 @@ class Sched:
             if when != INF:
                 self.clock.advance_locked(when)  # type: ignore[attr-defined]
                 return True
-        from ._traceback import dump_locked
-
         self.stop_locked(deadlock="all goroutines are asleep - deadlock!\n\n" + dump_locked(self))
         return False
 
