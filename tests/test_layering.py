@@ -95,7 +95,6 @@ PENDING: set[tuple[str, str]] = {
     ("_chan", "_blocking"),
     ("_core._sched", "_core._netpoll"),
     ("_core._sched", "_core._proc"),
-    ("_core._sched", "_core._lockos"),
 }
 
 

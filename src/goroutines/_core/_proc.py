@@ -66,7 +66,6 @@ from ._sched import (
     Sched,
     any_local_work,
     globrunqget_locked,
-    inject,
     runqdrain_locked,
     runqget,
     runqput,
@@ -199,6 +198,26 @@ def current_m() -> M | None:
 def current_g() -> G | None:
     m = getattr(_tls, "m", None)
     return None if m is None else m.curg
+
+
+# ---------------------------------------------------------------------- inject
+
+
+def inject(sched: Sched, gs: list[G]) -> None:
+    """Queue Gs made runnable by the netpoller; wake Ms for them (a G wired
+    to its thread wakes its own M instead)."""
+    towake = []
+    with sched.lock:
+        for g in gs:
+            if g.lockedm is not None:  # wired to its M; see _lockos
+                towake.append(readylocked_locked(sched, g))
+                continue
+            g.status = RUNNABLE
+            sched.runq.append(g)
+        for _ in range(min(len(gs), len(sched.pidle))):
+            towake.append(sched.wakep_locked())
+    for m in towake:
+        wake_m(m)
 
 
 # ---------------------------------------------------------------------- ready

@@ -713,25 +713,6 @@ def wakep(sched: Sched) -> None:
     wake_m(m)
 
 
-def inject(sched: Sched, gs: list[G]) -> None:
-    """Queue Gs made runnable by the netpoller; wake Ms for them (a G wired
-    to its thread wakes its own M instead)."""
-    towake = []
-    with sched.lock:
-        for g in gs:
-            if g.lockedm is not None:
-                from ._lockos import readylocked_locked  # wired to its M; see there
-
-                towake.append(readylocked_locked(sched, g))
-                continue
-            g.status = RUNNABLE
-            sched.runq.append(g)
-        for _ in range(min(len(gs), len(sched.pidle))):
-            towake.append(sched.wakep_locked())
-    for m in towake:
-        wake_m(m)
-
-
 def wake_m(m: M | None) -> None:
     """Wake (or start) an M that a *_locked call handed a P. No lock held."""
     if m is None:
