@@ -304,20 +304,6 @@ class Sched:
         m.wake_break = m.inpoll
         return m
 
-    def get_netpoll(self) -> Any:
-        """The netpoller, made on first use."""
-        np = self.netpoll
-        if np is None:
-            from ._netpoll import Netpoll
-
-            with self.lock:
-                np = self.netpoll
-                if np is None:
-                    if self.stopping:
-                        raise RuntimeError("the goroutines runtime is stopping")
-                    np = self.netpoll = Netpoll()
-        return np
-
     def io_waiters(self) -> int:
         np = self.netpoll
         return np.nwaiters if np is not None else 0
