@@ -93,7 +93,6 @@ EXTENSIONS = {"_core._speedups"}
 # Back-edges still being removed, (importer, imported); empty when done.
 PENDING: set[tuple[str, str]] = {
     ("_chan", "_blocking"),
-    ("_core._sched", "_core._proc"),
 }
 
 

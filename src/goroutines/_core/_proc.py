@@ -48,20 +48,19 @@ from ._g import (
 )
 from ._lockos import (
     EXITED,
-    LK_EXITED,
-    LK_RUN,
     lockedexit,
     readylocked,
     readylocked_locked,
     stoplockedm,
     unwire_on_exit,
 )
-from ._plain import mark_runtime_thread
 from ._runctx import current_sched
 from ._sched import (
+    LK_EXITED,
     P_DEAD,
     P_RUNNING,
     STEAL_TRIES,
+    M,
     P,
     Sched,
     any_local_work,
@@ -84,111 +83,28 @@ _new_object = object.__new__
 _tls = _runctx.tls
 
 
-class M:
-    """One OS thread of the runtime.
-
-    ``note`` is the M's own wake-up primitive (Go's m.park note): a Lock held
-    by nobody but the waker protocol. The M parks with ``note.acquire()``
-    after putting itself on ``midle`` (or as ``poller``) under Sched.lock;
-    whoever takes it off that list (exactly one thread, under Sched.lock)
-    releases the note once. A poller whose timed wait ran out but was taken
-    off the list meanwhile consumes that one release before going on.
-
-    ``p`` and ``nextp``: written under Sched.lock, ``p`` read by the M itself
-    without it (see the module docstring). ``curg``: the G this M is running
-    right now (None between goroutines), written by the M only, read by the
-    G's own code through the thread-local ``_tls.m`` and by shutdown/dumps.
-    ``spinning``: the M is looking for work to steal (counted in
-    Sched.nmspinning); written under Sched.lock (by startm_locked before the
-    M is woken, then by the M), read by the M without it.
-    """
-
-    __slots__ = (
-        "sched",
-        "id",
-        "p",
-        "nextp",
-        "curg",
-        "note",
-        "thread",
-        "ident",
-        "tbuf",
-        "inpoll",
-        "wake_break",
-        "started",
-        "spinning",
-        "sysstack",
-        "lockedg",
-        "lockedext",
-        "lockstate",
-        "blocked",
-        "blockedsince",
-        "blockedat",
-    )
-
-    def __init__(self, sched: Sched, mid: int) -> None:
-        self.sched = sched
-        self.id = mid
-        self.p: Any = None
-        self.nextp: Any = None
-        self.curg: G | None = None
-        self.note = threading.Lock()
-        self.note.acquire()
-        self.thread: threading.Thread | None = None
-        self.ident = 0
-        # This M's trace buffer while tracing (see _trace.py); owner only.
-        self.tbuf: list[Any] | None = None
-        # Under Sched.lock: the poller is blocked in the netpoller (inpoll);
-        # its claimer must wake it through the wake-up pipe (wake_break).
-        self.inpoll = False
-        self.wake_break = False
-        self.spinning = False
-        # Set once ``thread`` has been started: an M is put on allm under
-        # Sched.lock but started by wake_m() after the lock is released, and
-        # shutdown must not miss one started in that window.
-        self.started = threading.Event()
-        # Free-threaded builds: the stack of the G in a blocking call on this
-        # M, recorded by the M itself (see _traceback); read by dumps.
-        self.sysstack: tuple[Any, ...] | None = None
-        # lock_os_thread: the goroutine wired to this M and the nesting
-        # count (the M's own), and its wait state (Sched.lock): _lockos.py.
-        self.lockedg: Any = None
-        self.lockedext = 0
-        self.lockstate = LK_RUN
-        # Under Sched.lock: sysmon retook this M's P while its goroutine was
-        # blocked in a plain call (since about ``blockedsince``), see
-        # in_blocking_call(); cleared when the goroutine enters the runtime.
-        self.blocked = False
-        self.blockedsince = 0.0
-        self.blockedat: tuple[int, int] | None = None  # (frame id, instruction) of that call
-
-    def start(self) -> None:
-        t = threading.Thread(target=self._main, name=f"goroutines-M{self.id}", daemon=True)
-        mark_runtime_thread(t)
-        self.thread = t
-        t.start()
-        self.started.set()
-
-    def _main(self) -> None:
-        _tls.m = self
+def mstart(m: M) -> None:
+    """The thread entry of every M (Sched.mstart; M.start runs it on a new
+    thread): bind the thread to ``m``, run the schedule loop, unbind."""
+    _tls.m = m
+    if speedups is not None:
+        speedups.set_m(m)
+    m.ident = threading.get_ident()
+    m.p = m.nextp
+    m.nextp = None
+    if m.sched.trace is not None:
+        emit(m, "mstart", 0)
+    try:
+        schedule(m)
+    finally:
+        sched = m.sched
+        with sched.lock:
+            if m.lockstate != LK_EXITED:  # see _lockos.lockedexit
+                sched.mcount -= 1
         if speedups is not None:
-            speedups.set_m(self)
-        self.ident = threading.get_ident()
-        self.p = self.nextp
-        self.nextp = None
-        if self.sched.trace is not None:
-            emit(self, "mstart", 0)
-        try:
-            schedule(self)
-        finally:
-            sched = self.sched
-            with sched.lock:
-                if self.lockstate != LK_EXITED:  # see _lockos.lockedexit
-                    sched.mcount -= 1
-            if speedups is not None:
-                speedups.set_m(None)
-            # pop, not del: in a forked child _fork has already unbound it.
-            _tls.__dict__.pop("m", None)
+            speedups.set_m(None)
+        # pop, not del: in a forked child _fork has already unbound it.
+        _tls.__dict__.pop("m", None)
 
 
 def current_m() -> M | None:

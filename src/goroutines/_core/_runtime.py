@@ -28,7 +28,7 @@ from ._cpus import available_cpus
 from ._debug import RunHooks
 from ._g import RUNNING, SYSCALL, WAITING
 from ._plain import mark_runtime_thread
-from ._proc import _tls, current_g, current_m, newproc, unhook
+from ._proc import _tls, current_g, current_m, mstart, newproc, unhook
 from ._runctx import current_sched
 from ._sched import Sched
 from ._sysmon import sysmon
@@ -244,7 +244,7 @@ def start(main: Any, args: tuple[Any, ...], gomaxprocs: int | None, seed: int | 
                 "run: a goroutines runtime is already running in this process; "
                 "start more goroutines with go() instead of calling run() again"
             )
-        sched = Sched(n, _max_threads, s, clock)
+        sched = Sched(n, _max_threads, s, clock, mstart)
         _runctx.current = sched
         _last_seed = s
     f = sys._getframe(depth)
