@@ -90,12 +90,6 @@ ORDER = [
 # Python side hands them what they need at setup).
 EXTENSIONS = {"_core._speedups"}
 
-# Back-edges still being removed, (importer, imported); empty when done.
-PENDING: set[tuple[str, str]] = {
-    ("_chan", "_blocking"),
-}
-
-
 def _module_name(path: Path) -> str:
     rel = path.relative_to(PKG).with_suffix("")
     parts = list(rel.parts)
@@ -254,19 +248,11 @@ def test_imports_only_go_down(path: Path) -> None:
     rank = ORDER.index(me)
     for line, dep in _imports(path):
         dep = _known(dep)
-        if (me, dep) in PENDING:
-            continue
         assert dep == me or _rank(dep) < rank, (
             f"{me}:{line} imports {dep or 'goroutines'}, which comes after it in ORDER"
         )
 
 
-def test_pending_back_edges_are_real() -> None:
-    real = {(me, dep) for me, _, dep in back_edges()}
-    assert not PENDING - real, f"remove from PENDING (fixed): {sorted(PENDING - real)}"
-
-
-@pytest.mark.xfail(bool(PENDING), reason="back-edges in PENDING still close cycles", strict=True)
 def test_no_import_cycle() -> None:
     cycles = [c for c in strongly_connected(graph()) if len(c) > 1]
     assert not cycles, f"import cycles (counting imports inside functions): {cycles}"
