@@ -26,7 +26,7 @@ import math
 import threading
 from typing import Any
 
-from ._chan import Chan, RecvOp, SendOp
+from ._chan import Chan, RecvOp, SendOp, register_blocking
 from ._core import SYSCALL, _tls, current_sched, enter_blocking, leave_blocking
 from ._select import Select, select, selectgo
 
@@ -175,5 +175,7 @@ def select_blocking(
     _not_in_goroutine("select_blocking()", "'await gr.select(...)'")
     return _block(sel, t, "select_blocking")
 
+
+register_blocking(send_blocking, recv_blocking)
 
 __all__ = ["ThreadWaiter", "recv_blocking", "select_blocking", "send_blocking"]

@@ -51,6 +51,26 @@ from ._errors import ClosedChannelError
 
 T = TypeVar("T")
 
+# The plain-thread send and receive behind Chan.send_blocking/recv_blocking.
+# They are built on select (a layer above this one), so _blocking registers
+# them here when it is imported (register_blocking); goroutines/__init__
+# imports _blocking, so they are set before any program can call them.
+# Written once at import, read without a lock.
+_send_blocking: Any = None
+_recv_blocking: Any = None
+
+
+def register_blocking(send: Any, recv: Any) -> None:
+    """Install _blocking's send_blocking/recv_blocking (called at its import)."""
+    global _send_blocking, _recv_blocking
+    _send_blocking, _recv_blocking = send, recv
+
+
+def _blocking_op(op: Any, name: str) -> Any:
+    if op is None:
+        raise RuntimeError(f"Chan.{name}: goroutines._blocking is not loaded; import goroutines first")
+    return op
+
 
 # A select waiter (one case of a parked select, queued on that case's
 # channel) is a tuple (g, case index, value to send or None, token): a
@@ -236,18 +256,14 @@ class Chan(_ChanBase, Generic[T]):
         buffered. ClosedChannelError as ``send``; TimeoutError after
         ``timeout`` seconds, the value not sent. Inside a goroutine:
         RuntimeError (use ``await ch.send(v)``)."""
-        from ._blocking import send_blocking
-
-        send_blocking(self, value, timeout)
+        _blocking_op(_send_blocking, "send_blocking")(self, value, timeout)
 
     def recv_blocking(self, timeout: float | None = None) -> tuple[T | None, bool]:
         """Receive from a plain thread: ``(value, True)``, or ``(None, False)``
         once closed and drained. TimeoutError after ``timeout`` seconds,
         nothing taken. Inside a goroutine: RuntimeError (use ``await
         ch.recv_ok()``)."""
-        from ._blocking import recv_blocking
-
-        return recv_blocking(self, timeout)
+        return _blocking_op(_recv_blocking, "recv_blocking")(self, timeout)
 
     def __len__(self) -> int:
         return len(self._buf)

@@ -2,13 +2,10 @@
 
 This is the internal API the outer modules (_chan, _select, _time, _sync,
 _context) may use; they import ``goroutines._core`` and never its
-submodules. Inside the core, a module imports only modules listed before it:
-
-    _g -> _timers -> _sched -> _lockos -> _proc -> _traceback -> _debug -> _traps -> _sysmon -> _runtime -> _fork
-(_cpus, which reads the CPU limits, stands alone; _runtime uses it.)
-
-(_sched and _proc import each other's names lazily, at call time, where the
-loop needs M and the Sched needs to start one.)
+submodules. Inside the core, a module imports only modules before it in the
+layer order, written once as ``ORDER`` in tests/test_layering.py (which
+also counts imports inside functions and fails on any cycle); see
+docs/design.md, "Module dependencies".
 """
 
 from . import _fork  # noqa: F401 - registers the os.fork() child hook
@@ -44,7 +41,6 @@ from ._proc import (
     _tls,
     current_g,
     current_m,
-    in_blocking_call,
     preempted,
     ready,
     ready_external,
@@ -67,7 +63,7 @@ from ._runtime import (
 from ._sched import Sched, wake_m
 from ._timers import FakeClock, Timer
 from ._trace import Event, Tracer, now_ns
-from ._traceback import GoroutineInfo, stacks
+from ._traceback import GoroutineInfo, in_blocking_call, stacks
 from ._traps import (
     Syscall,
     block_forever,

@@ -52,8 +52,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ._g import FREE_THREADED_BUILD, SYSCALL
 from ._plain import mark_runtime_thread
-from ._proc import in_blocking_call
-from ._traceback import dump
+from ._traceback import dump, in_blocking_call
 
 if TYPE_CHECKING:
     from ._sched import Sched

@@ -8,7 +8,7 @@ scheduling point. Go has no fork without exec for the same reason. So the
 child forgets it, in an ``os.register_at_fork(after_in_child=...)`` hook,
 before any of the child's own code runs:
 
-* no run is current (``_runtime._current`` is None; its lock and the run
+* no run is current (``_runctx.current`` is None; its lock and the run
   watchers' lock are new), so ``gr.run(main)`` in the child starts a fresh
   runtime, and ``gr.go`` without one raises the usual RuntimeError;
 * the forking thread is no longer an M, even when it forked from inside a
@@ -36,9 +36,9 @@ import threading
 from collections import deque
 from typing import Any
 
-from . import _debug, _runtime
+from . import _debug, _runctx
 from ._cext import new_lock, speedups
-from ._proc import _tls
+from ._runctx import tls as _tls
 from ._sched import Sched
 
 
@@ -46,11 +46,11 @@ def _after_fork_in_child() -> None:
     m = _tls.__dict__.pop("m", None)
     if speedups is not None:
         speedups.set_m(None)
-    sched = _runtime._current
+    sched = _runctx.current
     if sched is None and m is not None:
         sched = m.sched
-    _runtime._current_lock = threading.Lock()
-    _runtime._current = None
+    _runctx.current_lock = threading.Lock()
+    _runctx.current = None
     _debug._watchers_lock = threading.Lock()
     if sched is not None:
         _orphan(sched)

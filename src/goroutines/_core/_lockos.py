@@ -43,21 +43,12 @@ or by stop_locked.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .._errors import throw
 from ._g import RUNNABLE, G
-from ._sched import P_DEAD, Sched, wake_m
+from ._sched import LK_EXITED, LK_IDLE, LK_QUEUED, LK_RUN, P_DEAD, M, Sched, wake_m
 from ._trace import emit
-
-if TYPE_CHECKING:
-    from ._proc import M
-
-# M.lockstate values.
-LK_RUN = 0
-LK_IDLE = 1
-LK_QUEUED = 2
-LK_EXITED = 3  # lockedexit: the M has left Sched.mcount already
 
 
 class _Exited:

@@ -35,7 +35,8 @@ from typing import Any
 
 from ._g import WAIT_IO, G
 from ._proc import Commit, M, _tls, ready
-from ._sched import wake_m
+from ._runctx import current_sched
+from ._sched import Sched, wake_m
 from ._timers import Timer
 from ._traps import current
 
@@ -313,6 +314,19 @@ def _io_timeout(arg: Any, seq: int) -> None:
         ready(g, getattr(_tls, "m", None))
 
 
+def get_netpoll(sched: Sched) -> Netpoll:
+    """``sched``'s netpoller, made on first use (Sched.netpoll, under Sched.lock)."""
+    np = sched.netpoll
+    if np is None:
+        with sched.lock:
+            np = sched.netpoll
+            if np is None:
+                if sched.stopping:
+                    raise RuntimeError("the goroutines runtime is stopping")
+                np = sched.netpoll = Netpoll()
+    return np
+
+
 class WaitFD:
     """``await WaitFD(fd, READ|WRITE, timeout)``: park until the fd is ready.
 
@@ -334,7 +348,7 @@ class WaitFD:
         m = current("waiting for a file descriptor")
         g = m.curg
         sched = m.sched
-        np = sched.get_netpoll()
+        np = get_netpoll(sched)
         fd = self.fd
         mode = self.mode
         timeout = self.timeout
@@ -369,12 +383,7 @@ class WaitFD:
 def evict_fd(fd: int) -> None:
     """Wake every goroutine waiting on ``fd`` with EVICTED (it is closing)."""
     m = getattr(_tls, "m", None)
-    if m is not None:
-        sched = m.sched
-    else:
-        from ._runtime import current_sched  # _runtime comes after this module
-
-        sched = current_sched()
+    sched = current_sched()
     np = sched.netpoll if sched is not None else None
     if np is None:
         return

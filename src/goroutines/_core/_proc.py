@@ -24,7 +24,6 @@ meanwhile loses nothing).
 from __future__ import annotations
 
 import os
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -32,6 +31,7 @@ from contextvars import copy_context as _copy_context
 from typing import Any
 
 from .._errors import throw
+from . import _runctx
 from ._cext import CLockType, LockType, new_lock, speedups
 from ._g import (
     CLOSED,
@@ -48,24 +48,23 @@ from ._g import (
 )
 from ._lockos import (
     EXITED,
-    LK_EXITED,
-    LK_RUN,
     lockedexit,
     readylocked,
     readylocked_locked,
     stoplockedm,
     unwire_on_exit,
 )
-from ._plain import mark_runtime_thread
+from ._runctx import current_sched
 from ._sched import (
+    LK_EXITED,
     P_DEAD,
     P_RUNNING,
     STEAL_TRIES,
+    M,
     P,
     Sched,
     any_local_work,
     globrunqget_locked,
-    inject,
     runqdrain_locked,
     runqget,
     runqput,
@@ -74,120 +73,38 @@ from ._sched import (
     wakep,
 )
 from ._trace import emit
+from ._traceback import attach_panic_dump_locked, describe_creation
 
 _MAX_WAIT = 3600.0  # seconds an idle poller waits before looking again
 _monotonic = time.monotonic
 _new_object = object.__new__
 
-# The current M of this thread (absent on threads that are not Ms).
-_tls = threading.local()
+# The current M of this thread (absent on threads that are not Ms); see _runctx.
+_tls = _runctx.tls
 
 
-class M:
-    """One OS thread of the runtime.
-
-    ``note`` is the M's own wake-up primitive (Go's m.park note): a Lock held
-    by nobody but the waker protocol. The M parks with ``note.acquire()``
-    after putting itself on ``midle`` (or as ``poller``) under Sched.lock;
-    whoever takes it off that list (exactly one thread, under Sched.lock)
-    releases the note once. A poller whose timed wait ran out but was taken
-    off the list meanwhile consumes that one release before going on.
-
-    ``p`` and ``nextp``: written under Sched.lock, ``p`` read by the M itself
-    without it (see the module docstring). ``curg``: the G this M is running
-    right now (None between goroutines), written by the M only, read by the
-    G's own code through the thread-local ``_tls.m`` and by shutdown/dumps.
-    ``spinning``: the M is looking for work to steal (counted in
-    Sched.nmspinning); written under Sched.lock (by startm_locked before the
-    M is woken, then by the M), read by the M without it.
-    """
-
-    __slots__ = (
-        "sched",
-        "id",
-        "p",
-        "nextp",
-        "curg",
-        "note",
-        "thread",
-        "ident",
-        "tbuf",
-        "inpoll",
-        "wake_break",
-        "started",
-        "spinning",
-        "sysstack",
-        "lockedg",
-        "lockedext",
-        "lockstate",
-        "blocked",
-        "blockedsince",
-        "blockedat",
-    )
-
-    def __init__(self, sched: Sched, mid: int) -> None:
-        self.sched = sched
-        self.id = mid
-        self.p: Any = None
-        self.nextp: Any = None
-        self.curg: G | None = None
-        self.note = threading.Lock()
-        self.note.acquire()
-        self.thread: threading.Thread | None = None
-        self.ident = 0
-        # This M's trace buffer while tracing (see _trace.py); owner only.
-        self.tbuf: list[Any] | None = None
-        # Under Sched.lock: the poller is blocked in the netpoller (inpoll);
-        # its claimer must wake it through the wake-up pipe (wake_break).
-        self.inpoll = False
-        self.wake_break = False
-        self.spinning = False
-        # Set once ``thread`` has been started: an M is put on allm under
-        # Sched.lock but started by wake_m() after the lock is released, and
-        # shutdown must not miss one started in that window.
-        self.started = threading.Event()
-        # Free-threaded builds: the stack of the G in a blocking call on this
-        # M, recorded by the M itself (see _traceback); read by dumps.
-        self.sysstack: tuple[Any, ...] | None = None
-        # lock_os_thread: the goroutine wired to this M and the nesting
-        # count (the M's own), and its wait state (Sched.lock): _lockos.py.
-        self.lockedg: Any = None
-        self.lockedext = 0
-        self.lockstate = LK_RUN
-        # Under Sched.lock: sysmon retook this M's P while its goroutine was
-        # blocked in a plain call (since about ``blockedsince``), see
-        # in_blocking_call(); cleared when the goroutine enters the runtime.
-        self.blocked = False
-        self.blockedsince = 0.0
-        self.blockedat: tuple[int, int] | None = None  # (frame id, instruction) of that call
-
-    def start(self) -> None:
-        t = threading.Thread(target=self._main, name=f"goroutines-M{self.id}", daemon=True)
-        mark_runtime_thread(t)
-        self.thread = t
-        t.start()
-        self.started.set()
-
-    def _main(self) -> None:
-        _tls.m = self
+def mstart(m: M) -> None:
+    """The thread entry of every M (Sched.mstart; M.start runs it on a new
+    thread): bind the thread to ``m``, run the schedule loop, unbind."""
+    _tls.m = m
+    if speedups is not None:
+        speedups.set_m(m)
+    m.ident = threading.get_ident()
+    m.p = m.nextp
+    m.nextp = None
+    if m.sched.trace is not None:
+        emit(m, "mstart", 0)
+    try:
+        schedule(m)
+    finally:
+        sched = m.sched
+        with sched.lock:
+            if m.lockstate != LK_EXITED:  # see _lockos.lockedexit
+                sched.mcount -= 1
         if speedups is not None:
-            speedups.set_m(self)
-        self.ident = threading.get_ident()
-        self.p = self.nextp
-        self.nextp = None
-        if self.sched.trace is not None:
-            emit(self, "mstart", 0)
-        try:
-            schedule(self)
-        finally:
-            sched = self.sched
-            with sched.lock:
-                if self.lockstate != LK_EXITED:  # see _lockos.lockedexit
-                    sched.mcount -= 1
-            if speedups is not None:
-                speedups.set_m(None)
-            # pop, not del: in a forked child _fork has already unbound it.
-            _tls.__dict__.pop("m", None)
+            speedups.set_m(None)
+        # pop, not del: in a forked child _fork has already unbound it.
+        _tls.__dict__.pop("m", None)
 
 
 def current_m() -> M | None:
@@ -199,27 +116,24 @@ def current_g() -> G | None:
     return None if m is None else m.curg
 
 
-def in_blocking_call(m: M, frames: dict[int, Any] | None) -> bool:
-    """Is ``m``'s goroutine in a plain blocking call that sysmon found?
+# ---------------------------------------------------------------------- inject
 
-    True from the retake of its P (the M was blocked in the same frame at
-    the same instruction on two looks) for as long as the M's innermost
-    frame (in ``frames``, from sys._current_frames(); None: not readable) is still at that
-    call, and at most until the goroutine next enters the runtime
-    (preempted() clears the mark) -- Go's ``[syscall]``, for a call nobody
-    annotated with gr.syscall. A goroutine that was held up only briefly
-    (a lock) and runs on without a P shows as running. Sched.lock held (or
-    a racy read, for a display).
-    """
-    g = m.curg
-    if not (m.blocked and m.p is None and g is not None and g.status == RUNNING):
-        return False
-    if frames is None:
-        # The caller cannot read other threads' frames (a free-threaded
-        # build): the mark alone, cleared when the goroutine re-enters.
-        return True
-    f = frames.get(m.ident)
-    return f is not None and (id(f), f.f_lasti) == m.blockedat
+
+def inject(sched: Sched, gs: list[G]) -> None:
+    """Queue Gs made runnable by the netpoller; wake Ms for them (a G wired
+    to its thread wakes its own M instead)."""
+    towake = []
+    with sched.lock:
+        for g in gs:
+            if g.lockedm is not None:  # wired to its M; see _lockos
+                towake.append(readylocked_locked(sched, g))
+                continue
+            g.status = RUNNABLE
+            sched.runq.append(g)
+        for _ in range(min(len(gs), len(sched.pidle))):
+            towake.append(sched.wakep_locked())
+    for m in towake:
+        wake_m(m)
 
 
 # ---------------------------------------------------------------------- ready
@@ -301,8 +215,6 @@ ready: Callable[[G, M | None], None] = speedups.ready if speedups is not None el
 
 
 def _sched_of(g: G) -> Sched:
-    from ._runtime import current_sched
-
     s = current_sched()
     if s is None:
         raise throw(f"ready({g!r}) with no runtime")
@@ -1037,8 +949,6 @@ def goexit(m: M, g: G, value: Any) -> None:
 
 def gopanic(m: M, g: G, exc: BaseException) -> None:
     """An exception escaped ``g``: the run ends, run() re-raises it."""
-    from ._traceback import attach_panic_dump_locked, describe_creation
-
     try:
         exc.add_note(f"goroutine {g.id} panicked; {describe_creation(g)}")
         hint = asyncio_hint(exc)
@@ -1095,19 +1005,6 @@ def exitsyscall(m: M, g: G) -> bool:
         return False
     g.status = RUNNING
     return True
-
-
-def running_frame(g: G) -> Any:
-    """The innermost Python frame of a G running on some M right now."""
-    from ._runtime import current_sched
-
-    sched = current_sched()
-    if sched is None:
-        return None
-    for m in list(sched.allm):
-        if m.curg is g and m.ident:
-            return sys._current_frames().get(m.ident)
-    return None
 
 
 if speedups is not None:

@@ -1,10 +1,11 @@
-"""run(), go() and the one "current runtime" holder.
+"""run() and go(): starting and ending the one run of the process.
 
-``_current`` is the only module-level mutable state of the runtime: the
-Sched of the run in progress, or None (and ``_last_seed``, its seed, kept
-after it ends so that a failure can be reported with it). Both are guarded
-by ``_current_lock`` (taken before, never under, Sched.lock); run() sets
-``_current`` and clears it. One run at a time per process.
+The run in progress is ``_runctx.current`` (a leaf, so lower layers can
+find it); run() sets it and clears it. The only other module-level mutable
+state is ``_last_seed``, the run's seed, kept after it ends so that a
+failure can be reported with it, and the settings for the next run; all
+are guarded by ``_runctx.current_lock`` (taken before, never under,
+Sched.lock). One run at a time per process.
 """
 
 from __future__ import annotations
@@ -21,24 +22,24 @@ from collections.abc import Callable
 from typing import Any
 
 from .._errors import Deadlock
+from . import _runctx
 from ._cext import speedups
 from ._cpus import available_cpus
 from ._debug import RunHooks
 from ._g import RUNNING, SYSCALL, WAITING
 from ._plain import mark_runtime_thread
-from ._proc import _tls, current_g, current_m, newproc, unhook
+from ._proc import _tls, current_g, current_m, mstart, newproc, unhook
+from ._runctx import current_sched
 from ._sched import Sched
 from ._sysmon import sysmon
 from ._timers import Clock
 from ._traceback import GoroutineInfo, snapshot
 from ._traceback import dump as _dump
 
-_current_lock = threading.Lock()
-_current: Sched | None = None
-# The seed of the run in progress or the last one (guarded by _current_lock).
+# The seed of the run in progress or the last one (guarded by _runctx.current_lock).
 _last_seed: int | None = None
 
-# Process-wide settings for the next run (guarded by _current_lock).
+# Process-wide settings for the next run (guarded by _runctx.current_lock).
 _default_procs: int | None = None
 _max_threads = 10_000
 
@@ -91,13 +92,6 @@ def check_procs(n: Any, who: str) -> int:
     if n > _MAX_PROCS:
         raise ValueError(f"{who}: gomaxprocs={n} is more than the limit of {_MAX_PROCS}")
     return n
-
-
-def current_sched() -> Sched | None:
-    m = current_m()
-    if m is not None:
-        return m.sched
-    return _current
 
 
 def _is_coro_fn(fn: Any) -> bool:
@@ -173,7 +167,7 @@ def go(fn: Any, /, *args: Any, **kwargs: Any) -> Goroutine:
             m = _tls.m
         except AttributeError:
             m = None
-    sched = m.sched if m is not None else _current
+    sched = m.sched if m is not None else _runctx.current
     if sched is None or sched.stopping:
         raise RuntimeError(
             "go: no goroutines runtime is running; start one with goroutines.run(main) "
@@ -214,7 +208,7 @@ def check_seed(seed: Any, who: str) -> int:
 
 def last_seed() -> int | None:
     """The seed of the run in progress, else of the last run that started."""
-    with _current_lock:
+    with _runctx.current_lock:
         return _last_seed
 
 
@@ -234,7 +228,7 @@ def start(main: Any, args: tuple[Any, ...], gomaxprocs: int | None, seed: int | 
     """run() and goroutines.testing.synctest(): ``clock`` None is the real
     clock; ``depth`` is how many frames up the caller of the public
     function is (goroutine 1's "created by")."""
-    global _current, _last_seed
+    global _last_seed
     if gomaxprocs is not None:
         n = check_procs(gomaxprocs, "run")
         if n < 1:
@@ -243,15 +237,15 @@ def start(main: Any, args: tuple[Any, ...], gomaxprocs: int | None, seed: int | 
         n = _procs_from_env() or _default_procs or default_gomaxprocs()
     s = check_seed(seed, "run")
     coro, entry = make_coro(main, args, {}, "run")
-    with _current_lock:
-        if _current is not None or current_m() is not None:
+    with _runctx.current_lock:
+        if _runctx.current is not None or current_m() is not None:
             coro.close()
             raise RuntimeError(
                 "run: a goroutines runtime is already running in this process; "
                 "start more goroutines with go() instead of calling run() again"
             )
-        sched = Sched(n, _max_threads, s, clock)
-        _current = sched
+        sched = Sched(n, _max_threads, s, clock, mstart)
+        _runctx.current = sched
         _last_seed = s
     f = sys._getframe(depth)
     hooks = RunHooks(sched)  # SIGQUIT dump, schedtrace, tracer (see _debug.py)
@@ -275,8 +269,8 @@ def start(main: Any, args: tuple[Any, ...], gomaxprocs: int | None, seed: int | 
     finally:
         hooks.stop()
         _shutdown(sched)
-        with _current_lock:
-            _current = None
+        with _runctx.current_lock:
+            _runctx.current = None
     out = sched.outcome
     if out.exc is not None:
         raise out.exc
@@ -371,7 +365,7 @@ def gomaxprocs(n: int | None = None) -> int:
         check_procs(n, "gomaxprocs")
     sched = current_sched()
     if sched is None:
-        with _current_lock:
+        with _runctx.current_lock:
             prev = _procs_from_env() or _default_procs or default_gomaxprocs()
             if n is not None and n >= 1:
                 _default_procs = n
@@ -391,10 +385,10 @@ def set_max_threads(n: int) -> int:
     global _max_threads
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"set_max_threads: need a positive int, got {n!r}")
-    with _current_lock:
+    with _runctx.current_lock:
         prev = _max_threads
         _max_threads = n
-        s = _current
+        s = _runctx.current
     if s is not None:
         with s.lock:
             s.max_threads = n

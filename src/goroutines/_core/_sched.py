@@ -72,20 +72,25 @@ import random
 import threading
 import time
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 from ._cext import new_lock
 from ._g import RUNNABLE, G
-from ._plain import PlainThreads
+from ._plain import PlainThreads, mark_runtime_thread
 from ._timers import INF, REAL_CLOCK, Clock, TimerHeap
-
-if TYPE_CHECKING:
-    from ._proc import M
+from ._traceback import dump_locked
 
 # A P's local run queue holds at most this many Gs (Go's len(p.runq)).
 LOCAL_RUNQ = 256
 # Passes over the other Ps a spinning M makes before giving up (Go's stealTries).
 STEAL_TRIES = 4
+
+# M.lockstate, the wait state of an M wired to a goroutine (see _lockos.py).
+LK_RUN = 0
+LK_IDLE = 1
+LK_QUEUED = 2
+LK_EXITED = 3  # lockedexit: the M has left Sched.mcount already
 
 # P statuses.
 P_IDLE = 0
@@ -150,6 +155,96 @@ class P:
         self.sysmon_where: tuple[Any, ...] | None = None  # sysmon's last look (_sysmon.same_call)
 
 
+class M:
+    """One OS thread of the runtime.
+
+    ``note`` is the M's own wake-up primitive (Go's m.park note): a Lock held
+    by nobody but the waker protocol. The M parks with ``note.acquire()``
+    after putting itself on ``midle`` (or as ``poller``) under Sched.lock;
+    whoever takes it off that list (exactly one thread, under Sched.lock)
+    releases the note once. A poller whose timed wait ran out but was taken
+    off the list meanwhile consumes that one release before going on.
+
+    ``p`` and ``nextp``: written under Sched.lock, ``p`` read by the M itself
+    without it (see _proc's module docstring). ``curg``: the G this M is running
+    right now (None between goroutines), written by the M only, read by the
+    G's own code through the thread-local ``_tls.m`` and by shutdown/dumps.
+    ``spinning``: the M is looking for work to steal (counted in
+    Sched.nmspinning); written under Sched.lock (by startm_locked before the
+    M is woken, then by the M), read by the M without it.
+    """
+
+    __slots__ = (
+        "sched",
+        "id",
+        "p",
+        "nextp",
+        "curg",
+        "note",
+        "thread",
+        "ident",
+        "tbuf",
+        "inpoll",
+        "wake_break",
+        "started",
+        "spinning",
+        "sysstack",
+        "lockedg",
+        "lockedext",
+        "lockstate",
+        "blocked",
+        "blockedsince",
+        "blockedat",
+    )
+
+    def __init__(self, sched: Sched, mid: int) -> None:
+        self.sched = sched
+        self.id = mid
+        self.p: Any = None
+        self.nextp: Any = None
+        self.curg: G | None = None
+        self.note = threading.Lock()
+        self.note.acquire()
+        self.thread: threading.Thread | None = None
+        self.ident = 0
+        # This M's trace buffer while tracing (see _trace.py); owner only.
+        self.tbuf: list[Any] | None = None
+        # Under Sched.lock: the poller is blocked in the netpoller (inpoll);
+        # its claimer must wake it through the wake-up pipe (wake_break).
+        self.inpoll = False
+        self.wake_break = False
+        self.spinning = False
+        # Set once ``thread`` has been started: an M is put on allm under
+        # Sched.lock but started by wake_m() after the lock is released, and
+        # shutdown must not miss one started in that window.
+        self.started = threading.Event()
+        # Free-threaded builds: the stack of the G in a blocking call on this
+        # M, recorded by the M itself (see _traceback); read by dumps.
+        self.sysstack: tuple[Any, ...] | None = None
+        # lock_os_thread: the goroutine wired to this M and the nesting
+        # count (the M's own), and its wait state (Sched.lock): _lockos.py.
+        self.lockedg: Any = None
+        self.lockedext = 0
+        self.lockstate = LK_RUN
+        # Under Sched.lock: sysmon retook this M's P while its goroutine was
+        # blocked in a plain call (since about ``blockedsince``), see
+        # in_blocking_call(); cleared when the goroutine enters the runtime.
+        self.blocked = False
+        self.blockedsince = 0.0
+        self.blockedat: tuple[int, int] | None = None  # (frame id, instruction) of that call
+
+    def start(self) -> None:
+        """Start this M's thread, running the Sched's thread entry (mstart)."""
+        entry = self.sched.mstart
+        if entry is None:
+            raise RuntimeError("goroutines: this Sched was made without a thread entry (mstart=)")
+        t = threading.Thread(target=entry, args=(self,), name=f"goroutines-M{self.id}", daemon=True)
+        mark_runtime_thread(t)
+        self.thread = t
+        t.start()
+        self.started.set()
+
+
 class Outcome:
     """How a run ended; written once under Sched.lock by stop_locked()."""
 
@@ -203,10 +298,21 @@ class Sched:
         "timers",
         "trace",
         "waiter",
+        "mstart",
     )
 
-    def __init__(self, gomaxprocs: int, max_threads: int, seed: int = 0, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        gomaxprocs: int,
+        max_threads: int,
+        seed: int = 0,
+        clock: Clock | None = None,
+        mstart: Callable[[M], None] | None = None,
+    ) -> None:
         self.lock = new_lock()
+        # The thread entry every M runs (_proc.mstart: the schedule loop, a
+        # layer above this one, passed in by run()); None: Ms cannot start.
+        self.mstart = mstart
         # Every random choice of this run comes from ``seed`` (gr.run's seed=):
         # each P's ``rand``, and ``rand`` for a caller without a P, guarded by
         # ``rand_lock`` (a leaf lock, taken under channel locks).
@@ -303,20 +409,6 @@ class Sched:
         m.wake_break = m.inpoll
         return m
 
-    def get_netpoll(self) -> Any:
-        """The netpoller, made on first use."""
-        np = self.netpoll
-        if np is None:
-            from ._netpoll import Netpoll
-
-            with self.lock:
-                np = self.netpoll
-                if np is None:
-                    if self.stopping:
-                        raise RuntimeError("the goroutines runtime is stopping")
-                    np = self.netpoll = Netpoll()
-        return np
-
     def io_waiters(self) -> int:
         np = self.netpoll
         return np.nwaiters if np is not None else 0
@@ -371,8 +463,6 @@ class Sched:
                     )
                 )
                 return None
-            from ._proc import M
-
             m = M(self, len(self.allm))
             self.allm.append(m)
             self.mcount += 1
@@ -532,8 +622,6 @@ class Sched:
             if when != INF:
                 self.clock.advance_locked(when)  # type: ignore[attr-defined]
                 return True
-        from ._traceback import dump_locked
-
         self.stop_locked(deadlock="all goroutines are asleep - deadlock!\n\n" + dump_locked(self))
         return False
 
@@ -712,25 +800,6 @@ def wakep(sched: Sched) -> None:
             return
         m = sched.startm_locked(sched.pidle.pop(), spinning=True)
     wake_m(m)
-
-
-def inject(sched: Sched, gs: list[G]) -> None:
-    """Queue Gs made runnable by the netpoller; wake Ms for them (a G wired
-    to its thread wakes its own M instead)."""
-    towake = []
-    with sched.lock:
-        for g in gs:
-            if g.lockedm is not None:
-                from ._lockos import readylocked_locked  # wired to its M; see there
-
-                towake.append(readylocked_locked(sched, g))
-                continue
-            g.status = RUNNABLE
-            sched.runq.append(g)
-        for _ in range(min(len(gs), len(sched.pidle))):
-            towake.append(sched.wakep_locked())
-    for m in towake:
-        wake_m(m)
 
 
 def wake_m(m: M | None) -> None:

@@ -56,7 +56,8 @@ import time
 from typing import Any
 
 from ._g import FREE_THREADED_BUILD
-from ._sched import P_RUNNING, Sched, inject, wake_m
+from ._proc import inject
+from ._sched import P_RUNNING, Sched, wake_m
 
 # A P is first looked at once it has been stuck BLOCKED_AFTER (bench W7: 32
 # plain time.sleep(0.05) calls at gomaxprocs=1, handed off one after

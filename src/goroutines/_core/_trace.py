@@ -42,6 +42,8 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from ._runctx import current_sched
+
 if TYPE_CHECKING:
     from ._sched import Sched
 
@@ -113,8 +115,6 @@ def emit(m: Any, kind: str, gid: int, arg: Any = "") -> None:
             tr.attach_m(m)
             m.tbuf.append((now_ns(), kind, m.id, gid, arg))
         return
-    from ._runtime import current_sched
-
     s = current_sched()
     tr = s.trace if s is not None else None
     if tr is not None:

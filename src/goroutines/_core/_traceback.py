@@ -13,7 +13,7 @@
 A goroutine that sysmon found blocked in a plain (unannotated) call, and
 whose P it handed off, is shown as in a system call (``[syscall]``, state
 ``syscall``), as one inside ``gr.syscall`` is, until it next enters the
-runtime (see _proc.in_blocking_call).
+runtime (see in_blocking_call below).
 
 A waiting or runnable goroutine's stack is its coroutine chain: the frame of
 its entry coroutine, then what it awaits (``cr_await``), down to the
@@ -64,10 +64,34 @@ from types import CodeType, FrameType, TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ._g import DEAD, FREE_THREADED_BUILD, IDLE, RUNNING, STATUS_NAMES, SYSCALL, WAIT_SYSCALL, WAITING, G
-from ._proc import in_blocking_call
 
 if TYPE_CHECKING:
+    from ._proc import M
     from ._sched import Sched
+
+
+def in_blocking_call(m: M, frames: dict[int, Any] | None) -> bool:
+    """Is ``m``'s goroutine in a plain blocking call that sysmon found?
+
+    True from the retake of its P (the M was blocked in the same frame at
+    the same instruction on two looks) for as long as the M's innermost
+    frame (in ``frames``, from sys._current_frames(); None: not readable) is still at that
+    call, and at most until the goroutine next enters the runtime
+    (preempted() clears the mark) -- Go's ``[syscall]``, for a call nobody
+    annotated with gr.syscall. A goroutine that was held up only briefly
+    (a lock) and runs on without a P shows as running. Sched.lock held (or
+    a racy read, for a display).
+    """
+    g = m.curg
+    if not (m.blocked and m.p is None and g is not None and g.status == RUNNING):
+        return False
+    if frames is None:
+        # The caller cannot read other threads' frames (a free-threaded
+        # build): the mark alone, cleared when the goroutine re-enters.
+        return True
+    f = frames.get(m.ident)
+    return f is not None and (id(f), f.f_lasti) == m.blockedat
+
 
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _paths = sysconfig.get_paths()
