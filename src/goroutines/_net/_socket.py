@@ -278,8 +278,12 @@ class NetSocket:
                 self._wdl = t
                 wake = wake or (t is not None and (old is None or t < old))
             # A later deadline needs no wake-up: a waiter whose old deadline
-            # passes re-reads it and waits on.
-            if wake and not self._closing:
+            # passes re-reads it and waits on. Nor does any deadline while no
+            # operation holds a reference: only those may be parked on the fd,
+            # and one that enters later reads the deadline after taking its
+            # reference under this lock. (A server moves its read deadline
+            # earlier on every request; evicting then cost a netpoller round.)
+            if wake and not self._closing and self._refs > 0:
                 self._seq += 1
                 self._refs += 1  # keep the fd from closing under evict_fd
             else:
@@ -336,11 +340,13 @@ class NetSocket:
 
     def _attempt(self, op: str, fn: Any, *args: Any) -> Any:
         """Go's fast path for the read side: call ``fn(*args)`` once, with no
-        wait and no token, unless a read deadline, a close or a spent fairness
-        budget sends the operation through :meth:`_io`. Returns the result,
+        wait and no token, unless a passed read deadline, a close or a spent
+        fairness budget sends the operation through :meth:`_io` (a deadline
+        still ahead does not: the call cannot wait, so it cannot outlive it). Returns the result,
         or AGAIN (it would block) or SLOW (let ``_io`` decide): pass
         ``tried=r is AGAIN`` to ``_io``."""
-        if self._rdl is not None or self._closing or self._budget <= 0:
+        dl = self._rdl
+        if (dl is not None and dl <= _monotonic()) or self._closing or self._budget <= 0:
             return SLOW
         try:
             r = fn(*args)
