@@ -357,12 +357,43 @@ class NetSocket:
         self._budget -= 1
         return r
 
-    async def _io(self, i: int, op: str, fn: Any, *args: Any, tried: bool = False) -> Any:
+    def _write_once(self, fn: Any) -> Any:
+        """The write side's fast path: ``fn()`` once, holding the write token
+        taken without waiting. Returns its result; SLOW when the token is
+        contended (or was ever: then it is a Mutex), the Conn is closing, a
+        write deadline passed or the budget is spent -- call ``_io``; AGAIN
+        when ``fn`` would block: the token and a reference are still held,
+        pass ``held=True`` to ``_io``, which releases them."""
+        if self._budget <= 0:
+            return SLOW
+        with self._lock:
+            if self._closing or self._busy & 2 or self._mus is not None:
+                return SLOW
+            dl = self._wdl
+            if dl is not None and dl <= _monotonic():
+                return SLOW
+            self._busy |= 2
+            self._refs += 1
+        try:
+            r = fn()
+        except (BlockingIOError, InterruptedError):
+            return AGAIN
+        except BaseException as e:
+            self._leave(1)
+            if isinstance(e, OSError):
+                raise self._os_error("write", e) from None
+            raise
+        self._leave(1)
+        self._budget -= 1
+        return r
+
+    async def _io(self, i: int, op: str, fn: Any, *args: Any, tried: bool = False, held: bool = False) -> Any:
         """Run ``fn(*args)`` until it does not raise BlockingIOError, waiting
         on the fd in between (i=0: read side, 1: write side), holding the
         direction's token. ``tried``: the caller's own attempt just failed
-        (or it is out of budget), so wait before the first call."""
-        mu = self._enter(i, op)
+        (or it is out of budget), so wait before the first call. ``held``:
+        the caller holds the token and a reference already (``_write_once``)."""
+        mu = None if held else self._enter(i, op)
         if mu is not None:
             try:
                 await mu.lock()
