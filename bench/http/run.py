@@ -19,7 +19,9 @@ system):
 The rounds interleave the servers (round 1: every server once, then round
 2, ...), so a burst of load from elsewhere on a shared machine hits them
 alike. The table gives the median requests/s over the rounds and the
-ratio to the asyncio server's median from the same run. Needs ``wrk``
+ratio to the asyncio server's median from the same run, and requests per
+server CPU-second (its user + system time over the wrk run, from
+/proc/PID/stat), which a busy shared machine disturbs less. Needs ``wrk``
 (Debian's package) on PATH.
 """
 
@@ -68,6 +70,16 @@ def start(cmd: list[str], env: dict[str, str]) -> tuple[subprocess.Popen[str], i
     raise RuntimeError(f"{' '.join(cmd)}: no port announced within 30 s")
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (/proc/PID/stat)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
 def wrk(port: int, duration: int, conns: int) -> float:
     out = subprocess.run(
         ["wrk", "-t1", f"-c{conns}", f"-d{duration}s", f"http://127.0.0.1:{port}/hello"],
@@ -101,25 +113,33 @@ def main() -> None:
         print(f"skipping {n}: {NEEDS[n]} is not installed (pip install -e '.[bench]')")
     env = dict(os.environ, GOMAXPROCS=str(a.gomaxprocs), PYTHONPATH=str(REPO / "src"))
     results: dict[str, list[float]] = {n: [] for n in runnable}
+    per_cpu: dict[str, list[float]] = {n: [] for n in runnable}
     for r in range(a.rounds):
         for n in runnable:
             p, port = start(command(n, a.python, a.gomaxprocs), env)
             try:
                 wrk(port, 1, 10)  # warm-up: connections, imports, caches
+                c0 = cpu_seconds(p.pid)
                 rps = wrk(port, a.duration, a.conns)
+                cpu = cpu_seconds(p.pid) - c0
             finally:
                 p.kill()
                 p.wait(timeout=10)
             results[n].append(rps)
-            print(f"round {r + 1} {n:11s} {rps:10,.0f} req/s", flush=True)
+            per_cpu[n].append(rps * a.duration / cpu if cpu > 0 else float("nan"))
+            print(f"round {r + 1} {n:11s} {rps:10,.0f} req/s  {per_cpu[n][-1]:10,.0f} req/CPU-s", flush=True)
     base = statistics.median(results["asyncio"]) if results.get("asyncio") else None
+    cbase = statistics.median(per_cpu["asyncio"]) if per_cpu.get("asyncio") else None
     print(f"\nwrk -t1 -c{a.conns} -d{a.duration}s GET /hello, {a.python}, GOMAXPROCS={a.gomaxprocs}, "
           f"median of {a.rounds}")
-    print(f"{'server':12s} {'req/s':>10s} {'vs asyncio':>11s}   runs")
+    print(f"{'server':12s} {'req/s':>10s} {'vs asyncio':>11s} {'req/CPU-s':>10s} {'vs asyncio':>11s}   req/s runs")
     for n, xs in results.items():
         med = statistics.median(xs)
+        cmed = statistics.median(per_cpu[n])
         ratio = f"{med / base:.2f}x" if base else "-"
-        print(f"{n:12s} {med:10,.0f} {ratio:>11s}   {', '.join(f'{x:,.0f}' for x in xs)}")
+        cratio = f"{cmed / cbase:.2f}x" if cbase else "-"
+        print(f"{n:12s} {med:10,.0f} {ratio:>11s} {cmed:10,.0f} {cratio:>11s}   "
+              f"{', '.join(f'{x:,.0f}' for x in xs)}")
 
 
 if __name__ == "__main__":
