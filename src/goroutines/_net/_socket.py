@@ -57,6 +57,8 @@ BUDGET = 16
 
 
 def check_deadline(t: Any, who: str) -> float | None:
+    if type(t) is float and t == t:  # the usual time.monotonic() + x, not NaN
+        return t
     if t is None:
         return None
     if isinstance(t, bool) or not isinstance(t, (int, float)):
