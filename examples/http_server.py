@@ -96,7 +96,7 @@ class Reader:
         start = 0
         timed = False  # READ_TIMEOUT set for this request yet?
         while True:
-            if self.buf[:1] in (b"\r", b"\n"):
+            if self.buf and self.buf[0] in b"\r\n":
                 # Blank lines between requests are tolerated (RFC 9112 2.2).
                 n = len(self.buf) - len(self.buf.lstrip(b"\r\n"))
                 del self.buf[:n]
