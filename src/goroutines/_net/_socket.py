@@ -19,6 +19,9 @@ path, see ``_io``):
              evict_fd; see _wait.NetWait for the re-check that closes the
              race with a goroutine just registering.
   _rdl/_wdl  read/write deadlines: time.monotonic() values or None.
+  _budget    NOT under the lock: the fairness count (see BUDGET), read and
+             written by whichever goroutine is doing I/O; a lost update only
+             moves the next forced trip through the netpoller by one.
   _busy/_mus the per-direction token: at most one goroutine may wait to
              read (and one to write) an fd in the netpoller, and a write
              must not interleave with another, so a goroutine in the slow
