@@ -31,6 +31,7 @@ that does not read its response within WRITE_TIMEOUT is dropped -- the Go
 import email.utils
 import html
 import os
+import re
 import sys
 import time
 
@@ -42,6 +43,7 @@ READ_TIMEOUT = 10.0
 WRITE_TIMEOUT = 10.0
 MAX_HEADER_BYTES = 16 * 1024
 MAX_BODY_BYTES = 1 << 20
+HEAD_END = re.compile(rb"\n\r?\n")  # the blank line after the headers (a bare LF is accepted too)
 
 STATUS = {
     200: "OK",
@@ -72,30 +74,52 @@ class BadRequest(Exception):
 
 
 class Reader:
-    """A little of Go's bufio.Reader: buffered lines and exact reads from a Conn."""
+    """A little of Go's bufio.Reader: a buffered request head and exact reads from a Conn."""
 
     def __init__(self, conn: net.Conn) -> None:
         self.conn = conn
         self.buf = bytearray()
 
-    async def readline(self, limit: int) -> bytes:
-        """One line with its b"\\n"; b"" at end of stream before any byte."""
+    async def fill(self) -> bool:
+        """Read what the client has sent so far into the buffer; False at end of stream."""
+        data = await self.conn.read(65536)
+        self.buf += data
+        return bool(data)
+
+    async def read_head(self, limit: int) -> bytes:
+        """A request head through its blank line; b"" at end of stream before any byte.
+
+        One search for the blank line per read, rather than a search per
+        header line: a request's head usually arrives in one read, and with
+        pipelining several heads come in one read.
+        """
         start = 0
+        timed = False  # READ_TIMEOUT set for this request yet?
         while True:
-            i = self.buf.find(b"\n", start)
-            if i >= 0:
-                line = bytes(self.buf[: i + 1])
-                del self.buf[: i + 1]
-                return line
+            if self.buf and self.buf[0] in b"\r\n":
+                # Blank lines between requests are tolerated (RFC 9112 2.2).
+                n = len(self.buf) - len(self.buf.lstrip(b"\r\n"))
+                del self.buf[:n]
+                start = 0
+            m = HEAD_END.search(self.buf, start)
+            if m:
+                head = bytes(self.buf[: m.end()])
+                del self.buf[: m.end()]
+                return head
             if len(self.buf) > limit:
-                raise BadRequest(431, "header line too long")
-            start = len(self.buf)
-            data = await self.conn.read(65536)
-            if not data:
-                if self.buf:
-                    raise BadRequest(400, "connection closed in the middle of a line")
+                raise BadRequest(431, "headers too large")
+            start = max(0, len(self.buf) - 3)  # the blank line may straddle two reads
+            if self.buf and not timed:
+                # The whole request must arrive within READ_TIMEOUT of its first bytes.
+                self.conn.set_read_deadline(time.monotonic() + READ_TIMEOUT)
+                timed = True
+            if not await self.fill():
+                if self.buf.strip(b"\r\n"):
+                    raise BadRequest(400, "connection closed in the headers")
                 return b""
-            self.buf += data
+            if not timed:
+                self.conn.set_read_deadline(time.monotonic() + READ_TIMEOUT)
+                timed = True
 
     async def read_exactly(self, n: int) -> bytes:
         while len(self.buf) < n:
@@ -125,31 +149,19 @@ class Request:
 
 async def read_request(r: Reader) -> Request | None:
     """The next request on the connection, or None when the client closed it."""
-    line = await r.readline(MAX_HEADER_BYTES)
-    while line in (b"\r\n", b"\n"):  # tolerate blank lines between requests (RFC 9112 2.2)
-        line = await r.readline(MAX_HEADER_BYTES)
-    if not line:
+    head = await r.read_head(MAX_HEADER_BYTES)
+    if not head:
         return None
-    # The whole request must arrive within READ_TIMEOUT of its first line.
-    r.conn.set_read_deadline(time.monotonic() + READ_TIMEOUT)
-    parts = line.decode("latin-1").rstrip("\r\n").split(" ")
+    lines = head.decode("latin-1").split("\n")
+    parts = lines[0].rstrip("\r").split(" ")
     if len(parts) != 3:
         raise BadRequest(400, "malformed request line")
     method, target, version = parts
     if version not in ("HTTP/1.1", "HTTP/1.0"):
         raise BadRequest(505, f"unsupported version {version}")
     headers: dict[str, str] = {}
-    size = len(line)
-    while True:
-        h = await r.readline(MAX_HEADER_BYTES)
-        size += len(h)
-        if size > MAX_HEADER_BYTES:
-            raise BadRequest(431, "headers too large")
-        if h in (b"\r\n", b"\n"):
-            break
-        if not h:
-            raise BadRequest(400, "connection closed in the headers")
-        name, sep, value = h.decode("latin-1").partition(":")
+    for h in lines[1:-2]:  # the head ends with the blank line: ..., "", ""
+        name, sep, value = h.rstrip("\r").partition(":")
         if not sep or not name or name != name.strip():
             raise BadRequest(400, "malformed header line")
         key = name.lower()
@@ -189,10 +201,22 @@ def route(req: Request, conn: net.Conn, nreq: int) -> tuple[int, str, bytes]:
     return 404, "text/plain; charset=utf-8", b"404 page not found\n"
 
 
+_date = (0, "")
+
+
+def http_date() -> str:
+    """The Date header's value, formatted once a second (as Go's net/http does)."""
+    global _date
+    now = int(time.time())
+    if _date[0] != now:
+        _date = (now, email.utils.formatdate(now, usegmt=True))
+    return _date[1]
+
+
 async def respond(conn: net.Conn, status: int, ctype: str, body: bytes, *, head: bool, close: bool) -> None:
     lines = [
         f"HTTP/1.1 {status} {STATUS[status]}",
-        f"Date: {email.utils.formatdate(usegmt=True)}",
+        f"Date: {http_date()}",
         "Server: goroutines-example",
         f"Content-Type: {ctype}",
         f"Content-Length: {len(body)}",

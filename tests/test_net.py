@@ -466,6 +466,37 @@ def test_write_deadline(no_fd_leak: None) -> None:
 
 
 @pytest.mark.timeout(30)
+def test_deadlines_on_the_fast_paths(no_fd_leak: None) -> None:
+    """A read or write that need not wait runs under a deadline still ahead;
+    a passed one fails it even when the data or the buffer room is there (Go)."""
+
+    async def main() -> None:
+        a, b = await pair()
+        async with a, b:
+            a.set_deadline(time.monotonic() + 30)
+            b.set_deadline(time.monotonic() + 30)
+            for i in range(40):  # past the fairness budget: both paths in turn
+                await a.write(b"x%02d" % i)
+                assert await read_exactly(b, 3) == b"x%02d" % i
+            a.set_write_deadline(time.monotonic() - 1)
+            with pytest.raises(net.NetTimeoutError) as ei:
+                await a.write(b"late")
+            assert ei.value.written == 0 and ei.value.op == "write"
+            a.set_write_deadline(None)
+            await a.write(b"ok")
+            b.set_read_deadline(time.monotonic() - 1)
+            with pytest.raises(net.NetTimeoutError):
+                await b.read()
+            b.set_read_deadline(None)
+            assert await read_exactly(b, 2) == b"ok"
+            a.close()
+            with pytest.raises(net.NetClosedError):
+                await a.write(b"closed")
+
+    run(main)
+
+
+@pytest.mark.timeout(30)
 def test_deadline_arguments() -> None:
     async def main() -> None:
         a, b = await pair()
@@ -1075,6 +1106,53 @@ def test_http_server_example() -> None:
         assert r.status == 404
         r.read()
         c.close()
+        out, err = p.communicate(timeout=20)
+        assert p.returncode == 0, err
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.communicate()
+
+
+@pytest.mark.timeout(30)
+def test_http_server_example_pipelining() -> None:
+    """Requests sent back to back in one segment (or split mid-head, with blank
+    lines between, bare LF line ends) are answered in order, one response each."""
+    p, port = _start_example("http_server.py", "--once")
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(
+                b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"
+                b"POST /echo HTTP/1.1\r\nContent-Length: 5\r\n\r\nabcde"
+                b"\r\nGET /missing HTTP/1.1\nHost: x\n\nGET /hel"
+            )
+            s.sendall(b"lo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            data = b""
+            while chunk := s.recv(65536):
+                data += chunk
+        heads = [h.split(b"\r\n", 1)[0] for h in data.split(b"HTTP/1.1 ")[1:]]
+        assert heads == [b"200 OK", b"200 OK", b"404 Not Found", b"200 OK"], data
+        assert data.count(b"hello, world\n") == 2 and b"\r\n\r\nabcde" in data
+        assert data.count(b"Connection: close") == 1
+        out, err = p.communicate(timeout=20)
+        assert p.returncode == 0, err
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.communicate()
+
+
+@pytest.mark.timeout(30)
+def test_http_server_example_bad_head() -> None:
+    p, port = _start_example("http_server.py", "--once")
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(b"GET /hello HTTP/1.1\r\nno colon here\r\n\r\n")
+            data = b""
+            while chunk := s.recv(65536):
+                data += chunk
+        assert data.startswith(b"HTTP/1.1 400 Bad Request\r\n"), data
+        assert data.endswith(b"malformed header line\n")
         out, err = p.communicate(timeout=20)
         assert p.returncode == 0, err
     finally:

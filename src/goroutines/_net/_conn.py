@@ -114,8 +114,11 @@ class Conn(NetSocket):
             step = _SendAll(self._sock.send, memoryview(data), 0)
         else:
             step = _SendAll(self._sock.send, _as_view(data, "write"), 0)
+        r: int = self._write_once(step)
+        if r is not AGAIN and r is not SLOW:
+            return r
         try:
-            r: int = await self._io(1, "write", step)
+            r = await self._io(1, "write", step, tried=r is AGAIN, held=r is AGAIN)
         except NetTimeoutError as e:
             e.written = step.off
             raise

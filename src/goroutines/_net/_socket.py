@@ -19,6 +19,9 @@ path, see ``_io``):
              evict_fd; see _wait.NetWait for the re-check that closes the
              race with a goroutine just registering.
   _rdl/_wdl  read/write deadlines: time.monotonic() values or None.
+  _budget    NOT under the lock: the fairness count (see BUDGET), read and
+             written by whichever goroutine is doing I/O; a lost update only
+             moves the next forced trip through the netpoller by one.
   _busy/_mus the per-direction token: at most one goroutine may wait to
              read (and one to write) an fd in the netpoller, and a write
              must not interleave with another, so a goroutine in the slow
@@ -57,6 +60,8 @@ BUDGET = 16
 
 
 def check_deadline(t: Any, who: str) -> float | None:
+    if type(t) is float and t == t:  # the usual time.monotonic() + x, not NaN
+        return t
     if t is None:
         return None
     if isinstance(t, bool) or not isinstance(t, (int, float)):
@@ -278,8 +283,12 @@ class NetSocket:
                 self._wdl = t
                 wake = wake or (t is not None and (old is None or t < old))
             # A later deadline needs no wake-up: a waiter whose old deadline
-            # passes re-reads it and waits on.
-            if wake and not self._closing:
+            # passes re-reads it and waits on. Nor does any deadline while no
+            # operation holds a reference: only those may be parked on the fd,
+            # and one that enters later reads the deadline after taking its
+            # reference under this lock. (A server moves its read deadline
+            # earlier on every request; evicting then cost a netpoller round.)
+            if wake and not self._closing and self._refs > 0:
                 self._seq += 1
                 self._refs += 1  # keep the fd from closing under evict_fd
             else:
@@ -336,11 +345,13 @@ class NetSocket:
 
     def _attempt(self, op: str, fn: Any, *args: Any) -> Any:
         """Go's fast path for the read side: call ``fn(*args)`` once, with no
-        wait and no token, unless a read deadline, a close or a spent fairness
-        budget sends the operation through :meth:`_io`. Returns the result,
+        wait and no token, unless a passed read deadline, a close or a spent
+        fairness budget sends the operation through :meth:`_io` (a deadline
+        still ahead does not: the call cannot wait, so it cannot outlive it). Returns the result,
         or AGAIN (it would block) or SLOW (let ``_io`` decide): pass
         ``tried=r is AGAIN`` to ``_io``."""
-        if self._rdl is not None or self._closing or self._budget <= 0:
+        dl = self._rdl
+        if (dl is not None and dl <= _monotonic()) or self._closing or self._budget <= 0:
             return SLOW
         try:
             r = fn(*args)
@@ -351,12 +362,43 @@ class NetSocket:
         self._budget -= 1
         return r
 
-    async def _io(self, i: int, op: str, fn: Any, *args: Any, tried: bool = False) -> Any:
+    def _write_once(self, fn: Any) -> Any:
+        """The write side's fast path: ``fn()`` once, holding the write token
+        taken without waiting. Returns its result; SLOW when the token is
+        contended (or was ever: then it is a Mutex), the Conn is closing, a
+        write deadline passed or the budget is spent -- call ``_io``; AGAIN
+        when ``fn`` would block: the token and a reference are still held,
+        pass ``held=True`` to ``_io``, which releases them."""
+        if self._budget <= 0:
+            return SLOW
+        with self._lock:
+            if self._closing or self._busy & 2 or self._mus is not None:
+                return SLOW
+            dl = self._wdl
+            if dl is not None and dl <= _monotonic():
+                return SLOW
+            self._busy |= 2
+            self._refs += 1
+        try:
+            r = fn()
+        except (BlockingIOError, InterruptedError):
+            return AGAIN
+        except BaseException as e:
+            self._leave(1)
+            if isinstance(e, OSError):
+                raise self._os_error("write", e) from None
+            raise
+        self._leave(1)
+        self._budget -= 1
+        return r
+
+    async def _io(self, i: int, op: str, fn: Any, *args: Any, tried: bool = False, held: bool = False) -> Any:
         """Run ``fn(*args)`` until it does not raise BlockingIOError, waiting
         on the fd in between (i=0: read side, 1: write side), holding the
         direction's token. ``tried``: the caller's own attempt just failed
-        (or it is out of budget), so wait before the first call."""
-        mu = self._enter(i, op)
+        (or it is out of budget), so wait before the first call. ``held``:
+        the caller holds the token and a reference already (``_write_once``)."""
+        mu = None if held else self._enter(i, op)
         if mu is not None:
             try:
                 await mu.lock()
