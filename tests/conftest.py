@@ -26,6 +26,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -53,6 +54,27 @@ def _matrix_from_env() -> list[int]:
 GOMAXPROCS_MATRIX = _matrix_from_env()
 
 
+def _matrix_params(original: object) -> list[object]:
+    """The matrix's values for a ``procs`` parametrization, keeping the marks
+    its own values carried (a ``goroutines`` mark naming ``gomaxprocs`` gets
+    the matrix's value): an ``async def`` test marked per value stays one."""
+    marks: list[Any] = []
+    for v in original if isinstance(original, (list, tuple)) else []:
+        if isinstance(v, type(pytest.param(0))):
+            marks = [getattr(m, "mark", m) for m in v.marks]
+            break
+    out: list[object] = []
+    for n in GOMAXPROCS_MATRIX:
+        ms = []
+        for m in marks:
+            kwargs = dict(m.kwargs)
+            if m.name == "goroutines" and "gomaxprocs" in kwargs:
+                kwargs["gomaxprocs"] = n
+            ms.append(getattr(pytest.mark, m.name)(*m.args, **kwargs))
+        out.append(pytest.param(n, marks=ms, id=str(n)) if ms else n)
+    return out
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """The GOMAXPROCS matrix (module docstring). Runs before pytest's own
@@ -63,7 +85,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     marks = metafunc.definition.own_markers
     for i, mark in enumerate(marks):
         if mark.name == "parametrize" and mark.args and mark.args[0] == "procs":
-            marks[i] = pytest.mark.parametrize("procs", GOMAXPROCS_MATRIX).mark
+            marks[i] = pytest.mark.parametrize("procs", _matrix_params(mark.args[1])).mark
             return
     if "procs" not in metafunc.fixturenames:
         metafunc.parametrize(

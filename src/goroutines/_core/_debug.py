@@ -50,7 +50,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ._g import SYSCALL
+from ._g import FREE_THREADED_BUILD, SYSCALL
 from ._plain import mark_runtime_thread
 from ._proc import in_blocking_call
 from ._traceback import dump
@@ -132,7 +132,9 @@ def schedtrace_line(sched: Sched, elapsed_ms: int, lock_timeout: float = -1) -> 
         runq = len(sched.runq)
         gs = len(sched.allgs)
         syscalls = 0
-        frames = sys._current_frames()
+        # Free-threaded builds read no other thread's frames (see
+        # _traceback): sysmon's mark alone says an M is in a plain call.
+        frames = None if FREE_THREADED_BUILD else sys._current_frames()
         for m in sched.allm:
             g = m.curg
             if g is not None and (g.status == SYSCALL or in_blocking_call(m, frames)):
