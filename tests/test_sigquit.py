@@ -246,3 +246,30 @@ def test_env_var_off_installs_nothing(monkeypatch: Any) -> None:
         return signal.getsignal(signal.SIGQUIT)
 
     assert gr.run(main) == before
+
+
+def test_run_passes_signals_on_to_the_programs_wakeup_fd_and_puts_it_back() -> None:
+    # run() waits on a wakeup pipe of its own, so that every signal runs its
+    # handler; the program's wakeup fd still hears of each signal meanwhile.
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("needs the main thread")
+    r, w = os.pipe()
+    os.set_blocking(w, False)
+    os.set_blocking(r, False)
+    seen: list[int] = []
+    old_fd = signal.set_wakeup_fd(w)
+    old_handler = signal.signal(signal.SIGUSR1, lambda signum, frame: seen.append(signum))
+    try:
+
+        async def main() -> None:
+            os.kill(os.getpid(), signal.SIGUSR1)
+
+        gr.run(main)
+        assert signal.set_wakeup_fd(old_fd) == w  # put back
+        assert seen == [signal.SIGUSR1]
+        assert os.read(r, 64) == bytes([signal.SIGUSR1])
+    finally:
+        signal.set_wakeup_fd(old_fd)
+        signal.signal(signal.SIGUSR1, old_handler)
+        os.close(r)
+        os.close(w)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import inspect
 import os
 import random
+import signal
 import sys
 import sysconfig
 import threading
@@ -262,7 +263,7 @@ def start(main: Any, args: tuple[Any, ...], gomaxprocs: int | None, seed: int | 
                 mark_runtime_thread(mon)
                 sched.sysmon_thread = mon
                 mon.start()
-            sched.done.acquire()
+            _wait_done(sched)
         except BaseException as e:  # KeyboardInterrupt on the main thread, even at start
             with sched.lock:
                 sched.stop_locked(exc=e)
@@ -277,6 +278,56 @@ def start(main: Any, args: tuple[Any, ...], gomaxprocs: int | None, seed: int | 
     if out.deadlock is not None:
         raise Deadlock(out.deadlock)
     return out.result
+
+
+def _wait_done(sched: Sched) -> None:
+    """Wait until stop_locked() releases ``sched.done``; on the main thread,
+    run the program's signal handlers (SIGQUIT's dump, SIGINT) meanwhile.
+
+    CPython's C-level handler only marks a signal pending; the Python
+    handler runs when the main thread next executes bytecode, or when the
+    signal interrupts the call it blocks in. A signal that lands while the
+    main thread is on its way back to sleep (just after running an earlier
+    handler, say) interrupts nothing: blocked in ``done.acquire()`` the
+    thread would sleep with the handler unrun until something else woke
+    it. So the main thread sleeps in read() on a pipe that is at once
+    signal.set_wakeup_fd()'s (the C handler writes the signal number to it
+    after marking the signal pending, whenever and on whichever thread the
+    signal lands) and ``sched.done_fd`` (stop_locked() writes a 0 after
+    releasing done). Bytes that are signal numbers are passed on to the
+    wakeup fd the program had set, if any, which is put back afterwards.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        sched.done.acquire()  # no Python signal handler runs on this thread
+        return
+    r, w = os.pipe()
+    try:
+        os.set_blocking(w, False)  # set_wakeup_fd() demands it; a full pipe drops bytes
+        try:
+            prev = signal.set_wakeup_fd(w, warn_on_full_buffer=False)
+        except ValueError:  # the main thread of another interpreter
+            sched.done.acquire()
+            return
+        try:
+            with sched.lock:
+                sched.done_fd = w
+            # Checked before every read: a release before done_fd was set
+            # is seen here, one after it leaves a byte in the pipe.
+            while not sched.done.acquire(False):
+                got = os.read(r, 512)  # pending handlers run as this call returns
+                sigs = got.replace(b"\0", b"")
+                if sigs and prev >= 0:
+                    try:
+                        os.write(prev, sigs)
+                    except OSError:  # full or closed: what the C handler does then too
+                        pass
+        finally:
+            with sched.lock:
+                sched.done_fd = -1
+            signal.set_wakeup_fd(prev)
+    finally:
+        os.close(r)
+        os.close(w)
 
 
 def _shutdown(sched: Sched) -> None:

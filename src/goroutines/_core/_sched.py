@@ -68,6 +68,7 @@ poller blocked in the netpoller (``M.inpoll``, decided under the lock as
 
 from __future__ import annotations
 
+import os
 import random
 import threading
 import time
@@ -270,6 +271,7 @@ class Sched:
         "clock",
         "coarse_now",
         "done",
+        "done_fd",
         "gfree",
         "goidgen",
         "gomaxprocs",
@@ -377,6 +379,12 @@ class Sched:
         # Released exactly once, by stop_locked(); run() waits on it.
         self.done = threading.Lock()
         self.done.acquire()
+        # The write end of the pipe run() sleeps on when it waits on the
+        # main thread (see _wait_done() in _runtime.py), else -1; set and
+        # cleared by run() under Sched.lock, so that stop_locked(), which
+        # writes a byte to it after releasing done, never writes to a
+        # closed (or reused) descriptor.
+        self.done_fd = -1
         # -- written without a lock (hints) --
         # A coarse clock, refreshed by sysmon and by Ms as they go idle; used
         # for wait durations shown in dumps, where minutes matter.
@@ -666,6 +674,11 @@ class Sched:
             else:
                 pm.note.release()
         self.done.release()
+        if self.done_fd >= 0:
+            try:
+                os.write(self.done_fd, b"\0")  # not a signal number: run()'s "look at done"
+            except OSError:  # the pipe is full: run() has bytes to wake on already
+                pass
         self.sysmon_note.release()
 
 
