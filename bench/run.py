@@ -171,6 +171,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         a.ft_python = ""
     elif shutil.which(a.ft_python) is None and not Path(a.ft_python).exists():
         p.error(f"--ft-python: {a.ft_python!r} is not an interpreter on this machine")
+    elif Path(a.ft_python).exists():
+        # The programs run with bench/ as their directory: a relative path
+        # given from elsewhere must not change meaning.
+        a.ft_python = str(Path(a.ft_python).absolute())
     if a.monitor_cost:
         a.systems = ["goroutines"]
         a.ft_python = ""
