@@ -82,6 +82,28 @@ def _blocking_op(op: Any, name: str) -> Any:
 # with its channel is ~1.2 KB instead of ~1.9 KB). A deque that empties stays.
 
 
+def _enq(ch: Chan[Any], send: bool, w: Any) -> None:
+    """Queue waiter ``w`` (a G, or a select's (g, i, value, token) tuple) last
+    on ``ch``'s send or receive queue, in the shape above. The channel's lock
+    is held. A deque that grows past ``_qlimit`` drops the stale select
+    waiters it holds (_compact): a loop of selects that never fire on this
+    channel must not grow it without bound."""
+    q = ch._sendq if send else ch._recvq
+    if q is None:
+        q = w
+    elif type(q) is deque:
+        q.append(w)
+        if len(q) >= ch._qlimit:
+            ch._compact(q)
+        return
+    else:
+        q = deque((q, w))
+    if send:
+        ch._sendq = q
+    else:
+        ch._recvq = q
+
+
 def _deq(ch: Chan[Any], send: bool) -> Any:
     """Pop the oldest live waiter (claiming a select's token), or None."""
     q = ch._sendq if send else ch._recvq
@@ -467,13 +489,7 @@ def _send_await(self: SendOp[Any]) -> Generator[Any, Any, None]:
     g.param = v
     g.waitreason = WAIT_CHAN_SEND
     g.waitchan = ch
-    sq = ch._sendq
-    if sq is None:
-        ch._sendq = g
-    elif type(sq) is deque:
-        sq.append(g)
-    else:
-        ch._sendq = deque((sq, g))
+    _enq(ch, True, g)
     return _park_send(lock)
 
 
@@ -554,13 +570,7 @@ def _recv_await(self: RecvOp[T]) -> Generator[Any, Any, T]:
         raise no_goroutine("a channel receive")
     cg.waitreason = WAIT_CHAN_RECEIVE
     cg.waitchan = ch
-    rq = ch._recvq
-    if rq is None:
-        ch._recvq = cg
-    elif type(rq) is deque:
-        rq.append(cg)
-    else:
-        ch._recvq = deque((rq, cg))
+    _enq(ch, False, cg)
     v = yield lock
     if v is CLOSED:
         return _closed_result(self.with_ok)

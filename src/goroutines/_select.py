@@ -19,11 +19,10 @@ Go's selectgo, in three passes:
 from __future__ import annotations
 
 import random
-from collections import deque
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
-from ._chan import RecvOp, SendOp, _peek_live, _send_closed
+from ._chan import RecvOp, SendOp, _enq, _peek_live, _send_closed
 from ._core import CLOSED, WAIT_SELECT, M, _tls, block_forever, new_lock, no_goroutine, preempted, ready
 
 _random = random.random  # a plain thread's select only: not seeded
@@ -145,29 +144,9 @@ def selectgo(sel: Select, waiter: Any = None) -> Generator[Any, Any, tuple[int, 
     for i in active:
         op = ops[i]
         ch = op.chan
-        # Queue w (see _chan's wait queues: None, one waiter, or a deque).
-        if type(op) is SendOp:
-            w = (g, i, op.value, token)
-            q = ch._sendq
-            if q is None:
-                ch._sendq = w
-            elif type(q) is deque:
-                q.append(w)
-                if len(q) >= ch._qlimit:
-                    ch._compact(q)
-            else:
-                ch._sendq = deque((q, w))
-        else:
-            w = (g, i, None, token)
-            q = ch._recvq
-            if q is None:
-                ch._recvq = w
-            elif type(q) is deque:
-                q.append(w)
-                if len(q) >= ch._qlimit:
-                    ch._compact(q)
-            else:
-                ch._recvq = deque((q, w))
+        send = type(op) is SendOp
+        w = (g, i, op.value if send else None, token)
+        _enq(ch, send, w)
         waits.append((ch, w))
     g.waitreason = WAIT_SELECT
     g.waitchan = tuple(waits)
