@@ -186,10 +186,6 @@ def selectgo(sel: Select, waiter: Any = None) -> Generator[Any, Any, tuple[int, 
 
 if speedups is None or TYPE_CHECKING:
     Select.__await__ = selectgo  # type: ignore[method-assign,assignment]
-else:
-    # The same algorithm in C (_speedups.c, "select"); what it does not do
-    # it hands to selectgo, from scratch.
-    speedups.setup_select(selectgo, WAIT_SELECT)
 
 
 def _rand_of(m: M | None) -> Any:
@@ -248,3 +244,12 @@ def select(*ops: SendOp[Any] | RecvOp[Any] | None, default: bool = False) -> Sel
     if type(default) is not bool:
         raise TypeError(f"select: default must be True or False, not {default!r}")
     return Select(ops, active, default)
+
+
+if speedups is not None and not TYPE_CHECKING:
+    # The same algorithm in C (_speedups.c, "select"): SelectBase's await
+    # runs it for the common shapes and hands the rest to selectgo, from
+    # scratch; the C select() makes a Select without a Python __init__ and
+    # leaves every other call (and every error message) to this one.
+    speedups.setup_select(selectgo, WAIT_SELECT, Select, select)
+    select = speedups.select  # noqa: F811

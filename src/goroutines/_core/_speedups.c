@@ -2414,14 +2414,79 @@ static PyTypeObject Select_Type = {
     .tp_new = PyType_GenericNew,
 };
 
-/* setup_select(selectgo, WAIT_SELECT): the Python select for what the C
- * one hands over, and the wait reason. (P's ``rand`` slot: setup_core.) */
+/* select(*ops, default=False): _select.select for the calls it checks
+ * quickly -- every case a C SendOp, RecvOp or None, default a bool -- making
+ * the Select without a Python __init__; any other call (a bad case, a bad
+ * default, the fast paths off) is the Python select's, which words the
+ * errors. */
+static PyTypeObject *select_cls = NULL;     /* _select.Select (setup_select) */
+static PyObject *py_select = NULL;          /* _select.select */
+
+static PyObject *
+select_fn(PyObject *mod, PyObject *args, PyObject *kw)
+{
+    int dflt = 0;
+    if (!GR_LOAD_RELAXED(fast_on) || select_cls == NULL)
+        goto python;
+    if (kw != NULL && PyDict_GET_SIZE(kw) != 0) {
+        PyObject *d;
+        if (PyDict_GET_SIZE(kw) != 1 || (d = PyDict_GetItemString(kw, "default")) == NULL || !PyBool_Check(d))
+            goto python;
+        dflt = d == Py_True;
+    }
+    Py_ssize_t n = PyTuple_GET_SIZE(args);
+    PyObject *active = PyList_New(0);
+    if (active == NULL)
+        return NULL;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        PyObject *op = PyTuple_GET_ITEM(args, k);
+        if (op == Py_None)
+            continue;
+        if (Py_TYPE(op) == &SendOp_Type)
+            GR_STORE_RELAXED(((SendOpObject *)op)->used, 1);  /* handed to select: not a forgotten await */
+        else if (Py_TYPE(op) != &RecvOp_Type) {
+            Py_DECREF(active);
+            goto python;
+        }
+        PyObject *i = PyLong_FromSsize_t(k);
+        if (i == NULL || PyList_Append(active, i) < 0) {
+            Py_XDECREF(i);
+            Py_DECREF(active);
+            return NULL;
+        }
+        Py_DECREF(i);
+    }
+    SelectObject *sel = (SelectObject *)select_cls->tp_alloc(select_cls, 0);
+    if (sel == NULL) {
+        Py_DECREF(active);
+        return NULL;
+    }
+    sel->ops = Py_NewRef(args);
+    sel->active = active;
+    sel->dflt = (char)dflt;
+    return (PyObject *)sel;
+python:
+    return PyObject_Call(py_select, args, kw);
+}
+
+/* setup_select(selectgo, WAIT_SELECT, Select, select): the Python select
+ * for what the C one hands over, the wait reason, the class select() makes
+ * and the Python select(). (P's ``rand`` slot: setup_core.) */
 static PyObject *
 setup_select(PyObject *mod, PyObject *args)
 {
-    PyObject *sg, *ws;
-    if (!PyArg_ParseTuple(args, "OU:setup_select", &sg, &ws))
+    PyObject *sg, *ws, *cls, *ps;
+    if (!PyArg_ParseTuple(args, "OUO!O:setup_select", &sg, &ws, &PyType_Type, &cls, &ps))
         return NULL;
+    if (!PyType_IsSubtype((PyTypeObject *)cls, &Select_Type) ||
+        ((PyTypeObject *)cls)->tp_basicsize != Select_Type.tp_basicsize) {
+        PyErr_SetString(PyExc_TypeError, "setup_select: the select class must derive from SelectBase, adding no fields");
+        return NULL;
+    }
+    Py_INCREF(cls);
+    Py_XSETREF(select_cls, (PyTypeObject *)cls);
+    Py_INCREF(ps);
+    Py_XSETREF(py_select, ps);
     Py_INCREF(sg);
     Py_XSETREF(py_selectgo, sg);
     Py_INCREF(ws);
@@ -2971,7 +3036,9 @@ static PyMethodDef module_methods[] = {
     {"setup_core", setup_core, METH_VARARGS,
      "setup_core(G, M, P, CLOSED, RUNNABLE, WAIT_SEND, WAIT_RECV, ready_py, unrunnext)"},
     {"setup_chan", setup_chan, METH_VARARGS, "setup_chan(send_slow, recv_slow, send_closed, Chan)"},
-    {"setup_select", setup_select, METH_VARARGS, "setup_select(selectgo, WAIT_SELECT)"},
+    {"setup_select", setup_select, METH_VARARGS, "setup_select(selectgo, WAIT_SELECT, Select, select)"},
+    {"select", (PyCFunction)(void (*)(void))select_fn, METH_VARARGS | METH_KEYWORDS,
+     "select(*ops, default=False): as goroutines.select"},
     {"setup_sched", setup_sched, METH_VARARGS,
      "setup_sched(Sched, P, P_RUNNING, RUNNING, WAITING, goexit, gopanic, after_trap, trace_trap, unhook, LockType)"},
     {"run_fast", run_fast, METH_O, "run_fast(m): run the plain case of the schedule loop"},
