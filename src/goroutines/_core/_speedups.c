@@ -1369,23 +1369,25 @@ deque_len(PyObject *dq)
     return GR_LOAD_RELAXED(((PyVarObject *)dq)->ob_size);
 }
 
-/* Take the oldest waiter off the queue: a new reference, or NULL (empty,
- * or an error set). */
-static PyObject *
-q_pop(PyObject **qp)
+/* Take the oldest waiter off the queue: Q_LIVE with *out a new reference,
+ * Q_NONE (empty) or Q_ERR. */
+static int
+q_pop(PyObject **qp, PyObject **out)
 {
     PyObject *q = *qp;
     if (q == Py_None)
-        return NULL;
+        return Q_NONE;
     if (Py_TYPE(q) == deque_type) {
         if (deque_len(q) == 0)
-            return NULL;
+            return Q_NONE;
         PyObject *args[1] = {q};
-        return PyObject_Vectorcall(deque_popleft, args, 1, NULL);
+        *out = PyObject_Vectorcall(deque_popleft, args, 1, NULL);
+        return *out == NULL ? Q_ERR : Q_LIVE;
     }
     Py_INCREF(Py_None);
     *qp = Py_None;      /* the queue's reference moves to the caller */
-    return q;
+    *out = q;
+    return Q_LIVE;
 }
 
 /* Put ``w`` (stolen), just popped by q_pop, back at the head. */
@@ -1405,17 +1407,14 @@ q_unpop(PyObject **qp, PyObject *w)
     return 0;
 }
 
-/* _chan._deq: pop the oldest live waiter, claiming a select's token.
- * Q_LIVE with *out a new reference, Q_NONE, Q_OTHER (nothing live popped),
- * Q_ERR. */
 static int
-q_deq(ChanObject *ch, int send, PyObject **out)
+q_deq_slow(PyObject **qp, PyObject **out)
 {
-    PyObject **qp = q_field(ch, send);
     for (;;) {
-        PyObject *w = q_pop(qp);
-        if (w == NULL)
-            return PyErr_Occurred() ? Q_ERR : Q_NONE;
+        PyObject *w;
+        int r = q_pop(qp, &w);
+        if (r != Q_LIVE)
+            return r;
         switch (waiter_kind(w)) {
         case W_G:
             *out = w;
@@ -1432,6 +1431,25 @@ q_deq(ChanObject *ch, int send, PyObject **out)
             return q_unpop(qp, w) < 0 ? Q_ERR : Q_OTHER;
         }
     }
+}
+
+/* _chan._deq: pop the oldest live waiter, claiming a select's token.
+ * Q_LIVE with *out a new reference, Q_NONE, Q_OTHER (nothing live popped),
+ * Q_ERR. The two commonest queues (empty, one plain G) inline. */
+static inline int
+q_deq(ChanObject *ch, int send, PyObject **out)
+{
+    PyObject **qp = q_field(ch, send);
+    PyObject *q = *qp;
+    if (q == Py_None)
+        return Q_NONE;
+    if (Py_TYPE(q) == G_type) {
+        Py_INCREF(Py_None);
+        *qp = Py_None;  /* the queue's reference moves to the caller */
+        *out = q;
+        return Q_LIVE;
+    }
+    return q_deq_slow(qp, out);
 }
 
 /* _chan._peek_live: is a live waiter queued? Drops stale select waiters
@@ -1482,15 +1500,9 @@ q_peek_live(ChanObject *ch, int send)
  * channel's ``qlimit`` is compacted by the channel's own _compact (rare:
  * a select in a loop that never fires on this channel). 0 or -1. */
 static int
-q_enq(ChanObject *ch, int send, PyObject *w)
+q_enq_slow(ChanObject *ch, PyObject **qp, PyObject *w)
 {
-    PyObject **qp = q_field(ch, send);
     PyObject *q = *qp;
-    if (q == Py_None) {
-        Py_INCREF(w);
-        Py_SETREF(*qp, w);
-        return 0;
-    }
     if (Py_TYPE(q) == deque_type) {
         PyObject *args[2] = {q, w};
         PyObject *r = PyObject_Vectorcall(deque_append, args, 2, NULL);
@@ -1516,6 +1528,18 @@ q_enq(ChanObject *ch, int send, PyObject *w)
         return -1;
     Py_SETREF(*qp, dq);
     return 0;
+}
+
+static inline int
+q_enq(ChanObject *ch, int send, PyObject *w)
+{
+    PyObject **qp = q_field(ch, send);
+    if (*qp == Py_None) {
+        Py_INCREF(w);
+        Py_SETREF(*qp, w);
+        return 0;
+    }
+    return q_enq_slow(ch, qp, w);
 }
 
 /* Store a waiter's resume value: a G's slot directly, a plain thread's
