@@ -849,12 +849,17 @@ static PyTypeObject Await_Type = {
 
 /* ------------------------------------------------------------------ ready */
 
-/* Make ``g`` runnable from ``m`` (a running M): the common case of
- * _proc.ready -- tracing off, the P's runnext empty -- done here; every
- * other case by the Python function, and the recheck after a P was
- * retaken meanwhile by _proc._unrunnext. Returns 0, or -1 with an
+/* Make ``g`` runnable from ``m`` (a running M): the common cases of
+ * _proc.ready -- tracing off, not wired to an M, and either the P's runnext
+ * empty, or its occupant displaced to the P's local queue when that has
+ * room and no P is idle (so wakep would do nothing: the ``pidle`` length
+ * is a hint read without Sched.lock, as wakep's own first look) -- done
+ * here; every other case by the Python function, and the recheck after a
+ * P was retaken meanwhile by _proc._unrunnext. Returns 0, or -1 with an
  * exception set. */
 static int call3(PyObject *fn, PyObject *a, PyObject *b, PyObject *c);
+static PyObject *deque_call1(PyObject *meth, PyObject *dq);
+static Py_ssize_t local_runq_max = 0;  /* _sched.LOCAL_RUNQ (setup_core); 0: never displace here */
 
 static int
 c_ready(PyObject *g, PyObject *m)
@@ -869,23 +874,57 @@ c_ready(PyObject *g, PyObject *m)
     if (lm != NULL && lm != Py_None)
         goto python;    /* wired to its own M: _lockos.readylocked */
     PyObject *rn = SLOT(p, off_p_runnext);  /* set once */
-    if (rn == NULL || Py_TYPE(rn) != deque_type || GR_LOAD_RELAXED(((PyVarObject *)rn)->ob_size) != 0)
+    if (rn == NULL || Py_TYPE(rn) != deque_type)
         goto python;
     if (off_s_trace < 0 || !trace_off(sched))
         goto python;
+    PyObject *old = NULL;
+    if (GR_LOAD_RELAXED(((PyVarObject *)rn)->ob_size) != 0) {
+        /* Displace the occupant (Go's runqput with next=true). */
+        PyObject *runq = SLOT(p, off_p_runq);   /* set once */
+        PyObject *pidle = off_s_pidle < 0 ? NULL : slot_load(sched, off_s_pidle);
+        if (runq == NULL || Py_TYPE(runq) != deque_type || pidle == NULL || !PyList_CheckExact(pidle) ||
+            GR_LOAD_RELAXED(((PyVarObject *)pidle)->ob_size) != 0 ||
+            GR_LOAD_RELAXED(((PyVarObject *)runq)->ob_size) >= local_runq_max)
+            goto python;
+        old = deque_call1(deque_popleft, rn);
+        if (old == NULL) {
+            if (!PyErr_ExceptionMatches(PyExc_IndexError))
+                return -1;
+            PyErr_Clear();      /* a stealer took it meanwhile */
+        }
+    }
     slot_set(g, off_g_status, RUNNABLE);
     PyObject *args[2] = {rn, g};
     PyObject *r = PyObject_Vectorcall(deque_append, args, 2, NULL);
-    if (r == NULL)
+    if (r == NULL) {
+        Py_XDECREF(old);
         return -1;
+    }
     Py_DECREF(r);
-    if (slot_load(m, off_m_p) == p)
+    if (old != NULL) {
+        /* Only this P's owner appends to its local queue. */
+        PyObject *a2[2] = {SLOT(p, off_p_runq), old};
+        r = PyObject_Vectorcall(deque_append, a2, 2, NULL);
+        if (r == NULL) {
+            Py_DECREF(old);
+            return -1;
+        }
+        Py_DECREF(r);
+    }
+    if (slot_load(m, off_m_p) == p) {
+        Py_XDECREF(old);
         return 0;
-    /* The P was retaken while we appended: take g back out of that runnext
-     * (if its new owner has not run it yet) and queue it globally. */
+    }
+    /* The P was retaken while we appended: take g (and the displaced G)
+     * back out of that P's queues (if its new owner has not run them yet)
+     * and queue them globally. */
     Py_INCREF(rn);
     int err = call3(py_unrunnext, sched, rn, g);
     Py_DECREF(rn);
+    if (err == 0 && old != NULL)
+        err = call3(py_unrunnext, sched, SLOT(p, off_p_runq), old);
+    Py_XDECREF(old);
     return err;
 python:
     fallback(FB_READY);
@@ -2933,6 +2972,20 @@ setup_core(PyObject *mod, PyObject *args)
         slot_offset(p_cls, "schedtick", &off_p_schedtick) < 0 ||
         slot_offset(p_cls, "rand", &off_p_rand) < 0)
         return NULL;
+    {
+        /* The local run queue's bound, from the module defining P. */
+        PyObject *modname = PyObject_GetAttrString(p_cls, "__module__");
+        PyObject *pmod = modname == NULL ? NULL : PyImport_Import(modname);
+        Py_XDECREF(modname);
+        PyObject *lim = pmod == NULL ? NULL : PyObject_GetAttrString(pmod, "LOCAL_RUNQ");
+        Py_XDECREF(pmod);
+        if (lim == NULL)
+            return NULL;
+        local_runq_max = PyLong_AsSsize_t(lim);
+        Py_DECREF(lim);
+        if (local_runq_max == -1 && PyErr_Occurred())
+            return NULL;
+    }
     Py_INCREF(g_cls);
     Py_XSETREF(G_type, (PyTypeObject *)g_cls);
     Py_INCREF(closed);
