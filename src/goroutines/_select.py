@@ -14,6 +14,11 @@ Go's selectgo, in three passes:
      operation to claim the token completes the select and leaves its result
      in ``G.param`` as ``(case, value, ok)``; the other waiters are stale and
      fall away (see _chan.py), so a woken select re-locks nothing.
+
+With the C fast paths, ``await sel`` runs these steps in C (_speedups.c,
+"select"; the same draws from the same generator) for the common shapes and
+calls selectgo, from scratch, for the rest: selectgo is the reference, and
+with ``_speedups.set_fast(False)`` the only definition in use.
 """
 
 from __future__ import annotations

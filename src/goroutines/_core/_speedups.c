@@ -1,4 +1,4 @@
-/* goroutines._core._speedups: the channel fast paths in C (optional).
+/* goroutines._core._speedups: the channel and select fast paths in C (optional).
  *
  * What this module owns, and what it does not:
  *
@@ -9,21 +9,32 @@
  *               _chan.py) plus send()/recv()/recv_ok(). _chan.Chan derives
  *               from it; the pure-Python build uses a class with the same
  *               slots instead.
+ *   wait queues q_deq/q_peek_live/q_enq: _chan's _deq/_peek_live/_enq on
+ *               the same queue shapes (None, one waiter, a deque; a waiter
+ *               a G or a select's tuple), shared by the operations and
+ *               select.
  *   SendOp,     the operation objects. Awaiting one runs the fast path
- *   RecvOp      here: hand a value to (or take one from) a single waiting
- *               plain goroutine, use the buffer, or park on an empty wait
- *               queue. Anything else -- closed channel, a select waiter or
- *               several waiters queued, no P (preempted), not on an M --
- *               drops the channel lock untouched and calls the Python
- *               implementation in _chan.py, which does it all from scratch.
+ *   RecvOp      here: hand a value to (or take one from) the first live
+ *               waiter -- a G or a select, whose token it claims -- use the
+ *               buffer, or queue and park. Anything else -- closed channel,
+ *               no P (preempted), not on an M -- drops the channel lock
+ *               untouched and calls the Python implementation in _chan.py,
+ *               which does it all from scratch.
+ *   SelectBase, the fields of _select.Select and its await: selectgo's
+ *   select()    algorithm (see "select" below) for up to SEL_MAX cases of
+ *               C operations, drawing from the P's seeded generator where
+ *               selectgo draws; other shapes go to selectgo. select() makes
+ *               the Select; a call it does not check quickly is the Python
+ *               select's.
  *   Ring        a buffered channel's buffer (deque's append/popleft/clear/
  *               len), pushed and popped by the fast paths without a call.
  *   Await       what ``await op`` iterates: either a value to return at
  *               once, or a park: yield the channel lock to the M (which
  *               releases it after marking the G waiting, exactly as the
  *               Python generator does), then return the resume value.
- *   ready()     _proc.ready's common case (the caller's P's runnext is
- *               empty); every other case calls the Python ready.
+ *   ready()     _proc.ready's common cases (runnext empty, or its occupant
+ *               displaced to the local queue when no P is idle); every
+ *               other case calls the Python ready.
  *
  * Locking -- the same rules as the Python code, on both builds. Nothing here
  * relies on the GIL for atomicity; on a build with one it is held only
@@ -40,6 +51,14 @@
  *                          ready() (which may take Sched.lock), or handed to
  *                          the M with a park (released in park_on_lock
  *                          after the G is marked waiting).
+ *   select                 every case's channel Lock, each taken once in
+ *                          address (id()) order -- selectgo's order, so a C
+ *                          and a Python select never deadlock -- held from
+ *                          the first look at a queue until the result is
+ *                          decided, or handed to the M as a tuple with the
+ *                          park. A waiter's token is claimed with one CAS
+ *                          (mu_trylock), read as stale with a relaxed load.
+ *                          The P's ``rand``: its owner's (see _sched.P).
  *   Ring                   its channel's Lock; ``len`` alone is also read
  *                          without it (len(ch), a snapshot: relaxed atomic).
  *   take_global            Sched.lock around the global run queue, ``pidle``,
