@@ -2161,7 +2161,10 @@ sel_unlock(ChanObject **chans, Py_ssize_t nch)
 
 /* Try case ``c`` (locks held). 1: done, *res the select's result and *wake
  * a G/thread waiter to wake (new reference) or NULL; 0: not ready after
- * all; Q_OTHER; -1: error (a send on a closed channel raises). */
+ * all; SEL_CLOSED: a send on a closed channel (the caller raises, after
+ * unlocking); Q_OTHER; -1: error. */
+#define SEL_CLOSED 2
+
 static int
 sel_try(SelCase *c, PyObject **res, PyObject **wake)
 {
@@ -2169,14 +2172,8 @@ sel_try(SelCase *c, PyObject **res, PyObject **wake)
     PyObject *w;
     *wake = NULL;
     if (c->value != NULL) {
-        if (ch->closed) {
-            PyObject *exc = PyObject_CallNoArgs(send_closed);
-            if (exc != NULL) {
-                PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
-                Py_DECREF(exc);
-            }
-            return -1;
-        }
+        if (ch->closed)
+            return SEL_CLOSED;
         int r = q_deq(ch, 0, &w);
         if (r == Q_LIVE) {
             PyObject *g = w;
@@ -2420,6 +2417,14 @@ Select_await(SelectObject *self)
         sel_unlock(chans, nch);
         if (r < 0)
             return NULL;
+        if (r == SEL_CLOSED) {
+            PyObject *exc = PyObject_CallNoArgs(send_closed);
+            if (exc != NULL) {
+                PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+                Py_DECREF(exc);
+            }
+            return NULL;
+        }
         if (wake != NULL) {
             int err = waiter_ready(wake, m);
             Py_DECREF(wake);
