@@ -87,6 +87,12 @@ ORDER = [
     "",  # goroutines/__init__.py
     "testing",
     "testing._plugin",
+    "_cli._status",
+    "_cli._traceback",
+    "_cli._program",
+    "_cli._run",
+    "_cli._trace",
+    "_cli._commands",
     "_cli",
     "__main__",
 ]
