@@ -32,7 +32,7 @@
  *               once, or a park: yield the channel lock to the M (which
  *               releases it after marking the G waiting, exactly as the
  *               Python generator does), then return the resume value.
- *   ready()     _proc.ready's common cases (runnext empty, or its occupant
+ *   ready()     _ready.ready's common cases (runnext empty, or its occupant
  *               displaced to the local queue when no P is idle); every
  *               other case calls the Python ready.
  *
@@ -67,14 +67,14 @@
  *                          layout lives only there.
  *   ready()                no lock: the caller's own P's ``runnext`` (a
  *                          deque, internally locked on free-threaded builds)
- *                          and the recheck of ``m.p``, as _proc.ready.
+ *                          and the recheck of ``m.p``, as _ready.ready.
  *   run_fast               no lock of its own: runnext, then the P's local
  *                          run queue ``runq`` (a deque like runnext: one
  *                          popleft, which a stealing M's may beat -- an
  *                          IndexError is "empty", see _sched.py "Run
  *                          queues"), then take_global.
  *   slot writes            G and M slots have one writer at a time (the G's
- *                          owner, the M itself; _g.py, _proc.py), ordered by
+ *                          owner, the M itself; _g.py, _schedule.py), ordered by
  *                          the lock or queue that handed them over: an atomic
  *                          exchange on a free-threaded build, so an unlocked
  *                          reader sees the old or new value and the old one
@@ -85,7 +85,7 @@
  *                          nothing else is taken or called inside it).
  *                          Plain stores with a GIL.
  *   slot reads, no lock    ``m.p`` (only ever taken away from its M, see
- *                          _proc.py; P objects live as long as their Sched in
+ *                          _schedule.py; P objects live as long as their Sched in
  *                          ``allp``), ``sched.trace``/``stopping``, ``g.status``
  *                          are compared by identity only: an atomic load.
  *                          ``sched.coarse_now`` (sysmon replaces it) and
@@ -104,7 +104,7 @@
  * slot that is unset (NULL) sends the operation to the Python path.
  *
  * The current M: set_m() stores the thread's M in a C thread-local when the
- * M's thread starts (and clears it when it ends); _proc's ``_tls.m`` holds
+ * M's thread starts (and clears it when it ends); _runctx's ``tls.m`` holds
  * the same M for the Python code.
  */
 
@@ -172,8 +172,8 @@ static PyObject *CLOSED = NULL;           /* _g.CLOSED */
 static PyObject *RUNNABLE = NULL;         /* _g.RUNNABLE (an int) */
 static PyObject *WAIT_SEND = NULL;        /* "chan send" */
 static PyObject *WAIT_RECV = NULL;        /* "chan receive" */
-static PyObject *py_ready = NULL;         /* _proc._ready_py(g, m) */
-static PyObject *py_unrunnext = NULL;     /* _proc._unrunnext(sched, rn, g) */
+static PyObject *py_ready = NULL;         /* _ready._ready_py(g, m) */
+static PyObject *py_unrunnext = NULL;     /* _ready._unrunnext(sched, rn, g) */
 static PyObject *send_slow = NULL;        /* _chan._send_await(op) */
 static PyObject *recv_slow = NULL;        /* _chan._recv_await(op) */
 static PyObject *send_closed = NULL;      /* _chan._send_closed() -> exception */
@@ -227,7 +227,7 @@ trace_off(PyObject *sched)
 
 /* Store a new reference to v in a slot whose writers take turns (one at a
  * time, ordered by a lock or a queue: every G and M slot the C code writes,
- * see _g.py and _proc.py). On a free-threaded build an atomic exchange: a
+ * see _g.py and _schedule.py). On a free-threaded build an atomic exchange: a
  * reader without the lock (a member descriptor: atomic load, then a checked
  * incref) sees the old or the new value, and the old one is dropped once. */
 static inline void
@@ -869,12 +869,12 @@ static PyTypeObject Await_Type = {
 /* ------------------------------------------------------------------ ready */
 
 /* Make ``g`` runnable from ``m`` (a running M): the common cases of
- * _proc.ready -- tracing off, not wired to an M, and either the P's runnext
+ * _ready.ready -- tracing off, not wired to an M, and either the P's runnext
  * empty, or its occupant displaced to the P's local queue when that has
  * room and no P is idle (so wakep would do nothing: the ``pidle`` length
  * is a hint read without Sched.lock, as wakep's own first look) -- done
  * here; every other case by the Python function, and the recheck after a
- * P was retaken meanwhile by _proc._unrunnext. Returns 0, or -1 with an
+ * P was retaken meanwhile by _ready._unrunnext. Returns 0, or -1 with an
  * exception set. */
 static int call3(PyObject *fn, PyObject *a, PyObject *b, PyObject *c);
 static PyObject *deque_call1(PyObject *meth, PyObject *dq);
@@ -2265,14 +2265,23 @@ sel_park(PyObject *g, PyObject *p, SelCase *cs, Py_ssize_t n, ChanObject **chans
         }
     }
     LockObject *token = lock_new_raw();
-    if (token == NULL)
-        goto fail_unqueued;
     PyObject *waits = PyTuple_New(n);
     PyObject *locks = PyTuple_New(nch);
-    if (waits == NULL || locks == NULL) {
+    if (token == NULL || waits == NULL || locks == NULL) {
+        Py_XDECREF(token);
         Py_XDECREF(waits);
         Py_XDECREF(locks);
+        goto fail_unqueued;
+    }
+    /* Released by the M in reverse lock order, as selectgo yields them. */
+    for (Py_ssize_t j = 0; j < nch; j++)
+        PyTuple_SET_ITEM(locks, nch - 1 - j, Py_NewRef(chans[j]->lock));
+    /* Made before anything is queued: past this point nothing can fail
+     * but the queueing itself, undone by claiming our own token. */
+    PyObject *a = await_new(A_PARK_SELECT, 0, locks);  /* takes locks */
+    if (a == NULL) {
         Py_DECREF(token);
+        Py_DECREF(waits);
         goto fail_unqueued;
     }
     for (Py_ssize_t t = 0; t < n; t++) {
@@ -2286,20 +2295,17 @@ sel_park(PyObject *g, PyObject *p, SelCase *cs, Py_ssize_t n, ChanObject **chans
             mu_trylock(&token->mu);
             Py_DECREF(token);
             Py_DECREF(waits);
-            Py_DECREF(locks);
+            Py_DECREF(a);
             goto fail_unqueued;
         }
         Py_DECREF(w);
         PyTuple_SET_ITEM(waits, t, pair);
     }
     Py_DECREF(token);   /* the waiters hold it */
-    /* Released by the M in reverse lock order, as selectgo yields them. */
-    for (Py_ssize_t j = 0; j < nch; j++)
-        PyTuple_SET_ITEM(locks, nch - 1 - j, Py_NewRef(chans[j]->lock));
     slot_set(g, off_g_waitreason, WAIT_SELECT);
     slot_set(g, off_g_waitchan, waits);
     Py_DECREF(waits);
-    return await_new(A_PARK_SELECT, 0, locks);  /* the locks stay held until the M parks the G */
+    return a;   /* the locks stay held until the M parks the G */
 
 fail_unqueued:
     sel_unlock(chans, nch);
@@ -2785,13 +2791,13 @@ execute(PyObject *m, PyObject *g, PyObject **trap, PySendResult *res)
     return rc;
 }
 
-/* run_fast(m): the inner part of _proc.schedule, for as long as it is the
+/* run_fast(m): the inner part of _schedule.schedule, for as long as it is the
  * plain case -- the P has a G in runnext or its local run queue, this is not
  * a 61st pick, tracing is off -- run that G to its next trap and park it if it yielded a lock; other
  * traps, exits and panics go to the same Python functions schedule() calls.
  * Returns (None) as soon as the case is not plain; schedule() goes on from
  * there. The M is ``m``, running on this thread; the fields it touches are
- * its own or written under the rules in _proc.py's header. */
+ * its own or written under the rules in _schedule.py's header. */
 static PyObject *
 run_fast(PyObject *mod, PyObject *m)
 {
@@ -3057,7 +3063,7 @@ set_m(PyObject *mod, PyObject *m)
     Py_RETURN_NONE;
 }
 
-/* current_m(): this thread's M, or None (what _proc's _tls.m holds). */
+/* current_m(): this thread's M, or None (what _runctx's tls.m holds). */
 static PyObject *
 current_m_fn(PyObject *mod, PyObject *Py_UNUSED(ignored))
 {
@@ -3066,7 +3072,7 @@ current_m_fn(PyObject *mod, PyObject *Py_UNUSED(ignored))
     return m;
 }
 
-/* ready(g, m): as _proc.ready, for callers on an M (m not None). */
+/* ready(g, m): as _ready.ready, for callers on an M (m not None). */
 static PyObject *
 ready_fn(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
 {
