@@ -619,9 +619,10 @@ static PyTypeObject Lock_Type = {
 enum {
     A_VALUE,        /* return value at the first send */
     A_DONE,         /* the shared "sent" result: return None, always */
+    /* Each A_PARK_* is followed by its A_WAIT_*: the yield steps to state + 1. */
     A_PARK_RECV,    /* yield lock, then return the resume value (mode) */
-    A_PARK_SEND,    /* yield lock, then return None or raise if CLOSED */
     A_WAIT_RECV,    /* A_PARK_RECV after its yield */
+    A_PARK_SEND,    /* yield lock, then return None or raise if CLOSED */
     A_WAIT_SEND,    /* A_PARK_SEND after its yield */
     A_PARK_SELECT,  /* yield the tuple of locks, then return the (case, value, ok) resumed with */
     A_WAIT_SELECT,  /* A_PARK_SELECT after its yield */
@@ -720,8 +721,7 @@ Await_am_send(AwaitObject *self, PyObject *arg, PyObject **result)
     case A_PARK_SELECT:
         /* The lock goes up to the M, which releases it once the G is
          * marked waiting; we drop our reference now. */
-        self->state = self->state == A_PARK_RECV ? A_WAIT_RECV
-                    : self->state == A_PARK_SEND ? A_WAIT_SEND : A_WAIT_SELECT;
+        self->state += 1;   /* its A_WAIT_* */
         *result = self->value;
         self->value = NULL;
         return PYGEN_NEXT;
@@ -839,7 +839,7 @@ Await_send(AwaitObject *self, PyObject *arg)
 static PyObject *
 Await_repr(AwaitObject *self)
 {
-    static const char *names[] = {"value", "done", "park recv", "park send", "waiting recv",
+    static const char *names[] = {"value", "done", "park recv", "waiting recv", "park send",
                                   "waiting send", "park select", "waiting select", "finished"};
     return PyUnicode_FromFormat("<goroutines await: %s>", names[self->state]);
 }
@@ -880,6 +880,57 @@ static int call3(PyObject *fn, PyObject *a, PyObject *b, PyObject *c);
 static PyObject *deque_call1(PyObject *meth, PyObject *dq);
 static Py_ssize_t local_runq_max = 0;  /* _sched.LOCAL_RUNQ (setup_core); 0: never displace here */
 
+/* c_ready with the P's runnext occupied: displace the occupant (Go's
+ * runqput with next=true) when the local queue has room and no P is idle;
+ * 1 done, 0 leave it to the Python ready, -1 error. */
+static int
+c_ready_displace(PyObject *g, PyObject *m, PyObject *sched, PyObject *p, PyObject *rn)
+{
+    PyObject *runq = SLOT(p, off_p_runq);   /* set once */
+    PyObject *pidle = off_s_pidle < 0 ? NULL : slot_load(sched, off_s_pidle);
+    if (runq == NULL || Py_TYPE(runq) != deque_type || pidle == NULL || !PyList_CheckExact(pidle) ||
+        GR_LOAD_RELAXED(((PyVarObject *)pidle)->ob_size) != 0 ||
+        GR_LOAD_RELAXED(((PyVarObject *)runq)->ob_size) >= local_runq_max)
+        return 0;
+    PyObject *old = deque_call1(deque_popleft, rn);
+    if (old == NULL) {
+        if (!PyErr_ExceptionMatches(PyExc_IndexError))
+            return -1;
+        PyErr_Clear();      /* a stealer took it meanwhile */
+    }
+    slot_set(g, off_g_status, RUNNABLE);
+    PyObject *args[2] = {rn, g};
+    PyObject *r = PyObject_Vectorcall(deque_append, args, 2, NULL);
+    if (r == NULL) {
+        Py_XDECREF(old);
+        return -1;
+    }
+    Py_DECREF(r);
+    if (old != NULL) {
+        /* Only this P's owner appends to its local queue. */
+        PyObject *a2[2] = {runq, old};
+        r = PyObject_Vectorcall(deque_append, a2, 2, NULL);
+        if (r == NULL) {
+            Py_DECREF(old);
+            return -1;
+        }
+        Py_DECREF(r);
+    }
+    if (slot_load(m, off_m_p) == p) {
+        Py_XDECREF(old);
+        return 1;
+    }
+    /* The P was retaken while we appended: take both back out of its
+     * queues (if its new owner has not run them yet), queue them globally. */
+    Py_INCREF(rn);
+    int err = call3(py_unrunnext, sched, rn, g);
+    Py_DECREF(rn);
+    if (err == 0 && old != NULL)
+        err = call3(py_unrunnext, sched, runq, old);
+    Py_XDECREF(old);
+    return err < 0 ? -1 : 1;
+}
+
 static int
 c_ready(PyObject *g, PyObject *m)
 {
@@ -897,53 +948,25 @@ c_ready(PyObject *g, PyObject *m)
         goto python;
     if (off_s_trace < 0 || !trace_off(sched))
         goto python;
-    PyObject *old = NULL;
     if (GR_LOAD_RELAXED(((PyVarObject *)rn)->ob_size) != 0) {
-        /* Displace the occupant (Go's runqput with next=true). */
-        PyObject *runq = SLOT(p, off_p_runq);   /* set once */
-        PyObject *pidle = off_s_pidle < 0 ? NULL : slot_load(sched, off_s_pidle);
-        if (runq == NULL || Py_TYPE(runq) != deque_type || pidle == NULL || !PyList_CheckExact(pidle) ||
-            GR_LOAD_RELAXED(((PyVarObject *)pidle)->ob_size) != 0 ||
-            GR_LOAD_RELAXED(((PyVarObject *)runq)->ob_size) >= local_runq_max)
-            goto python;
-        old = deque_call1(deque_popleft, rn);
-        if (old == NULL) {
-            if (!PyErr_ExceptionMatches(PyExc_IndexError))
-                return -1;
-            PyErr_Clear();      /* a stealer took it meanwhile */
-        }
+        int done = c_ready_displace(g, m, sched, p, rn);
+        if (done != 0)
+            return done < 0 ? -1 : 0;
+        goto python;
     }
     slot_set(g, off_g_status, RUNNABLE);
     PyObject *args[2] = {rn, g};
     PyObject *r = PyObject_Vectorcall(deque_append, args, 2, NULL);
-    if (r == NULL) {
-        Py_XDECREF(old);
+    if (r == NULL)
         return -1;
-    }
     Py_DECREF(r);
-    if (old != NULL) {
-        /* Only this P's owner appends to its local queue. */
-        PyObject *a2[2] = {SLOT(p, off_p_runq), old};
-        r = PyObject_Vectorcall(deque_append, a2, 2, NULL);
-        if (r == NULL) {
-            Py_DECREF(old);
-            return -1;
-        }
-        Py_DECREF(r);
-    }
-    if (slot_load(m, off_m_p) == p) {
-        Py_XDECREF(old);
+    if (slot_load(m, off_m_p) == p)
         return 0;
-    }
-    /* The P was retaken while we appended: take g (and the displaced G)
-     * back out of that P's queues (if its new owner has not run them yet)
-     * and queue them globally. */
+    /* The P was retaken while we appended: take g back out of that runnext
+     * (if its new owner has not run it yet) and queue it globally. */
     Py_INCREF(rn);
     int err = call3(py_unrunnext, sched, rn, g);
     Py_DECREF(rn);
-    if (err == 0 && old != NULL)
-        err = call3(py_unrunnext, sched, SLOT(p, off_p_runq), old);
-    Py_XDECREF(old);
     return err;
 python:
     fallback(FB_READY);
@@ -1796,8 +1819,25 @@ recv_value(PyObject *v /* stolen */, int mode)
  * oldest buffered value and the sender's joins the tail. Returns the value
  * received (new), with *gp the G (or thread waiter, borrowed from w) to
  * wake; NULL on error. */
-static PyObject *
+static PyObject *take_from_sender_slow(ChanObject *ch, PyObject *w, PyObject **gp);
+
+static inline PyObject *
 take_from_sender(ChanObject *ch, PyObject *w, PyObject **gp)
+{
+    if (ch->cap == 0 && Py_TYPE(w) == G_type) {
+        /* The commonest case inline (see take_from_sender_slow). */
+        PyObject *sv = Py_XNewRef(SLOT(w, off_g_param));
+        if (sv == NULL)
+            sv = Py_NewRef(Py_None);
+        slot_set(w, off_g_param, Py_None);
+        *gp = w;
+        return sv;
+    }
+    return take_from_sender_slow(ch, w, gp);
+}
+
+static PyObject *
+take_from_sender_slow(ChanObject *ch, PyObject *w, PyObject **gp)
 {
     PyObject *sv;
     if (Py_TYPE(w) == G_type) {
