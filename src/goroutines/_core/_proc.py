@@ -76,6 +76,11 @@ from ._trace import emit
 from ._traceback import attach_panic_dump_locked, describe_creation
 
 _MAX_WAIT = 3600.0  # seconds an idle poller waits before looking again
+# Dead G records kept for reuse (Sched.gfree); the rest are freed.
+GFREE_MAX = 4096
+# Take a G record off the cyclic GC's lists (see _speedups.c, "spawn and
+# exit": nothing a G refers to needs the collector to free it).
+_untrack_g: Callable[[G], None] | None = speedups.untrack_g if speedups is not None else None
 _monotonic = time.monotonic
 _new_object = object.__new__
 
@@ -890,6 +895,8 @@ def newproc(
         g.waitchan = None
         g.stacklock = new_lock() if FREE_THREADED_BUILD else None
         g.lockedm = None
+        if _untrack_g is not None:
+            _untrack_g(g)
     gid = sched.goidgen + 1
     sched.goidgen = gid
     g.id = gid
@@ -955,7 +962,7 @@ def goexit(m: M, g: G, value: Any) -> None:
         if gid == 1:
             sched.stop_locked(result=value)
         gf = sched.gfree
-        if len(gf) < 4096:
+        if len(gf) < GFREE_MAX:
             g.created_code = None
             gf.append(g)
     finally:
