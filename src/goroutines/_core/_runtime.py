@@ -28,10 +28,12 @@ from ._cext import new_lock, speedups
 from ._cpus import available_cpus
 from ._debug import RunHooks
 from ._g import DEAD, RUNNING, SYSCALL, WAITING, G
+from ._lifecycle import GFREE_MAX, newproc
+from ._mstart import _tls, current_g, current_m, mstart
 from ._plain import mark_runtime_thread
-from ._proc import GFREE_MAX, _tls, current_g, current_m, mstart, newproc, unhook
 from ._runctx import current_sched
 from ._sched import LOCAL_RUNQ, Sched
+from ._schedule import unhook
 from ._sysmon import sysmon
 from ._timers import Clock
 from ._traceback import GoroutineInfo, snapshot

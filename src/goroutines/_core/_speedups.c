@@ -22,9 +22,9 @@
  *               once, or a park: yield the channel lock to the M (which
  *               releases it after marking the G waiting, exactly as the
  *               Python generator does), then return the resume value.
- *   ready()     _proc.ready's common case (the caller's P's runnext is
+ *   ready()     _ready.ready's common case (the caller's P's runnext is
  *               empty); every other case calls the Python ready.
- *   go()        _runtime.go, _proc.newproc and _proc.goexit's common case
+ *   go()        _runtime.go, _lifecycle.newproc and _lifecycle.goexit's common case
  *               (see "spawn and exit"); the rest calls them.
  *
  * Locking -- the same rules as the Python code, on both builds. Nothing here
@@ -53,14 +53,14 @@
  *                          (see "spawn and exit").
  *   ready()                no lock: the caller's own P's ``runnext`` (a
  *                          deque, internally locked on free-threaded builds)
- *                          and the recheck of ``m.p``, as _proc.ready.
+ *                          and the recheck of ``m.p``, as _ready.ready.
  *   run_fast               no lock of its own: runnext, then the P's local
  *                          run queue ``runq`` (a deque like runnext: one
  *                          popleft, which a stealing M's may beat -- an
  *                          IndexError is "empty", see _sched.py "Run
  *                          queues"), then take_global.
  *   slot writes            G and M slots have one writer at a time (the G's
- *                          owner, the M itself; _g.py, _proc.py), ordered by
+ *                          owner, the M itself; _g.py, _schedule.py), ordered by
  *                          the lock or queue that handed them over: an atomic
  *                          exchange on a free-threaded build, so an unlocked
  *                          reader sees the old or new value and the old one
@@ -71,7 +71,7 @@
  *                          nothing else is taken or called inside it).
  *                          Plain stores with a GIL.
  *   slot reads, no lock    ``m.p`` (only ever taken away from its M, see
- *                          _proc.py; P objects live as long as their Sched in
+ *                          _schedule.py; P objects live as long as their Sched in
  *                          ``allp``), ``sched.trace``/``stopping``, ``g.status``
  *                          are compared by identity only: an atomic load.
  *                          ``sched.coarse_now`` (sysmon replaces it) and
@@ -90,7 +90,7 @@
  * slot that is unset (NULL) sends the operation to the Python path.
  *
  * The current M: set_m() stores the thread's M in a C thread-local when the
- * M's thread starts (and clears it when it ends); _proc's ``_tls.m`` holds
+ * M's thread starts (and clears it when it ends); _runctx's ``tls.m`` holds
  * the same M for the Python code.
  */
 
@@ -157,8 +157,8 @@ static PyObject *CLOSED = NULL;           /* _g.CLOSED */
 static PyObject *RUNNABLE = NULL;         /* _g.RUNNABLE (an int) */
 static PyObject *WAIT_SEND = NULL;        /* "chan send" */
 static PyObject *WAIT_RECV = NULL;        /* "chan receive" */
-static PyObject *py_ready = NULL;         /* _proc._ready_py(g, m) */
-static PyObject *py_unrunnext = NULL;     /* _proc._unrunnext(sched, rn, g) */
+static PyObject *py_ready = NULL;         /* _ready._ready_py(g, m) */
+static PyObject *py_unrunnext = NULL;     /* _ready._unrunnext(sched, rn, g) */
 static PyObject *send_slow = NULL;        /* _chan._send_await(op) */
 static PyObject *recv_slow = NULL;        /* _chan._recv_await(op) */
 static PyObject *send_closed = NULL;      /* _chan._send_closed() -> exception */
@@ -212,7 +212,7 @@ trace_off(PyObject *sched)
 
 /* Store a new reference to v in a slot whose writers take turns (one at a
  * time, ordered by a lock or a queue: every G and M slot the C code writes,
- * see _g.py and _proc.py). On a free-threaded build an atomic exchange: a
+ * see _g.py and _schedule.py). On a free-threaded build an atomic exchange: a
  * reader without the lock (a member descriptor: atomic load, then a checked
  * incref) sees the old or the new value, and the old one is dropped once. */
 static inline void
@@ -269,7 +269,7 @@ enum {
     FB_QUEUE,       /* a select waiter, or several waiters, queued */
     FB_PARK,        /* would block, and cannot park here (queue not empty, no G) */
     FB_READY,       /* ready(): runnext occupied, tracing, no P: _ready_py */
-    FB_SPAWN,       /* go()/newproc/goexit not the common case: _runtime.go, _proc */
+    FB_SPAWN,       /* go()/newproc/goexit not the common case: _runtime.go, _lifecycle */
     FB_N,
 };
 static const char *fb_names[FB_N] = {"off", "not_m", "chan", "closed", "queue", "park", "ready", "spawn"};
@@ -834,9 +834,9 @@ static PyTypeObject Await_Type = {
 /* ------------------------------------------------------------------ ready */
 
 /* Make ``g`` runnable from ``m`` (a running M): the common case of
- * _proc.ready -- tracing off, the P's runnext empty -- done here; every
+ * _ready.ready -- tracing off, the P's runnext empty -- done here; every
  * other case by the Python function, and the recheck after a P was
- * retaken meanwhile by _proc._unrunnext. Returns 0, or -1 with an
+ * retaken meanwhile by _ready._unrunnext. Returns 0, or -1 with an
  * exception set. */
 static int call3(PyObject *fn, PyObject *a, PyObject *b, PyObject *c);
 
@@ -1905,7 +1905,7 @@ execute(PyObject *m, PyObject *g, PyObject **trap, PySendResult *res)
 /* ------------------------------------------------------------------ spawn and exit (go, goexit) */
 
 /* go(fn, *args, **kwargs) and goexit in C, for their common case. The
- * definitions are _runtime.go, _proc.newproc and _proc.goexit, which do
+ * definitions are _runtime.go, _lifecycle.newproc and _lifecycle.goexit, which do
  * every case; this code takes the same steps in the same order, and hands
  * anything else to them before it has changed anything:
  *
@@ -1915,12 +1915,12 @@ execute(PyObject *m, PyObject *g, PyObject **trap, PySendResult *res)
  *   newproc   tracing off; under Sched.lock (a C Lock): not stopping, the M
  *             has a P, whose runnext holds at most one G, and that G can
  *             move to the local queue without the queue's overflow or a
- *             wake-up (room in it, no idle P). Else _proc.newproc, given
+ *             wake-up (room in it, no idle P). Else _lifecycle.newproc, given
  *             the coroutine, frame facts and context already made.
  *   goexit    (run_fast's) tracing off, the G not wired to its M, not
- *             goroutine 1. Else _proc.goexit.
+ *             goroutine 1. Else _lifecycle.goexit.
  *
- * A G record is untracked by the cyclic GC (_proc.untrack_g; W3: with
+ * A G record is untracked by the cyclic GC (_lifecycle's untrack_g; W3: with
  * 100,000 goroutines alive the collector visited every record's slots on
  * each pass over the older generations). That is sound because a G never
  * needs the collector to be freed: each reference it holds that could lead
@@ -1940,13 +1940,13 @@ static Py_ssize_t off_s_gfree = -1, off_s_goidgen = -1, off_s_allgs = -1;
 static Py_ssize_t off_h_id = -1;            /* _runtime.Goroutine.id */
 static PyTypeObject *handle_type = NULL;    /* _runtime.Goroutine */
 static PyObject *py_go = NULL;              /* _runtime.go: all of go() */
-static PyObject *py_newproc = NULL;         /* _proc.newproc */
+static PyObject *py_newproc = NULL;         /* _lifecycle.newproc */
 static PyObject *py_new_lock = NULL;        /* _cext.new_lock: a fresh G's stacklock (free-threaded) */
 static PyObject *DEAD = NULL;               /* _g.DEAD */
 static PyObject *empty_str = NULL, *zero_float = NULL, *zero_long = NULL, *one_long = NULL;
 static PyObject *str_function = NULL, *str_dunder_name = NULL, *str_close = NULL;
 static Py_ssize_t local_runq_max = 0;       /* _sched.LOCAL_RUNQ */
-static Py_ssize_t gfree_max = 0;            /* _proc.GFREE_MAX */
+static Py_ssize_t gfree_max = 0;            /* _lifecycle.GFREE_MAX */
 
 static inline int
 deque_append2(PyObject *dq, PyObject *x)
@@ -1961,7 +1961,7 @@ deque_append2(PyObject *dq, PyObject *x)
 
 /* newproc's common case: a new reference to the G, or NULL -- with an
  * exception on an error, without one when the case is not the common one
- * and nothing has been changed (the caller then calls _proc.newproc). */
+ * and nothing has been changed (the caller then calls _lifecycle.newproc). */
 static PyObject *
 newproc_fast(PyObject *sched, PyObject *m, PyObject *coro, PyObject *entry, PyObject *code,
              PyObject *lasti, PyObject *module, PyObject *ctx)
@@ -2149,7 +2149,7 @@ python:
     return PyObject_Vectorcall(py_go, args, nargsf, kwnames);
 }
 
-/* The G ``g`` returned ``value`` on ``m``: _proc.goexit, its common case
+/* The G ``g`` returned ``value`` on ``m``: _lifecycle.goexit, its common case
  * here (see the section's header). Returns 0, or -1 with an exception. */
 static int
 goexit_fast(PyObject *m, PyObject *g, PyObject *value)
@@ -2260,13 +2260,13 @@ untrack_g(PyObject *mod, PyObject *g)
 }
 
 
-/* run_fast(m): the inner part of _proc.schedule, for as long as it is the
+/* run_fast(m): the inner part of _schedule.schedule, for as long as it is the
  * plain case -- the P has a G in runnext or its local run queue, this is not
  * a 61st pick, tracing is off -- run that G to its next trap and park it if it yielded a lock; other
  * traps, exits and panics go to the same Python functions schedule() calls.
  * Returns (None) as soon as the case is not plain; schedule() goes on from
  * there. The M is ``m``, running on this thread; the fields it touches are
- * its own or written under the rules in _proc.py's header. */
+ * its own or written under the rules in _schedule.py's header. */
 static PyObject *
 run_fast(PyObject *mod, PyObject *m)
 {
@@ -2517,7 +2517,7 @@ set_m(PyObject *mod, PyObject *m)
     Py_RETURN_NONE;
 }
 
-/* current_m(): this thread's M, or None (what _proc's _tls.m holds). */
+/* current_m(): this thread's M, or None (what _runctx's tls.m holds). */
 static PyObject *
 current_m_fn(PyObject *mod, PyObject *Py_UNUSED(ignored))
 {
@@ -2526,7 +2526,7 @@ current_m_fn(PyObject *mod, PyObject *Py_UNUSED(ignored))
     return m;
 }
 
-/* ready(g, m): as _proc.ready, for callers on an M (m not None). */
+/* ready(g, m): as _ready.ready, for callers on an M (m not None). */
 static PyObject *
 ready_fn(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
 {
