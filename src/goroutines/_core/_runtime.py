@@ -412,6 +412,9 @@ def _shutdown(sched: Sched) -> None:
             finally:
                 if sl is not None:
                     sl.release()
+        # G records are not GC-tracked (_lifecycle): drop what could lead back.
+        g.param = None
+        g.waitchan = None
     if np is not None:
         np.close()
 
