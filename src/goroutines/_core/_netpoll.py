@@ -314,6 +314,20 @@ def _io_timeout(arg: Any, seq: int) -> None:
         g = entry[0]
         g.param = TIMEOUT
         ready(g, getattr(_tls, "m", None))
+        _drained(np, current_sched())
+
+
+def _drained(np: Netpoll, sched: Sched | None) -> None:
+    """Waits were just ended by someone other than the poller (a deadline,
+    a close): wake a poller left blocked in the netpoller for nothing (see
+    Sched.netpoll_drained_locked). ``nwaiters`` is read without the lock:
+    our own decrement is seen, and whoever ends the last wait after us
+    looks again."""
+    if sched is None or np.nwaiters:
+        return
+    with sched.lock:
+        pm = sched.netpoll_drained_locked()
+    wake_m(pm)
 
 
 def get_netpoll(sched: Sched) -> Netpoll:
@@ -389,5 +403,8 @@ def evict_fd(fd: int) -> None:
     np = sched.netpoll if sched is not None else None
     if np is None:
         return
-    for g in np.evict(fd):
+    gs = np.evict(fd)
+    for g in gs:
         ready(g, m)
+    if gs:
+        _drained(np, sched)

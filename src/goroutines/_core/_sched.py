@@ -59,6 +59,16 @@ Invariants (checked by ``check_invariants`` in the tests):
     live M could still make a goroutine runnable, so deadlock is declared
     only by the last M to go idle, with the run queue empty, no live timer
     and no I/O awaited (``checkdead``).
+  * at most one M is blocked in the netpoller (``netpollm``, Go's
+    ``sched.lastpoll == 0``), and it returns promptly once nobody awaits
+    I/O: counted as running, an M left there would keep checkdead (and a
+    bubble's fake clock) waiting for an hour. Two rules keep it so: an M
+    taken off the poller post stays ``netpollm`` until its poll returns,
+    and no other M blocks in the netpoller meanwhile (it would drain the
+    one wake-up byte, meant for the first: both block on); and whoever
+    takes the last I/O waiter while the poller is blocked there (a quick
+    look by a running M or sysmon, an I/O deadline, a close) wakes it
+    (``netpoll_drained_locked``).
 
 Waking a parked M: whoever takes it off ``midle`` or ``poller`` (under the
 lock) wakes it exactly once with wake_m(): by releasing its note, or, for a
@@ -289,6 +299,7 @@ class Sched:
         "netpoll",
         "nexternal",
         "nmspinning",
+        "netpollm",
         "npolling",
         "outcome",
         "pidle",
@@ -351,6 +362,10 @@ class Sched:
         self.lockedidle: list[M] = []
 
         self.poller: M | None = None
+        # The M blocked in Netpoll.poll, from when it starts that poll until
+        # it returns (also after it was taken off the poller post): while
+        # one is, no other M blocks there (see Invariants).
+        self.netpollm: M | None = None
         # Spinning Ms (looking for work to steal); read without the lock as
         # a hint by wakep, which rechecks under it.
         self.nmspinning = 0
@@ -364,7 +379,8 @@ class Sched:
         self.netpoll: Any = None
         self.lastpoll = 0.0
         # Threads that are not Ms (sysmon) inside a non-blocking poll: they
-        # may hold claimed I/O waiters not yet queued, so checkdead waits.
+        # may hold claimed I/O waiters not yet queued, so checkdead waits;
+        # the poller, having found nothing, makes the check itself after.
         self.npolling = 0
         # The plain threads' part of deadlock detection (see _plain.py).
         self.plain = PlainThreads()
@@ -432,6 +448,17 @@ class Sched:
         self.poller = None
         m.wake_break = m.inpoll
         return m
+
+    def netpoll_drained_locked(self) -> M | None:
+        """Goroutines awaiting I/O were just made runnable by someone other
+        than the M blocked in the netpoller (the poller): if none is left,
+        that M waits there for nothing while checkdead counts it as
+        running, so it is taken off its post for the caller to wake with
+        wake_m(); it goes round findrunnable and parks counted idle."""
+        pm = self.poller
+        if pm is not None and pm.inpoll and not self.io_waiters():
+            return self.take_poller_locked()
+        return None
 
     def io_waiters(self) -> int:
         np = self.netpoll
