@@ -45,6 +45,7 @@ ORDER = [
     "_core._trace",
     "_core._traceback",
     "_core._sched",
+    "_core._timer",
     "_core._lockos",
     "_core._proc",
     "_core._debug",

@@ -1,7 +1,8 @@
 """Time: sleep, after, Timer and Ticker, on the scheduler's timer heap.
 
-No thread per timer: every timer is an entry in Sched.timers; an M with
-nothing to run waits exactly until the earliest one (see _proc.findrunnable).
+No thread per timer: every timer is a runtime timer (``_core.Timer``, armed,
+stopped and re-armed only through its start/stop/reset); an M with nothing
+to run waits exactly until the earliest one (see _proc.findrunnable).
 
 Timer and Ticker channels follow Go 1.23's rule: once ``stop()`` or
 ``reset()`` returns, no value prepared before the call is received. The
@@ -49,7 +50,6 @@ from ._core import (
     go,
     new_lock,
     ready,
-    wake_m,
 )
 from ._core import (
     Timer as _RTimer,
@@ -98,11 +98,7 @@ class _Sleep:
         when = m0.sched.clock.now() + d
 
         def arm(m: M, g: G) -> None:
-            sched = m.sched
-            t = _RTimer(_wake_sleeper, g)
-            with sched.lock:
-                pm = sched.addtimer_locked(t, when)
-            wake_m(pm)
+            _RTimer(m.sched, _wake_sleeper, g).start(when)
 
         yield Commit(arm, WAIT_SLEEP)
 
@@ -133,7 +129,7 @@ class _TimerState:
         self.armed = -1  # the seq of the live arming, or -1
         self.period = period
         self.sched = sched
-        self.rt = _new_rt(self, period)
+        self.rt = _new_rt(self, sched, period)
 
 
 def _dropped(st: _TimerState) -> bool:
@@ -146,8 +142,8 @@ def _dropped(st: _TimerState) -> bool:
     return c is None or len(c._buf) >= c._cap
 
 
-def _new_rt(st: _TimerState, period: float) -> _RTimer:
-    rt = _RTimer(_fire, st, period=period)
+def _new_rt(st: _TimerState, sched: Sched, period: float) -> _RTimer:
+    rt = _RTimer(sched, _fire, st, period=period)
     rt.inert = _dropped
     return rt
 
@@ -157,10 +153,8 @@ def _fire(st: _TimerState, seq: int) -> None:
     c = st.cref()
     if c is None:
         # Nobody can receive any more. A ticker stops itself.
-        sched = st.sched
-        if st.period > 0 and not sched.stopping:
-            with sched.lock:
-                sched.timers.delete(st.rt)
+        if st.period > 0:
+            st.rt.stop()
         return
     lock = c._lock
     lock.acquire()
@@ -182,14 +176,15 @@ def _fire(st: _TimerState, seq: int) -> None:
 
 
 def _first_arm(st: _TimerState, d: float) -> None:
-    """Arm a new timer. Nothing else can see it yet, so no channel lock; the
-    firing, which needs Sched.lock first, sees ``armed`` set."""
-    sched = st.sched
+    """Arm a new timer. Nothing else can see it yet but its firing, which
+    takes the channel's lock before it reads ``armed``: so arm it and set
+    ``armed`` under that lock."""
+    c = st.cref()
+    assert c is not None
     rt = st.rt
-    with sched.lock:
-        pm = sched.addtimer_locked(rt, sched.clock.now() + max(d, 0.0))
+    with c._lock:
+        rt.start(st.sched.clock.now() + max(d, 0.0))
         st.armed = rt.seq
-    wake_m(pm)
 
 
 class Timer:
@@ -216,7 +211,7 @@ class Timer:
                 # Made in a run that has ended: move to the one running now.
                 sched = _need_sched(f"{type(self).__name__}.reset")
                 st.sched = sched
-                rt = st.rt = _new_rt(st, rt.period)
+                rt = st.rt = _new_rt(st, sched, rt.period)
             # A one-shot arming not yet delivered is pending, even when its
             # firing is already under way on another M (Go 1.23 counts a
             # send that this call prevents as stopped).
@@ -225,13 +220,8 @@ class Timer:
             c._buf.clear()
             if period > 0:
                 st.period = period
-            with sched.lock:
-                was = sched.timers.delete(rt)
-                if period > 0:
-                    rt.period = period
-                pm = sched.addtimer_locked(rt, sched.clock.now() + max(d, 0.0))
-                st.armed = rt.seq
-        wake_m(pm)
+            was = rt.reset(sched.clock.now() + max(d, 0.0), period if period > 0 else None)
+            st.armed = rt.seq
         return was or drained or inflight
 
     def stop(self) -> bool:
@@ -246,14 +236,7 @@ class Timer:
             drained = bool(c._buf)
             c._buf.clear()
             st.armed = -1
-            sched = st.sched
-            if sched.stopping:
-                # The run that armed it has ended (its Sched.lock may even be
-                # held by this thread, if a finaliser runs during shutdown).
-                was = st.rt.pending
-            else:
-                with sched.lock:
-                    was = sched.timers.delete(st.rt)
+            was = st.rt.stop()
         return was or drained or inflight
 
     def reset(self, seconds: float) -> bool:
@@ -307,7 +290,7 @@ class _FuncTimerState:
         self.lock = new_lock()
         self.armed = -1  # the seq of the live arming, or -1
         self.sched = sched
-        self.rt = _RTimer(_fire_func, self)
+        self.rt = _RTimer(sched, _fire_func, self)
         self.fn = fn
         self.args = args
         self.ctx = contextvars.copy_context()
@@ -353,14 +336,11 @@ class _FuncTimer(Timer):
             # Made in a run that has ended: move to the one running now.
             sched = _need_sched("Timer.reset")
             st.sched = sched
-            st.rt = _RTimer(_fire_func, st)
+            st.rt = _RTimer(sched, _fire_func, st)
         rt = st.rt
         was = st.armed != -1
-        with sched.lock:
-            sched.timers.delete(rt)
-            pm = sched.addtimer_locked(rt, sched.clock.now() + max(d, 0.0))
-            st.armed = rt.seq
-        wake_m(pm)
+        rt.reset(sched.clock.now() + max(d, 0.0))
+        st.armed = rt.seq
         return was
 
     def stop(self) -> bool:
@@ -370,10 +350,7 @@ class _FuncTimer(Timer):
         with st.lock:
             was = st.armed != -1
             st.armed = -1
-            sched = st.sched
-            if not sched.stopping:
-                with sched.lock:
-                    sched.timers.delete(st.rt)
+            st.rt.stop()
         return was
 
     def reset(self, seconds: float) -> bool:

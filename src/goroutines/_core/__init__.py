@@ -61,7 +61,8 @@ from ._runtime import (
     start,
 )
 from ._sched import Sched, wake_m
-from ._timers import FakeClock, Timer
+from ._timer import Timer
+from ._timers import FakeClock
 from ._trace import Event, Tracer, now_ns
 from ._traceback import GoroutineInfo, in_blocking_call, stacks
 from ._traps import (

@@ -398,7 +398,9 @@ class Sched:
     # ------------------------------------------------------------------ timers
 
     def addtimer_locked(self, t: Any, when: float) -> M | None:
-        """Arm ``t``; returns the poller to wake when it is now the earliest.
+        """Arm (or re-arm) ``t``; returns the poller to wake when it is now
+        the earliest. The heap side of ``_timer.Timer.start``/``reset``,
+        which every timer of the runtime is armed through.
 
         The woken poller goes round findrunnable again and waits for the new
         earliest timer. With no poller, a running M sees the timer at its
