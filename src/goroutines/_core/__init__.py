@@ -75,8 +75,16 @@ from ._traps import (
     syscall,
     unlock_os_thread,
 )
+from ._waitq import GRANTED, HANDOFF, WOKEN, Resume, WaitQueue, wake, wake_all
 
 __all__ = [
+    "GRANTED",
+    "HANDOFF",
+    "WOKEN",
+    "Resume",
+    "WaitQueue",
+    "wake",
+    "wake_all",
     "EVICTED",
     "READ",
     "READY",
