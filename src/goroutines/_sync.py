@@ -18,8 +18,9 @@ level or before ``run`` and be used by the goroutines of a later run. When a
 run ends:
 
 * the runtime drops the waiters of abandoned goroutines from the queues
-  (``WaitQueue._forget``); a waiter it could not drop (one that parked only after that,
-  from inside a call it was still in) is dead once closed, and is skipped;
+  (``WaitQueue._forget``); a waiter it could not drop (one that parked only
+  after that, from inside a call it was still in) is dead once closed, and
+  is skipped;
 * the runtime closes abandoned goroutines, so a lock held through
   ``async with`` (or released in a ``finally``) is released; a lock merely
   ``lock()``-ed by an abandoned goroutine stays held, as if it still lived;
