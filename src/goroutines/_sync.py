@@ -126,7 +126,8 @@ class WaitGroup:
         released. A counter that would go negative raises ``ValueError`` and
         is left unchanged.
         """
-        check_int(delta, "WaitGroup.add")
+        if type(delta) is not int:  # the check's own call only when it may fail
+            check_int(delta, "WaitGroup.add")
         lk = self._lock
         lk.acquire()
         n = self._n + delta
