@@ -28,8 +28,11 @@ def _nothing(arg: Any, seq: int) -> None:
 
 def waiting_g(sched: Sched, reason: str = WAIT_CHAN_RECEIVE) -> G:
     """A goroutine record parked on something, as the deadlock dump sees it."""
+    g = G()
     with sched.lock:
-        g = sched.newg_locked()
+        sched.goidgen += 1
+        g.id = sched.goidgen
+        sched.allgs[g.id] = g
     g.status = WAITING
     g.waitreason = reason
     g.waitsince = sched.coarse_now

@@ -425,14 +425,6 @@ class Sched:
 
     # ------------------------------------------------------------------ goroutine ids and records
 
-    def newg_locked(self) -> G:
-        """A G record for a new goroutine: reused from gfree when possible."""
-        g = self.gfree.pop() if self.gfree else G()
-        self.goidgen += 1
-        g.id = self.goidgen
-        self.allgs[g.id] = g
-        return g
-
     def num_goroutine(self) -> int:
         with self.lock:
             return len(self.allgs)
