@@ -14,7 +14,7 @@ import pytest
 
 import goroutines as gr
 from goroutines._core import GRANTED, WAIT_MUTEX, WAITING, G, WaitQueue, current, new_lock, wake, wake_all
-from goroutines._core._proc import unhook
+from goroutines._core._schedule import unhook
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -2,7 +2,7 @@
 
 No thread per timer: every timer is a runtime timer (``_core.Timer``, armed,
 stopped and re-armed only through its start/stop/reset); an M with nothing
-to run waits exactly until the earliest one (see _proc.findrunnable).
+to run waits exactly until the earliest one (see _findrunnable.findrunnable).
 
 Timer and Ticker channels follow Go 1.23's rule: once ``stop()`` or
 ``reset()`` returns, no value prepared before the call is received. The

@@ -47,8 +47,9 @@ from collections import deque
 from typing import Any
 
 from ._g import G
-from ._proc import _tls, ready
+from ._ready import ready
 from ._runctx import current_sched
+from ._runctx import tls as _tls
 
 
 class Resume:
@@ -117,7 +118,7 @@ class WaitQueue(deque[G]):
 
     def _forget(self, g: G) -> None:
         """The end of a run abandons ``g``: take it off if it is here. Takes
-        the lock (the G's ``waitchan`` protocol, see _proc.unhook)."""
+        the lock (the G's ``waitchan`` protocol, see _schedule.unhook)."""
         with self.lock:
             try:
                 self.remove(g)
