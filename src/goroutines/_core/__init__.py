@@ -1,4 +1,4 @@
-"""The runtime core: G, M, Sched, the schedule loop, timers and sysmon.
+"""The runtime core: G, M, Sched, the schedule loop, timers, the wait queue and sysmon.
 
 This is the internal API the outer modules (_chan, _select, _time, _sync,
 _context) may use; they import ``goroutines._core`` and never its
@@ -67,13 +67,12 @@ from ._traps import (
     syscall,
     unlock_os_thread,
 )
-from ._waitq import GRANTED, HANDOFF, WOKEN, Resume, WaitQueue, wake, wake_all
+from ._waitq import GRANTED, HANDOFF, WOKEN, WaitQueue, wake, wake_all
 
 __all__ = [
     "GRANTED",
     "HANDOFF",
     "WOKEN",
-    "Resume",
     "WaitQueue",
     "wake",
     "wake_all",
