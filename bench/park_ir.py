@@ -7,13 +7,18 @@ with 2N under ``valgrind --tool=callgrind`` (every thread counted) and
 prints (Ir at 2N - Ir at N) / N: the instructions one operation costs, with
 interpreter start-up and the run's set-up cancelled out. GOMAXPROCS=1 and
 GOROUTINES_SYSMON=0, so the counts repeat from run to run (sysmon's passes
-would add a time-dependent share).
+would add a time-dependent share). The Mutex's starvation threshold (1 ms of
+waiting, far less than a wait takes under callgrind) is set so that each
+operation stays in one mode: never starving, except in mutex_handoff.
 
 Operations:
 
   mutex         lock()+unlock(), uncontended
   mutex_cont    two goroutines each locking, yielding while holding, and
-                unlocking: every lock parks and every unlock wakes
+                unlocking: every lock parks and every unlock wakes (normal
+                mode: the woken waiter competes again)
+  mutex_handoff the same in starvation mode (every unlock hands the mutex
+                to the oldest waiter)
   rwmutex       rlock()+runlock(), uncontended
   waitgroup     add(1)+done(), and a wait() that parks and is released
   sem           Semaphore acquire()+release(), uncontended
@@ -136,6 +141,7 @@ def _ops() -> dict[str, object]:
             cancel()
 
     ops: dict[str, object] = {}
+    ops["mutex_handoff"] = (gr.run, mutex_cont)
     for f in (mutex, mutex_cont, rwmutex, waitgroup, sem, cond, sleep, timer_stop, ctx_cancel, ctx_timeout):
         ops[f.__name__] = (gr.run, f)
     ops["sleep_fake"] = (grt.synctest, sleep_fake)
@@ -145,6 +151,7 @@ def _ops() -> dict[str, object]:
 OPS = [
     "mutex",
     "mutex_cont",
+    "mutex_handoff",
     "rwmutex",
     "waitgroup",
     "sem",
@@ -158,6 +165,10 @@ OPS = [
 
 
 def one(op: str, n: int) -> None:
+    from goroutines import _sync
+
+    # One mode per operation, whatever the timing (see the module docstring).
+    _sync.STARVATION_THRESHOLD = -1.0 if op == "mutex_handoff" else 1e9
     runner, fn = _ops()[op]  # type: ignore[misc]
     runner(fn, n, gomaxprocs=1)
 

@@ -56,6 +56,20 @@ def test_dequeues_skip_dead_waiters() -> None:
     assert q.dequeue_all() == [a, b] and not q
 
 
+def test_wake_one_releases_the_lock_only_when_it_woke_someone() -> None:
+    lk = new_lock()
+    q = WaitQueue(lk)
+    lk.acquire()
+    assert q.wake_one(GRANTED) is False and lk.locked()  # nobody: still held
+    q.append(dead_g())
+    assert q.wake_one(GRANTED) is False and lk.locked() and not q
+    a, b = live_g(1), live_g(2)
+    q.extend([dead_g(), a, b])
+    # No run in progress, so nothing is readied; the rest is the protocol.
+    assert q.wake_one(GRANTED) is True and not lk.locked()
+    assert a.param is GRANTED and list(q) == [b]
+
+
 def test_forget_takes_an_abandoned_waiter_off_through_its_waitchan() -> None:
     lk = new_lock()
     q = WaitQueue(lk)

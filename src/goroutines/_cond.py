@@ -34,7 +34,7 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any
 
-from ._core import WAIT_COND, WaitQueue, current, new_lock, wake, wake_all
+from ._core import WAIT_COND, WaitQueue, current, new_lock, wake_all
 from ._sync import Mutex, RLocker, RWMutex
 
 __all__ = ["Cond"]
@@ -78,10 +78,9 @@ class Cond:
         """Wake the goroutine that has waited longest, if any."""
         lk = self._lock
         lk.acquire()
-        g = self._waiters.dequeue() if self._waiters else None
-        lk.release()
-        if g is not None:
-            wake(g)
+        q = self._waiters
+        if not (q and q.wake_one()):
+            lk.release()
 
     def broadcast(self) -> None:
         """Wake every waiting goroutine (in the order they began to wait)."""

@@ -234,23 +234,15 @@ class Mutex:
             raise RuntimeError("sync: unlock of unlocked mutex (Mutex.unlock() called on a Mutex that is not locked)")
         q = self._waiters
         if self._starving:
-            g = q.dequeue()
-            if g is not None:
-                # Starvation mode: ownership passes to the oldest waiter.
-                g.param = HANDOFF
-                lk.release()
-                wake(g)
-                return
+            if q and q.wake_one(HANDOFF):
+                return  # starvation mode: ownership passed to the oldest waiter
             self._starving = False
         self._locked = False
         if q and q.live():
             sched = current_sched()
             if self._woken is None or self._woken is not sched:
-                g = q.popleft()
                 self._woken = sched
-                g.param = WOKEN
-                lk.release()
-                wake(g)
+                q.wake_one(WOKEN)
                 return
         lk.release()
 

@@ -118,18 +118,18 @@ class _TimerState:
     heap at its next tick, so a dropped Ticker neither ticks forever nor
     hides a deadlock. (A Chan refers to itself through its cached receive
     operations, so it is freed by Python's cyclic GC, not at once.)
-    ``armed`` and ``period`` are guarded by the channel's
-    lock; ``sched`` and ``rt`` change only under it too (reset in a new run).
+    ``armed`` and ``period`` are guarded by the channel's lock; ``rt`` (and
+    with it the run, ``rt.sched``) changes only under it too (reset in a new
+    run).
     """
 
-    __slots__ = ("cref", "armed", "period", "sched", "rt")
+    __slots__ = ("cref", "armed", "period", "rt")
 
     def __init__(self, c: Chan[float], period: float, sched: Sched) -> None:
         self.cref = weakref.ref(c)
         self.armed = -1  # the seq of the live arming, or -1
         self.period = period
-        self.sched = sched
-        self.rt = _new_rt(self, sched, period)
+        self.rt = _new_rt(self, sched, period)  # rt.sched: the run it is armed in
 
 
 def _dropped(st: _TimerState) -> bool:
@@ -163,7 +163,7 @@ def _fire(st: _TimerState, seq: int) -> None:
         return
     if st.period == 0:
         st.armed = -1
-    st_, wg = c._poll_send(st.sched.clock.now())  # st_ == 0: full, the tick is dropped
+    st_, wg = c._poll_send(st.rt.sched.clock.now())  # st_ == 0: full, the tick is dropped
     lock.release()
     # Drop the channel before readying the receiver: the receiver may run at
     # once on another M (in parallel on a free-threaded build) and let go of
@@ -183,7 +183,7 @@ def _first_arm(st: _TimerState, d: float) -> None:
     assert c is not None
     rt = st.rt
     with c._lock:
-        rt.start(st.sched.clock.now() + max(d, 0.0))
+        rt.start(rt.sched.clock.now() + max(d, 0.0))
         st.armed = rt.seq
 
 
@@ -205,12 +205,11 @@ class Timer:
         c = self.c
         st = self._st
         with c._lock:
-            sched = st.sched
             rt = st.rt
+            sched = rt.sched
             if sched.stopping:
                 # Made in a run that has ended: move to the one running now.
                 sched = _need_sched(f"{type(self).__name__}.reset")
-                st.sched = sched
                 rt = st.rt = _new_rt(st, sched, rt.period)
             # A one-shot arming not yet delivered is pending, even when its
             # firing is already under way on another M (Go 1.23 counts a
@@ -280,17 +279,17 @@ def after(seconds: float) -> Chan[float]:
 
 
 class _FuncTimerState:
-    """An after_func timer's arming. ``lock`` guards ``armed``, ``sched`` and
-    ``rt`` (lock order: ``lock``, then Sched.lock); ``fn``, ``args`` and
+    """An after_func timer's arming. ``lock`` guards ``armed`` and ``rt``
+    (whose ``sched`` is the run it is armed in; lock order: ``lock``, then
+    Sched.lock); ``fn``, ``args`` and
     ``ctx`` (the context variables of the after_func call) are immutable."""
 
-    __slots__ = ("lock", "armed", "sched", "rt", "fn", "args", "ctx")
+    __slots__ = ("lock", "armed", "rt", "fn", "args", "ctx")
 
     def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...], sched: Sched) -> None:
         self.lock = new_lock()
         self.armed = -1  # the seq of the live arming, or -1
-        self.sched = sched
-        self.rt = _RTimer(sched, _fire_func, self)
+        self.rt = _RTimer(sched, _fire_func, self)  # rt.sched: the run it is armed in
         self.fn = fn
         self.args = args
         self.ctx = contextvars.copy_context()
@@ -331,11 +330,10 @@ class _FuncTimer(Timer):
     def _arm_locked(self, d: float) -> bool:
         """(Re-)arm to fire in ``d`` seconds; True if it was pending. st.lock held."""
         st = self._fst
-        sched = st.sched
+        sched = st.rt.sched
         if sched.stopping:
             # Made in a run that has ended: move to the one running now.
             sched = _need_sched("Timer.reset")
-            st.sched = sched
             st.rt = _RTimer(sched, _fire_func, st)
         rt = st.rt
         was = st.armed != -1

@@ -22,6 +22,7 @@ wait list (trio's ParkingLot is the same idea):
   parked code sees as the value of its ``yield``: HANDOFF passes a Mutex
   over without freeing it, GRANTED says the units or the lock are the G's),
   release the lock, and only then :func:`wake` (or :func:`wake_all`) it.
+  :meth:`WaitQueue.wake_one` does all of that for the oldest waiter.
   Exactly one waker dequeues a given G. While a G waits, ``g.param`` may hold
   what it waits for (a Semaphore waiter's weight), written before it parks.
 * Dead waiters: a G whose goroutine was closed by the end of its run
@@ -115,6 +116,23 @@ class WaitQueue(deque[G]):
         ws = [g for g in self if g.coro is not None]
         self.clear()
         return ws
+
+    def wake_one(self, value: Any = None) -> bool:
+        """Lock held. With a live waiter queued: take the oldest off, leave
+        ``value`` as its resume value, release the lock, then ready it, and
+        return True. With none: return False, the lock still held (the
+        caller goes on under it)."""
+        while self:
+            g = self.popleft()
+            if g.coro is not None:
+                g.param = value
+                self.lock.release()
+                # wake(g), written out: this is the contended unlock's path.
+                m = getattr(_tls, "m", None)
+                if m is not None or current_sched() is not None:
+                    ready(g, m)
+                return True
+        return False
 
     def _forget(self, g: G) -> None:
         """The end of a run abandons ``g``: take it off if it is here. Takes
