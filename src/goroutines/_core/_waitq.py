@@ -29,15 +29,15 @@ wait list (trio's ParkingLot is the same idea):
   without being taken off the queue (the end of a run forgets the waiters
   of the goroutines parked then, but not of one that parks later, from
   inside a call it was still in) has ``coro`` None; :meth:`live`,
-  :meth:`dequeue` and :meth:`dequeue_all` drop them, since readying one
-  would crash a later run.
+  :meth:`dequeue`, :meth:`dequeue_all` and :meth:`wake_one` drop them,
+  since readying one would crash a later run.
 
 Timeouts are not part of it: no sync wait has one (Go's sync has none);
 the waits that do (sleep, timer channels, I/O) are runtime timers
 (_timer.py) and claim their waiter themselves.
 
 Locks: a WaitQueue has no lock of its own. Its methods but ``_forget`` run
-with ``lock`` held; ``wake``/``wake_all`` with no sync object's lock held
+with ``lock`` held (``wake_one`` releases it when it wakes someone); ``wake``/``wake_all`` with no sync object's lock held
 (they take Sched.lock inside ready()). The objects' locks come second in
 the lock order (after channel locks, before Sched.lock).
 """
