@@ -28,6 +28,24 @@ Operations:
   timer_stop    Timer(10) then stop()
   ctx_cancel    with_cancel(ctx) then cancel()
   ctx_timeout   with_timeout(ctx, 10) then cancel() (arms and stops a timer)
+
+Measured when the sync objects moved to the core's wait queue and time,
+context and the netpoller to the runtime timer API (medians of 3, N=2000,
+CPython 3.11 with the C fast paths; the noise between runs is about 2%):
+
+  op             before     after
+  mutex           4,917     4,594   -6.6%  (an empty queue is tested inline)
+  mutex_cont     14,100    14,457   +2.5%  (park is a method call)
+  mutex_handoff  16,321    16,623   +1.9%
+  rwmutex         5,900     5,241  -11.2%
+  waitgroup      48,348    46,409   -4.0%  (add skips its check's call)
+  sem             6,301     6,067   -3.7%
+  cond           40,853    40,613   -0.6%
+  sleep          40,314    39,736   -1.4%
+  sleep_fake     68,053    67,579   -0.7%
+  timer_stop     35,297    35,818   +1.5%  (armed under the channel's lock)
+  ctx_cancel     24,806    25,057   +1.0%
+  ctx_timeout    46,402    45,517   -1.9%
 """
 
 from __future__ import annotations
