@@ -123,8 +123,9 @@ def selectgo(sel: Select, waiter: Any = None) -> Generator[Any, Any, tuple[int, 
         lk.acquire()
         locks.append(lk)
 
-    # Pass 1: which cases can proceed? (Chan._ready_send/_ready_recv,
-    # written out: this loop is select's hot path.)
+    # Pass 1: which cases can proceed? A send: the channel is closed (it
+    # raises), a live receiver waits, or the buffer has room; a receive: a
+    # value is buffered, the channel is closed, or a live sender waits.
     ready_cases = []
     for i in active:
         op = ops[i]

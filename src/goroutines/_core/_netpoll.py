@@ -39,7 +39,7 @@ from ._runctx import current_sched
 from ._runctx import tls as _tls
 from ._sched import M, Sched, wake_m
 from ._schedule import Commit
-from ._timers import Timer
+from ._timer import Timer
 from ._traps import current
 
 READ = selectors.EVENT_READ
@@ -371,7 +371,7 @@ class WaitFD:
         if timeout is not None and timeout <= 0:
             return TIMEOUT
         entry: list[Any] = [g, None]
-        t = Timer(_io_timeout, (np, fd, mode, entry)) if timeout is not None else None
+        t = Timer(sched, _io_timeout, (np, fd, mode, entry)) if timeout is not None else None
         deadline = time.monotonic() + timeout if timeout is not None else 0.0
         lk = np.lock
         lk.acquire()
@@ -384,15 +384,14 @@ class WaitFD:
         def commit(m2: M, g2: G) -> None:
             lk.release()
             with sched.lock:
-                pm = sched.addtimer_locked(t, deadline) if t is not None else None
+                pm = t.start_locked(deadline) if t is not None else None
                 if pm is None and sched.poller is not None and not sched.poller.inpoll:
                     pm = sched.take_poller_locked()
             wake_m(pm)
 
         r = yield Commit(commit, WAIT_IO)
         if t is not None and r != TIMEOUT:
-            with sched.lock:
-                sched.timers.delete(t)
+            t.stop()
         return r
 
 

@@ -430,7 +430,9 @@ class Sched:
     # ------------------------------------------------------------------ timers
 
     def addtimer_locked(self, t: Any, when: float) -> M | None:
-        """Arm ``t``; returns the poller to wake when it is now the earliest.
+        """Arm (or re-arm) ``t``; returns the poller to wake when it is now
+        the earliest. The heap side of ``_timer.Timer.start``/``reset``,
+        which every timer of the runtime is armed through.
 
         The woken poller goes round findrunnable again and waits for the new
         earliest timer. With no poller, a running M sees the timer at its
@@ -465,14 +467,6 @@ class Sched:
         return np.nwaiters if np is not None else 0
 
     # ------------------------------------------------------------------ goroutine ids and records
-
-    def newg_locked(self) -> G:
-        """A G record for a new goroutine: reused from gfree when possible."""
-        g = self.gfree.pop() if self.gfree else G()
-        self.goidgen += 1
-        g.id = self.goidgen
-        self.allgs[g.id] = g
-        return g
 
     def num_goroutine(self) -> int:
         with self.lock:
