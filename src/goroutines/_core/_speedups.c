@@ -197,6 +197,60 @@ slot_get_ref(PyObject *obj, Py_ssize_t off)
     return v;
 }
 
+/* A strong reference to the value of a slot that other threads replace
+ * (so that slot_get_ref's critical section is needed in general), without
+ * that critical section when the slot still holds the object this thread
+ * saw last: ``*cache`` is this thread's own strong reference to it. The
+ * comparison is of identities only (an atomic load, no dereference): while
+ * we hold a reference to the cached object its memory cannot be reused, so
+ * a slot word equal to it IS it. Otherwise the critical-section read, and
+ * the cache moves to the new value. Thread-local caches: Sched.coarse_now
+ * (sysmon replaces it every few ms; read on every park) and P.schedtick
+ * (read on every pick, see tick_load). Cleared by set_m(None). */
+static inline PyObject *
+slot_get_ref_cached(PyObject *obj, Py_ssize_t off, PyObject **cache)
+{
+#ifdef GR_FT
+    PyObject *c = *cache;
+    if (c != NULL && slot_load(obj, off) == c)
+        return Py_NewRef(c);
+    PyObject *v = slot_get_ref(obj, off);
+    if (v != NULL)
+        Py_XSETREF(*cache, Py_NewRef(v));
+    return v;
+#else
+    (void)cache;
+    return slot_get_ref(obj, off);
+#endif
+}
+
+static _Thread_local PyObject *tls_now = NULL;     /* last Sched.coarse_now seen */
+static _Thread_local PyObject *tls_tick = NULL;    /* last P.schedtick this M stored */
+#ifdef GR_FT
+static _Thread_local long tls_tick_val = 0;        /* its value */
+#endif
+
+/* P.schedtick as a C long (-1 with an exception if it is not an int; -2
+ * without one if it is not an exact int: leave it to Python). The common
+ * case -- the slot still holds the int this M stored last -- reads no
+ * object at all and takes no critical section. */
+static inline long
+tick_load(PyObject *p, Py_ssize_t off)
+{
+#ifdef GR_FT
+    if (tls_tick != NULL && slot_load(p, off) == tls_tick)
+        return tls_tick_val;
+#endif
+    PyObject *t = slot_get_ref(p, off);
+    if (t == NULL || !PyLong_CheckExact(t)) {
+        Py_XDECREF(t);
+        return -2;
+    }
+    long v = PyLong_AsLong(t);
+    Py_DECREF(t);
+    return v;
+}
+
 /* sched.trace is None (tracing off)? An unset slot counts as off. */
 static inline int
 trace_off(PyObject *sched)
@@ -1714,7 +1768,7 @@ static int
 park_on_lock(PyObject *sched, PyObject *g, PyObject *trap)
 {
     slot_set(g, off_g_status, WAITING);
-    PyObject *now = slot_get_ref(sched, off_s_coarse_now);  /* sysmon replaces it */
+    PyObject *now = slot_get_ref_cached(sched, off_s_coarse_now, &tls_now);  /* sysmon replaces it */
     if (now == NULL) {
         PyErr_SetString(PyExc_AttributeError, "Sched.coarse_now is unset");
         return -1;
@@ -1824,19 +1878,25 @@ execute(PyObject *m, PyObject *g, PyObject **trap, PySendResult *res)
 {
     slot_set(m, off_m_curg, g);
     slot_set(g, off_g_status, RUNNING);
-    /* The waker stored param before queueing g; the queue ordered it. */
-    PyObject *param = Py_XNewRef(SLOT(g, off_g_param));
+    /* The waker stored param before queueing g; the queue ordered it. It
+     * is taken out (param = None) in one exchange: the slot's reference
+     * moves to us, as slot_set would drop it. */
     PyObject *coro = Py_XNewRef(SLOT(g, off_g_coro));
     PyObject *ctx = Py_XNewRef(SLOT(g, off_g_ctx));
-    if (param == NULL || coro == NULL || ctx == NULL || !PyContext_CheckExact(ctx)) {
-        Py_XDECREF(param);
+    if (SLOT(g, off_g_param) == NULL || coro == NULL || ctx == NULL || !PyContext_CheckExact(ctx)) {
         Py_XDECREF(coro);
         Py_XDECREF(ctx);
         slot_set(m, off_m_curg, Py_None);
         PyErr_SetString(PyExc_RuntimeError, "run_fast: a runnable G without coro/param/ctx");
         return -1;
     }
-    slot_set(g, off_g_param, Py_None);
+    Py_INCREF(Py_None);
+#ifdef GR_FT
+    PyObject *param = __atomic_exchange_n((PyObject **)((char *)g + off_g_param), Py_None, __ATOMIC_ACQ_REL);
+#else
+    PyObject *param = SLOT(g, off_g_param);
+    SLOT(g, off_g_param) = Py_None;
+#endif
     /* Free-threaded builds: hold the G's stacklock while its frames run, as
      * schedule() does, so a dump never walks a chain that is changing (see
      * _g.py); None (no lock needed) under the GIL. Set once per G record. */
@@ -1926,15 +1986,9 @@ run_fast(PyObject *mod, PyObject *m)
         PyObject *rn = SLOT(p, off_p_runnext);  /* set once */
         if (rn == NULL || Py_TYPE(rn) != deque_type)
             break;
-        PyObject *tickobj = slot_get_ref(p, off_p_schedtick);
-        if (tickobj == NULL)
+        long tick = tick_load(p, off_p_schedtick);
+        if (tick == -2)
             break;
-        if (!PyLong_CheckExact(tickobj)) {
-            Py_DECREF(tickobj);
-            break;
-        }
-        long tick = PyLong_AsLong(tickobj);
-        Py_DECREF(tickobj);
         if (tick == -1 && PyErr_Occurred())
             goto error;
         tick += 1;
@@ -1967,7 +2021,14 @@ run_fast(PyObject *mod, PyObject *m)
             goto error;
         }
         slot_set_shared(p, off_p_schedtick, nt);
+#ifdef GR_FT
+        /* nt's reference moves to the cache: the next pick's tick_load
+         * finds it in the slot unless someone else stored meanwhile. */
+        Py_XSETREF(tls_tick, nt);
+        tls_tick_val = tick;
+#else
         Py_DECREF(nt);
+#endif
         Py_DECREF(p);
 
         /* execute */
@@ -2148,8 +2209,11 @@ static PyObject *
 set_m(PyObject *mod, PyObject *m)
 {
     tls_m = m == Py_None ? NULL : m;
-    if (tls_m == NULL)
+    if (tls_m == NULL) {
         Py_CLEAR(tls_await);
+        Py_CLEAR(tls_now);
+        Py_CLEAR(tls_tick);
+    }
     Py_RETURN_NONE;
 }
 
