@@ -161,9 +161,36 @@ static PyObject *deque_append = NULL;     /* collections.deque.append */
 static PyObject *deque_popleft = NULL;    /* collections.deque.popleft */
 static PyTypeObject *deque_type = NULL;
 
+/* Per-thread state, all in one thread-local record: in a shared object each
+ * thread-local variable's address is a call (__tls_get_addr) unless the
+ * compiler can reuse one it computed, and it reuses it for fields of one
+ * variable. The tls_* names below are its fields; each is described where
+ * it is used. */
+struct gr_tls {
+    PyObject *m;                /* this thread's M, borrowed (set_m) */
+    PyObject *now;              /* last Sched.coarse_now seen (strong) */
+    PyObject *tick;             /* last P.schedtick this M stored (strong) */
+    long tick_val;              /* its value (free-threaded builds) */
+    struct AwaitObject *await_; /* the last Await made (strong) */
+    struct AwaitObject *free;   /* free Awaits, chained through value */
+    int nfree;
+    int in_exec;                /* execute() is running a goroutine */
+    struct AwaitObject *done;   /* this M's A_DONE Await (strong) */
+    PyObject *stop;             /* the kept StopIteration (strong) */
+};
+/* glibc places a dlopen()ed module's initial-exec thread-locals in the
+ * static TLS block's reserve (this record is far smaller than it), and then
+ * a field is one %fs-relative move instead of a __tls_get_addr call. */
+#if defined(__GLIBC__) && (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__aarch64__))
+#define GR_TLS_MODEL __attribute__((tls_model("initial-exec")))
+#else
+#define GR_TLS_MODEL
+#endif
+static _Thread_local struct gr_tls gr_tls GR_TLS_MODEL;
+
 /* This thread's M (a borrowed reference: the M object outlives its thread's
  * schedule loop, which clears this before it returns). */
-static _Thread_local PyObject *tls_m = NULL;
+#define tls_m (gr_tls.m)
 
 /* A slot's word. Plain access only where the slot's writer is this thread
  * or a lock this thread holds orders it; else slot_load / slot_get_ref. */
@@ -224,11 +251,9 @@ slot_get_ref_cached(PyObject *obj, Py_ssize_t off, PyObject **cache)
 #endif
 }
 
-static _Thread_local PyObject *tls_now = NULL;     /* last Sched.coarse_now seen */
-static _Thread_local PyObject *tls_tick = NULL;    /* last P.schedtick this M stored */
-#ifdef GR_FT
-static _Thread_local long tls_tick_val = 0;        /* its value */
-#endif
+#define tls_now (gr_tls.now)         /* last Sched.coarse_now seen */
+#define tls_tick (gr_tls.tick)       /* last P.schedtick this M stored */
+#define tls_tick_val (gr_tls.tick_val)  /* its value (free-threaded builds) */
 
 /* P.schedtick as a C long (-1 with an exception if it is not an int; -2
  * without one if it is not an exact int: leave it to Python). The common
@@ -659,7 +684,7 @@ enum {
     A_FINISHED,
 };
 
-typedef struct {
+typedef struct AwaitObject {
     PyObject_HEAD
     int state;
     int mode;               /* RecvOp.with_ok: 0 value, 1 (value, ok), 2 async for */
@@ -668,6 +693,33 @@ typedef struct {
 
 static PyTypeObject Await_Type;
 static AwaitObject *the_done = NULL;   /* immutable singleton in state A_DONE */
+/* This M thread's own A_DONE Await (set_m(None) drops it): the one a
+ * send that completes at once returns, so that its reference count is
+ * counted by its owning thread (on a free-threaded build an object made
+ * by another thread -- the_done -- is counted with atomic operations). */
+#define tls_done (gr_tls.done)
+
+static PyObject *
+done_await(void)
+{
+    AwaitObject *d = tls_done;
+    if (d == NULL) {
+        d = the_done;
+        if (tls_m != NULL) {
+            AwaitObject *a = PyObject_New(AwaitObject, &Await_Type);
+            if (a != NULL) {
+                a->state = A_DONE;
+                a->mode = 0;
+                a->value = NULL;
+                tls_done = d = a;
+            }
+            else
+                PyErr_Clear();  /* the shared one does as well */
+        }
+    }
+    Py_INCREF(d);
+    return (PyObject *)d;
+}
 
 /* An Await is not tracked by the cyclic GC: only the awaiting coroutine's
  * frame refers to it, and what it holds (a received value on its way to
@@ -675,11 +727,21 @@ static AwaitObject *the_done = NULL;   /* immutable singleton in state A_DONE */
  *
  * Each M thread keeps the last Await it made (tls_await, a reference of
  * its own) and reuses it when nobody else holds it any more (refcount 1):
- * a finished Await holds nothing (its value moved out in am_send), so reuse
- * retains no user object. Cleared by set_m(None) when the M's loop ends. */
-static _Thread_local AwaitObject *tls_await = NULL;
+ * no allocation, no deallocation. When the last one is still held (by a
+ * parked frame, say: a ping-pong has two Awaits alive at a time per pair of
+ * goroutines), a new one comes from this thread's free list (tls_free, up
+ * to AWAIT_FREE Awaits chained through ``value``) and becomes the last one:
+ * an Await freed on an M goes there instead of back to the allocator.
+ * Whatever thread frees an Await puts it on its own list; only M threads
+ * keep one (tls_m set), and set_m(None) empties both. A finished or freed
+ * Await holds nothing (its value moved out in am_send, or was cleared), so
+ * neither retains a user object. */
+#define AWAIT_FREE 16
+#define tls_await (gr_tls.await_)
+#define tls_free (gr_tls.free)
+#define tls_nfree (gr_tls.nfree)
 
-static PyObject *
+static inline PyObject *
 await_new(int state, int mode, PyObject *value /* stolen */)
 {
     AwaitObject *a = tls_await;
@@ -692,14 +754,29 @@ await_new(int state, int mode, PyObject *value /* stolen */)
         Py_INCREF(a);
     }
     else {
-        a = PyObject_New(AwaitObject, &Await_Type);
-        if (a == NULL) {
-            Py_XDECREF(value);
-            return NULL;
+        a = tls_free;
+        if (a != NULL) {
+            tls_free = (AwaitObject *)a->value;
+            tls_nfree--;
+            /* Memory of a dead object, ours alone: start it as a new one
+             * (reference count 1, owned by this thread). */
+            (void)PyObject_Init((PyObject *)a, &Await_Type);
         }
-        if (tls_m != NULL && tls_await == NULL) {
+        else {
+            a = PyObject_New(AwaitObject, &Await_Type);
+            if (a == NULL) {
+                Py_XDECREF(value);
+                return NULL;
+            }
+        }
+        if (tls_m != NULL) {
+            /* It is the last one now; the old last one lives on in its
+             * holder's frame and is freed (to a free list) from there. */
             Py_INCREF(a);
+            AwaitObject *old = tls_await;
             tls_await = a;
+            a->value = NULL;
+            Py_XDECREF(old);
         }
     }
     a->state = state;
@@ -712,7 +789,25 @@ static void
 Await_dealloc(AwaitObject *self)
 {
     Py_CLEAR(self->value);
+    if (tls_m != NULL && tls_nfree < AWAIT_FREE) {
+        self->value = (PyObject *)tls_free;
+        tls_free = self;
+        tls_nfree++;
+        return;
+    }
     PyObject_Free(self);
+}
+
+/* This thread's free Awaits go back to the allocator (its M loop ended). */
+static void
+await_free_all(void)
+{
+    while (tls_free != NULL) {
+        AwaitObject *a = tls_free;
+        tls_free = (AwaitObject *)a->value;
+        PyObject_Free(a);
+    }
+    tls_nfree = 0;
 }
 
 /* The closed-channel result of a receive in ``mode``. */
@@ -791,16 +886,112 @@ Await_am_send(AwaitObject *self, PyObject *arg, PyObject **result)
  * None, else a send() call), and on 3.11 when a trace function is set. */
 
 /* Return ``r`` (stolen, not None) as StopIteration(r), wrapped so that a
- * tuple stays one value. */
+ * tuple stays one value.
+ *
+ * Python 3.12 and later take an awaited iterator's result this way even
+ * when it is there at once (SEND calls tp_iternext, not am_send): each
+ * receive that completes without parking raises one. Making and freeing
+ * a StopIteration is most of that cost, so each M thread keeps one
+ * (tls_stop) and raises it again once nothing else refers to it (reference
+ * count 1: ours). The interpreter takes the value out and drops the
+ * exception without looking at anything else, but whoever catches one sees
+ * a fresh exception: args (r,), no traceback, context, cause, notes or
+ * attributes left from an earlier use. It is raised as is (no implicit
+ * __context__ chaining: it ends its life inside the SEND that asked).
+ *
+ * The kept exception must not keep a received value alive after its use
+ * (an idle M holding the last value would keep, say, a dropped Ticker's
+ * channel alive): it is used only while execute() runs a goroutine
+ * (tls_in_exec), and execute() empties it (stop_release) as soon as the
+ * goroutine yields. */
+#define tls_stop (gr_tls.stop)
+#define tls_in_exec (gr_tls.in_exec)
+
+/* Drop the value the kept StopIteration carried, unless someone else holds
+ * the exception (then it is theirs to look at, and stays as it is). */
+static inline void
+stop_release(void)
+{
+    PyObject *e = tls_stop;
+    if (e == NULL || ((PyStopIterationObject *)e)->value == NULL)
+        return;
+    if (Py_REFCNT(e) != 1)
+        return;
+    GR_FENCE_ACQUIRE();
+    PyStopIterationObject *s = (PyStopIterationObject *)e;
+    Py_CLEAR(s->value);
+    PyObject *args = s->args;
+#if PY_VERSION_HEX < 0x030E0000
+    if (args != NULL && PyTuple_CheckExact(args) && PyTuple_GET_SIZE(args) == 1 && Py_REFCNT(args) == 1) {
+        /* kept for the next use (see stop_with) */
+        PyObject *old = PyTuple_GET_ITEM(args, 0);
+        Py_INCREF(Py_None);
+        PyTuple_SET_ITEM(args, 0, Py_None);
+        Py_DECREF(old);
+        return;
+    }
+#endif
+    Py_XSETREF(s->args, PyTuple_New(0));
+}
+
 static PyObject *
 stop_with(PyObject *r)
 {
-    PyObject *e = PyObject_CallOneArg(PyExc_StopIteration, r);
-    Py_DECREF(r);
-    if (e != NULL) {
-        PyErr_SetObject(PyExc_StopIteration, e);
-        Py_DECREF(e);
+    PyObject *e = tls_stop;
+    if (e != NULL && tls_in_exec && Py_REFCNT(e) == 1) {
+        /* The last other holder may have been another thread: order our
+         * writes after its release. */
+        GR_FENCE_ACQUIRE();
+        PyStopIterationObject *s = (PyStopIterationObject *)e;
+        PyObject *args = s->args;
+#if PY_VERSION_HEX < 0x030E0000
+        /* (3.14's tuples cache their hash: no refilling there.) */
+        if (args != NULL && PyTuple_CheckExact(args) && PyTuple_GET_SIZE(args) == 1 && Py_REFCNT(args) == 1) {
+            /* The args tuple is the exception's alone: refill it. */
+            PyObject *old = PyTuple_GET_ITEM(args, 0);
+            Py_INCREF(r);
+            PyTuple_SET_ITEM(args, 0, r);
+            Py_DECREF(old);
+        }
+        else
+#endif
+        {
+            PyObject *t = PyTuple_Pack(1, r);
+            if (t == NULL) {
+                Py_DECREF(r);
+                return NULL;
+            }
+            Py_XSETREF(s->args, t);
+        }
+        Py_XSETREF(s->value, r);    /* our reference to r moves here */
+        if (s->traceback != NULL || s->context != NULL || s->cause != NULL || s->notes != NULL ||
+            s->dict != NULL || s->suppress_context) {
+            Py_CLEAR(s->traceback);
+            Py_CLEAR(s->context);
+            Py_CLEAR(s->cause);
+            Py_CLEAR(s->notes);
+            Py_CLEAR(s->dict);
+            s->suppress_context = 0;
+        }
+        Py_INCREF(e);
+#if PY_VERSION_HEX >= 0x030C0000
+        PyErr_SetRaisedException(e);
+#else
+        PyErr_Restore(Py_NewRef(PyExc_StopIteration), e, NULL);
+#endif
+        return NULL;
     }
+    e = PyObject_CallOneArg(PyExc_StopIteration, r);
+    Py_DECREF(r);
+    if (e == NULL)
+        return NULL;
+    if (tls_in_exec && tls_stop == NULL && Py_IS_TYPE(e, (PyTypeObject *)PyExc_StopIteration))
+        tls_stop = Py_NewRef(e);
+#if PY_VERSION_HEX >= 0x030C0000
+    PyErr_SetRaisedException(e);
+#else
+    PyErr_Restore(Py_NewRef(PyExc_StopIteration), e, NULL);
+#endif
     return NULL;
 }
 
@@ -1424,8 +1615,7 @@ SendOp_await(SendOpObject *op)
         Py_DECREF(rq);
         if (err < 0)
             return NULL;
-        Py_INCREF(the_done);
-        return (PyObject *)the_done;
+        return done_await();
     }
     if (ch->cap > 0) {
         RingObject *buf = (RingObject *)ch->buf;
@@ -1438,8 +1628,7 @@ SendOp_await(SendOpObject *op)
             lock_release_raw(lock);
             if (err < 0)
                 return NULL;
-            Py_INCREF(the_done);
-            return (PyObject *)the_done;
+            return done_await();
         }
     }
     /* Would block: park on an empty send queue (else the Python path). */
@@ -1927,7 +2116,10 @@ execute(PyObject *m, PyObject *g, PyObject **trap, PySendResult *res)
         rc = -1;
     }
     else {
+        tls_in_exec = 1;
         *res = PyIter_Send(coro, param, trap);
+        tls_in_exec = 0;
+        stop_release();
         if (PyContext_Exit(ctx) < 0) {
             /* Only if the goroutine left a context it had not entered. */
             Py_CLEAR(*trap);
@@ -2211,6 +2403,9 @@ set_m(PyObject *mod, PyObject *m)
     tls_m = m == Py_None ? NULL : m;
     if (tls_m == NULL) {
         Py_CLEAR(tls_await);
+        await_free_all();
+        Py_CLEAR(tls_stop);
+        Py_CLEAR(tls_done);
         Py_CLEAR(tls_now);
         Py_CLEAR(tls_tick);
     }
