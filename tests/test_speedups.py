@@ -239,7 +239,11 @@ def test_a_result_seen_as_stopiteration_is_a_fresh_exception_each_time() -> None
         return seen
 
     seen = gr.run(main)
-    assert seen[:3] == [("a", ("a",), True, "mine"), (("t", 1), (("t", 1),), True, "mine"), (None, (), True, "mine")]
+    assert seen[:3] == [
+        ("a", ("a",), True, "mine"),
+        (("t", 1), (("t", 1),), True, "mine"),
+        (None, (), True, "mine"),
+    ]
     assert seen[3] == (7, (7,), None, None, None)
     assert seen[4] == "again"
 
