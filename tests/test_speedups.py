@@ -281,6 +281,40 @@ def test_a_value_received_at_once_is_not_kept_by_an_idle_m(procs: int) -> None:
     assert gr.run(main, gomaxprocs=procs)
 
 
+@pytest.mark.timeout(60)
+def test_a_forgotten_send_warns_however_its_memory_was_used_before() -> None:
+    # Send operations freed on an M are handed out again: one reused after
+    # awaited sends, or after the cycle collector finalized one, must still
+    # warn when it is forgotten, once, and never when it was awaited.
+    import gc
+    import warnings
+
+    async def main() -> list[int]:
+        ch: gr.Chan[Any] = gr.Chan(64)
+        for i in range(40):
+            await ch.send(i)  # awaited: recycled, no warning
+        ch.send(-1)  # forgotten (1)
+        box: list[Any] = []
+        box.append(ch.send(box))  # a forgotten op in a cycle: the collector finalizes it (2)
+        del box
+        gc.collect()
+        for i in range(24):
+            await ch.send(i)
+        ch.send(-2)  # forgotten (3)
+        return [await ch.recv() for _ in range(64)]
+
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always")
+        out = gr.run(main)
+    assert out == list(range(40)) + list(range(24))
+    ours = sorted(str(w.message).split(" on ")[0] for w in got if "never awaited" in str(w.message))
+    assert ours == [
+        "channel operation <send -1",
+        "channel operation <send -2",
+        "channel operation <send [<send [...]",
+    ]
+
+
 @needs_c
 @pytest.mark.filterwarnings("ignore:channel operation:RuntimeWarning")  # ops made only to look at
 def test_operation_objects_are_what_the_contract_says() -> None:

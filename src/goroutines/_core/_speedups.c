@@ -177,6 +177,8 @@ struct gr_tls {
     int in_exec;                /* execute() is running a goroutine */
     struct AwaitObject *done;   /* this M's A_DONE Await (strong) */
     PyObject *stop;             /* the kept StopIteration (strong) */
+    struct SendOpObject *sfree; /* free SendOps, chained through value */
+    int nsfree;
 };
 /* glibc places a dlopen()ed module's initial-exec thread-locals in the
  * static TLS block's reserve (this record is far smaller than it), and then
@@ -1362,7 +1364,7 @@ typedef struct {
 
 static PyTypeObject Chan_Type;
 
-typedef struct {
+typedef struct SendOpObject {
     PyObject_HEAD
     PyObject *chan;
     PyObject *value;
@@ -1433,12 +1435,30 @@ Chan_dealloc(ChanObject *self)
     tp->tp_free((PyObject *)self);
 }
 
+/* SendOps (one per ``ch.send(v)``) freed on an M go to that M's free list
+ * (tls_sfree, up to SENDOP_FREE, chained through ``value``; emptied by
+ * set_m(None)) instead of back to the allocator, as Awaits do. Only a
+ * clean one goes there: untracked, holding nothing, not finalized (see
+ * sendop_reusable). */
+#define SENDOP_FREE 16
+#define tls_sfree (gr_tls.sfree)
+#define tls_nsfree (gr_tls.nsfree)
+
 static PyObject *
 SendOp_make(PyObject *chan, PyObject *value)
 {
-    SendOpObject *op = PyObject_GC_New(SendOpObject, &SendOp_Type);
-    if (op == NULL)
-        return NULL;
+    SendOpObject *op = tls_sfree;
+    if (op != NULL) {
+        tls_sfree = (SendOpObject *)op->value;
+        tls_nsfree--;
+        /* A dead object's memory, ours alone: a new object again. */
+        (void)PyObject_Init((PyObject *)op, &SendOp_Type);
+    }
+    else {
+        op = PyObject_GC_New(SendOpObject, &SendOp_Type);
+        if (op == NULL)
+            return NULL;
+    }
     Py_INCREF(chan);
     op->chan = chan;
     Py_INCREF(value);
@@ -1823,6 +1843,21 @@ SendOp_finalize(SendOpObject *self)
     PyErr_Restore(t, v, tb);
 }
 
+/* May this dead SendOp's memory be handed out again (SendOp_make)? Only
+ * if its collector state is that of a new object: untracked (done by the
+ * caller) and never finalized (a reused op must warn if it is forgotten;
+ * the finalizer runs at most once per object). On a free-threaded build
+ * every collector bit must be clear. */
+static inline int
+sendop_reusable(SendOpObject *self)
+{
+#ifdef GR_FT
+    return ((PyObject *)self)->ob_gc_bits == 0;
+#else
+    return !PyObject_GC_IsFinalized((PyObject *)self);
+#endif
+}
+
 static void
 SendOp_dealloc(SendOpObject *self)
 {
@@ -1831,7 +1866,25 @@ SendOp_dealloc(SendOpObject *self)
         return;     /* resurrected by the warning machinery */
     PyObject_GC_UnTrack(self);
     SendOp_clear(self);
+    if (tls_m != NULL && tls_nsfree < SENDOP_FREE && Py_IS_TYPE(self, &SendOp_Type) && sendop_reusable(self)) {
+        self->value = (PyObject *)tls_sfree;
+        tls_sfree = self;
+        tls_nsfree++;
+        return;
+    }
     Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* This thread's free SendOps go back to the allocator (its M loop ended). */
+static void
+sendop_free_all(void)
+{
+    while (tls_sfree != NULL) {
+        SendOpObject *op = tls_sfree;
+        tls_sfree = (SendOpObject *)op->value;
+        PyObject_GC_Del(op);
+    }
+    tls_nsfree = 0;
 }
 
 static PyObject *
@@ -2404,6 +2457,7 @@ set_m(PyObject *mod, PyObject *m)
     if (tls_m == NULL) {
         Py_CLEAR(tls_await);
         await_free_all();
+        sendop_free_all();
         Py_CLEAR(tls_stop);
         Py_CLEAR(tls_done);
         Py_CLEAR(tls_now);
