@@ -56,10 +56,12 @@
  *                          queues"), then take_global.
  *   slot writes            G and M slots have one writer at a time (the G's
  *                          owner, the M itself; _g.py, _schedule.py), ordered by
- *                          the lock or queue that handed them over: an atomic
- *                          exchange on a free-threaded build, so an unlocked
- *                          reader sees the old or new value and the old one
- *                          is dropped once. P.schedtick, which a retaken P's
+ *                          the lock or queue that handed them over: the
+ *                          writer reads the old value plainly and stores the
+ *                          new one with a release store on a free-threaded
+ *                          build, so an unlocked reader sees the old or new
+ *                          value, and the old one is dropped once (by that
+ *                          one writer). P.schedtick, which a retaken P's
  *                          old and new owner may both store, is stored as the
  *                          member descriptor stores it: under the object's
  *                          critical section (a per-object mutex, a leaf:
@@ -159,6 +161,32 @@ static PyObject *recv_slow = NULL;        /* _chan._recv_await(op) */
 static PyObject *send_closed = NULL;      /* _chan._send_closed() -> exception */
 static PyObject *deque_append = NULL;     /* collections.deque.append */
 static PyObject *deque_popleft = NULL;    /* collections.deque.popleft */
+/* Their C functions, called directly on an exact deque (what the method
+ * descriptor's call does after checking the argument's type): NULL when
+ * they are not the plain METH_O / METH_NOARGS functions expected. On a
+ * free-threaded build that function takes the deque's critical section. */
+static PyCFunction deque_append_c = NULL;
+static PyCFunction deque_popleft_c = NULL;
+
+/* dq.popleft() and dq.append(v) for an exact deque ``dq``. */
+static inline PyObject *
+dq_popleft(PyObject *dq)
+{
+    if (deque_popleft_c != NULL)
+        return deque_popleft_c(dq, NULL);
+    PyObject *args[1] = {dq};
+    return PyObject_Vectorcall(deque_popleft, args, 1, NULL);
+}
+
+static inline PyObject *
+dq_append(PyObject *dq, PyObject *v)
+{
+    if (deque_append_c != NULL)
+        return deque_append_c(dq, v);
+    PyObject *args[2] = {dq, v};
+    return PyObject_Vectorcall(deque_append, args, 2, NULL);
+}
+
 static PyTypeObject *deque_type = NULL;
 
 /* Per-thread state, all in one thread-local record: in a shared object each
@@ -288,20 +316,20 @@ trace_off(PyObject *sched)
 
 /* Store a new reference to v in a slot whose writers take turns (one at a
  * time, ordered by a lock or a queue: every G and M slot the C code writes,
- * see _g.py and _schedule.py). On a free-threaded build an atomic exchange: a
- * reader without the lock (a member descriptor: atomic load, then a checked
- * incref) sees the old or the new value, and the old one is dropped once. */
+ * see _g.py and _schedule.py). The writer is the only thread storing the
+ * slot meanwhile, so it reads the old value with a plain load; on a
+ * free-threaded build the store is a release store (a plain move on x86,
+ * where an exchange would be a locked instruction), so a reader without the
+ * lock (a member descriptor: atomic load, then a checked incref) sees the
+ * old value or the new one, fully made. The old one is dropped once: by
+ * its one writer. */
 static inline void
 slot_set(PyObject *obj, Py_ssize_t off, PyObject *v)
 {
     PyObject **p = (PyObject **)((char *)obj + off);
     Py_INCREF(v);
-#ifdef GR_FT
-    PyObject *old = __atomic_exchange_n(p, v, __ATOMIC_ACQ_REL);
-#else
-    PyObject *old = *p;
-    *p = v;
-#endif
+    PyObject *old = GR_LOAD_RELAXED(*p);
+    GR_STORE_RELEASE(*p, v);
     Py_XDECREF(old);
 }
 
@@ -1099,8 +1127,7 @@ c_ready(PyObject *g, PyObject *m)
     if (off_s_trace < 0 || !trace_off(sched))
         goto python;
     slot_set(g, off_g_status, RUNNABLE);
-    PyObject *args[2] = {rn, g};
-    PyObject *r = PyObject_Vectorcall(deque_append, args, 2, NULL);
+    PyObject *r = dq_append(rn, g);
     if (r == NULL)
         return -1;
     Py_DECREF(r);
@@ -1587,12 +1614,6 @@ fast_chan(PyObject *chan)
     return ch;
 }
 
-static PyObject *
-deque_call1(PyObject *meth, PyObject *dq)
-{
-    PyObject *args[1] = {dq};
-    return PyObject_Vectorcall(meth, args, 1, NULL);
-}
 
 
 static PyObject *
@@ -2090,7 +2111,7 @@ take_global(PyObject *m, PyObject *sched, PyObject *p)
     int is_g = Py_TYPE(head) == G_type;
     Py_DECREF(head);
     if (is_g)
-        g = deque_call1(deque_popleft, runq);
+        g = dq_popleft(runq);
 out:
     lock_release_raw(l);
     return g;
@@ -2105,7 +2126,7 @@ pop_queue(PyObject *q)
 {
     if (q == NULL || Py_TYPE(q) != deque_type || GR_LOAD_RELAXED(((PyVarObject *)q)->ob_size) == 0)
         return NULL;
-    PyObject *g = deque_call1(deque_popleft, q);
+    PyObject *g = dq_popleft(q);
     if (g == NULL && PyErr_ExceptionMatches(PyExc_IndexError))
         PyErr_Clear();
     return g;
@@ -2121,8 +2142,8 @@ execute(PyObject *m, PyObject *g, PyObject **trap, PySendResult *res)
     slot_set(m, off_m_curg, g);
     slot_set(g, off_g_status, RUNNING);
     /* The waker stored param before queueing g; the queue ordered it. It
-     * is taken out (param = None) in one exchange: the slot's reference
-     * moves to us, as slot_set would drop it. */
+     * is taken out (param = None): the slot's reference moves to us, as
+     * slot_set would drop it. The G is ours, so no one else stores it. */
     PyObject *coro = Py_XNewRef(SLOT(g, off_g_coro));
     PyObject *ctx = Py_XNewRef(SLOT(g, off_g_ctx));
     if (SLOT(g, off_g_param) == NULL || coro == NULL || ctx == NULL || !PyContext_CheckExact(ctx)) {
@@ -2133,12 +2154,8 @@ execute(PyObject *m, PyObject *g, PyObject **trap, PySendResult *res)
         return -1;
     }
     Py_INCREF(Py_None);
-#ifdef GR_FT
-    PyObject *param = __atomic_exchange_n((PyObject **)((char *)g + off_g_param), Py_None, __ATOMIC_ACQ_REL);
-#else
-    PyObject *param = SLOT(g, off_g_param);
-    SLOT(g, off_g_param) = Py_None;
-#endif
+    PyObject *param = GR_LOAD_RELAXED(SLOT(g, off_g_param));
+    GR_STORE_RELEASE(SLOT(g, off_g_param), Py_None);
     /* Free-threaded builds: hold the G's stacklock while its frames run, as
      * schedule() does, so a dump never walks a chain that is changing (see
      * _g.py); None (no lock needed) under the GIL. Set once per G record. */
@@ -2241,19 +2258,18 @@ run_fast(PyObject *mod, PyObject *m)
             break;
         if (!trace_off(sched))
             break;
-        Py_INCREF(p);
+        /* No reference of our own to p: allp keeps it (see "Locking"), and
+         * on a free-threaded build it is another thread's object (counted
+         * with atomic operations). */
         /* runnext, then the local queue, then the global one (Go's order). */
         PyObject *g = pop_queue(rn);
         if (g == NULL && !PyErr_Occurred())
             g = pop_queue(SLOT(p, off_p_runq));  /* set once */
-        if (g == NULL && PyErr_Occurred()) {
-            Py_DECREF(p);
+        if (g == NULL && PyErr_Occurred())
             goto error;
-        }
         if (g == NULL) {
             g = take_global(m, sched, p);
             if (g == NULL) {
-                Py_DECREF(p);
                 if (PyErr_Occurred())
                     goto error;
                 break;
@@ -2261,7 +2277,6 @@ run_fast(PyObject *mod, PyObject *m)
         }
         PyObject *nt = PyLong_FromLong(tick);
         if (nt == NULL) {
-            Py_DECREF(p);
             Py_DECREF(g);
             goto error;
         }
@@ -2274,7 +2289,6 @@ run_fast(PyObject *mod, PyObject *m)
 #else
         Py_DECREF(nt);
 #endif
-        Py_DECREF(p);
 
         /* execute */
         PyObject *trap = NULL;
@@ -2584,6 +2598,14 @@ PyInit__speedups(void)
     str_nlive = PyUnicode_InternFromString("nlive");
     if (deque_append == NULL || deque_popleft == NULL || str_release == NULL || str_nlive == NULL)
         return NULL;
+    if (Py_IS_TYPE(deque_append, &PyMethodDescr_Type) && Py_IS_TYPE(deque_popleft, &PyMethodDescr_Type)) {
+        PyMethodDef *a = ((PyMethodDescrObject *)deque_append)->d_method;
+        PyMethodDef *pl = ((PyMethodDescrObject *)deque_popleft)->d_method;
+        if ((a->ml_flags & ~METH_COEXIST) == METH_O && (pl->ml_flags & ~METH_COEXIST) == METH_NOARGS) {
+            deque_append_c = a->ml_meth;
+            deque_popleft_c = pl->ml_meth;
+        }
+    }
     the_done = PyObject_New(AwaitObject, &Await_Type);
     if (the_done == NULL)
         return NULL;
