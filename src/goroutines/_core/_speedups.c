@@ -2225,6 +2225,8 @@ execute(PyObject *m, PyObject *g, PyObject **trap, PySendResult *res)
  * Returns (None) as soon as the case is not plain; schedule() goes on from
  * there. The M is ``m``, running on this thread; the fields it touches are
  * its own or written under the rules in _schedule.py's header. */
+#define SCHEDTICK_WRAP 244   /* 4 * 61 */
+
 static PyObject *
 run_fast(PyObject *mod, PyObject *m)
 {
@@ -2275,6 +2277,15 @@ run_fast(PyObject *mod, PyObject *m)
                 break;
             }
         }
+        /* Stored modulo SCHEDTICK_WRAP, a multiple of 61 (so the count's
+         * "every 61st pick" is unchanged for the Python loop that goes on
+         * from it) of at most 256: the value is one of CPython's cached
+         * small ints, so a pick allocates and frees no int. Sysmon only
+         * compares it with what it saw last: a P that made exactly a
+         * multiple of 244 picks between two of its looks seems idle for
+         * that one look (as a wrapped uint32 would in Go, just more often):
+         * its first look at a "stuck" P only samples the frame. */
+        tick %= SCHEDTICK_WRAP;
         PyObject *nt = PyLong_FromLong(tick);
         if (nt == NULL) {
             Py_DECREF(g);
