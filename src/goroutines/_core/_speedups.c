@@ -1158,7 +1158,6 @@ static PyTypeObject Await_Type = {
  * P was retaken meanwhile by _ready._unrunnext. Returns 0, or -1 with an
  * exception set. */
 static int call3(PyObject *fn, PyObject *a, PyObject *b, PyObject *c);
-static PyObject *deque_call1(PyObject *meth, PyObject *dq);
 static Py_ssize_t local_runq_max = 0;  /* _sched.LOCAL_RUNQ (setup_core); 0: never displace here */
 
 /* c_ready with the P's runnext occupied: displace the occupant (Go's
@@ -1173,15 +1172,14 @@ c_ready_displace(PyObject *g, PyObject *m, PyObject *sched, PyObject *p, PyObjec
         GR_LOAD_RELAXED(((PyVarObject *)pidle)->ob_size) != 0 ||
         GR_LOAD_RELAXED(((PyVarObject *)runq)->ob_size) >= local_runq_max)
         return 0;
-    PyObject *old = deque_call1(deque_popleft, rn);
+    PyObject *old = dq_popleft(rn);
     if (old == NULL) {
         if (!PyErr_ExceptionMatches(PyExc_IndexError))
             return -1;
         PyErr_Clear();      /* a stealer took it meanwhile */
     }
     slot_set(g, off_g_status, RUNNABLE);
-    PyObject *args[2] = {rn, g};
-    PyObject *r = PyObject_Vectorcall(deque_append, args, 2, NULL);
+    PyObject *r = dq_append(rn, g);
     if (r == NULL) {
         Py_XDECREF(old);
         return -1;
@@ -1189,8 +1187,7 @@ c_ready_displace(PyObject *g, PyObject *m, PyObject *sched, PyObject *p, PyObjec
     Py_DECREF(r);
     if (old != NULL) {
         /* Only this P's owner appends to its local queue. */
-        PyObject *a2[2] = {runq, old};
-        r = PyObject_Vectorcall(deque_append, a2, 2, NULL);
+        r = dq_append(runq, old);
         if (r == NULL) {
             Py_DECREF(old);
             return -1;
