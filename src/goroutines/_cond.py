@@ -21,7 +21,7 @@ the same from the tickets of its notifyList). Calling ``wait`` without the
 lock held is the ``RuntimeError`` of the lock's unlock (Go: fatal error
 "sync: unlock of unlocked mutex"); nothing is left queued then.
 
-Locks: ``_lock`` (from ``new_lock()``) guards ``_waiters``. Lock order:
+Locks: ``_lock`` (from ``lock_kind()``) guards ``_waiters``. Lock order:
 ``Cond._lock``, then the lock's own ``_lock`` (its unlock), then Sched.lock
 (the unlock waking one of the lock's waiters). No lock's code calls into a
 Cond, so the order has no cycle. ``signal`` and ``broadcast`` may be called
@@ -34,13 +34,16 @@ from collections import deque
 from collections.abc import Generator
 from typing import Any
 
-from ._core import WAIT_COND, G, current, new_lock
+from ._core import RANK_SYNC, WAIT_COND, G, current, lock_kind
 from ._sync import Mutex, RLocker, RWMutex
 from ._waitq import all_live, forget_in, live, wake, wake_all
 
 __all__ = ["Cond"]
 
 Locker = Mutex | RWMutex | RLocker
+
+
+_new_cond_lock = lock_kind("Cond lock", RANK_SYNC)
 
 
 class Cond:
@@ -58,7 +61,7 @@ class Cond:
                 f"Cond: mu must be a goroutines.Mutex (or an RWMutex, or rw.rlocker()), "
                 f"not {type(mu).__name__} ({mu!r}); threading and asyncio locks cannot park goroutines"
             )
-        self._lock = new_lock()
+        self._lock = _new_cond_lock()
         self._l = mu
         self._waiters: deque[G] = deque()
         self._wait_op = _CondWait(self)

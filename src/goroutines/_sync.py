@@ -8,7 +8,7 @@ unlock function), so no wake-up can be lost. A waker dequeues the G under
 that lock, leaves the resume value in ``G.param``, releases the lock and
 only then readies the G. Exactly one waker dequeues a given G.
 
-Each object's ``_lock`` (made by ``new_lock()``: the C Lock, or a
+Each object's ``_lock`` (made by ``lock_kind()``: the C Lock, or a
 threading.Lock on the pure paths) guards every other field of it. Lock order: a sync object's ``_lock`` is a leaf, except that waking
 takes Sched.lock (inside ready()) after it has been released. None of these
 objects holds a reference to a run: they are plain, can be created at module
@@ -59,6 +59,7 @@ from types import TracebackType
 from typing import Any
 
 from ._core import (
+    RANK_SYNC,
     WAIT_MUTEX,
     WAIT_ONCE,
     WAIT_RWMUTEX,
@@ -66,11 +67,16 @@ from ._core import (
     G,
     current,
     current_sched,
-    new_lock,
+    lock_kind,
 )
 from ._waitq import GRANTED, HANDOFF, NOTHING, WOKEN, all_live, check_int, forget_in, live, wake, wake_all
 
 __all__ = ["Mutex", "Once", "RWMutex", "WaitGroup"]
+
+_new_wg_lock = lock_kind("WaitGroup lock", RANK_SYNC)
+_new_mutex_lock = lock_kind("Mutex lock", RANK_SYNC)
+_new_rwmutex_lock = lock_kind("RWMutex lock", RANK_SYNC)
+_new_once_lock = lock_kind("Once lock", RANK_SYNC)
 
 _monotonic = time.monotonic
 
@@ -93,7 +99,7 @@ class WaitGroup:
     __slots__ = ("_lock", "_n", "_waiters", "_wait_op")
 
     def __init__(self) -> None:
-        self._lock = new_lock()
+        self._lock = _new_wg_lock()
         self._n = 0
         self._waiters: deque[G] = deque()
         self._wait_op = _WaitGroupWait(self)
@@ -186,7 +192,7 @@ class Mutex:
     __slots__ = ("_lock", "_locked", "_starving", "_woken", "_waiters", "_lock_op")
 
     def __init__(self) -> None:
-        self._lock = new_lock()
+        self._lock = _new_mutex_lock()
         self._locked = False
         # True only while _locked: unlock hands the mutex to the oldest waiter.
         self._starving = False
@@ -342,7 +348,7 @@ class RWMutex:
     __slots__ = ("_lock", "_readers", "_writer", "_rq", "_wq", "_rlock_op", "_wlock_op")
 
     def __init__(self) -> None:
-        self._lock = new_lock()
+        self._lock = _new_rwmutex_lock()
         self._readers = 0  # readers holding the lock
         self._writer = False  # a writer holds the lock
         self._rq: deque[G] = deque()  # readers waiting (only while a writer holds or waits)
@@ -538,7 +544,7 @@ class Once:
     __slots__ = ("_lock", "_done", "_runner", "_waiters")
 
     def __init__(self) -> None:
-        self._lock = new_lock()
+        self._lock = _new_once_lock()
         self._done = False
         self._runner: G | None = None  # the goroutine running fn now
         self._waiters: deque[G] = deque()

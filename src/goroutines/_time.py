@@ -38,6 +38,7 @@ from typing import Any
 
 from ._chan import Chan
 from ._core import (
+    RANK_SYNC,
     WAIT_SLEEP,
     Commit,
     G,
@@ -47,7 +48,8 @@ from ._core import (
     current,
     current_sched,
     go,
-    new_lock,
+    lock_kind,
+    locked_by,
     ready,
     wake_m,
 )
@@ -296,6 +298,9 @@ def after(seconds: float) -> Chan[float]:
 # ---------------------------------------------------------------------- after_func
 
 
+_new_func_timer_lock = lock_kind("after_func timer lock", RANK_SYNC)
+
+
 class _FuncTimerState:
     """An after_func timer's arming. ``lock`` guards ``armed``, ``sched`` and
     ``rt`` (lock order: ``lock``, then Sched.lock); ``fn``, ``args`` and
@@ -304,7 +309,7 @@ class _FuncTimerState:
     __slots__ = ("lock", "armed", "sched", "rt", "fn", "args", "ctx")
 
     def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...], sched: Sched) -> None:
-        self.lock = new_lock()
+        self.lock = _new_func_timer_lock()
         self.armed = -1  # the seq of the live arming, or -1
         self.sched = sched
         self.rt = _RTimer(_fire_func, self)
@@ -345,6 +350,7 @@ class _FuncTimer(Timer):
         with st.lock:
             self._arm_locked(d)
 
+    @locked_by("_fst.lock", "the after_func timer's lock")
     def _arm_locked(self, d: float) -> bool:
         """(Re-)arm to fire in ``d`` seconds; True if it was pending. st.lock held."""
         st = self._fst

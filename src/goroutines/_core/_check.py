@@ -1,0 +1,280 @@
+"""Debug mode: the runtime's written rules, checked (``GOROUTINES_DEBUG=1``).
+
+The runtime's rules are written next to the code: which lock a ``*_locked``
+function needs, the order locks are taken in (docs/design.md, "Locks"),
+which G and P status changes are legal (_g.py, _sched.py), and what holds
+between Sched's lists (``_invariants.check_invariants``). With
+``GOROUTINES_DEBUG`` set to anything but ``""`` or ``0`` in the environment
+when the package is imported, they are checked as the program runs (Go's
+``GODEBUG`` lock ranking and its ``casgstatus`` checks, always on there):
+
+  * **Lock ownership.** The runtime's locks (channel, sync primitive,
+    timer, context and Sched locks, Netpoll.lock, the plain threads'
+    registry, a G's stacklock) are made by :func:`lock_kind` /
+    :func:`checked`; in debug mode each is a :class:`CheckedLock` that
+    records the thread holding it. Every ``*_locked`` function is
+    decorated with :func:`locked_by`, which asserts that the calling
+    thread holds the lock it names.
+  * **Lock ranks.** Each thread keeps the stack of CheckedLocks it holds.
+    An acquire that could wait forever (blocking, no timeout) of a lock
+    whose rank is below one held, or equal to one held, raises -- except
+    channel locks, several of which select takes in ``id()`` order of their
+    channels: equal rank is allowed there in increasing ``key`` order. A
+    try-acquire (non-blocking, or with a timeout) cannot deadlock and is
+    not ranked (a dump tries G stacklocks under Sched.lock).
+  * **Status transitions.** Every write of a G's or P's status goes through
+    ``_g.casgstatus`` / ``_sched.setpstatus``, which in debug mode check the
+    status is what the caller says it is and the change is in the table.
+  * **Invariants.** ``check_invariants`` runs at every deadlock check.
+
+A broken rule raises :class:`~goroutines._errors.RuntimeBug` naming the
+lock, goroutine or status, and is recorded in :data:`violations` (the test
+suite fails a test that left one, in case a runtime thread swallowed it).
+
+Off (the default), nothing here is on any path: ``lock_kind`` returns the
+plain lock maker, ``checked`` its argument, ``locked_by`` the function
+itself, and the status functions are a plain store.
+
+The C fast paths (_speedups.c) take channel locks and write G statuses
+without calling Python, so they would escape every check: in debug mode
+they are switched off at import (``_speedups.set_fast(False)``, counted by
+``fallbacks()["off"]``), and the Python definitions run, checked. (C locks
+and rings stay in use: a CheckedLock wraps a ``_speedups.Lock``.)
+
+This module is a leaf: it imports only _errors.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+import os
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from .._errors import RuntimeBug, throw
+
+DEBUG: bool = os.environ.get("GOROUTINES_DEBUG", "").strip() not in ("", "0")
+
+# Lock ranks (docs/design.md, "Locks"): a thread holding a lock may take
+# only locks of a higher rank (channel locks: also more channel locks, in
+# key order).
+RANK_STACK = 0  # G.stacklock: held by an M around a resume; dumps only try it
+RANK_CONTEXT = 1  # a context's lock: then its done channel's lock
+RANK_CHAN = 2  # channel locks (a timer's channel too); several in id() order
+RANK_SYNC = 3  # sync primitives, Cond, Semaphore, ErrGroup, after_func timers
+RANK_SCHED = 4  # Sched.lock
+RANK_LEAF = 5  # Netpoll.lock, the plain threads' registry, Sched.rand_lock
+
+RANK_NAMES = {
+    RANK_STACK: "G stack locks",
+    RANK_CONTEXT: "context locks",
+    RANK_CHAN: "channel locks",
+    RANK_SYNC: "sync and timer locks",
+    RANK_SCHED: "Sched.lock",
+    RANK_LEAF: "leaf locks",
+}
+
+# Ranks of which a thread may hold several, taken in increasing key order.
+MULTI_RANKS = frozenset({RANK_CHAN})
+
+# Every rule broken in this process, oldest first (the message of each).
+violations: list[str] = []
+_violations_lock = threading.Lock()
+
+# The CheckedLocks this thread holds, in the order it took them.
+_tls = threading.local()
+
+
+def violation(what: str) -> RuntimeBug:
+    """Record a broken rule; returns the error for the caller to raise."""
+    with _violations_lock:
+        violations.append(what)
+    return throw(f"debug check: {what}")
+
+
+def _thread_name() -> str:
+    t = threading.current_thread()
+    return f"thread {t.name!r}"
+
+
+def held() -> list[CheckedLock]:
+    """The CheckedLocks the calling thread holds, oldest first."""
+    h: list[CheckedLock] | None = _tls.__dict__.get("held")
+    if h is None:
+        h = _tls.held = []
+    return h
+
+
+class CheckedLock:
+    """A lock that knows its holder and rank (debug mode only).
+
+    ``threading.Lock``'s API over ``inner`` (any lock with that API). The
+    holder is the thread that acquired it, and only it may release it: the
+    runtime's locks are mutexes (a G yields its lock to its own M, on the
+    same thread, which releases it). ``key`` orders locks of a multi rank
+    (a channel lock's is its channel's id(), select's order).
+    """
+
+    __slots__ = ("inner", "name", "rank", "key", "owner", "__weakref__")
+
+    def __init__(self, inner: Any, name: str, rank: int) -> None:
+        self.inner = inner
+        self.name = name
+        self.rank = rank
+        self.key = id(self)
+        self.owner = 0  # the holder's thread ident, 0: free
+
+    def __repr__(self) -> str:
+        return f"<{self.name} (rank {self.rank}: {RANK_NAMES.get(self.rank, '?')}) at {self.key:#x}>"
+
+    def _check_order(self) -> None:
+        for h in held():
+            if h.rank < self.rank:
+                continue
+            if h.rank == self.rank and self.rank in MULTI_RANKS and h.key < self.key:
+                continue
+            if h is self:
+                why = "already holds it (it would wait for itself forever)"
+            elif h.rank == self.rank and self.rank in MULTI_RANKS:
+                why = f"holds {h!r}, of the same rank and a higher key (take them in increasing key order)"
+            elif h.rank == self.rank:
+                why = f"holds {h!r}, of the same rank (hold at most one at a time)"
+            else:
+                why = f"holds {h!r}, of a higher rank"
+            raise violation(
+                f"lock order: {_thread_name()} takes {self!r} but {why}; the order is "
+                "docs/design.md's 'Locks'"
+            )
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        if blocking and timeout < 0:
+            self._check_order()
+        ok: bool = self.inner.acquire(blocking, timeout)
+        if ok:
+            self.owner = threading.get_ident()
+            held().append(self)
+        return ok
+
+    def release(self) -> None:
+        me = threading.get_ident()
+        if self.owner != me:
+            holder = "nobody" if self.owner == 0 else f"thread ident {self.owner}"
+            raise violation(f"lock release: {_thread_name()} releases {self!r}, held by {holder}")
+        h = held()
+        for i in range(len(h) - 1, -1, -1):
+            if h[i] is self:
+                del h[i]
+                break
+        self.owner = 0
+        self.inner.release()
+
+    def locked(self) -> bool:
+        return bool(self.inner.locked())
+
+    def held_by_me(self) -> bool:
+        return self.owner == threading.get_ident()
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def make_lock_kind(new_lock: Callable[[], Any], name: str, rank: int) -> Callable[[], Any]:
+    """The maker of one kind of the runtime's locks: ``new_lock`` itself when
+    debug mode is off; else a maker of CheckedLocks around ``new_lock()``."""
+    if not DEBUG:
+        return new_lock
+
+    def make() -> CheckedLock:
+        return CheckedLock(new_lock(), name, rank)
+
+    make.__qualname__ = make.__name__ = f"new {name}"
+    return make
+
+
+def checked(lock: Any, name: str, rank: int) -> Any:
+    """``lock`` itself when debug mode is off, else a CheckedLock around it."""
+    return CheckedLock(lock, name, rank) if DEBUG else lock
+
+
+def assert_held(lock: Any, name: str, where: str) -> None:
+    """Debug mode: the calling thread holds ``lock`` (a CheckedLock)."""
+    if type(lock) is not CheckedLock:
+        raise violation(f"{where} needs {name}, which is not a checked lock ({lock!r}): made outside lock_kind()")
+    if lock.owner != threading.get_ident():
+        holder = "nobody" if lock.owner == 0 else f"thread ident {lock.owner}"
+        raise violation(f"lock not held: {where} needs {name} {lock!r}, but {_thread_name()} calls it; held by {holder}")
+
+
+def holds_rank(rank: int) -> bool:
+    """Debug mode: the calling thread holds a CheckedLock of ``rank``."""
+    return any(h.rank == rank for h in held())
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def locked_by(path: str | None, name: str = "", rank: int | None = None) -> Callable[[F], F]:
+    """Decorate a ``*_locked`` function with the lock it needs.
+
+    ``path``: the lock as an attribute path from the first argument
+    (``"lock"``: ``self.lock`` of a Sched method or ``sched.lock`` of a
+    function taking the Sched first; ``"sched.lock"``: an M's Sched's). Or
+    ``path=None`` with ``rank``: the caller holds some lock of that rank
+    (an object that does not know its Sched: a fake clock). ``name`` names
+    the lock in the message. Off: the function is returned unchanged.
+    """
+
+    def deco(fn: F) -> F:
+        if not DEBUG:
+            return fn
+        where = f"{fn.__module__.rsplit('.', 1)[-1]}.{fn.__qualname__}()"
+        what = name or (path or "")
+        if path is None:
+            assert rank is not None
+
+            @functools.wraps(fn)
+            def by_rank(*args: Any, **kwargs: Any) -> Any:
+                if not holds_rank(rank):
+                    raise violation(
+                        f"lock not held: {where} needs {what or RANK_NAMES[rank]}, but {_thread_name()} "
+                        f"holds no lock of rank {rank} ({RANK_NAMES[rank]})"
+                    )
+                return fn(*args, **kwargs)
+
+            return by_rank  # type: ignore[return-value]
+        get = operator.attrgetter(path)
+
+        @functools.wraps(fn)
+        def by_path(*args: Any, **kwargs: Any) -> Any:
+            assert_held(get(args[0]), what, where)
+            return fn(*args, **kwargs)
+
+        return by_path  # type: ignore[return-value]
+
+    return deco
+
+
+def check_transition(
+    kind: str, obj: Any, cur: int, old: int, new: int, legal: frozenset[tuple[int, int]], names: dict[int, str]
+) -> None:
+    """Debug mode: ``obj``'s status ``cur`` is ``old`` as its writer says,
+    and ``old -> new`` is in ``legal``."""
+
+    def n(s: int) -> str:
+        return names.get(s, f"?{s}")
+
+    if cur != old:
+        raise violation(
+            f"{kind} status: {obj!r} is {n(cur)}, but its writer expected {n(old)} (changing it to {n(new)})"
+        )
+    if (old, new) not in legal:
+        ok = sorted(n(b) for a, b in legal if a == old)
+        raise violation(
+            f"{kind} status: {obj!r}: {n(old)} -> {n(new)} is not a legal transition "
+            f"(from {n(old)}: {', '.join(ok) or 'none'})"
+        )
