@@ -12,11 +12,12 @@ as code. Two levels:
     in debug mode (_check.py) every M going idle calls it before the
     deadlock check.
 
-``check_deadlocked_locked(sched)``
-    When the deadlock check has just declared the run deadlocked (under the
-    same hold of Sched.lock): nothing can run, so every live G must be
-    waiting -- a runnable G in no queue is a lost wake-up, and the
-    "deadlock" the runtime's own bug.
+``debug_check_locked(sched)``
+    The same, in debug mode, by every M about to go idle (before the
+    deadlock check): a broken invariant ends the run with the error.
+    (The deadlock check itself, in debug mode, also checks that every live
+    G is waiting when it declares a deadlock: a runnable G in no queue is a
+    lost wake-up, and the "deadlock" the runtime's own bug.)
 
 A P's ``runnext`` and local queue take no lock (only their owner appends;
 stealers pop), so a G seen there may be running a moment later: they are
@@ -27,6 +28,7 @@ there), listing every one found.
 
 from __future__ import annotations
 
+from .._errors import RuntimeBug
 from ._check import locked_by, violation
 from ._g import DEAD, IDLE, RUNNABLE, STATUS_NAMES, WAITING, G
 from ._sched import LK_IDLE, P_DEAD, P_IDLE, P_RUNNING, P_STATUS_NAMES, M, Sched
@@ -160,11 +162,11 @@ def check_invariants_locked(sched: Sched) -> None:
 
 
 @locked_by("lock", "Sched.lock")
-def check_deadlocked_locked(sched: Sched) -> None:
-    """The deadlock check has just stopped the run as deadlocked: every live
-    G must be waiting (see the module docstring)."""
-    bad = [_gname(g) for g in sched.allgs.values() if g.status != WAITING]
-    if bad:
-        raise violation(
-            "deadlock declared while goroutines are not waiting (a lost wake-up?): " + ", ".join(bad[:20])
-        )
+def debug_check_locked(sched: Sched) -> None:
+    """Debug mode, an M about to go idle: check_invariants_locked; a broken
+    invariant stops the run with the RuntimeBug (raised on the M's own
+    thread it would end the M and leave the run hanging)."""
+    try:
+        check_invariants_locked(sched)
+    except RuntimeBug as e:
+        sched.stop_locked(exc=e)

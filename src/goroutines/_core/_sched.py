@@ -684,6 +684,18 @@ class Sched:
             if when != INF:
                 self.clock.advance_locked(when)  # type: ignore[attr-defined]
                 return True
+        if DEBUG:
+            # Nothing can run, so every goroutine waits; one that does not is
+            # a lost wake-up, and this "deadlock" the runtime's own bug.
+            lost = [g for g in self.allgs.values() if g.status != WAITING]
+            if lost:
+                self.stop_locked(
+                    exc=check_violation(
+                        "deadlock declared while goroutines are not waiting (a lost wake-up?): "
+                        + ", ".join(repr(g) for g in lost[:20])
+                    )
+                )
+                return False
         self.stop_locked(deadlock="all goroutines are asleep - deadlock!\n\n" + dump_locked(self))
         return False
 
