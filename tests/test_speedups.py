@@ -33,10 +33,14 @@ from typing import Any
 import pytest
 
 import goroutines as gr
-from goroutines._core import _cext, speedups
+from goroutines._core import _cext, _check, speedups
 
 ROOT = Path(__file__).resolve().parent.parent
 needs_c = pytest.mark.skipif(speedups is None, reason="the C fast paths are not built")
+# Debug mode (GOROUTINES_DEBUG=1) switches the fast paths off for good: see _core/_check.py.
+needs_fast = pytest.mark.skipif(
+    speedups is None or _check.DEBUG, reason="the C fast paths are not built, or off (debug mode)"
+)
 FREE_THREADED = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
 needs_ft = pytest.mark.skipif(not FREE_THREADED, reason="not a free-threaded build")
 
@@ -49,7 +53,10 @@ def test_c_fast_paths_are_in_use_where_required() -> None:
         assert speedups is not None, "goroutines._core._speedups did not build or import"
     if speedups is not None:
         assert type(gr.Chan().send(1)) is speedups.SendOp
-        assert type(gr.Chan()._lock) is speedups.Lock
+        want = _check.CheckedLock if _check.DEBUG else speedups.Lock
+        assert type(gr.Chan()._lock) is want
+        if _check.DEBUG:
+            assert type(gr.Chan()._lock.inner) is speedups.Lock
 
 
 @pytest.mark.timeout(300)
@@ -339,9 +346,9 @@ def test_ring_buffer_api() -> None:
 @pytest.fixture(params=["c", "python"])
 def chan_path(request: pytest.FixtureRequest) -> Iterator[str]:
     """Run the test on the C fast paths, then on their Python definitions."""
-    if speedups is None:
+    if speedups is None or _check.DEBUG:
         if request.param == "c":
-            pytest.skip("the C fast paths are not built")
+            pytest.skip("the C fast paths are not built, or off (debug mode)")
         yield request.param
         return
     speedups.set_fast(request.param == "c")
@@ -415,7 +422,7 @@ async def _prodcons(n: int, cap: int) -> int:
     return total
 
 
-@needs_c
+@needs_fast
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("procs", [1, 2])
 def test_the_c_paths_do_not_quietly_fall_back_to_python(procs: int) -> None:
@@ -435,7 +442,7 @@ def test_the_c_paths_do_not_quietly_fall_back_to_python(procs: int) -> None:
         assert fb["not_m"] == 0, fb
 
 
-@needs_c
+@needs_fast
 @pytest.mark.timeout(60)
 def test_switching_the_c_paths_off_runs_the_python_definitions() -> None:
     speedups.reset_fallbacks()
