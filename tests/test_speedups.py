@@ -10,7 +10,7 @@ The rest of the suite runs with them when they are built (the normal case:
 - both definitions of the hot paths on the same inputs in one process:
   test_chan.py and test_select.py run again here with ``chan_path`` = "c"
   and "python" (``_speedups.set_fast(False)``: the Python algorithms of
-  _chan.py/_proc.py over the same C Lock/Ring/ChanBase objects);
+  _chan.py/_ready.py/_schedule.py over the same C Lock/Ring/ChanBase objects);
 - the fully pure build (threading.Lock, deque, a Python ChanBase) needs its
   own process (those types are chosen at import): the core tests in a
   subprocess with GOROUTINES_PURE=1;

@@ -1,7 +1,7 @@
 """Time: sleep, after, Timer and Ticker, on the scheduler's timer heap.
 
 No thread per timer: every timer is an entry in Sched.timers; an M with
-nothing to run waits exactly until the earliest one (see _proc.findrunnable).
+nothing to run waits exactly until the earliest one (see _findrunnable.findrunnable).
 
 Timer and Ticker channels follow Go 1.23's rule: once ``stop()`` or
 ``reset()`` returns, no value prepared before the call is received. The

@@ -33,19 +33,10 @@ from ._g import (
     WAITING,
     G,
 )
+from ._mstart import _tls, current_g, current_m
 from ._netpoll import EVICTED, READ, READY, TIMEOUT, WRITE, WaitFD, evict_fd
 from ._plain import enter_blocking, leave_blocking, mark_runtime_thread
-from ._proc import (
-    REQUEUE,
-    Commit,
-    M,
-    _tls,
-    current_g,
-    current_m,
-    preempted,
-    ready,
-    ready_external,
-)
+from ._ready import preempted, ready, ready_external
 from ._runtime import (
     Goroutine,
     check_seed,
@@ -61,7 +52,8 @@ from ._runtime import (
     set_max_threads,
     start,
 )
-from ._sched import Sched, wake_m
+from ._sched import M, Sched, wake_m
+from ._schedule import REQUEUE, Commit
 from ._timers import FakeClock, Timer
 from ._trace import Event, Tracer, now_ns
 from ._traceback import GoroutineInfo, in_blocking_call, stacks

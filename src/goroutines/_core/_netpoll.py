@@ -35,9 +35,11 @@ from typing import Any
 
 from ._check import RANK_LEAF, checked, locked_by
 from ._g import WAIT_IO, G
-from ._proc import Commit, M, _tls, ready
+from ._ready import ready
 from ._runctx import current_sched
-from ._sched import Sched, wake_m
+from ._runctx import tls as _tls
+from ._sched import M, Sched, wake_m
+from ._schedule import Commit
 from ._timers import Timer
 from ._traps import current
 

@@ -28,10 +28,12 @@ from ._cext import speedups
 from ._cpus import available_cpus
 from ._debug import RunHooks
 from ._g import RUNNING, SYSCALL, WAITING
+from ._lifecycle import newproc
+from ._mstart import _tls, current_g, current_m, mstart
 from ._plain import mark_runtime_thread
-from ._proc import _tls, current_g, current_m, mstart, newproc, unhook
 from ._runctx import current_sched
 from ._sched import Sched
+from ._schedule import unhook
 from ._sysmon import sysmon
 from ._timers import Clock
 from ._traceback import GoroutineInfo, snapshot

@@ -210,7 +210,7 @@ class M:
     off the list meanwhile consumes that one release before going on.
 
     ``p`` and ``nextp``: written under Sched.lock, ``p`` read by the M itself
-    without it (see _proc's module docstring). ``curg``: the G this M is running
+    without it (see _schedule's module docstring). ``curg``: the G this M is running
     right now (None between goroutines), written by the M only, read by the
     G's own code through the thread-local ``_tls.m`` and by shutdown/dumps.
     ``spinning``: the M is looking for work to steal (counted in
@@ -355,7 +355,7 @@ class Sched:
         mstart: Callable[[M], None] | None = None,
     ) -> None:
         self.lock = new_sched_lock()
-        # The thread entry every M runs (_proc.mstart: the schedule loop, a
+        # The thread entry every M runs (_mstart.mstart: the schedule loop, a
         # layer above this one, passed in by run()); None: Ms cannot start.
         self.mstart = mstart
         # Every random choice of this run comes from ``seed`` (gr.run's seed=):
@@ -375,7 +375,7 @@ class Sched:
         # The global run queue. Besides Gs it may hold an M: a placeholder
         # for a goroutine that lost its P (sysmon retook it) and has since
         # entered the runtime; the M waits, holding its G, and whoever pops
-        # the placeholder hands it a P (see _proc.preempted). So a preempted
+        # the placeholder hands it a P (see _ready.preempted). So a preempted
         # goroutine queues behind the runnable ones, as Go's does.
         self.runq: deque[Any] = deque()
         self.gomaxprocs = gomaxprocs

@@ -22,7 +22,7 @@
  *               once, or a park: yield the channel lock to the M (which
  *               releases it after marking the G waiting, exactly as the
  *               Python generator does), then return the resume value.
- *   ready()     _proc.ready's common case (the caller's P's runnext is
+ *   ready()     _ready.ready's common case (the caller's P's runnext is
  *               empty); every other case calls the Python ready.
  *
  * Locking -- the same rules as the Python code, on both builds. Nothing here
@@ -48,14 +48,14 @@
  *                          layout lives only there.
  *   ready()                no lock: the caller's own P's ``runnext`` (a
  *                          deque, internally locked on free-threaded builds)
- *                          and the recheck of ``m.p``, as _proc.ready.
+ *                          and the recheck of ``m.p``, as _ready.ready.
  *   run_fast               no lock of its own: runnext, then the P's local
  *                          run queue ``runq`` (a deque like runnext: one
  *                          popleft, which a stealing M's may beat -- an
  *                          IndexError is "empty", see _sched.py "Run
  *                          queues"), then take_global.
  *   slot writes            G and M slots have one writer at a time (the G's
- *                          owner, the M itself; _g.py, _proc.py), ordered by
+ *                          owner, the M itself; _g.py, _schedule.py), ordered by
  *                          the lock or queue that handed them over: an atomic
  *                          exchange on a free-threaded build, so an unlocked
  *                          reader sees the old or new value and the old one
@@ -66,7 +66,7 @@
  *                          nothing else is taken or called inside it).
  *                          Plain stores with a GIL.
  *   slot reads, no lock    ``m.p`` (only ever taken away from its M, see
- *                          _proc.py; P objects live as long as their Sched in
+ *                          _schedule.py; P objects live as long as their Sched in
  *                          ``allp``), ``sched.trace``/``stopping``, ``g.status``
  *                          are compared by identity only: an atomic load.
  *                          ``sched.coarse_now`` (sysmon replaces it) and
@@ -85,7 +85,7 @@
  * slot that is unset (NULL) sends the operation to the Python path.
  *
  * The current M: set_m() stores the thread's M in a C thread-local when the
- * M's thread starts (and clears it when it ends); _proc's ``_tls.m`` holds
+ * M's thread starts (and clears it when it ends); _runctx's ``tls.m`` holds
  * the same M for the Python code.
  */
 
@@ -152,8 +152,8 @@ static PyObject *CLOSED = NULL;           /* _g.CLOSED */
 static PyObject *RUNNABLE = NULL;         /* _g.RUNNABLE (an int) */
 static PyObject *WAIT_SEND = NULL;        /* "chan send" */
 static PyObject *WAIT_RECV = NULL;        /* "chan receive" */
-static PyObject *py_ready = NULL;         /* _proc._ready_py(g, m) */
-static PyObject *py_unrunnext = NULL;     /* _proc._unrunnext(sched, rn, g) */
+static PyObject *py_ready = NULL;         /* _ready._ready_py(g, m) */
+static PyObject *py_unrunnext = NULL;     /* _ready._unrunnext(sched, rn, g) */
 static PyObject *send_slow = NULL;        /* _chan._send_await(op) */
 static PyObject *recv_slow = NULL;        /* _chan._recv_await(op) */
 static PyObject *send_closed = NULL;      /* _chan._send_closed() -> exception */
@@ -207,7 +207,7 @@ trace_off(PyObject *sched)
 
 /* Store a new reference to v in a slot whose writers take turns (one at a
  * time, ordered by a lock or a queue: every G and M slot the C code writes,
- * see _g.py and _proc.py). On a free-threaded build an atomic exchange: a
+ * see _g.py and _schedule.py). On a free-threaded build an atomic exchange: a
  * reader without the lock (a member descriptor: atomic load, then a checked
  * incref) sees the old or the new value, and the old one is dropped once. */
 static inline void
@@ -828,9 +828,9 @@ static PyTypeObject Await_Type = {
 /* ------------------------------------------------------------------ ready */
 
 /* Make ``g`` runnable from ``m`` (a running M): the common case of
- * _proc.ready -- tracing off, the P's runnext empty -- done here; every
+ * _ready.ready -- tracing off, the P's runnext empty -- done here; every
  * other case by the Python function, and the recheck after a P was
- * retaken meanwhile by _proc._unrunnext. Returns 0, or -1 with an
+ * retaken meanwhile by _ready._unrunnext. Returns 0, or -1 with an
  * exception set. */
 static int call3(PyObject *fn, PyObject *a, PyObject *b, PyObject *c);
 
@@ -1896,13 +1896,13 @@ execute(PyObject *m, PyObject *g, PyObject **trap, PySendResult *res)
     return rc;
 }
 
-/* run_fast(m): the inner part of _proc.schedule, for as long as it is the
+/* run_fast(m): the inner part of _schedule.schedule, for as long as it is the
  * plain case -- the P has a G in runnext or its local run queue, this is not
  * a 61st pick, tracing is off -- run that G to its next trap and park it if it yielded a lock; other
  * traps, exits and panics go to the same Python functions schedule() calls.
  * Returns (None) as soon as the case is not plain; schedule() goes on from
  * there. The M is ``m``, running on this thread; the fields it touches are
- * its own or written under the rules in _proc.py's header. */
+ * its own or written under the rules in _schedule.py's header. */
 static PyObject *
 run_fast(PyObject *mod, PyObject *m)
 {
@@ -2153,7 +2153,7 @@ set_m(PyObject *mod, PyObject *m)
     Py_RETURN_NONE;
 }
 
-/* current_m(): this thread's M, or None (what _proc's _tls.m holds). */
+/* current_m(): this thread's M, or None (what _runctx's tls.m holds). */
 static PyObject *
 current_m_fn(PyObject *mod, PyObject *Py_UNUSED(ignored))
 {
@@ -2162,7 +2162,7 @@ current_m_fn(PyObject *mod, PyObject *Py_UNUSED(ignored))
     return m;
 }
 
-/* ready(g, m): as _proc.ready, for callers on an M (m not None). */
+/* ready(g, m): as _ready.ready, for callers on an M (m not None). */
 static PyObject *
 ready_fn(PyObject *mod, PyObject *const *args, Py_ssize_t nargs)
 {

@@ -5,7 +5,7 @@ Each pass it:
   * retakes a P whose M has stayed inside one goroutine while other work
     waits (runnext, the local or global queue, a due timer). The P goes to another M
     (handoff), so the others keep running; the stuck M gives up running
-    goroutines at its next scheduling point (see _proc.py). How long "stuck"
+    goroutines at its next scheduling point (see _schedule.py). How long "stuck"
     is depends on what the M is doing, told apart by sampling its innermost
     frame at every pass that finds the P stuck: the same frame at the same
     instruction twice means it is blocked in a call (time.sleep, a socket, a
@@ -19,7 +19,7 @@ Each pass it:
     M retaken while blocked is marked
     (``M.blocked``): dumps, ``goroutines()``, schedtrace and the tracer
     show its goroutine in a blocking call (``[syscall]``, as Go shows one),
-    until it next enters the runtime (_proc.preempted);
+    until it next enters the runtime (_ready.preempted);
   * wakes an M for due timers when no M waits for them;
   * polls the network without blocking when nobody has for NETPOLL_AFTER;
   * re-checks for deadlock while only plain threads held it back (_plain.py).
@@ -56,7 +56,7 @@ import time
 from typing import Any
 
 from ._g import FREE_THREADED_BUILD
-from ._proc import inject
+from ._ready import inject
 from ._sched import P_RUNNING, Sched, wake_m
 
 # A P is first looked at once it has been stuck BLOCKED_AFTER (bench W7: 32

@@ -67,8 +67,7 @@ from ._check import locked_by
 from ._g import DEAD, FREE_THREADED_BUILD, IDLE, RUNNING, STATUS_NAMES, SYSCALL, WAIT_SYSCALL, WAITING, G
 
 if TYPE_CHECKING:
-    from ._proc import M
-    from ._sched import Sched
+    from ._sched import M, Sched
 
 
 def in_blocking_call(m: M, frames: dict[int, Any] | None) -> bool:

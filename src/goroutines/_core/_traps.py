@@ -1,7 +1,7 @@
 """The scheduling points a goroutine's code reaches by awaiting.
 
 A goroutine leaves its thread only by yielding one of these traps to the M
-running it (see _proc.schedule, which acts on them):
+running it (see _schedule.schedule, which acts on them):
 
     a Lock              park: mark the G WAITING, then release the lock.
                         The G queued itself as a waiter under that lock, so
@@ -25,8 +25,12 @@ from collections.abc import Callable, Generator
 from typing import Any
 
 from . import _lockos
-from ._g import FREE_THREADED_BUILD, SYSCALL, WAIT_SELECT_NO_CASES, G
-from ._proc import REQUEUE, Commit, M, _tls, entersyscall, exitsyscall, preempted
+from ._g import FREE_THREADED_BUILD, WAIT_SELECT_NO_CASES, G
+from ._ready import preempted
+from ._runctx import tls as _tls
+from ._sched import M
+from ._schedule import REQUEUE, Commit
+from ._syscall import entersyscall, exitsyscall
 from ._traceback import own_stack
 
 
@@ -41,7 +45,7 @@ def current(what: str) -> M:
     """The calling thread's M, or the contract's RuntimeError.
 
     Also a preemption point: a goroutine whose P was retaken gets one back
-    here before it goes on (see _proc.preempted), as the channel operations,
+    here before it goes on (see _ready.preempted), as the channel operations,
     select and go() do on their own inlined paths.
     """
     try:
@@ -113,8 +117,7 @@ class Syscall:
         if FREE_THREADED_BUILD:
             m.sysstack = None
         if not exitsyscall(m, g):
-            g.status = SYSCALL
-            yield REQUEUE
+            yield REQUEUE  # still SYSCALL: exitsyscall found no P
         if exc is not None:
             try:
                 raise exc
