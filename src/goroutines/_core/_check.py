@@ -25,7 +25,9 @@ when the package is imported, they are checked as the program runs (Go's
   * **Status transitions.** Every write of a G's or P's status goes through
     ``_g.casgstatus`` / ``_sched.setpstatus``, which in debug mode check the
     status is what the caller says it is and the change is in the table.
-  * **Invariants.** ``check_invariants`` runs at every deadlock check.
+  * **Invariants.** Every M about to go idle runs ``check_invariants``
+    (_invariants.py) before the deadlock check, and a declared deadlock
+    must find every goroutine waiting (else it is a lost wake-up).
 
 A broken rule raises :class:`~goroutines._errors.RuntimeBug` naming the
 lock, goroutine or status, and is recorded in :data:`violations` (the test
