@@ -34,7 +34,7 @@ from collections import deque
 from collections.abc import Generator
 from typing import Any
 
-from ._core import RANK_SYNC, WAIT_COND, G, current, lock_kind
+from ._core import RANK_COND, WAIT_COND, G, current, lock_kind
 from ._sync import Mutex, RLocker, RWMutex
 from ._waitq import all_live, forget_in, live, wake, wake_all
 
@@ -43,7 +43,8 @@ __all__ = ["Cond"]
 Locker = Mutex | RWMutex | RLocker
 
 
-_new_cond_lock = lock_kind("Cond lock", RANK_SYNC)
+# Ranked before the other sync locks: wait() unlocks the Cond's Mutex under it.
+_new_cond_lock = lock_kind("Cond lock", RANK_COND)
 
 
 class Cond:

@@ -10,7 +10,7 @@ docs/design.md, "Module dependencies".
 
 from . import _fork  # noqa: F401 - registers the os.fork() child hook
 from ._cext import lock_kind, new_chan_buffer, new_lock, speedups
-from ._check import DEBUG, RANK_CHAN, RANK_CONTEXT, RANK_SYNC, locked_by
+from ._check import DEBUG, RANK_CHAN, RANK_COND, RANK_CONTEXT, RANK_SYNC, locked_by
 from ._debug import unwatch_runs, watch_runs
 from ._g import (
     CLOSED,
@@ -128,6 +128,7 @@ __all__ = [
     "locked_by",
     "DEBUG",
     "RANK_CHAN",
+    "RANK_COND",
     "RANK_CONTEXT",
     "RANK_SYNC",
     "preempted",

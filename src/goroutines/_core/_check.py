@@ -65,14 +65,16 @@ DEBUG: bool = os.environ.get("GOROUTINES_DEBUG", "").strip() not in ("", "0")
 RANK_STACK = 0  # G.stacklock: held by an M around a resume; dumps only try it
 RANK_CONTEXT = 1  # a context's lock: then its done channel's lock
 RANK_CHAN = 2  # channel locks (a timer's channel too); several in id() order
-RANK_SYNC = 3  # sync primitives, Cond, Semaphore, ErrGroup, after_func timers
-RANK_SCHED = 4  # Sched.lock
-RANK_LEAF = 5  # Netpoll.lock, the plain threads' registry, Sched.rand_lock
+RANK_COND = 3  # a Cond's lock: its wait unlocks the Cond's Mutex under it
+RANK_SYNC = 4  # sync primitives, Semaphore, ErrGroup, after_func timers
+RANK_SCHED = 5  # Sched.lock
+RANK_LEAF = 6  # Netpoll.lock, the plain threads' registry, Sched.rand_lock
 
 RANK_NAMES = {
     RANK_STACK: "G stack locks",
     RANK_CONTEXT: "context locks",
     RANK_CHAN: "channel locks",
+    RANK_COND: "Cond locks",
     RANK_SYNC: "sync and timer locks",
     RANK_SCHED: "Sched.lock",
     RANK_LEAF: "leaf locks",

@@ -1,8 +1,8 @@
 """Sched: the one global scheduler structure, its P and M records.
 
 Lock order: docs/design.md, "Locks" (the ranks in _check.py, checked in
-debug mode). In short: context locks, channel locks (in id() order),
-sync/timer locks, Sched.lock, then the leaves (Netpoll.lock, ...).
+debug mode). In short: context locks, channel locks (in id() order), Cond
+locks, sync/timer locks, Sched.lock, then the leaves (Netpoll.lock, ...).
 
 Nothing ever takes a channel lock while holding Sched.lock. A P's local run
 queue and runnext have no lock of their own (see "Run queues" below).
