@@ -44,9 +44,11 @@ spinning and wakes the next one (resetspinning), one that finds none gives
 its P back and looks at every local queue once more before it parks.
 
 Invariants (checked by ``_invariants.check_invariants``: by the stress
-tests, and at every deadlock check in debug mode):
+tests, and by every M about to go idle in debug mode):
   * a P is either on ``pidle`` (p.m is None) or owned by exactly one M
-    (p.m.p is p), or dead (gomaxprocs shrank; on no list).
+    (p.m.p is p, or p.m.nextp is p: handed to an M that has not woken to
+    take it yet, which sysmon must leave alone), or dead (gomaxprocs
+    shrank; on no list).
   * an M is running (holds a P), in a blocking call (no P, not idle), on
     ``midle`` (parked, no P), the ``poller`` (parked with a timeout for the
     earliest timer, no P) or exiting.
