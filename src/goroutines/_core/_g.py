@@ -25,7 +25,11 @@ Status transitions (who may make each one):
 Every write of ``status`` is ``casgstatus(g, old, new)`` (Go's casgstatus:
 the writer says what it believes the status is): a plain store, and in
 debug mode (_check.py) a check that the status is ``old`` and the change
-is one of the above (``G_TRANSITIONS``). The C fast paths write it too
+is one of the above (``G_TRANSITIONS``). On the paths every goroutine
+switch or spawn takes (execute, park, gosched, ready, newproc, goexit) it
+is written inline, ``if DEBUG: casgstatus(...) else: g.status = new``: the
+call alone cost 8% of a W1 round trip on the pure-Python paths (~470
+instructions each, six per round trip), the test of DEBUG costs a few. The C fast paths write it too
 (RUNNABLE in ready, RUNNING and WAITING in run_fast): they are off in debug
 mode. A G record made without __init__ (newproc) has no status yet: Go's
 _Gidle.

@@ -14,6 +14,7 @@ from contextvars import copy_context as _copy_context
 from typing import Any
 
 from ._aiohint import asyncio_hint
+from ._check import DEBUG
 from ._g import DEAD, FREE_THREADED_BUILD, IDLE, RUNNABLE, RUNNING, G, casgstatus, new_stacklock
 from ._lockos import unwire_on_exit
 from ._ready import preempted
@@ -78,7 +79,10 @@ def newproc(
     g.created_module = module
     g.creator_id = cid
     g.entry = entry
-    casgstatus(g, was, RUNNABLE)
+    if DEBUG:
+        casgstatus(g, was, RUNNABLE)
+    else:
+        g.status = RUNNABLE  # casgstatus inlined: a hot path (see _g.py)
     sched.allgs[gid] = g
     p = m.p if m is not None and m.sched is sched else None
     tw = None
@@ -128,7 +132,10 @@ def goexit(m: M, g: G, value: Any) -> None:
         # Dead and off allgs in one step under Sched.lock (Go's allglock), so
         # num_goroutine() (len(allgs)) and goroutines() (skips DEAD), both
         # read under it, never disagree about an exiting goroutine.
-        casgstatus(g, RUNNING, DEAD)
+        if DEBUG:
+            casgstatus(g, RUNNING, DEAD)
+        else:
+            g.status = DEAD  # casgstatus inlined: a hot path (see _g.py)
         sched.allgs.pop(gid, None)
         if gid == 1:
             sched.stop_locked(result=value)

@@ -29,6 +29,7 @@ from typing import Any
 
 from .._errors import throw
 from ._cext import speedups
+from ._check import DEBUG
 from ._g import CLOSED, RUNNABLE, RUNNING, WAIT_CHAN_RECEIVE, WAIT_CHAN_SEND, WAITING, G, casgstatus
 from ._lockos import readylocked, readylocked_locked
 from ._runctx import current_sched
@@ -76,7 +77,10 @@ def _ready_py(g: G, m: M | None) -> None:
     if g.lockedm is not None:
         readylocked(g, m)
         return
-    casgstatus(g, WAITING, RUNNABLE)
+    if DEBUG:
+        casgstatus(g, WAITING, RUNNABLE)
+    else:
+        g.status = RUNNABLE  # casgstatus inlined: a hot path (see _g.py)
     if m is not None:
         p = m.p
         if p is not None:
