@@ -95,31 +95,34 @@ def fired() -> Iterator[Callable[[], list[str]]]:
 
 
 def _lock(name: str, rank: int) -> _check.CheckedLock:
-    return _check.CheckedLock(threading.Lock(), name, rank)
+    return _check.CheckedLock(name, rank)
 
 
-def test_checked_lock_records_its_holder_and_only_it_may_release(fired: Callable[[], list[str]]) -> None:
+def test_checked_lock_records_its_holder_and_only_it_may_release() -> None:
     lk = _lock("L", _check.RANK_SYNC)
     assert lk.acquire()
     assert lk.held_by_me() and lk.locked()
+    assert not lk.acquire(False)  # a try-acquire by its holder fails, as a plain lock's
     errs: list[BaseException] = []
 
     def other() -> None:
-        assert not lk.held_by_me()
+        assert not lk.held_by_me() and lk.locked()
         try:
             lk.release()
-        except RuntimeBug as e:
+        except RuntimeError as e:
             errs.append(e)
 
     t = threading.Thread(target=other)
     t.start()
     t.join()
-    assert len(errs) == 1 and f"releases <L (rank {_check.RANK_SYNC}" in str(errs[0])
-    assert "held by thread ident" in str(errs[0])
+    assert len(errs) == 1 and "un-acquired" in str(errs[0])
     lk.release()
-    assert not lk.locked() and not lk.held_by_me()
-    with pytest.raises(RuntimeBug, match="held by nobody"):
+    assert not lk.locked() and not lk.held_by_me() and not _check.held()
+    with pytest.raises(RuntimeError):
         lk.release()
+    with lk:
+        assert lk.held_by_me() and _check.held() == [lk]
+    assert not lk.locked() and not _check.held()
 
 
 def test_lock_ranks_are_taken_in_order(fired: Callable[[], list[str]]) -> None:

@@ -40,8 +40,9 @@ itself, and the status functions are a plain store.
 The C fast paths (_speedups.c) take channel locks and write G statuses
 without calling Python, so they would escape every check: in debug mode
 they are switched off at import (``_speedups.set_fast(False)``, counted by
-``fallbacks()["off"]``), and the Python definitions run, checked. (C locks
-and rings stay in use: a CheckedLock wraps a ``_speedups.Lock``.)
+``fallbacks()["off"]``), and the Python definitions run, checked. (The C
+rings stay in use; the checked locks are C recursive locks, see
+CheckedLock.)
 
 This module is a leaf: it imports only _errors.
 """
@@ -87,8 +88,15 @@ MULTI_RANKS = frozenset({RANK_CHAN})
 violations: list[str] = []
 _violations_lock = threading.Lock()
 
-# The CheckedLocks this thread holds, in the order it took them.
+# The CheckedLocks this thread has taken, oldest first; an entry it has
+# released since is stale (see held()).
 _tls = threading.local()
+
+# The C recursive lock: its owner is recorded by its own acquire and checked
+# by its own release, atomically (see CheckedLock).
+_RLock: Any = type(threading.RLock())
+_rlock_acquire = _RLock.acquire
+_rlock_release = _RLock.release
 
 
 def violation(what: str) -> RuntimeBug:
@@ -108,27 +116,45 @@ def held() -> list[CheckedLock]:
     h: list[CheckedLock] | None = _tls.__dict__.get("held")
     if h is None:
         h = _tls.held = []
+    if any(not x._is_owned() for x in h):
+        h[:] = [x for x in h if x._is_owned()]
     return h
 
 
-class CheckedLock:
+def _holder(lock: Any) -> str:
+    """Who holds ``lock``, for a message (the C lock's repr names its owner)."""
+    r = _RLock.__repr__(lock) if isinstance(lock, _RLock) else ""
+    i = r.find("owner=")
+    owner = r[i + 6 :].split()[0] if i >= 0 else "?"
+    return "nobody" if owner in ("0", "?") else f"thread ident {owner}"
+
+
+class CheckedLock(_RLock):
     """A lock that knows its holder and rank (debug mode only).
 
-    ``threading.Lock``'s API over ``inner`` (any lock with that API). The
-    holder is the thread that acquired it, and only it may release it: the
-    runtime's locks are mutexes (a G yields its lock to its own M, on the
-    same thread, which releases it). ``key`` orders locks of a multi rank
-    (a channel lock's is its channel's id(), select's order).
+    ``threading.Lock``'s API, built on the C recursive lock, which records
+    its owner inside its own acquire and lets only the owner release it --
+    both atomically, as a plain lock's acquire and release are: a Python
+    wrapper that recorded the owner itself could be interrupted half-way by
+    a signal handler's exception (Ctrl-C, pytest-timeout) and leave the lock
+    taken with nobody to release it. So ``release`` and ``__exit__`` are the
+    C lock's own (a release by a thread that does not hold it raises
+    RuntimeError), and only ``acquire``/``__enter__`` are Python: they check
+    the rank first, then acquire, undoing the acquire if an exception
+    arrives before they return. It never recurses: a blocking acquire by
+    its holder is a violation (it would wait for itself forever), a
+    try-acquire by its holder fails, as a plain lock's does.
+
+    ``key`` orders locks of a multi rank (a channel lock's is its channel's
+    id(), select's order).
     """
 
-    __slots__ = ("inner", "name", "rank", "key", "owner", "__weakref__")
+    __slots__ = ("name", "rank", "key")
 
-    def __init__(self, inner: Any, name: str, rank: int) -> None:
-        self.inner = inner
+    def __init__(self, name: str, rank: int) -> None:
         self.name = name
         self.rank = rank
         self.key = id(self)
-        self.owner = 0  # the holder's thread ident, 0: free
 
     def __repr__(self) -> str:
         return f"<{self.name} (rank {self.rank}: {RANK_NAMES.get(self.rank, '?')}) at {self.key:#x}>"
@@ -139,9 +165,7 @@ class CheckedLock:
                 continue
             if h.rank == self.rank and self.rank in MULTI_RANKS and h.key < self.key:
                 continue
-            if h is self:
-                why = "already holds it (it would wait for itself forever)"
-            elif h.rank == self.rank and self.rank in MULTI_RANKS:
+            if h.rank == self.rank and self.rank in MULTI_RANKS:
                 why = f"holds {h!r}, of the same rank and a higher key (take them in increasing key order)"
             elif h.rank == self.rank:
                 why = f"holds {h!r}, of the same rank (hold at most one at a time)"
@@ -153,65 +177,69 @@ class CheckedLock:
             )
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
-        if blocking and timeout < 0:
+        forever = blocking and timeout < 0
+        if self._is_owned():
+            if forever:
+                raise violation(
+                    f"lock order: {_thread_name()} takes {self!r} but already holds it "
+                    "(it would wait for itself forever)"
+                )
+            return False  # a plain lock's try-acquire by its holder fails
+        if forever:
             self._check_order()
-        ok: bool = self.inner.acquire(blocking, timeout)
-        if ok:
-            self.owner = threading.get_ident()
-            held().append(self)
-        return ok
+        try:
+            ok: bool = _rlock_acquire(self, blocking, timeout)
+            if ok:
+                held().append(self)
+            return ok
+        except BaseException:
+            # An asynchronous exception (a signal handler's) after the C
+            # acquire: undo it, as if it had come just before.
+            if self._is_owned():
+                _rlock_release(self)
+            raise
 
-    def release(self) -> None:
-        me = threading.get_ident()
-        if self.owner != me:
-            holder = "nobody" if self.owner == 0 else f"thread ident {self.owner}"
-            raise violation(f"lock release: {_thread_name()} releases {self!r}, held by {holder}")
-        h = held()
-        for i in range(len(h) - 1, -1, -1):
-            if h[i] is self:
-                del h[i]
-                break
-        self.owner = 0
-        self.inner.release()
+    __enter__ = acquire
 
     def locked(self) -> bool:
-        return bool(self.inner.locked())
+        if self._is_owned():
+            return True
+        if _rlock_acquire(self, False):
+            _rlock_release(self)
+            return False
+        return True
 
     def held_by_me(self) -> bool:
-        return self.owner == threading.get_ident()
-
-    def __enter__(self) -> bool:
-        return self.acquire()
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()
+        return bool(self._is_owned())
 
 
 def make_lock_kind(new_lock: Callable[[], Any], name: str, rank: int) -> Callable[[], Any]:
     """The maker of one kind of the runtime's locks: ``new_lock`` itself when
-    debug mode is off; else a maker of CheckedLocks around ``new_lock()``."""
+    debug mode is off; else a maker of CheckedLocks (in place of
+    ``new_lock()``'s)."""
     if not DEBUG:
         return new_lock
 
     def make() -> CheckedLock:
-        return CheckedLock(new_lock(), name, rank)
+        return CheckedLock(name, rank)
 
     make.__qualname__ = make.__name__ = f"new {name}"
     return make
 
 
 def checked(lock: Any, name: str, rank: int) -> Any:
-    """``lock`` itself when debug mode is off, else a CheckedLock around it."""
-    return CheckedLock(lock, name, rank) if DEBUG else lock
+    """``lock`` itself when debug mode is off, else a CheckedLock in its place."""
+    return CheckedLock(name, rank) if DEBUG else lock
 
 
 def assert_held(lock: Any, name: str, where: str) -> None:
     """Debug mode: the calling thread holds ``lock`` (a CheckedLock)."""
     if type(lock) is not CheckedLock:
         raise violation(f"{where} needs {name}, which is not a checked lock ({lock!r}): made outside lock_kind()")
-    if lock.owner != threading.get_ident():
-        holder = "nobody" if lock.owner == 0 else f"thread ident {lock.owner}"
-        raise violation(f"lock not held: {where} needs {name} {lock!r}, but {_thread_name()} calls it; held by {holder}")
+    if not lock._is_owned():
+        raise violation(
+            f"lock not held: {where} needs {name} {lock!r}, but {_thread_name()} calls it; held by {_holder(lock)}"
+        )
 
 
 def holds_rank(rank: int) -> bool:
