@@ -111,13 +111,22 @@ def _thread_name() -> str:
     return f"thread {t.name!r}"
 
 
+def _taken() -> list[CheckedLock]:
+    """This thread's list of taken locks, stale entries and all."""
+    try:
+        h: list[CheckedLock] = _tls.held
+    except AttributeError:
+        h = _tls.held = []
+    return h
+
+
 def held() -> list[CheckedLock]:
     """The CheckedLocks the calling thread holds, oldest first."""
-    h: list[CheckedLock] | None = _tls.__dict__.get("held")
-    if h is None:
-        h = _tls.held = []
-    if any(not x._is_owned() for x in h):
-        h[:] = [x for x in h if x._is_owned()]
+    h = _taken()
+    for x in h:
+        if not x._is_owned():
+            h[:] = [x for x in h if x._is_owned()]
+            break
     return h
 
 
@@ -160,11 +169,13 @@ class CheckedLock(_RLock):
         return f"<{self.name} (rank {self.rank}: {RANK_NAMES.get(self.rank, '?')}) at {self.key:#x}>"
 
     def _check_order(self) -> None:
-        for h in held():
+        for h in _taken():
             if h.rank < self.rank:
                 continue
             if h.rank == self.rank and self.rank in MULTI_RANKS and h.key < self.key:
                 continue
+            if not h._is_owned():
+                continue  # released since (a stale entry)
             if h.rank == self.rank and self.rank in MULTI_RANKS:
                 why = f"holds {h!r}, of the same rank and a higher key (take them in increasing key order)"
             elif h.rank == self.rank:
@@ -190,7 +201,10 @@ class CheckedLock(_RLock):
         try:
             ok: bool = _rlock_acquire(self, blocking, timeout)
             if ok:
-                held().append(self)
+                h = _taken()
+                h.append(self)
+                if len(h) > 16:
+                    held()  # drop the stale entries of try-acquired locks
             return ok
         except BaseException:
             # An asynchronous exception (a signal handler's) after the C

@@ -161,11 +161,28 @@ def check_invariants_locked(sched: Sched) -> None:
         raise violation("Sched invariants broken: " + "; ".join(bad))
 
 
+# debug_check_locked's budget: about this many items looked at per call.
+DEBUG_CHECK_BUDGET = 256
+# Calls of debug_check_locked so far (under the running Sched's lock).
+_debug_calls = 0
+
+
 @locked_by("lock", "Sched.lock")
 def debug_check_locked(sched: Sched) -> None:
     """Debug mode, an M about to go idle: check_invariants_locked; a broken
     invariant stops the run with the RuntimeBug (raised on the M's own
-    thread it would end the M and leave the run hanging)."""
+    thread it would end the M and leave the run hanging).
+
+    The check is linear in the goroutines alive, and Ms go idle often: with
+    more than DEBUG_CHECK_BUDGET goroutines it runs at every k-th call only
+    (k = their number / the budget), so that a program of many goroutines
+    stays usable in debug mode (each run of it is still complete).
+    """
+    global _debug_calls
+    _debug_calls += 1
+    size = len(sched.allgs) + len(sched.gfree) + len(sched.runq)
+    if size > DEBUG_CHECK_BUDGET and _debug_calls % (size // DEBUG_CHECK_BUDGET + 1):
+        return
     try:
         check_invariants_locked(sched)
     except RuntimeBug as e:
