@@ -22,6 +22,7 @@ import pytest
 import goroutines as gr
 from goroutines._core import _check, _g, _invariants, _sched, current_sched
 from goroutines._core._cext import lock_kind, new_lock
+from goroutines._core._syscall import entersyscall
 from goroutines._errors import RuntimeBug
 
 RunProgram = Callable[..., subprocess.CompletedProcess[str]]
@@ -281,3 +282,32 @@ def test_check_invariants_passes_on_a_live_run_and_names_what_broke(fired: Calla
     assert re.search(r"nmspinning is (\d+) but \d+ Ms are spinning", out["spin"]), out["spin"]
     assert "goroutine 1 [running] is on the global run queue twice" in out["twice"]
     assert len(fired()) == 2
+
+
+def test_a_dead_p_left_by_a_system_call_has_no_owner(fired: Callable[[], list[str]]) -> None:
+    # gomaxprocs shrank while the goroutine ran on P 1; then it enters a
+    # system call. The dead P must not stay owned by the M (check_invariants
+    # found one that did: growing gomaxprocs back then revived it as running,
+    # owned by an M without a P).
+    s = _sched.Sched(2, 10)
+    m = _sched.M(s, 0)
+    s.allm.append(m)
+    s.mcount = 1
+    p = s.allp[1]
+    g = _g.G()
+    with s.lock:
+        s.pidle.remove(p)
+        p.m, m.p = m, p
+        _sched.setpstatus(p, _sched.P_IDLE, _sched.P_RUNNING)
+        s.set_gomaxprocs_locked(1)
+        assert p.status == _sched.P_DEAD
+    _g.casgstatus(g, _g.IDLE, _g.RUNNABLE)
+    _g.casgstatus(g, _g.RUNNABLE, _g.RUNNING)
+    entersyscall(m, g)
+    assert m.p is None and p.m is None
+    _invariants.check_invariants(s)
+    with s.lock:
+        assert s.set_gomaxprocs_locked(2) == []
+        assert p.status == _sched.P_IDLE and p in s.pidle
+    _invariants.check_invariants(s)
+    assert not fired()

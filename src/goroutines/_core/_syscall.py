@@ -26,10 +26,18 @@ def entersyscall(m: M, g: G) -> None:
     g.waitsince = sched.coarse_now
     if sched.trace is not None:
         emit(m, "syscall", g.id)
+    tw = None
     with sched.lock:
         p = m.p
         m.p = None
-        tw = sched.handoffp_locked(p) if p is not None and p.status != P_DEAD else None
+        if p is not None:
+            if p.status == P_DEAD:
+                # gomaxprocs shrank while g ran: the P is no one's now. (Left
+                # owned by this M, growing gomaxprocs back would revive it as
+                # running, owned by an M that has no P: a P nobody runs.)
+                p.m = None
+            else:
+                tw = sched.handoffp_locked(p)
     wake_m(tw)
 
 
