@@ -5,8 +5,9 @@ function needs, the order locks are taken in (docs/design.md, "Locks"),
 which G and P status changes are legal (_g.py, _sched.py), and what holds
 between Sched's lists (``_invariants.check_invariants``). With
 ``GOROUTINES_DEBUG`` set to anything but ``""`` or ``0`` in the environment
-when the package is imported, they are checked as the program runs (Go's
-``GODEBUG`` lock ranking and its ``casgstatus`` checks, always on there):
+when the package is imported, they are checked as the program runs (as
+Go checks lock ranks in a runtime built with GOEXPERIMENT=staticlockranking,
+and status changes in casgstatus always):
 
   * **Lock ownership.** The runtime's locks (channel, sync primitive,
     timer, context and Sched locks, Netpoll.lock, the plain threads'
@@ -35,7 +36,8 @@ suite fails a test that left one, in case a runtime thread swallowed it).
 
 Off (the default), nothing here is on any path: ``lock_kind`` returns the
 plain lock maker, ``checked`` its argument, ``locked_by`` the function
-itself, and the status functions are a plain store.
+itself, and the status functions are a plain store (written inline, behind
+a test of DEBUG, where every goroutine switch passes: see _g.py).
 
 The C fast paths (_speedups.c) take channel locks and write G statuses
 without calling Python, so they would escape every check: in debug mode
