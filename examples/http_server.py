@@ -214,18 +214,17 @@ def http_date() -> str:
 
 
 async def respond(conn: net.Conn, status: int, ctype: str, body: bytes, *, head: bool, close: bool) -> None:
-    lines = [
-        f"HTTP/1.1 {status} {STATUS[status]}",
-        f"Date: {http_date()}",
-        "Server: goroutines-example",
-        f"Content-Type: {ctype}",
-        f"Content-Length: {len(body)}",
-    ]
-    if close:
-        lines.append("Connection: close")
-    data = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+    connection = "Connection: close\r\n" if close else ""
+    data = (
+        f"HTTP/1.1 {status} {STATUS[status]}\r\n"
+        f"Date: {http_date()}\r\n"
+        "Server: goroutines-example\r\n"
+        f"Content-Type: {ctype}\r\n"
+        f"Content-Length: {len(body)}\r\n"
+        f"{connection}\r\n"
+    ).encode("latin-1")
     conn.set_write_deadline(time.monotonic() + WRITE_TIMEOUT)
-    await conn.write(data if head else data + body)
+    await conn.write(data if head else data + body)  # one write: one send(), one TCP segment
 
 
 async def serve_conn(conn: net.Conn) -> None:

@@ -431,7 +431,7 @@ def test_the_c_paths_do_not_quietly_fall_back_to_python(procs: int) -> None:
     assert gr.run(_pingpong, 2000, gomaxprocs=procs) == 2000
     assert gr.run(_prodcons, 5000, 128, gomaxprocs=procs) == 5000 * 4999 // 2
     fb = speedups.fallbacks()
-    assert set(fb) == {"off", "not_m", "chan", "closed", "queue", "park", "ready"}
+    assert set(fb) == {"off", "not_m", "chan", "closed", "queue", "park", "ready", "spawn"}
     assert fb["off"] == fb["chan"] == fb["queue"] == fb["park"] == 0, fb
     assert fb["closed"] <= 2, fb
     if procs == 1:
@@ -514,3 +514,175 @@ def test_on_a_free_threaded_build_the_c_paths_load_and_the_gil_stays_off() -> No
     )
     r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=50)
     assert r.returncode == 0, r.stderr[-3000:]
+
+
+# ------------------------------------------------------------------ spawn and exit (go, goexit)
+
+
+async def _spawn_join(n: int) -> int:
+    lock = threading.Lock()
+    count = [0]
+    done: gr.Chan[None] = gr.Chan()
+
+    async def worker() -> None:
+        with lock:
+            count[0] += 1
+            last = count[0] == n
+        if last:
+            done.close()
+
+    for _ in range(n):
+        gr.go(worker)
+    await done.recv()
+    return count[0]
+
+
+@needs_fast
+def test_spawn_and_exit_take_the_c_path() -> None:
+    # W3's go() and goroutine exits are the common case at GOMAXPROCS=1:
+    # only a spawn that finds the P's local queue full (every 128th once it
+    # is: half of it moves to the global queue) goes to _proc.newproc.
+    from goroutines._core._sched import LOCAL_RUNQ
+
+    speedups.reset_fallbacks()
+    n = 3000
+    assert gr.run(_spawn_join, n, gomaxprocs=1) == n
+    assert speedups.fallbacks()["spawn"] <= n // (LOCAL_RUNQ // 2) + 1, speedups.fallbacks()
+
+
+@needs_fast
+@pytest.mark.parametrize("fast", [True, False])
+def test_go_records_the_same_goroutine_either_way(fast: bool) -> None:
+    # The C go() and the Python one make the same G: id, entry, creator,
+    # where it was created, its own context; the record is not GC-tracked.
+    import contextvars
+    import gc
+
+    from goroutines._core import current_g
+
+    var: contextvars.ContextVar[str] = contextvars.ContextVar("var")
+    seen: dict[str, Any] = {}
+
+    async def child(ch: gr.Chan[None]) -> None:
+        g = current_g()
+        assert g is not None
+        seen["tracked"] = gc.is_tracked(g)
+        seen["var"] = var.get()
+        var.set("child's")
+        await ch.recv()
+
+    async def main(wait_parked: Any) -> None:
+        var.set("parent's")
+        ch: gr.Chan[None] = gr.Chan()
+        h = gr.go(child, ch)
+        seen["handle"] = (type(h).__name__, repr(h), gc.is_tracked(h))
+        await wait_parked(h.id)
+        info = next(i for i in gr.goroutines() if i.id == h.id)
+        seen["created_by"] = info.created_by
+        seen["stack"] = info.stack
+        seen["dump"] = gr.dump()
+        seen["id"] = h.id
+        ch.close()
+        seen["after"] = var.get()
+
+    async def wait_parked(gid: int) -> None:
+        for _ in range(10_000):
+            if any(i.id == gid and i.state == "waiting" for i in gr.goroutines()):
+                return
+            await gr.gosched()
+        raise AssertionError(f"goroutine {gid} never parked")
+
+    speedups.set_fast(fast)
+    try:
+        gr.run(main, wait_parked, gomaxprocs=1)
+    finally:
+        speedups.set_fast(True)
+    gid = seen["id"]
+    # (the C handle is off the GC's lists too: it holds one int)
+    assert seen["handle"][:2] == ("Goroutine", f"<goroutine {gid}>")
+    assert seen["handle"][2] is not fast
+    assert seen["tracked"] is False
+    assert seen["var"] == "parent's" and seen["after"] == "parent's"
+    line = _go_line()
+    assert "main in goroutine 1" in seen["created_by"], seen["created_by"]
+    block = seen["dump"].split(f"goroutine {gid} [")[1].split("\n\n")[0]
+    assert f"test_speedups.py:{line}" in block.split("created by")[1], block
+    assert "child" in seen["stack"]
+
+
+def _go_line() -> int:
+    # the line of ``h = gr.go(child, ch)`` above
+    src = Path(__file__).read_text().splitlines()
+    return next(i for i, s in enumerate(src, 1) if s.strip() == "h = gr.go(child, ch)")
+
+
+@pytest.mark.parametrize("procs", [1, 2])
+def test_go_falls_back_for_what_the_c_path_does_not_do(procs: int) -> None:
+    # kwargs, a plain function, a coroutine object, a bound method: each
+    # goes to _runtime.go, with the same result.
+    got: list[Any] = []
+
+    class Obj:
+        async def meth(self, x: int) -> None:
+            got.append(("meth", x))
+
+    async def kw(*, x: int) -> None:
+        got.append(("kw", x))
+
+    async def coro_fn(x: int) -> None:
+        got.append(("coro", x))
+
+    def plain(x: int) -> None:
+        got.append(("plain", x))
+
+    async def main() -> None:
+        hs = [gr.go(kw, x=1), gr.go(plain, 2), gr.go(coro_fn(3)), gr.go(Obj().meth, 4), gr.go(coro_fn, 5)]
+        assert len({h.id for h in hs}) == 5
+        while len(got) < 5:
+            await gr.gosched()
+
+    gr.run(main, gomaxprocs=procs)
+    assert sorted(got) == [("coro", 3), ("coro", 5), ("kw", 1), ("meth", 4), ("plain", 2)]
+
+
+def test_go_errors_are_the_python_ones() -> None:
+    async def needs_arg(x: int) -> None:
+        pass
+
+    async def main() -> str:
+        with pytest.raises(TypeError):
+            gr.go(needs_arg)  # the call itself fails: nothing is started
+        return "ok"
+
+    assert gr.run(main) == "ok"
+    with pytest.raises(RuntimeError, match="no goroutines runtime is running"):
+        gr.go(needs_arg, 1)
+
+
+def test_an_abandoned_goroutine_in_a_cycle_is_freed() -> None:
+    # G records are not GC-tracked: what an abandoned goroutine held (here
+    # a channel whose wait queue holds the goroutine) must still be freed.
+    import gc
+    import weakref
+
+    class Payload:
+        pass
+
+    refs: list[weakref.ref[Any]] = []
+
+    async def parked(ch: gr.Chan[None], p: Payload) -> None:
+        await ch.send(None)
+
+    async def main() -> None:
+        for _ in range(3):
+            ch: gr.Chan[None] = gr.Chan()
+            p = Payload()
+            refs.append(weakref.ref(p))
+            refs.append(weakref.ref(ch))
+            gr.go(parked, ch, p)
+            del ch, p
+        await gr.gosched()
+
+    gr.run(main)
+    gc.collect()
+    assert [r for r in refs if r() is not None] == []

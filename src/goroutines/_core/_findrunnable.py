@@ -249,6 +249,7 @@ def findrunnable(m: M) -> G | None:
                     emit(m, "mpark", 0, "netpoll")
                 gs = np.poll(max(wait, 0.0))
                 extra: list[M | None] = []
+                parked = False
                 with lock:
                     m.inpoll = False
                     sched.lastpoll = _monotonic()
@@ -273,8 +274,22 @@ def findrunnable(m: M) -> G | None:
                             m.nextp = p
                         for _ in range(min(len(gs) - 1, len(sched.pidle))):
                             extra.append(sched.wakep_locked())
+                        if m.nextp is None and not sched.stopping:
+                            # No P free: every P runs, and their Ms take these
+                            # from the global queue and poll the network
+                            # themselves (each 61st pick, and before going
+                            # idle). Go's findrunnable stops this M then
+                            # rather than poll again: polling on beside busy
+                            # Ps would wake this thread for every ready
+                            # socket, under the GIL a hand-off each time.
+                            sched.midle.append(m)
+                            parked = True
                 for tw in extra:
                     wake_m(tw)
+                if parked:
+                    if sched.trace is not None:
+                        emit(m, "mpark", 0, "idle")
+                    m.note.acquire()
             else:
                 lock.release()
                 if sched.trace is not None:

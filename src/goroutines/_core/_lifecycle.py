@@ -10,10 +10,12 @@ num_goroutine() and goroutines() never disagree about an exiting G.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextvars import copy_context as _copy_context
 from typing import Any
 
 from ._aiohint import asyncio_hint
+from ._cext import speedups
 from ._check import DEBUG
 from ._g import DEAD, FREE_THREADED_BUILD, IDLE, RUNNABLE, RUNNING, G, casgstatus, new_stacklock
 from ._lockos import unwire_on_exit
@@ -23,6 +25,11 @@ from ._trace import emit
 from ._traceback import attach_panic_dump_locked, describe_creation
 
 _new_object = object.__new__
+# Dead G records kept for reuse (Sched.gfree); the rest are freed.
+GFREE_MAX = 4096
+# Take a G record off the cyclic GC's lists (see _speedups.c, "spawn and
+# exit": nothing a G refers to needs the collector to free it).
+_untrack_g: Callable[[G], None] | None = speedups.untrack_g if speedups is not None else None
 
 
 def newproc(
@@ -69,6 +76,8 @@ def newproc(
         g.stacklock = new_stacklock() if FREE_THREADED_BUILD else None
         g.lockedm = None
         was = IDLE
+        if _untrack_g is not None:
+            _untrack_g(g)
     gid = sched.goidgen + 1
     sched.goidgen = gid
     g.id = gid
@@ -140,7 +149,7 @@ def goexit(m: M, g: G, value: Any) -> None:
         if gid == 1:
             sched.stop_locked(result=value)
         gf = sched.gfree
-        if len(gf) < 4096:
+        if len(gf) < GFREE_MAX:
             g.created_code = None
             gf.append(g)
     finally:

@@ -24,15 +24,15 @@ from typing import Any
 
 from .._errors import Deadlock
 from . import _runctx
-from ._cext import speedups
+from ._cext import new_lock, speedups
 from ._cpus import available_cpus
 from ._debug import RunHooks
-from ._g import RUNNING, SYSCALL, WAITING
-from ._lifecycle import newproc
+from ._g import DEAD, RUNNING, SYSCALL, WAITING, G
+from ._lifecycle import GFREE_MAX, newproc
 from ._mstart import _tls, current_g, current_m, mstart
 from ._plain import mark_runtime_thread
 from ._runctx import current_sched
-from ._sched import Sched
+from ._sched import LOCAL_RUNQ, Sched
 from ._schedule import unhook
 from ._sysmon import sysmon
 from ._timers import Clock
@@ -188,6 +188,14 @@ def go(fn: Any, /, *args: Any, **kwargs: Any) -> Goroutine:
     h = Goroutine()
     h.id = g.id
     return h
+
+
+if speedups is not None:
+    # go() in C for its common case (an async def function, on an M); it
+    # calls the go() above for everything else, and newproc for whatever
+    # its own newproc step does not do (see _speedups.c, "spawn and exit").
+    speedups.setup_spawn(Sched, G, Goroutine, go, newproc, new_lock, DEAD, LOCAL_RUNQ, GFREE_MAX)
+    go = speedups.go  # noqa: F811
 
 
 def check_seed(seed: Any, who: str) -> int:
@@ -404,6 +412,9 @@ def _shutdown(sched: Sched) -> None:
             finally:
                 if sl is not None:
                     sl.release()
+        # G records are not GC-tracked (_lifecycle): drop what could lead back.
+        g.param = None
+        g.waitchan = None
     if np is not None:
         np.close()
 

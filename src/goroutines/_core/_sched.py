@@ -140,6 +140,11 @@ def holds_sched_lock() -> bool:
     """Debug mode: the calling thread holds a Sched.lock."""
     return holds_rank(RANK_SCHED)
 
+# Sched.sysmonwait: may sysmon be asleep on its note, and how long for.
+SYSMON_RUNNING = 0
+SYSMON_NAP = 1
+SYSMON_DEEP = 2
+
 
 class P:
     """The right to run goroutine code (one of GOMAXPROCS).
@@ -342,6 +347,7 @@ class Sched:
         "stopping",
         "sysmon_note",
         "sysmon_thread",
+        "sysmonwait",
         "timers",
         "trace",
         "waiter",
@@ -435,9 +441,19 @@ class Sched:
         # for wait durations shown in dumps, where minutes matter.
         self.coarse_now = time.monotonic()
         self.started = self.coarse_now
-        # The sysmon thread and its wake-up (released to stop it).
+        # The sysmon thread and its wake-up. ``sysmon_note`` is held except
+        # while a waker has released it; sysmon sleeps by acquiring it with
+        # a timeout. ``sysmonwait`` (guarded by lock) says whether sysmon may
+        # be asleep on it: SYSMON_RUNNING (no: it will look at ``stopping``
+        # under the lock before it sleeps again), SYSMON_NAP (a short
+        # sleep: only stop_locked wakes it) or SYSMON_DEEP (a backed-off
+        # sleep: an M back from a blocking call wakes it too, Go's
+        # sysmonwake). A waker releases the note only when it moves
+        # ``sysmonwait`` to SYSMON_RUNNING, and sysmon sets it again only
+        # before its next acquire, so the note is never released twice.
         self.sysmon_note = threading.Lock()
         self.sysmon_note.acquire()
+        self.sysmonwait = SYSMON_RUNNING
         self.sysmon_thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ timers
@@ -557,8 +573,24 @@ class Sched:
         return None
 
     @locked_by("lock", "Sched.lock")
+    def sysmonwake_locked(self, level: int = SYSMON_DEEP) -> None:
+        """Wake sysmon if it sleeps at ``level`` or deeper. Sched.lock held."""
+        if self.sysmonwait >= level:
+            self.sysmonwait = SYSMON_RUNNING
+            self.sysmon_note.release()
+
+    @locked_by("lock", "Sched.lock")
     def acquirep_locked(self, m: M) -> P | None:
-        """Give the P-less ``m`` an idle P, if any."""
+        """Give the P-less ``m`` an idle P, if any.
+
+        An M back from a blocking call that sysmon retook its P from
+        (``m.blocked``) wakes a backed-off sysmon, as Go's exitsyscall does:
+        a program that blocks in plain calls is likely to again, and the
+        next one is then found within a pass of the short pace, not after a
+        10 ms sleep.
+        """
+        if m.blocked and self.sysmonwait == SYSMON_DEEP:
+            self.sysmonwake_locked()
         if not self.pidle or self.stopping:
             return None
         p = self.pidle.pop()
@@ -748,7 +780,7 @@ class Sched:
                 os.write(self.done_fd, b"\0")  # not a signal number: run()'s "look at done"
             except OSError:  # the pipe is full: run() has bytes to wake on already
                 pass
-        self.sysmon_note.release()
+        self.sysmonwake_locked(SYSMON_NAP)
 
 
 # ---------------------------------------------------------------------- run queues

@@ -24,6 +24,8 @@
  *               Python generator does), then return the resume value.
  *   ready()     _ready.ready's common case (the caller's P's runnext is
  *               empty); every other case calls the Python ready.
+ *   go()        _runtime.go, _lifecycle.newproc and _lifecycle.goexit's common case
+ *               (see "spawn and exit"); the rest calls them.
  *
  * Locking -- the same rules as the Python code, on both builds. Nothing here
  * relies on the GIL for atomicity; on a build with one it is held only
@@ -46,6 +48,9 @@
  *                          the P's status and ``stopping``; called holding
  *                          no other lock. Self-contained: the run-queue
  *                          layout lives only there.
+ *   go, newproc, goexit    Sched.lock around gfree, goidgen, allgs, pidle,
+ *                          ``stopping`` and the move of the old runnext
+ *                          (see "spawn and exit").
  *   ready()                no lock: the caller's own P's ``runnext`` (a
  *                          deque, internally locked on free-threaded builds)
  *                          and the recheck of ``m.p``, as _ready.ready.
@@ -264,9 +269,10 @@ enum {
     FB_QUEUE,       /* a select waiter, or several waiters, queued */
     FB_PARK,        /* would block, and cannot park here (queue not empty, no G) */
     FB_READY,       /* ready(): runnext occupied, tracing, no P: _ready_py */
+    FB_SPAWN,       /* go()/newproc/goexit not the common case: _runtime.go, _lifecycle */
     FB_N,
 };
-static const char *fb_names[FB_N] = {"off", "not_m", "chan", "closed", "queue", "park", "ready"};
+static const char *fb_names[FB_N] = {"off", "not_m", "chan", "closed", "queue", "park", "ready", "spawn"};
 static Py_ssize_t fb_count[FB_N];
 
 static inline void
@@ -1896,6 +1902,364 @@ execute(PyObject *m, PyObject *g, PyObject **trap, PySendResult *res)
     return rc;
 }
 
+/* ------------------------------------------------------------------ spawn and exit (go, goexit) */
+
+/* go(fn, *args, **kwargs) and goexit in C, for their common case. The
+ * definitions are _runtime.go, _lifecycle.newproc and _lifecycle.goexit, which do
+ * every case; this code takes the same steps in the same order, and hands
+ * anything else to them before it has changed anything:
+ *
+ *   go        on an M of a running Sched, ``fn`` an ``async def`` function
+ *             (exactly types.FunctionType), no keyword arguments, called
+ *             from a Python frame. Else _runtime.go from scratch (py_go).
+ *   newproc   tracing off; under Sched.lock (a C Lock): not stopping, the M
+ *             has a P, whose runnext holds at most one G, and that G can
+ *             move to the local queue without the queue's overflow or a
+ *             wake-up (room in it, no idle P). Else _lifecycle.newproc, given
+ *             the coroutine, frame facts and context already made.
+ *   goexit    (run_fast's) tracing off, the G not wired to its M, not
+ *             goroutine 1. Else _lifecycle.goexit.
+ *
+ * A G record is untracked by the cyclic GC (_lifecycle's untrack_g; W3: with
+ * 100,000 goroutines alive the collector visited every record's slots on
+ * each pass over the older generations). That is sound because a G never
+ * needs the collector to be freed: each reference it holds that could lead
+ * back to it (coro, ctx, param, waitchan, lockedm) is dropped explicitly --
+ * by goexit, gopanic, or run()'s shutdown for an abandoned goroutine -- and
+ * while a goroutine lives its record is reachable from Sched.allgs anyway.
+ * The handle go() returns holds one int and is untracked too.
+ *
+ * Locking: Sched.lock around gfree, goidgen, allgs, pidle, stopping and the
+ * move of the old runnext, as newproc; the G's own slots are written before
+ * it is published on runnext, and by its M in goexit (one writer).
+ */
+
+static Py_ssize_t off_g_id = -1, off_g_created_code = -1, off_g_created_lasti = -1;
+static Py_ssize_t off_g_creator_id = -1, off_g_created_module = -1, off_g_entry = -1;
+static Py_ssize_t off_s_gfree = -1, off_s_goidgen = -1, off_s_allgs = -1;
+static Py_ssize_t off_h_id = -1;            /* _runtime.Goroutine.id */
+static PyTypeObject *handle_type = NULL;    /* _runtime.Goroutine */
+static PyObject *py_go = NULL;              /* _runtime.go: all of go() */
+static PyObject *py_newproc = NULL;         /* _lifecycle.newproc */
+static PyObject *py_new_lock = NULL;        /* _cext.new_lock: a fresh G's stacklock (free-threaded) */
+static PyObject *DEAD = NULL;               /* _g.DEAD */
+static PyObject *empty_str = NULL, *zero_float = NULL, *zero_long = NULL, *one_long = NULL;
+static PyObject *str_function = NULL, *str_dunder_name = NULL, *str_close = NULL;
+static Py_ssize_t local_runq_max = 0;       /* _sched.LOCAL_RUNQ */
+static Py_ssize_t gfree_max = 0;            /* _lifecycle.GFREE_MAX */
+
+static inline int
+deque_append2(PyObject *dq, PyObject *x)
+{
+    PyObject *args[2] = {dq, x};
+    PyObject *r = PyObject_Vectorcall(deque_append, args, 2, NULL);
+    if (r == NULL)
+        return -1;
+    Py_DECREF(r);
+    return 0;
+}
+
+/* newproc's common case: a new reference to the G, or NULL -- with an
+ * exception on an error, without one when the case is not the common one
+ * and nothing has been changed (the caller then calls _lifecycle.newproc). */
+static PyObject *
+newproc_fast(PyObject *sched, PyObject *m, PyObject *coro, PyObject *entry, PyObject *code,
+             PyObject *lasti, PyObject *module, PyObject *ctx)
+{
+    PyObject *lk = SLOT(sched, off_s_lock);         /* set once */
+    if (lk == NULL || Py_TYPE(lk) != &Lock_Type || !trace_off(sched))
+        return NULL;
+    PyObject *curg = SLOT(m, off_m_curg);           /* this M's own slot */
+    PyObject *cid = zero_long;
+    if (curg != NULL && curg != Py_None && SLOT(curg, off_g_id) != NULL)
+        cid = SLOT(curg, off_g_id);                 /* fixed while the G lives */
+    Py_INCREF(cid);
+    LockObject *l = (LockObject *)lk;
+    lock_acquire_raw(l);
+    PyObject *g = NULL;
+    PyObject *p = slot_load(m, off_m_p);            /* does not change under Sched.lock */
+    PyObject *gf = SLOT(sched, off_s_gfree), *allgs = SLOT(sched, off_s_allgs);
+    PyObject *gid0 = SLOT(sched, off_s_goidgen), *pidle = SLOT(sched, off_s_pidle);
+    PyObject *rn = NULL, *lq = NULL;
+    if (p == NULL || p == Py_None || SLOT(sched, off_s_stopping) != Py_False || gf == NULL ||
+        !PyList_CheckExact(gf) || allgs == NULL || !PyDict_CheckExact(allgs) || gid0 == NULL ||
+        !PyLong_CheckExact(gid0) || pidle == NULL || !PyList_CheckExact(pidle))
+        goto out;
+    rn = SLOT(p, off_p_runnext);                    /* set once */
+    lq = SLOT(p, off_p_runq);
+    if (rn == NULL || Py_TYPE(rn) != deque_type || lq == NULL || Py_TYPE(lq) != deque_type)
+        goto out;
+    /* Only this P's owner (we) appends to runnext; a stealer may empty it. */
+    Py_ssize_t nrn = GR_LOAD_RELAXED(((PyVarObject *)rn)->ob_size);
+    if (nrn > 1 || (nrn == 1 && (GR_LOAD_RELAXED(((PyVarObject *)lq)->ob_size) >= local_runq_max ||
+                                 PyList_GET_SIZE(pidle) > 0)))
+        goto out;
+    /* From here on, every step is newproc's. */
+    Py_ssize_t nf = PyList_GET_SIZE(gf);
+    if (nf > 0) {
+        /* A dead G: goexit cleared its coro, param, waitchan and waitreason. */
+        g = Py_NewRef(PyList_GET_ITEM(gf, nf - 1));
+        if (PyList_SetSlice(gf, nf - 1, nf, NULL) < 0)
+            goto error;
+    }
+    else {
+        /* Every slot of a fresh G is set here or below (see _g.G). */
+        g = G_type->tp_alloc(G_type, 0);
+        if (g == NULL)
+            goto error;
+        PyObject_GC_UnTrack(g);
+        slot_set(g, off_g_waitreason, empty_str);
+        slot_set(g, off_g_waitsince, zero_float);
+        slot_set(g, off_g_param, Py_None);
+        slot_set(g, off_g_waitchan, Py_None);
+        slot_set(g, off_g_lockedm, Py_None);
+        if (off_g_stacklock >= 0) {
+            PyObject *sl = GR_FT_BUILD ? PyObject_CallNoArgs(py_new_lock) : Py_NewRef(Py_None);
+            if (sl == NULL)
+                goto error;
+            slot_set(g, off_g_stacklock, sl);
+            Py_DECREF(sl);
+        }
+    }
+    PyObject *gid = PyNumber_Add(gid0, one_long);
+    if (gid == NULL)
+        goto error;
+    slot_set(sched, off_s_goidgen, gid);
+    slot_set(g, off_g_id, gid);
+    slot_set(g, off_g_coro, coro);
+    slot_set(g, off_g_ctx, ctx);
+    slot_set(g, off_g_created_code, code);
+    slot_set(g, off_g_created_lasti, lasti);
+    slot_set(g, off_g_created_module, module);
+    slot_set(g, off_g_creator_id, cid);
+    slot_set(g, off_g_entry, entry);
+    slot_set(g, off_g_status, RUNNABLE);
+    int rc = PyDict_SetItem(allgs, gid, g);
+    Py_DECREF(gid);
+    if (rc < 0)
+        goto error;
+    if (nrn == 1) {
+        PyObject *old = pop_queue(rn);
+        if (old == NULL && PyErr_Occurred())
+            goto error;
+        if (old != NULL) {
+            rc = deque_append2(lq, old);      /* runqput: there is room (checked) */
+            Py_DECREF(old);
+            if (rc < 0)
+                goto error;
+        }
+    }
+    if (deque_append2(rn, g) < 0)
+        goto error;
+out:
+    lock_release_raw(l);
+    Py_DECREF(cid);
+    return g;
+error:
+    lock_release_raw(l);
+    Py_DECREF(cid);
+    Py_XDECREF(g);
+    return NULL;
+}
+
+/* go(fn, *args, **kwargs): see the section's header. */
+static PyObject *
+go_fn(PyObject *mod, PyObject *const *args, Py_ssize_t nargsf, PyObject *kwnames)
+{
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    PyObject *m = tls_m;
+    PyObject *fn = nargs > 0 ? args[0] : NULL;
+    PyFrameObject *f = NULL;
+    if (py_go == NULL || py_newproc == NULL || handle_type == NULL)
+        goto python;
+    if (!GR_LOAD_RELAXED(fast_on) || m == NULL || fn == NULL || !PyFunction_Check(fn) ||
+        (kwnames != NULL && PyTuple_GET_SIZE(kwnames) > 0))
+        goto python;
+    if (!(((PyCodeObject *)PyFunction_GET_CODE(fn))->co_flags & CO_COROUTINE))
+        goto python;
+    PyObject *sched = SLOT(m, off_m_sched);     /* set once */
+    if (sched == NULL || slot_load(sched, off_s_stopping) != Py_False)
+        goto python;    /* go() raises the error */
+    f = PyEval_GetFrame();  /* borrowed: the caller's */
+    if (f == NULL)
+        goto python;
+    Py_INCREF(sched);
+    /* An async def function (the usual case): what make_coro would do. */
+    PyObject *coro = PyObject_Vectorcall(fn, args + 1, nargs - 1, NULL);
+    if (coro == NULL) {
+        Py_DECREF(sched);
+        return NULL;
+    }
+    PyObject *entry = ((PyFunctionObject *)fn)->func_qualname;
+    if (entry == NULL || !PyUnicode_Check(entry) || PyUnicode_GET_LENGTH(entry) == 0)
+        entry = str_function;
+    Py_INCREF(entry);
+    PyObject *code = (PyObject *)PyFrame_GetCode(f);
+    PyObject *lasti = PyLong_FromLong(PyFrame_GetLasti(f));
+    PyObject *globals = PyFrame_GetGlobals(f);
+    PyObject *module = NULL;
+    if (globals != NULL && PyDict_Check(globals)) {
+        module = PyDict_GetItemWithError(globals, str_dunder_name);
+        Py_XINCREF(module);
+    }
+    Py_XDECREF(globals);
+    if (module == NULL && !PyErr_Occurred())
+        module = Py_NewRef(empty_str);
+    PyObject *ctx = module != NULL && lasti != NULL ? PyContext_CopyCurrent() : NULL;
+    PyObject *g = NULL, *h = NULL;
+    if (ctx != NULL) {
+        g = newproc_fast(sched, m, coro, entry, code, lasti, module, ctx);
+        if (g == NULL && !PyErr_Occurred()) {
+            fallback(FB_SPAWN);
+            PyObject *a[8] = {sched, m, coro, entry, code, lasti, module, ctx};
+            g = PyObject_Vectorcall(py_newproc, a, 8, NULL);
+        }
+    }
+    else {
+        /* Not started: close it, or it warns that it was never awaited. */
+        PyObject *et, *ev, *etb;
+        PyErr_Fetch(&et, &ev, &etb);
+        PyObject *r = PyObject_CallMethodNoArgs(coro, str_close);
+        if (r == NULL)
+            PyErr_WriteUnraisable(coro);
+        Py_XDECREF(r);
+        PyErr_Restore(et, ev, etb);
+    }
+    if (g != NULL) {
+        PyObject *gid = SLOT(g, off_g_id);
+        h = gid == NULL ? NULL : handle_type->tp_alloc(handle_type, 0);
+        if (h != NULL) {
+            PyObject_GC_UnTrack(h);     /* one int: never in a cycle */
+            SLOT(h, off_h_id) = Py_NewRef(gid);   /* not shared yet */
+        }
+        else if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_RuntimeError, "go: a G without an id");
+    }
+    Py_XDECREF(g);
+    Py_XDECREF(ctx);
+    Py_XDECREF(module);
+    Py_XDECREF(lasti);
+    Py_XDECREF(code);
+    Py_DECREF(entry);
+    Py_DECREF(coro);
+    Py_DECREF(sched);
+    return h;
+python:
+    fallback(GR_LOAD_RELAXED(fast_on) ? FB_SPAWN : FB_OFF);
+    return PyObject_Vectorcall(py_go, args, nargsf, kwnames);
+}
+
+/* The G ``g`` returned ``value`` on ``m``: _lifecycle.goexit, its common case
+ * here (see the section's header). Returns 0, or -1 with an exception. */
+static int
+goexit_fast(PyObject *m, PyObject *g, PyObject *value)
+{
+    if (DEAD == NULL || !GR_LOAD_RELAXED(fast_on))
+        return call3(py_goexit, m, g, value);
+    PyObject *sched = SLOT(m, off_m_sched);
+    PyObject *lk = sched == NULL ? NULL : SLOT(sched, off_s_lock);
+    PyObject *lm = SLOT(g, off_g_lockedm);
+    PyObject *gid = SLOT(g, off_g_id);
+    if (lk == NULL || Py_TYPE(lk) != &Lock_Type || !trace_off(sched) || (lm != NULL && lm != Py_None) ||
+        gid == NULL || !PyLong_CheckExact(gid)) {
+        fallback(FB_SPAWN);
+        return call3(py_goexit, m, g, value);
+    }
+    if (PyLong_AsLong(gid) == 1)
+        return call3(py_goexit, m, g, value);   /* main returned: the run ends there */
+    slot_set(m, off_m_curg, Py_None);
+    /* Dropped before Sched.lock is taken: freeing them can run arbitrary
+     * __del__ code, and once DEAD shows the G holds nothing any more. */
+    slot_set(g, off_g_coro, Py_None);
+    slot_set(g, off_g_ctx, Py_None);
+    slot_set(g, off_g_param, Py_None);
+    slot_set(g, off_g_waitchan, Py_None);
+    slot_set(g, off_g_waitreason, empty_str);
+    Py_INCREF(sched);
+    Py_INCREF(gid);
+    LockObject *l = (LockObject *)lk;
+    lock_acquire_raw(l);
+    int rc = 0;
+    /* Dead and off allgs in one step under Sched.lock (see goexit). */
+    slot_set(g, off_g_status, DEAD);
+    PyObject *allgs = SLOT(sched, off_s_allgs), *gf = SLOT(sched, off_s_gfree);
+    if (allgs != NULL && PyDict_CheckExact(allgs) && PyDict_DelItem(allgs, gid) < 0) {
+        if (PyErr_ExceptionMatches(PyExc_KeyError))
+            PyErr_Clear();
+        else
+            rc = -1;
+    }
+    if (rc == 0 && gf != NULL && PyList_CheckExact(gf) && PyList_GET_SIZE(gf) < gfree_max) {
+        slot_set(g, off_g_created_code, Py_None);
+        rc = PyList_Append(gf, g);
+    }
+    lock_release_raw(l);
+    Py_DECREF(gid);
+    Py_DECREF(sched);
+    return rc;
+}
+
+/* setup_spawn(Sched, G, Goroutine, go, newproc, new_lock, DEAD, LOCAL_RUNQ,
+ * GFREE_MAX): enable the C go() and goexit. After setup_core/_sched. */
+static PyObject *
+setup_spawn(PyObject *mod, PyObject *args)
+{
+    PyObject *sched_cls, *g_cls, *h_cls, *go, *newproc, *nl, *dead;
+    Py_ssize_t lrq, gfm;
+    if (!PyArg_ParseTuple(args, "OOOOOOOnn:setup_spawn", &sched_cls, &g_cls, &h_cls, &go, &newproc, &nl,
+                          &dead, &lrq, &gfm))
+        return NULL;
+    if ((PyObject *)G_type != g_cls || off_s_lock < 0 || !PyType_Check(h_cls)) {
+        PyErr_SetString(PyExc_RuntimeError, "setup_spawn: call setup_core and setup_sched first, with this G");
+        return NULL;
+    }
+    if (slot_offset(g_cls, "id", &off_g_id) < 0 ||
+        slot_offset(g_cls, "created_code", &off_g_created_code) < 0 ||
+        slot_offset(g_cls, "created_lasti", &off_g_created_lasti) < 0 ||
+        slot_offset(g_cls, "creator_id", &off_g_creator_id) < 0 ||
+        slot_offset(g_cls, "created_module", &off_g_created_module) < 0 ||
+        slot_offset(g_cls, "entry", &off_g_entry) < 0 ||
+        slot_offset(h_cls, "id", &off_h_id) < 0 ||
+        slot_offset(sched_cls, "gfree", &off_s_gfree) < 0 ||
+        slot_offset(sched_cls, "goidgen", &off_s_goidgen) < 0 ||
+        slot_offset(sched_cls, "allgs", &off_s_allgs) < 0)
+        return NULL;
+    if (empty_str == NULL) {
+        empty_str = PyUnicode_InternFromString("");
+        zero_float = PyFloat_FromDouble(0.0);
+        zero_long = PyLong_FromLong(0);
+        one_long = PyLong_FromLong(1);
+        str_function = PyUnicode_InternFromString("function");
+        str_dunder_name = PyUnicode_InternFromString("__name__");
+        str_close = PyUnicode_InternFromString("close");
+        if (empty_str == NULL || zero_float == NULL || zero_long == NULL || one_long == NULL ||
+            str_function == NULL || str_dunder_name == NULL || str_close == NULL)
+            return NULL;
+    }
+    PyObject *objs[] = {h_cls, go, newproc, nl, dead};
+    PyObject **dst[] = {(PyObject **)&handle_type, &py_go, &py_newproc, &py_new_lock, &DEAD};
+    for (int i = 0; i < 5; i++) {
+        Py_INCREF(objs[i]);
+        Py_XSETREF(*dst[i], objs[i]);
+    }
+    local_runq_max = lrq;
+    gfree_max = gfm;
+    Py_RETURN_NONE;
+}
+
+/* untrack_g(g): take a G record off the cyclic GC's lists (see above). */
+static PyObject *
+untrack_g(PyObject *mod, PyObject *g)
+{
+    if (G_type == NULL || Py_TYPE(g) != G_type) {
+        PyErr_SetString(PyExc_TypeError, "untrack_g: not a G");
+        return NULL;
+    }
+    PyObject_GC_UnTrack(g);
+    Py_RETURN_NONE;
+}
+
+
 /* run_fast(m): the inner part of _schedule.schedule, for as long as it is the
  * plain case -- the P has a G in runnext or its local run queue, this is not
  * a 61st pick, tracing is off -- run that G to its next trap and park it if it yielded a lock; other
@@ -1979,7 +2343,7 @@ run_fast(PyObject *mod, PyObject *m)
         }
         int err;
         if (res == PYGEN_RETURN) {
-            err = call3(py_goexit, m, g, trap);
+            err = goexit_fast(m, g, trap);
             Py_DECREF(trap);
         }
         else if (res == PYGEN_ERROR) {
@@ -2239,6 +2603,11 @@ static PyMethodDef module_methods[] = {
     {"current_m", current_m_fn, METH_NOARGS, "current_m(): this thread's M, or None"},
     {"set_m", set_m, METH_O, "set_m(m): the calling thread is M m (None: not an M)"},
     {"ready", (PyCFunction)(void (*)(void))ready_fn, METH_FASTCALL, "ready(g, m)"},
+    {"go", (PyCFunction)(void (*)(void))go_fn, METH_FASTCALL | METH_KEYWORDS,
+     "go(fn, /, *args, **kwargs): start fn(*args, **kwargs) as a new goroutine; return at once."},
+    {"setup_spawn", setup_spawn, METH_VARARGS,
+     "setup_spawn(Sched, G, Goroutine, go, newproc, new_lock, DEAD, LOCAL_RUNQ, GFREE_MAX)"},
+    {"untrack_g", untrack_g, METH_O, "untrack_g(g): take a G record off the cyclic GC's lists"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -57,16 +57,21 @@ from typing import Any
 
 from ._g import FREE_THREADED_BUILD
 from ._ready import inject
-from ._sched import P_RUNNING, Sched, wake_m
+from ._sched import P_RUNNING, SYSMON_DEEP, SYSMON_NAP, SYSMON_RUNNING, Sched, wake_m
 
-# A P is first looked at once it has been stuck BLOCKED_AFTER (bench W7: 32
-# plain time.sleep(0.05) calls at gomaxprocs=1, handed off one after
-# another: 1 ms gave 91-105 ms, 0.5 ms 76-88 ms); the next pass compares. A
-# computing M is not mistaken for a blocked one: under the GIL the M takes
-# the GIL back between two passes and its instruction moves; without it,
-# its CPU clock moves (same_call), and a thread the OS kept off the CPU is
-# runnable (runnable_thread). PREEMPT_AFTER is Go's forcePreemptNS.
-BLOCKED_AFTER = 0.0005
+# A running P's M is looked at on every pass; two looks at least
+# BLOCKED_AFTER apart with no goroutine switch between them (the P's
+# schedtick unchanged) decide whether it is blocked in a call. The first
+# look is the pass that sees a new schedtick, so a goroutine that blocks at
+# once is handed off two passes after it started (bench W7: 32 plain
+# time.sleep(0.05) calls at gomaxprocs=1, handed off one after another:
+# first look 1 ms after the switch gave 91-105 ms, 0.5 ms 76-88 ms, at the
+# switch 55-60 ms). A computing M is not mistaken for a blocked one
+# however close the looks: under the GIL the M takes the GIL back between
+# two passes and its instruction moves; without it, its CPU clock moves
+# (same_call), and a thread the OS kept off the CPU is runnable
+# (runnable_thread). PREEMPT_AFTER is Go's forcePreemptNS.
+BLOCKED_AFTER = 50e-6
 PREEMPT_AFTER = 0.010
 NETPOLL_AFTER = 0.010  # Go's sysmon polls the network after 10 ms
 MIN_DELAY = 20e-6
@@ -146,7 +151,10 @@ def sysmon(sched: Sched) -> None:
     last_blocked = -1.0  # when a blocked M's P was last retaken
     while True:
         if note.acquire(True, sleep):
-            return  # stop_locked released the note: the run is over
+            # Released by stop_locked (the run is over: seen below) or by an
+            # M back from a blocking call while this slept backed off.
+            idle = 0
+            delay = MIN_DELAY
         now = time.monotonic()
         sched.coarse_now = now
         tnow = sched.clock.now()  # timers' time: fake in a synctest bubble
@@ -157,6 +165,7 @@ def sysmon(sched: Sched) -> None:
         soon = False
         running = False
         with lock:
+            sched.sysmonwait = SYSMON_RUNNING
             if sched.stopping:
                 return
             frames = None
@@ -172,22 +181,20 @@ def sysmon(sched: Sched) -> None:
                     # two owners (check_invariants found it).
                     continue
                 running = True
-                tick = p.schedtick
-                if tick != p.sysmon_tick:
-                    p.sysmon_tick = tick
-                    p.sysmon_when = now
-                    p.sysmon_where = None
-                    continue
-                stuck = now - p.sysmon_when
-                if stuck < BLOCKED_AFTER:
-                    soon = True
-                    continue
                 # Sample the M's innermost frame: the same one at the same
-                # instruction as last time means it is blocked in a call.
+                # instruction at two passes, with no goroutine switch in
+                # between, means it is blocked in a call. The first sample
+                # is taken at the pass that sees a new schedtick, so a call
+                # that blocks at once is known one pass later (W7: 32 plain
+                # sleeps handed off one after another).
                 # Free-threaded builds read only the frame's identity: its
                 # fields are the running thread's to change, and a frame
                 # returning under the reader can take its memory with it
                 # (see _traceback).
+                # The tick is read first: a look taken after a switch it
+                # missed belongs to a later goroutine, and the next pass
+                # sees the tick move and starts over.
+                tick = p.schedtick
                 if frames is None:
                     frames = sys._current_frames()
                 f = frames.get(m.ident)
@@ -196,7 +203,17 @@ def sysmon(sched: Sched) -> None:
                 else:
                     where = (id(f), -1 if FREE_THREADED_BUILD else f.f_lasti, now, thread_cpu(m))
                 f = None
+                if tick != p.sysmon_tick:
+                    p.sysmon_tick = tick
+                    p.sysmon_when = now
+                    p.sysmon_where = where
+                    continue
+                stuck = now - p.sysmon_when
                 prev = p.sysmon_where
+                if stuck < BLOCKED_AFTER:
+                    # Too soon to compare; keep the earlier look.
+                    soon = True
+                    continue
                 blocked = (
                     where is not None and prev is not None and same_call(prev, where) and not runnable_thread(m)
                 )
@@ -249,7 +266,21 @@ def sysmon(sched: Sched) -> None:
                     # A bubble's clock moved (or testing.wait() returns):
                     # every M is idle, so wake one to run what is due.
                     towake.append(sched.wakep_locked())
-            pending_timers = timers.nlive > 0
+            if retook:
+                idle = 0
+                delay = MIN_DELAY
+            else:
+                idle += 1
+                if idle > IDLE_PASSES:
+                    delay = min(delay * 2, MAX_DELAY)
+            sleep = delay
+            if timers.nlive and (running or now - last_blocked < RECENT_BLOCK):
+                sleep = min(sleep, TIMER_DELAY)
+            if soon:
+                sleep = min(sleep, BLOCKED_AFTER)
+            # From here until the next pass takes the lock, stop_locked
+            # (and, when backed off, an M back from a blocked call) wakes it.
+            sched.sysmonwait = SYSMON_DEEP if sleep > TIMER_DELAY else SYSMON_NAP
             # Keep no frame between passes: one held while sysmon sleeps
             # keeps a finished goroutine's locals (a channel, a ticker) alive.
             frames = None
@@ -268,15 +299,4 @@ def sysmon(sched: Sched) -> None:
             finally:
                 with lock:
                     sched.npolling -= 1
-        if retook:
-            idle = 0
-            delay = MIN_DELAY
-        else:
-            idle += 1
-            if idle > IDLE_PASSES:
-                delay = min(delay * 2, MAX_DELAY)
-        sleep = delay
-        if pending_timers and (running or now - last_blocked < RECENT_BLOCK):
-            sleep = min(sleep, TIMER_DELAY)
-        if soon:
-            sleep = min(sleep, BLOCKED_AFTER)
+

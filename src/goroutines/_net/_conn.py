@@ -110,15 +110,26 @@ class Conn(NetSocket):
         ``written`` says how much was sent; a reset or closed peer raises
         ``ConnectionResetError`` or ``BrokenPipeError``.
         """
-        if isinstance(data, bytes):
-            step = _SendAll(self._sock.send, memoryview(data), 0)
+        if type(data) is bytes:
+            # The usual case: one send() takes all the bytes (a response to
+            # a request), with no step object made. A partial send keeps the
+            # write token (so the rest goes out before any other goroutine's
+            # write) and goes on below from where it stopped.
+            n = len(data)
+            r = self._write_once(self._sock.send, data, whole=n)
+            if r is not AGAIN and r is not SLOW and r == n:
+                return n
+            step = _SendAll(self._sock.send, memoryview(data), 0 if r is AGAIN or r is SLOW else r)
+            held = r is not SLOW
+            tried = r is AGAIN
         else:
             step = _SendAll(self._sock.send, _as_view(data, "write"), 0)
-        r: int = self._write_once(step)
-        if r is not AGAIN and r is not SLOW:
-            return r
+            r = self._write_once(step)
+            if r is not AGAIN and r is not SLOW:
+                return r
+            held = tried = r is AGAIN
         try:
-            r = await self._io(1, "write", step, tried=r is AGAIN, held=r is AGAIN)
+            r = await self._io(1, "write", step, tried=tried, held=held)
         except NetTimeoutError as e:
             e.written = step.off
             raise

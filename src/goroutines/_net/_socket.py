@@ -18,7 +18,9 @@ path, see ``_io``):
              (close, a deadline moved earlier), before the change's
              evict_fd; see _wait.NetWait for the re-check that closes the
              race with a goroutine just registering.
-  _rdl/_wdl  read/write deadlines: time.monotonic() values or None.
+  _rdl/_wdl  read/write deadlines: time.monotonic() values or None; a
+             deadline moved later is stored without the lock (it wakes
+             nobody, see _set_deadlines).
   _budget    NOT under the lock: the fairness count (see BUDGET), read and
              written by whichever goroutine is doing I/O; a lost update only
              moves the next forced trip through the netpoller by one.
@@ -265,11 +267,23 @@ class NetSocket:
         later ones; a passed deadline keeps failing operations until it is
         moved; setting a past deadline wakes a waiting read at once.
         """
-        self._set_deadlines(check_deadline(t, "set_read_deadline"), True, False)
+        t = check_deadline(t, "set_read_deadline")
+        old = self._rdl
+        if old is not None and t is not None and t >= old:
+            # Later (a server moving it on at each request): nobody parked
+            # needs waking, so no lock (see _set_deadlines; a store is atomic).
+            self._rdl = t
+            return
+        self._set_deadlines(t, True, False)
 
     def set_write_deadline(self, t: float | None) -> None:
         """As :meth:`set_read_deadline`, for writes (and dial's connect)."""
-        self._set_deadlines(check_deadline(t, "set_write_deadline"), False, True)
+        t = check_deadline(t, "set_write_deadline")
+        old = self._wdl
+        if old is not None and t is not None and t >= old:
+            self._wdl = t  # later: no wake-up, no lock (as set_read_deadline)
+            return
+        self._set_deadlines(t, False, True)
 
     def _set_deadlines(self, t: float | None, r: bool, w: bool) -> None:
         wake = False
@@ -283,7 +297,9 @@ class NetSocket:
                 self._wdl = t
                 wake = wake or (t is not None and (old is None or t < old))
             # A later deadline needs no wake-up: a waiter whose old deadline
-            # passes re-reads it and waits on. Nor does any deadline while no
+            # passes re-reads it and waits on (set_read_deadline and
+            # set_write_deadline store one without the lock: racing setters
+            # leave one of the values, as they would under it). Nor does any deadline while no
             # operation holds a reference: only those may be parked on the fd,
             # and one that enters later reads the deadline after taking its
             # reference under this lock. (A server moves its read deadline
@@ -362,13 +378,15 @@ class NetSocket:
         self._budget -= 1
         return r
 
-    def _write_once(self, fn: Any) -> Any:
-        """The write side's fast path: ``fn()`` once, holding the write token
+    def _write_once(self, fn: Any, *args: Any, whole: int = -1) -> Any:
+        """The write side's fast path: ``fn(*args)`` once, holding the write token
         taken without waiting. Returns its result; SLOW when the token is
         contended (or was ever: then it is a Mutex), the Conn is closing, a
         write deadline passed or the budget is spent -- call ``_io``; AGAIN
         when ``fn`` would block: the token and a reference are still held,
-        pass ``held=True`` to ``_io``, which releases them."""
+        pass ``held=True`` to ``_io``, which releases them. ``whole``: a
+        result below it (a partial send) also keeps them held, so that the
+        rest goes out before any other goroutine's write."""
         if self._budget <= 0:
             return SLOW
         with self._lock:
@@ -380,7 +398,7 @@ class NetSocket:
             self._busy |= 2
             self._refs += 1
         try:
-            r = fn()
+            r = fn(*args)
         except (BlockingIOError, InterruptedError):
             return AGAIN
         except BaseException as e:
@@ -388,6 +406,8 @@ class NetSocket:
             if isinstance(e, OSError):
                 raise self._os_error("write", e) from None
             raise
+        if r < whole:
+            return r
         self._leave(1)
         self._budget -= 1
         return r
