@@ -83,8 +83,6 @@ def check_invariants_locked(sched: Sched) -> None:
         if st == P_RUNNING and m is None:
             bad.append(f"P {i} is running but has no M")
         if m is not None:
-            # nextp before p: a new M moves nextp to p without the lock
-            # (mstart), setting p first.
             if m.nextp is not p and m.p is not p:
                 bad.append(f"P {i} is owned by {_mname(m)}, whose p is {m.p!r} and nextp {m.nextp!r}")
 
