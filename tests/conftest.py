@@ -1,7 +1,9 @@
 """Shared fixtures for the goroutines test suite.
 
-Helpers are handed to tests as fixtures (``wait``, ``run_program``) rather
-than imported, so this file stays the only shared module.
+The helpers themselves live in ``helpers.py`` (imported by test files as
+``from helpers import ...``); this file hands some of them to tests as
+fixtures (``wait``, ``run_program``, ``no_leaked_runtime_threads``) and runs
+the GOMAXPROCS matrix.
 
 Synchronisation rule for every test: never ``time.sleep`` to wait for
 another goroutine. To wait until goroutines are parked, poll
@@ -21,19 +23,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-import threading
-import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-import goroutines as gr
-
-PROGRAMS = Path(__file__).parent / "programs"
-RUNTIME_THREAD_PREFIX = "goroutines-"
+from helpers import PROGRAMS, Waiter, run_python, runtime_threads
 
 
 def _matrix_from_env() -> list[int]:
@@ -115,77 +109,6 @@ def _gomaxprocs_matrix(request: pytest.FixtureRequest, monkeypatch: pytest.Monke
         monkeypatch.setenv("GOMAXPROCS", str(n))
 
 
-def runtime_threads() -> list[threading.Thread]:
-    """Live threads the runtime started (Ms and sysmon are named goroutines-*)."""
-    return [t for t in threading.enumerate() if t.name.startswith(RUNTIME_THREAD_PREFIX) and t.is_alive()]
-
-
-class Waiter:
-    """Bounded waits for conditions on other goroutines, from inside a goroutine."""
-
-    def __init__(self, timeout: float = 10.0) -> None:
-        self.timeout = timeout
-
-    async def until(self, pred: Callable[[], bool], what: str) -> None:
-        """Poll ``pred()`` until it holds; fail after ``timeout`` seconds.
-
-        The first polls only yield (gosched); after that the poller sleeps
-        0.5 ms between polls. A poller that never stops running keeps the GIL
-        busy, and a goroutine on another thread that releases the GIL often
-        (a write loop of many send() calls) then waits up to the 5 ms switch
-        interval for it on each call: seconds in all (seen in
-        test_close_conn_while_read_and_write_wait). The sleep is not the
-        synchronisation: ``pred()`` is.
-        """
-        deadline = time.monotonic() + self.timeout
-        polls = 0
-        while not pred():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting until {what}; dump:\n{gr.dump()}")
-            polls += 1
-            if polls < 200:
-                await gr.gosched()
-            else:
-                await gr.sleep(0.0005)
-
-    @staticmethod
-    def info(gid: int) -> gr.GoroutineInfo | None:
-        for g in gr.goroutines():
-            if g.id == gid:
-                return g
-        return None
-
-    async def parked(self, gid: int, reason: str) -> gr.GoroutineInfo:
-        """Wait until goroutine ``gid`` is waiting with wait reason ``reason``."""
-        found: list[gr.GoroutineInfo] = []
-
-        def check() -> bool:
-            g = self.info(gid)
-            if g is not None and g.state == "waiting" and g.wait_reason == reason:
-                found.append(g)
-                return True
-            return False
-
-        await self.until(check, f"goroutine {gid} is waiting on {reason!r}")
-        return found[-1]
-
-    async def all_parked(self, gids: list[int], reason: str) -> None:
-        want = set(gids)
-
-        def check() -> bool:
-            n = 0
-            for g in gr.goroutines():
-                if g.id in want and g.state == "waiting" and g.wait_reason == reason:
-                    n += 1
-            return n == len(want)
-
-        await self.until(check, f"goroutines {sorted(want)} are all waiting on {reason!r}")
-
-    async def gone(self, gid: int) -> None:
-        """Wait until goroutine ``gid`` has finished."""
-        await self.until(lambda: self.info(gid) is None, f"goroutine {gid} has finished")
-
-
 @pytest.fixture
 def wait() -> Waiter:
     return Waiter()
@@ -204,27 +127,14 @@ def no_leaked_runtime_threads() -> Iterator[None]:
     assert not left, f"runtime threads still alive after the test: {[t.name for t in left]}"
 
 
-def _run_program(
-    name: str,
-    *args: str,
-    env: dict[str, str] | None = None,
-    timeout: float = 30.0,
-) -> subprocess.CompletedProcess[str]:
-    """Run ``tests/programs/<name>`` in a fresh interpreter; return the result."""
-    full_env = dict(os.environ)
-    full_env.pop("GOMAXPROCS", None)
-    full_env["PYTHONFAULTHANDLER"] = "1"
-    if env:
-        full_env.update(env)
-    return subprocess.run(
-        [sys.executable, str(PROGRAMS / name), *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        timeout=timeout,
-    )
-
-
 @pytest.fixture
 def run_program() -> Callable[..., subprocess.CompletedProcess[str]]:
-    return _run_program
+    """``run_program(name, *args, env=, timeout=)``: run ``tests/programs/<name>``
+    in a fresh interpreter (helpers.run_python)."""
+
+    def run(
+        name: str, *args: str, env: dict[str, str] | None = None, timeout: float = 30.0
+    ) -> subprocess.CompletedProcess[str]:
+        return run_python(str(PROGRAMS / name), *args, env=env, timeout=timeout)
+
+    return run

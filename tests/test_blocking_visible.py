@@ -17,6 +17,7 @@ import time
 from typing import Any
 
 import pytest
+from helpers import goroutine_info
 
 import goroutines as gr
 from goroutines._core import _debug, current_sched
@@ -25,10 +26,8 @@ pytestmark = [pytest.mark.usefixtures("no_leaked_runtime_threads"), pytest.mark.
 
 
 def _state(gid: int) -> tuple[str, str]:
-    for g in gr.goroutines():
-        if g.id == gid:
-            return g.state, g.wait_reason
-    return "", ""
+    g = goroutine_info(gid)
+    return ("", "") if g is None else (g.state, g.wait_reason)
 
 
 @pytest.mark.parametrize("procs", [1, 2])

@@ -18,40 +18,12 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from helpers import goroutines_cmd, subprocess_env
 
 import goroutines as gr
 from goroutines import _cli
 
-SRC = Path(__file__).resolve().parent.parent / "src"
-
 pytestmark = pytest.mark.timeout(60)
-
-
-def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = dict(os.environ)
-    env.pop("GOMAXPROCS", None)
-    env.pop("GOTRACEBACK", None)
-    env["PYTHONPATH"] = os.pathsep.join([str(SRC), *filter(None, [env.get("PYTHONPATH")])])
-    env["PYTHONFAULTHANDLER"] = "1"  # a hang shows every thread's stack on timeout
-    if extra:
-        env.update(extra)
-    return env
-
-
-def goroutines_cmd(
-    *args: str,
-    cwd: Path | None = None,
-    env: dict[str, str] | None = None,
-    timeout: float = 30.0,
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "goroutines", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=_env(env),
-        timeout=timeout,
-    )
 
 
 def write(tmp_path: Path, name: str, source: str) -> Path:
@@ -210,7 +182,7 @@ def test_console_script_runs_the_same_command(tmp_path: Path) -> None:
         pytest.skip("the goroutines console script is not installed (pip install -e .)")
     prog = ok_program(tmp_path)
     r = subprocess.run(
-        [str(script), "run", str(prog), "q"], capture_output=True, text=True, env=_env(), timeout=30
+        [str(script), "run", str(prog), "q"], capture_output=True, text=True, env=subprocess_env(), timeout=30
     )
     assert r.returncode == 0, r.stderr
     assert "argv ['q']" in r.stdout
@@ -253,7 +225,7 @@ def test_a_program_that_calls_run_itself_runs_main_once(tmp_path: Path, imp: str
     assert r.stdout == "main ran 3 ['x']\nafter run\n", r.stdout
     # And as a plain script, the same program runs main once too.
     r = subprocess.run(
-        [sys.executable, str(prog), "x"], capture_output=True, text=True, env=_env(), timeout=30
+        [sys.executable, str(prog), "x"], capture_output=True, text=True, env=subprocess_env(), timeout=30
     )
     assert r.returncode == 0, r.stderr
     assert r.stdout.count("main ran") == 1, r.stdout
@@ -578,7 +550,7 @@ def test_ctrl_c_exits_130_quietly(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=_env(),
+        env=subprocess_env(),
     )
     try:
         assert proc.stdout is not None
@@ -611,7 +583,7 @@ def test_stdout_closed_early_exits_141_without_a_panic(tmp_path: Path) -> None:
         [sys.executable, "-m", "goroutines", "run", str(prog)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        env=_env(),
+        env=subprocess_env(),
     )
     try:
         assert proc.stdout is not None and proc.stderr is not None

@@ -9,11 +9,10 @@ fake /proc and cgroup files laid out under a temporary root.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from helpers import run_python
 
 from goroutines._core import _cpus
 from goroutines._core._runtime import free_threaded
@@ -182,9 +181,7 @@ def test_affinity_mask_is_counted() -> None:
 
 def _default_in_child(pre: str = "") -> int:
     code = f"{pre}\nimport goroutines as gr\nasync def main():\n    return gr.gomaxprocs()\nprint(gr.run(main))\n"
-    env = dict(os.environ)
-    env.pop("GOMAXPROCS", None)
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    r = run_python("-c", code, timeout=60)
     assert r.returncode == 0, r.stderr
     return int(r.stdout)
 

@@ -8,17 +8,13 @@ are the point of an example (blocking.py).
 from __future__ import annotations
 
 import ast
-import os
 import re
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from helpers import ROOT, goroutines_cmd
 
-ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
-SRC = ROOT / "src"
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -29,19 +25,8 @@ COVERED = ["sieve.py", "pipeline.py", "pingpong.py", "blocking.py", "crawler.py"
 def run_example(
     name: str, *args: str, gomaxprocs: int | None = None, timeout: float = 60.0
 ) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
-    env.pop("GOMAXPROCS", None)
-    env["PYTHONPATH"] = os.pathsep.join([str(SRC), *filter(None, [env.get("PYTHONPATH")])])
-    env["PYTHONFAULTHANDLER"] = "1"
     opts = ["--gomaxprocs", str(gomaxprocs)] if gomaxprocs is not None else []
-    return subprocess.run(
-        [sys.executable, "-m", "goroutines", "run", *opts, f"examples/{name}", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=timeout,
-    )
+    return goroutines_cmd("run", *opts, f"examples/{name}", *args, cwd=ROOT, timeout=timeout)
 
 
 def ok(r: subprocess.CompletedProcess[str]) -> list[str]:

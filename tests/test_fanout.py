@@ -7,15 +7,11 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
+from helpers import ROOT, goroutines_cmd
 
 import goroutines as gr
-
-ROOT = Path(__file__).resolve().parent.parent
 
 try:
     import distributed  # noqa: F401
@@ -26,16 +22,7 @@ except ImportError:  # e.g. a free-threaded build where it does not install
 
 
 def run_example(*args: str) -> str:
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), PYTHONFAULTHANDLER="1")
-    env.pop("GOMAXPROCS", None)
-    r = subprocess.run(
-        [sys.executable, "-m", "goroutines", "run", "examples/fanout.py", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=150,
-    )
+    r = goroutines_cmd("run", "examples/fanout.py", *args, cwd=ROOT, timeout=150)
     assert r.returncode == 0, f"exit {r.returncode}\n{r.stdout}\n{r.stderr[-3000:]}"
     return r.stdout
 

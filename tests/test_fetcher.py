@@ -3,18 +3,13 @@ streams, a worker pool over channels, logging with goroutine ids."""
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
+from helpers import ROOT, goroutines_cmd
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -48,15 +43,7 @@ def server() -> Iterator[str]:
 @pytest.mark.timeout(60)
 def test_fetcher_fetches_concurrently_and_logs_goroutine_ids(server: str) -> None:
     urls = [f"{server}/{n}" for n in (10, 200, 3000)] + [f"{server}/missing", "http://127.0.0.1:1/refused"]
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), PYTHONFAULTHANDLER="1")
-    r = subprocess.run(
-        [sys.executable, "-m", "goroutines", "run", "examples/fetcher.py", *urls, "--workers", "3", "-v"],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=50,
-    )
+    r = goroutines_cmd("run", "examples/fetcher.py", *urls, "--workers", "3", "-v", cwd=ROOT, timeout=50)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     assert lines[:4] == [

@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
-
-SRC = Path(__file__).resolve().parent.parent / "src"
+from helpers import run_python
 
 pytestmark = [
     pytest.mark.timeout(60),
@@ -107,13 +105,7 @@ PROGRAM = textwrap.dedent(
 def _run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     prog = tmp_path / "forker.py"
     prog.write_text(PROGRAM)
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(SRC), *filter(None, [env.get("PYTHONPATH")])])
-    env["PYTHONFAULTHANDLER"] = "1"
-    env.pop("GOMAXPROCS", None)
-    return subprocess.run(
-        [sys.executable, str(prog), *args], capture_output=True, text=True, env=env, timeout=50
-    )
+    return run_python(str(prog), *args, timeout=50)
 
 
 @pytest.mark.parametrize("procs", ["1", "2"])

@@ -170,7 +170,7 @@ def test_nonblock(procs: int) -> None:
     the element type and values, so they are one helper called with Go's values
     in Go's order. Go's retry pause, ``sleep()`` (two 10 µs ticks and three
     Gosched), is three gosched here, plus a 0.5 ms park after the first 200
-    tries for the reason given in conftest's ``Waiter.until`` (a spinning
+    tries for the reason given in helpers' ``Waiter.until`` (a spinning
     poller delays a goroutine on another thread that needs the GIL). The
     select is the synchronisation; the pause only paces the retries, and
     Go's maxTries still bounds them.

@@ -13,7 +13,6 @@ The test sends SIGINT and measures, from the moment of the signal:
 
 from __future__ import annotations
 
-import os
 import queue
 import signal
 import subprocess
@@ -23,6 +22,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import subprocess_env
 
 PROGRAM = Path(__file__).parent / "programs" / "blocking_interrupt.py"
 READY_TIMEOUT = 30.0  # interpreter start-up on a loaded machine
@@ -35,11 +35,8 @@ class Child:
     """A helper program with its stdout lines timestamped as they arrive."""
 
     def __init__(self, *args: str) -> None:
-        env = dict(os.environ)
-        env.pop("GOMAXPROCS", None)
+        env = subprocess_env({"PYTHONUNBUFFERED": "1"})
         env.pop("GOROUTINES_SYSMON", None)  # the program relies on the monitor
-        env["PYTHONFAULTHANDLER"] = "1"
-        env["PYTHONUNBUFFERED"] = "1"
         self.proc = subprocess.Popen(
             [sys.executable, str(PROGRAM), *args],
             stdout=subprocess.PIPE,

@@ -7,6 +7,7 @@ import threading
 from typing import Any
 
 import pytest
+from helpers import goroutine_state
 
 import goroutines as gr
 
@@ -262,7 +263,7 @@ def test_woken_goroutine_is_runnable_until_it_runs(wait: Any) -> None:
     gr.run(main, gomaxprocs=1)
 
 
-def test_goroutines_shows_syscall_state(wait: Any) -> None:
+def test_goroutines_shows_syscallgoroutine_state(wait: Any) -> None:
     async def main() -> None:
         release = threading.Event()
         done: gr.Chan[bool] = gr.Chan()
@@ -272,7 +273,7 @@ def test_goroutines_shows_syscall_state(wait: Any) -> None:
 
         h = gr.go(caller)
         try:
-            await wait.until(lambda: _state(h.id) == "syscall", "the goroutine is in its blocking call")
+            await wait.until(lambda: goroutine_state(h.id) == "syscall", "the goroutine is in its blocking call")
             info = wait.info(h.id)
             assert info is not None and info.wait_reason == "syscall"
             assert f"goroutine {h.id} [syscall" in gr.dump()
@@ -361,9 +362,4 @@ def test_dump_outside_a_run_is_a_string() -> None:
 # --------------------------------------------------------------------------- helpers
 
 
-def _state(gid: int) -> str | None:
-    for g in gr.goroutines():
-        if g.id == gid:
-            return g.state
-    return None
 

@@ -15,6 +15,7 @@ from collections.abc import Generator
 from typing import Any
 
 import pytest
+from helpers import run_python
 
 import goroutines as gr
 
@@ -184,9 +185,6 @@ def test_a_plain_function_goroutine_that_returns_an_operation_performs_it() -> N
 def test_the_pure_python_send_warns_in_development_mode(tmp_path: Any) -> None:
     # Without the C fast paths the check is a __del__, a Python call per
     # send: it is on in Python's development mode (-X dev) only.
-    import os
-    import subprocess
-    import sys
     from pathlib import Path
 
     prog = Path(tmp_path) / "forget.py"
@@ -198,10 +196,6 @@ def test_the_pure_python_send_warns_in_development_mode(tmp_path: Any) -> None:
         "    ch.close()\n"
         "gr.run(main)\n"
     )
-    src = str(Path(__file__).resolve().parent.parent / "src")
-    env = dict(os.environ, GOROUTINES_PURE="1", PYTHONPATH=src)
-    r = subprocess.run(
-        [sys.executable, "-X", "dev", str(prog)], capture_output=True, text=True, env=env, timeout=30
-    )
+    r = run_python("-X", "dev", str(prog), env={"GOROUTINES_PURE": "1"})
     assert r.returncode == 0, r.stderr
     assert f"{prog}:4: RuntimeWarning: channel operation <send 1 on <Chan cap=1 len=0>> was never awaited" in r.stderr

@@ -159,11 +159,16 @@ def test_wait_readable_errors(no_fd_leak: None, tmp_path: Path) -> None:
         with pytest.raises(net.NetClosedError, match="closed") as ei:
             await net.wait_readable(s)
         assert ei.value.errno == errno.EBADF
+        # A closed descriptor's number is the lowest free one, which the next
+        # open() anywhere in the process (sysmon reads /proc) may take again;
+        # a high number stays closed because descriptors are given out lowest
+        # first.
         r, w = os.pipe()
-        os.close(r)
-        os.close(w)
-        with pytest.raises(net.NetClosedError, match=f"file descriptor {r} is not open"):
-            await net.wait_readable(r)
+        gone = os.dup2(r, 900)
+        for fd in (r, w, gone):
+            os.close(fd)
+        with pytest.raises(net.NetClosedError, match=f"file descriptor {gone} is not open"):
+            await net.wait_readable(gone)
         with pytest.raises(TypeError, match="fileno"):
             await net.wait_writable("nope")
         with pytest.raises(ValueError, match=">= 0"):

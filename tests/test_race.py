@@ -4,14 +4,12 @@ seeds find it, and the seed of a failing run reproduces it exactly."""
 from __future__ import annotations
 
 import importlib.util
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from helpers import goroutines_cmd
 
 import goroutines as gr
 
@@ -76,15 +74,8 @@ def test_the_plugin_finds_it_in_100_runs_and_the_printed_seed_reproduces_it(
 
 
 def test_goroutines_seed_reproduces_a_command_line_run() -> None:
-    env = {**os.environ, "GOROUTINES_SEED": "1", "PYTHONPATH": str(Path(gr.__file__).parent.parent)}
     outs = [
-        subprocess.run(
-            [sys.executable, "-m", "goroutines", "run", "--gomaxprocs", "1", str(EXAMPLE)],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=60,
-        ).stdout
+        goroutines_cmd("run", "--gomaxprocs", "1", str(EXAMPLE), env={"GOROUTINES_SEED": "1"}, timeout=60).stdout
         for _ in range(2)
     ]
     assert outs[0] == outs[1] == "worker did [0, 1]; 1 job(s) lost\n"

@@ -17,6 +17,7 @@ import weakref
 from typing import Any
 
 import pytest
+from helpers import runtime_threads
 
 import goroutines as gr
 
@@ -28,10 +29,6 @@ pytestmark = [
 ]
 
 procs = pytest.mark.parametrize("procs", [1, 2, 4])
-
-
-def runtime_threads() -> list[str]:
-    return [t.name for t in threading.enumerate() if t.name.startswith("goroutines-") and t.is_alive()]
 
 
 def deadlock_message(ei: pytest.ExceptionInfo[gr.Deadlock]) -> str:

@@ -9,7 +9,6 @@ and that the thread stops with the run.
 from __future__ import annotations
 
 import io
-import os
 import queue
 import re
 import subprocess
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import subprocess_env
 
 import goroutines as gr
 from goroutines._core import _debug, current_sched
@@ -40,8 +40,8 @@ LINE = re.compile(
 
 class Child:
     def __init__(self, env: dict[str, str]) -> None:
-        full = dict(os.environ)
-        for k in ("GOMAXPROCS", "GODEBUG", "GOROUTINES_SCHEDTRACE"):
+        full = subprocess_env()
+        for k in ("GODEBUG", "GOROUTINES_SCHEDTRACE"):
             full.pop(k, None)
         full.update(env)
         self.proc = subprocess.Popen(

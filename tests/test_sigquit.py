@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import subprocess_env
 
 import goroutines as gr
 
@@ -40,8 +41,8 @@ class Child:
     """debug_wait.py with its stdout and stderr collected as they arrive."""
 
     def __init__(self, *args: str, env: dict[str, str] | None = None, ignore_sigquit: bool = False) -> None:
-        full = dict(os.environ)
-        for k in ("GOMAXPROCS", "GODEBUG", "GOROUTINES_SCHEDTRACE", "GOROUTINES_SIGQUIT"):
+        full = subprocess_env()
+        for k in ("GODEBUG", "GOROUTINES_SCHEDTRACE", "GOROUTINES_SIGQUIT"):
             full.pop(k, None)
         full.update(env or {})
 

@@ -212,6 +212,114 @@ def test_channels_work_under_a_trace_function(procs: int) -> None:
     assert calls > 0
 
 
+@pytest.mark.timeout(60)
+def test_a_result_seen_as_stopiteration_is_a_fresh_exception_each_time() -> None:
+    # A receive that completes at once returns its value in a StopIteration
+    # (Python 3.12+'s SEND, or anyone iterating the awaitable by hand); the C
+    # code reuses one when nobody holds it. One that is held must keep its
+    # value; a new one must carry nothing from an earlier use.
+    async def main() -> list[Any]:
+        ch: gr.Chan[Any] = gr.Chan(4)
+        seen: list[Any] = []
+        for v in ("a", ("t", 1), None, 7):
+            await ch.send(v)
+        held = []
+        for _ in range(3):
+            it = ch.recv().__await__()
+            try:
+                next(it)
+            except StopIteration as e:
+                held.append(e)
+                e.note = "mine"  # type: ignore[attr-defined]
+                e.__context__ = KeyError("k")
+        await ch.send("again")
+        for e in held:
+            seen.append((e.value, e.args, e.__traceback__ is not None, e.note))  # type: ignore[attr-defined]
+        del held
+        try:
+            next(ch.recv().__await__())
+        except StopIteration as e:
+            seen.append((e.value, e.args, getattr(e, "note", None), e.__context__, e.__cause__))
+        seen.append(await ch.recv())  # "again", now through the interpreter's own SEND
+        return seen
+
+    seen = gr.run(main)
+    assert seen[:3] == [
+        ("a", ("a",), True, "mine"),
+        (("t", 1), (("t", 1),), True, "mine"),
+        (None, (), True, "mine"),
+    ]
+    assert seen[3] == (7, (7,), None, None, None)
+    assert seen[4] == "again"
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("procs", [1, 2])
+def test_a_value_received_at_once_is_not_kept_by_an_idle_m(procs: int) -> None:
+    # The value of a receive that completed without parking travels in a
+    # StopIteration that the C code keeps for reuse: it must be dropped once
+    # the goroutine moves on, not when the M next runs something.
+    import weakref
+
+    async def main() -> bool:
+        ch: gr.Chan[_Box] = gr.Chan(1)
+        done: gr.Chan[None] = gr.Chan()
+        hold: gr.Chan[None] = gr.Chan()
+        b = _Box(1)
+        ref = weakref.ref(b)
+        await ch.send(b)
+        del b
+
+        async def taker() -> None:
+            got = await ch.recv()  # completes at once: the buffer has it
+            assert got.n == 1
+            del got
+            await done.send(None)
+            await hold.recv()  # parked from here on
+
+        gr.go(taker)
+        await done.recv()
+        gone = ref() is None
+        hold.close()
+        return gone
+
+    assert gr.run(main, gomaxprocs=procs)
+
+
+@pytest.mark.timeout(60)
+def test_a_forgotten_send_warns_however_its_memory_was_used_before() -> None:
+    # Send operations freed on an M are handed out again: one reused after
+    # awaited sends, or after the cycle collector finalized one, must still
+    # warn when it is forgotten, once, and never when it was awaited.
+    import gc
+    import warnings
+
+    async def main() -> list[int]:
+        ch: gr.Chan[Any] = gr.Chan(64)
+        for i in range(40):
+            await ch.send(i)  # awaited: recycled, no warning
+        ch.send(-1)  # forgotten (1)
+        box: list[Any] = []
+        box.append(ch.send(box))  # a forgotten op in a cycle: the collector finalizes it (2)
+        del box
+        gc.collect()
+        for i in range(24):
+            await ch.send(i)
+        ch.send(-2)  # forgotten (3)
+        return [await ch.recv() for _ in range(64)]
+
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always")
+        out = gr.run(main)
+    assert out == list(range(40)) + list(range(24))
+    ours = sorted(str(w.message).split(" on ")[0] for w in got if "never awaited" in str(w.message))
+    assert ours == [
+        "channel operation <send -1",
+        "channel operation <send -2",
+        "channel operation <send [<send [...]",
+    ]
+
+
 @needs_c
 @pytest.mark.filterwarnings("ignore:channel operation:RuntimeWarning")  # ops made only to look at
 def test_operation_objects_are_what_the_contract_says() -> None:
@@ -420,24 +528,119 @@ async def _prodcons(n: int, cap: int) -> int:
     return total
 
 
+async def _select4(n: int) -> int:
+    """W5's shape: four producers, one consumer's 4-way select until all
+    four are closed (a closed case set to None)."""
+    chans: list[gr.Chan[int]] = [gr.Chan() for _ in range(4)]
+
+    async def producer(ch: gr.Chan[int], lo: int) -> None:
+        for i in range(lo, lo + n):
+            await ch.send(i)
+        ch.close()
+
+    for k, ch in enumerate(chans):
+        gr.go(producer, ch, k * n)
+    cases: list[Any] = [ch.recv_ok() for ch in chans]
+    live, total = 4, 0
+    while live:
+        i, v, ok = await gr.select(*cases)
+        if not ok:
+            cases[i] = None
+            live -= 1
+            continue
+        total += v
+    return total
+
+
+async def _fanout(n: int, workers: int) -> int:
+    """W8's shape: one producer, several workers ranging over one channel
+    and sending to another (several waiters queue on each), one collector."""
+    inp: gr.Chan[int] = gr.Chan()
+    out: gr.Chan[int] = gr.Chan()
+
+    async def producer() -> None:
+        for i in range(n):
+            await inp.send(i)
+        inp.close()
+
+    async def worker() -> None:
+        async for v in inp:
+            await out.send(v * v)
+
+    gr.go(producer)
+    for _ in range(workers):
+        gr.go(worker)
+    total = 0
+    for _ in range(n):
+        total += await out.recv()
+    return total
+
+
 @needs_fast
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("procs", [1, 2])
 def test_the_c_paths_do_not_quietly_fall_back_to_python(procs: int) -> None:
-    # W1's and W2's operations are all cases the C code does itself: a
-    # hand-off to one waiter, the buffer, a park on an empty queue. Only the
-    # end of the range (a closed channel) goes to Python.
+    # W1's, W2's, W5's and W8's operations are all cases the C code does
+    # itself: a hand-off to a waiting G or select, the buffer, a park on
+    # any queue, a select's poll and park. Only the end of a range or a
+    # select on a closed channel (close is Python's) goes to Python.
     speedups.reset_fallbacks()
     assert gr.run(_pingpong, 2000, gomaxprocs=procs) == 2000
     assert gr.run(_prodcons, 5000, 128, gomaxprocs=procs) == 5000 * 4999 // 2
+    assert gr.run(_select4, 500, gomaxprocs=procs) == 2000 * 1999 // 2
+    assert gr.run(_fanout, 2000, 8, gomaxprocs=procs) == 1999 * 2000 * 3999 // 6
     fb = speedups.fallbacks()
-    assert set(fb) == {"off", "not_m", "chan", "closed", "queue", "park", "ready", "spawn"}
-    assert fb["off"] == fb["chan"] == fb["queue"] == fb["park"] == 0, fb
-    assert fb["closed"] <= 2, fb
+    assert set(fb) == {"off", "not_m", "chan", "closed", "queue", "park", "ready", "select", "spawn"}
+    assert fb["off"] == fb["chan"] == fb["queue"] == fb["park"] == fb["select"] == 0, fb
+    assert fb["closed"] <= 2 + 8, fb
     if procs == 1:
         # not_m: preempted (a P taken away) -- only ever by sysmon when
         # several Ms want one; never at GOMAXPROCS=1 with nothing blocking.
         assert fb["not_m"] == 0, fb
+
+
+async def _seeded_choices(n: int) -> list[int]:
+    """Selects whose choices are random: among ready cases (two buffered
+    channels), and a park with two cases on one channel (the shuffle)."""
+    a: gr.Chan[int] = gr.Chan(1)
+    b: gr.Chan[int] = gr.Chan(1)
+    c: gr.Chan[int] = gr.Chan()
+    out = []
+    for k in range(n):
+        await a.send(0)
+        await b.send(1)
+        i, _, _ = await gr.select(a.recv(), b.recv(), c.send(k))
+        out.append(i)
+        await (b if i == 0 else a).recv()
+
+    async def sender(v: int) -> None:
+        await c.send(v)
+
+    for k in range(n):
+        # Parks on c twice (receive and receive_ok); the sender's value
+        # goes to whichever queued first there.
+        gr.go(sender, k)
+        i, v, _ = await gr.select(c.recv(), c.recv_ok(), None)
+        assert v == k
+        out.append(10 + i)
+    return out
+
+
+@needs_c
+@pytest.mark.timeout(60)
+def test_a_seeded_select_chooses_the_same_on_both_paths() -> None:
+    # The C select draws from the P's seeded generator exactly where
+    # selectgo does, so one seed gives one sequence of choices on both.
+    c_path = gr.run(_seeded_choices, 100, gomaxprocs=1, seed=5)
+    speedups.set_fast(False)
+    try:
+        py_path = gr.run(_seeded_choices, 100, gomaxprocs=1, seed=5)
+    finally:
+        speedups.set_fast(True)
+    assert c_path == py_path
+    assert 20 < sum(1 for i in c_path[:100] if i == 1) < 80
+    assert 20 < sum(1 for i in c_path[100:] if i == 11) < 80
+    assert c_path != gr.run(_seeded_choices, 100, gomaxprocs=1, seed=6)
 
 
 @needs_fast

@@ -281,7 +281,7 @@ def test_mutex_waiters_get_it_in_arrival_order(procs: int, wait: Any) -> None:
 
 
 @pytest.mark.parametrize("procs", PROCS)
-def test_mutex_starvation_mode_lets_a_waiter_in(procs: int, wait: Any) -> None:
+def test_mutex_starvation_mode_lets_a_waiter_in(procs: int) -> None:
     """A goroutine that unlocks and relocks at once wins every race in normal
     mode; once the waiter has waited over 1 ms the mutex hands it over."""
 
@@ -290,12 +290,16 @@ def test_mutex_starvation_mode_lets_a_waiter_in(procs: int, wait: Any) -> None:
         got = gr.Chan(1)
         stop = [False]
 
+        started = gr.Chan(1)
+
         async def hog() -> int:
             n = 0
             deadline = time.monotonic() + 20
             while not stop[0] and time.monotonic() < deadline:
                 await mu.lock()
                 n += 1
+                if n == 1:
+                    await started.send(None)
                 await gr.gosched()
                 mu.unlock()
             return n
@@ -311,11 +315,12 @@ def test_mutex_starvation_mode_lets_a_waiter_in(procs: int, wait: Any) -> None:
         async def run_hog() -> None:
             await counts.send(await hog())
 
-        await mu.lock()
+        # The victim arrives while the hog already holds the mutex and
+        # relocks it at once. (Had the victim been queued first, it could
+        # take the mutex and set ``stop`` before the hog ever ran.)
         gr.go(run_hog)
-        v = gr.go(victim)
-        await wait.parked(v.id, "sync.Mutex")
-        mu.unlock()
+        await started.recv()
+        gr.go(victim)
         ok = await got.recv()
         n = await counts.recv()
         return ok, n

@@ -306,6 +306,71 @@ def test_the_clock_stands_still_while_io_is_awaited() -> None:
         b.close()
 
 
+def _io_then(end: Any, run: Any, procs: int) -> Any:
+    """One round of the race below: a reader waits on a socket (an M blocks
+    in the netpoller for it), main makes a short system call (so another M
+    runs the reader and polls), then a plain thread writes and main ends
+    with ``end(t0)``, in ``run`` (synctest or gr.run); returns when the
+    reader woke and what ``end`` returned."""
+    a, b = socket.socketpair()
+
+    def writer() -> None:
+        time.sleep(0.005)  # blocking: a plain thread's write, outside the run
+        b.send(b"x")
+
+    async def main() -> tuple[float, Any]:
+        t0 = grt.now()
+        woke: list[float] = []
+
+        async def reader() -> None:
+            await gr.wait_readable(a)
+            woke.append(grt.now() - t0)
+
+        gr.go(reader)
+        await gr.syscall(time.sleep, 0.002)  # syscall: the reader's M gets to poll meanwhile
+        threading.Thread(target=writer).start()
+        return woke, await end(t0)
+
+    try:
+        return run(main, gomaxprocs=procs)
+    finally:
+        a.close()
+        b.close()
+
+
+async def _sleep_1000(t0: float) -> float:
+    await gr.sleep(1000)  # the timer taking the netpoller's M off its post
+    return grt.now() - t0
+
+
+async def _deadlock(t0: float) -> None:
+    await gr.sleep(0.001)  # a timer, taking the netpoller's M off its post
+    await gr.Chan[int]().recv()
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("procs", [1, 2])
+def test_the_clock_moves_once_the_awaited_io_is_done(procs: int) -> None:
+    # Lost wake-ups on the way out of I/O (each hung the run for an hour of
+    # real time, once in a few tries): main's timer takes the M blocked in
+    # the netpoller off its post, and the M that goes idle next became the
+    # poller too and read the wake-up byte meant for the first, which then
+    # slept on, counted as running; or the last M to go idle left the
+    # check to sysmon's quick poll, which never made it.
+    for _ in range(60):
+        woke, after = _io_then(_sleep_1000, grt.synctest, procs)
+        assert (woke, after) == ([0], 1000)
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("procs", [1, 2])
+def test_a_deadlock_after_io_is_reported(procs: int) -> None:
+    # The same race on the real clock: no deadlock report, a hang instead.
+    for _ in range(30):
+        with pytest.raises(gr.Deadlock):
+            _io_then(_deadlock, gr.run, procs)
+
+
 def test_after_func_and_a_semaphore_wait_on_the_fake_clock() -> None:
     async def main() -> tuple[float, bool]:
         t0 = grt.now()

@@ -20,6 +20,7 @@ import traceback
 import warnings
 
 import pytest
+from helpers import runtime_threads as live_runtime_threads
 
 import goroutines as gr
 
@@ -27,7 +28,7 @@ PROCS = [1, 2, 4]
 
 
 def runtime_threads() -> set[threading.Thread]:
-    return {t for t in threading.enumerate() if t.name.startswith("goroutines-")}
+    return set(live_runtime_threads())
 
 
 def assert_no_new_runtime_threads(before: set[threading.Thread]) -> None:

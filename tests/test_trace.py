@@ -13,16 +13,15 @@ from __future__ import annotations
 import html.parser
 import json
 import math
-import os
 import shutil
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import goroutines_cmd
 
 import goroutines as gr
 from goroutines._tracefmt import load_trace
@@ -333,19 +332,6 @@ def parse_dom(text: str) -> _DOM:
     d.feed(text)
     d.close()
     return d
-
-
-def goroutines_cmd(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
-    env.pop("GOMAXPROCS", None)
-    return subprocess.run(
-        [sys.executable, "-m", "goroutines", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        cwd=cwd,
-    )
 
 
 def test_html_page_is_self_contained_and_embeds_the_trace(tmp_path: Path) -> None:

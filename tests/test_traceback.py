@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import goroutine_state, goroutines_cmd
 
 import goroutines as gr
 from goroutines._core import _traceback
@@ -134,7 +133,7 @@ def test_dump_shows_every_wait_reason_of_a_running_program(procs: int, wait: Any
             for reason, gid in ids.items():
                 if reason == "syscall":
                     await wait.until(
-                        lambda: _state(ids["syscall"]) == "syscall", "the goroutine is in its call"
+                        lambda: goroutine_state(ids["syscall"]) == "syscall", "the goroutine is in its call"
                     )
                 else:
                     await wait.parked(gid, "select" if reason == "nil select" else reason)
@@ -228,7 +227,7 @@ def test_goroutine_running_on_another_thread_shows_where_it_is(wait: Any) -> Non
     async def main() -> str:
         h = gr.go(spinner)
         try:
-            await wait.until(lambda: _state(h.id) == "running", "the spinner runs on the other M")
+            await wait.until(lambda: goroutine_state(h.id) == "running", "the spinner runs on the other M")
             text = gr.dump()
         finally:
             stop.set()
@@ -385,7 +384,7 @@ def test_minutes_once_waited_a_minute(offset: float, suffix: str, wait: Any, mon
         ids = {"chan receive": gr.go(outer_recv, gr.Chan()).id, "syscall": gr.go(in_syscall, release).id}
         try:
             await wait.parked(ids["chan receive"], "chan receive")
-            await wait.until(lambda: _state(ids["syscall"]) == "syscall", "the goroutine is in its call")
+            await wait.until(lambda: goroutine_state(ids["syscall"]) == "syscall", "the goroutine is in its call")
             real = time.monotonic
             # Every wait above started at most ~1 s ago: pretend `offset` more seconds passed.
             monkeypatch.setattr(_traceback, "clock", lambda: real() + offset)
@@ -522,18 +521,8 @@ def test_panic_carries_the_dump_taken_when_it_happened(wait: Any) -> None:
     assert status(blocks[1]) == "chan receive"
 
 
-def _goroutines_cmd(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    full = dict(os.environ)
-    full.pop("GOMAXPROCS", None)
-    full.pop("GOTRACEBACK", None)
-    full.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "goroutines", *args], capture_output=True, text=True, env=full, timeout=60
-    )
-
-
 def test_cli_prints_the_dump_after_a_panic() -> None:
-    r = _goroutines_cmd("run", str(PROGRAMS / "cli_crash.py"), "panic")
+    r = goroutines_cmd("run", str(PROGRAMS / "cli_crash.py"), "panic")
     assert r.returncode == 2, r.stderr
     assert r.stderr.startswith("panic: ValueError: boom from crasher\n"), r.stderr
     # the traceback, then the dump: the panicking goroutine first
@@ -551,13 +540,13 @@ def test_cli_prints_the_dump_after_a_panic() -> None:
 
 
 def test_cli_gotraceback_none_leaves_the_dump_out() -> None:
-    r = _goroutines_cmd("run", str(PROGRAMS / "cli_crash.py"), "panic", env={"GOTRACEBACK": "none"})
+    r = goroutines_cmd("run", str(PROGRAMS / "cli_crash.py"), "panic", env={"GOTRACEBACK": "none"})
     assert r.returncode == 2, r.stderr
     assert "goroutine 1 [" not in r.stderr, r.stderr
 
 
 def test_cli_deadlock_dump_names_modules() -> None:
-    r = _goroutines_cmd("run", str(PROGRAMS / "cli_crash.py"), "deadlock")
+    r = goroutines_cmd("run", str(PROGRAMS / "cli_crash.py"), "deadlock")
     assert r.returncode == 2, r.stderr
     assert r.stderr.startswith("fatal error: all goroutines are asleep - deadlock!\n\n"), r.stderr
     blocks = blocks_of(r.stderr.split("\n\n", 1)[1])
@@ -571,8 +560,3 @@ def test_cli_deadlock_dump_names_modules() -> None:
     ], blocks[2]
 
 
-def _state(gid: int) -> str | None:
-    for g in gr.goroutines():
-        if g.id == gid:
-            return g.state
-    return None

@@ -381,14 +381,6 @@ class Chan(_ChanBase, Generic[T]):
             return True, None, False, None
         return False, None, False, None
 
-    def _ready_send(self) -> bool:
-        """Would a send proceed now (or raise: closed)? Lock held."""
-        return self._closed or _peek_live(self, False) or len(self._buf) < self._cap
-
-    def _ready_recv(self) -> bool:
-        """Would a receive proceed now? Lock held."""
-        return bool(self._buf) or self._closed or _peek_live(self, True)
-
 
 class SendOp(Generic[T]):
     """"Send ``value`` on ``chan``": await it, or pass it to select().

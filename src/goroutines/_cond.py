@@ -13,9 +13,10 @@ The lock is a ``Mutex`` (the contract's case), or any other goroutines lock
 with ``lock()``/``unlock()``: an ``RWMutex`` (its write side) or
 ``rw.rlocker()`` (its read side), as Go's ``sync.Locker``.
 
-No lost wake-up: ``wait`` queues its G on the Cond's wait queue and unlocks
-the lock while holding the Cond's ``_lock``, and yields ``_lock`` to its M,
-which releases it only once the G is parked. A ``signal`` or ``broadcast``
+No lost wake-up: ``wait`` parks its G on the Cond's wait queue (a
+``_core.WaitQueue``) and unlocks the lock while holding the Cond's
+``_lock``, and yields ``_lock`` to its M, which releases it only once the G
+is parked. A ``signal`` or ``broadcast``
 that follows the unlock therefore finds the waiter queued and parked (Go gets
 the same from the tickets of its notifyList). Calling ``wait`` without the
 lock held is the ``RuntimeError`` of the lock's unlock (Go: fatal error
@@ -30,13 +31,11 @@ with or without the lock held, from a goroutine or a plain thread.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Generator
 from typing import Any
 
-from ._core import RANK_COND, WAIT_COND, G, current, lock_kind
+from ._core import RANK_COND, WAIT_COND, WaitQueue, current, lock_kind, wake_all
 from ._sync import Mutex, RLocker, RWMutex
-from ._waitq import all_live, forget_in, live, wake, wake_all
 
 __all__ = ["Cond"]
 
@@ -62,9 +61,9 @@ class Cond:
                 f"Cond: mu must be a goroutines.Mutex (or an RWMutex, or rw.rlocker()), "
                 f"not {type(mu).__name__} ({mu!r}); threading and asyncio locks cannot park goroutines"
             )
-        self._lock = _new_cond_lock()
+        self._lock = lk = _new_cond_lock()
         self._l = mu
-        self._waiters: deque[G] = deque()
+        self._waiters = WaitQueue(lk)
         self._wait_op = _CondWait(self)
 
     @property
@@ -83,25 +82,18 @@ class Cond:
         """Wake the goroutine that has waited longest, if any."""
         lk = self._lock
         lk.acquire()
-        if live(self._waiters):
-            g = self._waiters.popleft()
+        q = self._waiters
+        if not (q and q.wake_one()):
             lk.release()
-            wake(g)
-            return
-        lk.release()
 
     def broadcast(self) -> None:
         """Wake every waiting goroutine (in the order they began to wait)."""
         lk = self._lock
         lk.acquire()
-        ws = all_live(self._waiters) if self._waiters else None
+        ws = self._waiters.dequeue_all() if self._waiters else None
         lk.release()
         if ws:
             wake_all(ws)
-
-    def _forget(self, g: G) -> None:
-        with self._lock:
-            forget_in(self._waiters, g)
 
     def __repr__(self) -> str:
         return f"<Cond over {self._l!r} waiters={len(self._waiters)}>"
@@ -120,17 +112,17 @@ class _CondWait:
         assert g is not None
         lk = c._lock
         lk.acquire()
-        c._waiters.append(g)
+        q = c._waiters
+        q.park(g, WAIT_COND)
         try:
             c._l.unlock()  # under c._lock: see the module docstring
         except RuntimeError:
-            c._waiters.pop()  # ours: nobody else can queue while we hold c._lock
+            q.pop()  # ours: nobody else can queue while we hold c._lock
+            g.waitchan = None
             lk.release()
             raise RuntimeError(
                 f"sync: Cond.wait() called without holding its lock ({c._l!r} is not locked); "
                 "lock it first: async with mu: while not cond: await c.wait()"
             ) from None
-        g.waitreason = WAIT_COND
-        g.waitchan = c
         yield lk  # woken by signal() or broadcast()
         yield from c._l.lock().__await__()

@@ -38,7 +38,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from ._chan import Chan
-from ._core import RANK_CONTEXT, Sched, current_sched, go, lock_kind, locked_by, wake_m
+from ._core import RANK_CONTEXT, Sched, current_sched, go, lock_kind, locked_by
 from ._core import Timer as _RTimer
 from ._errors import Canceled, ClosedChannelError, DeadlineExceeded
 
@@ -341,13 +341,8 @@ class _TimerCtx(_CancelCtx):
         if t is None:
             return
         self._timer = None
-        sched = self._sched
-        # A run that is stopping has dropped its timers; its Sched.lock may
-        # even be held by this thread (a finaliser running during shutdown).
-        if not sched.stopping:
-            with sched.lock:
-                sched.timers.delete(t)
-                t.arg = None
+        t.stop()
+        t.arg = None  # a firing already under way then cancels nothing (_deadline_fired)
 
     def _name(self) -> str:
         return f"WithDeadline(in {self._deadline - self._sched.clock.now():.6g}s)"
@@ -569,14 +564,11 @@ def _with_deadline(parent: Context, d: float, who: str) -> tuple[Context, Cancel
     if d <= now:
         c._cancel(True, DeadlineExceeded())
         return c, _canceller(c)
-    pm = None
     with c._lock:
         if c._err is None:  # not already cancelled by the parent
-            t = _RTimer(_deadline_fired, c)
+            t = _RTimer(sched, _deadline_fired, c)
             c._timer = t
-            with sched.lock:
-                pm = sched.addtimer_locked(t, min(d, now + _MAX_DELAY))
-    wake_m(pm)
+            t.start(min(d, now + _MAX_DELAY))
     return c, _canceller(c)
 
 

@@ -57,9 +57,9 @@ from typing import Any
 
 from ._context import CancelCauseFunc, Context, background, with_cancel_cause
 from ._core import RANK_SYNC, WAIT_ERRGROUP_GO, WAIT_ERRGROUP_WAIT, current, go, lock_kind
+from ._errors import check_int
 from ._semaphore import Semaphore, _Acquire
 from ._sync import WaitGroup, _WaitGroupWait
-from ._waitq import check_int
 
 __all__ = ["ErrGroup"]
 

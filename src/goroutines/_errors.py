@@ -2,10 +2,13 @@
 
 User mistakes (Go's ``panic`` on a runtime.Error) raise contract exceptions
 whose text is Go's text; a broken invariant inside the runtime (Go's
-``throw``) raises :class:`RuntimeBug`. The two are never mixed.
+``throw``) raises :class:`RuntimeBug`. The two are never mixed. Also the
+one argument check the sync objects share (``check_int``).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 
 class ClosedChannelError(Exception):
@@ -45,3 +48,10 @@ class RuntimeBug(RuntimeError):
 def throw(what: str) -> RuntimeBug:
     """Build the error for a broken runtime invariant; the caller raises it."""
     return RuntimeBug(f"goroutines: internal error: {what} (please file a bug)")
+
+
+def check_int(n: Any, who: str, what: str = "delta") -> int:
+    """``n`` if it is an int (not a bool), else a TypeError naming ``who``."""
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"{who}: {what} must be an int, not {type(n).__name__} ({n!r})")
+    return n

@@ -14,6 +14,11 @@ Go's selectgo, in three passes:
      operation to claim the token completes the select and leaves its result
      in ``G.param`` as ``(case, value, ok)``; the other waiters are stale and
      fall away (see _chan.py), so a woken select re-locks nothing.
+
+With the C fast paths, ``await sel`` runs these steps in C (_speedups.c,
+"select"; the same draws from the same generator) for the common shapes and
+calls selectgo, from scratch, for the rest: selectgo is the reference, and
+with ``_speedups.set_fast(False)`` the only definition in use.
 """
 
 from __future__ import annotations
@@ -23,15 +28,41 @@ from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
 from ._chan import RecvOp, SendOp, _enq, _peek_live, _send_closed
-from ._core import CLOSED, WAIT_SELECT, M, _tls, block_forever, new_lock, no_goroutine, preempted, ready
+from ._core import (
+    CLOSED,
+    WAIT_SELECT,
+    M,
+    _tls,
+    block_forever,
+    new_lock,
+    no_goroutine,
+    preempted,
+    ready,
+    speedups,
+)
 
 _random = random.random  # a plain thread's select only: not seeded
 
 
-class Select:
-    """The awaitable returned by :func:`select`."""
+class _PySelectBase:
+    """A select's fields, when the C fast paths are not there (with them:
+    _speedups.SelectBase, the same fields as a C struct, whose ``await``
+    runs selectgo's algorithm in C for the common shapes and calls
+    selectgo below for the rest)."""
 
     __slots__ = ("ops", "active", "default")
+
+
+if TYPE_CHECKING or speedups is None:
+    _SelectBase = _PySelectBase
+else:
+    _SelectBase = speedups.SelectBase
+
+
+class Select(_SelectBase):
+    """The awaitable returned by :func:`select`."""
+
+    __slots__ = ()
 
     def __init__(self, ops: tuple[Any, ...], active: list[int], default: bool) -> None:
         self.ops = ops
@@ -43,7 +74,8 @@ class Select:
         def __await__(self) -> Generator[Any, Any, tuple[int, Any, bool]]: ...
 
     # At run time ``await sel`` calls selectgo(sel) (set below): the
-    # generator itself, no extra frame.
+    # generator itself, no extra frame. With the C fast paths, SelectBase's
+    # await does (see the end of this module).
 
 
 def selectgo(sel: Select, waiter: Any = None) -> Generator[Any, Any, tuple[int, Any, bool]]:
@@ -91,8 +123,9 @@ def selectgo(sel: Select, waiter: Any = None) -> Generator[Any, Any, tuple[int, 
         lk.acquire()
         locks.append(lk)
 
-    # Pass 1: which cases can proceed? (Chan._ready_send/_ready_recv,
-    # written out: this loop is select's hot path.)
+    # Pass 1: which cases can proceed? A send: the channel is closed (it
+    # raises), a live receiver waits, or the buffer has room; a receive: a
+    # value is buffered, the channel is closed, or a live sender waits.
     ready_cases = []
     for i in active:
         op = ops[i]
@@ -157,7 +190,8 @@ def selectgo(sel: Select, waiter: Any = None) -> Generator[Any, Any, tuple[int, 
     return i, v, ok
 
 
-Select.__await__ = selectgo  # type: ignore[method-assign,assignment]
+if speedups is None or TYPE_CHECKING:
+    Select.__await__ = selectgo  # type: ignore[method-assign,assignment]
 
 
 def _rand_of(m: M | None) -> Any:
@@ -216,3 +250,12 @@ def select(*ops: SendOp[Any] | RecvOp[Any] | None, default: bool = False) -> Sel
     if type(default) is not bool:
         raise TypeError(f"select: default must be True or False, not {default!r}")
     return Select(ops, active, default)
+
+
+if speedups is not None and not TYPE_CHECKING:
+    # The same algorithm in C (_speedups.c, "select"): SelectBase's await
+    # runs it for the common shapes and hands the rest to selectgo, from
+    # scratch; the C select() makes a Select without a Python __init__ and
+    # leaves every other call (and every error message) to this one.
+    speedups.setup_select(selectgo, WAIT_SELECT, Select, select)
+    select = speedups.select  # noqa: F811

@@ -17,20 +17,20 @@ goroutine parked forever; ``try_acquire`` of that much returns False, as
 Go's ``TryAcquire`` does. A weight of 0 is allowed (Go's is): it waits only
 for the waiters queued before it.
 
-Locks: ``_lock`` (from ``lock_kind()``) guards ``_cur`` and ``_waiters``;
-``_size`` is immutable. It is a leaf: waking happens after its release.
-While a goroutine waits, its ``G.param`` holds the weight it asked for; the
-releaser that grants the weight replaces it with ``GRANTED`` (see _waitq).
+Locks: ``_lock`` (from ``lock_kind()``) guards ``_cur`` and ``_waiters`` (a
+``_core.WaitQueue``); ``_size`` is immutable. It is a leaf: waking happens
+after its release. While a goroutine waits, its ``G.param`` holds the
+weight it asked for; the releaser that grants the weight replaces it with
+``GRANTED`` (see _core/_waitq.py).
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Generator
 from typing import Any
 
-from ._core import RANK_SYNC, WAIT_SEMAPHORE, G, current, lock_kind, locked_by
-from ._waitq import GRANTED, check_int, forget_in, live, wake_all
+from ._core import GRANTED, RANK_SYNC, WAIT_SEMAPHORE, G, WaitQueue, current, lock_kind, locked_by, wake_all
+from ._errors import check_int
 
 __all__ = ["Semaphore"]
 
@@ -53,10 +53,10 @@ class Semaphore:
         check_int(n, "Semaphore", "n (its size)")
         if n < 0:
             raise ValueError(f"Semaphore: size {n} is negative; give the number of units it holds (0 or more)")
-        self._lock = _new_sema_lock()
+        self._lock = lk = _new_sema_lock()
         self._size = n
         self._cur = 0  # units held now
-        self._waiters: deque[G] = deque()
+        self._waiters = WaitQueue(lk)
         # acquire(1), the common case, returns this one op (ops are reusable).
         self._acquire1 = _Acquire(self, 1, WAIT_SEMAPHORE) if n >= 1 else None
 
@@ -86,7 +86,7 @@ class Semaphore:
         """Take ``k`` units if they are free and nobody waits; never blocks."""
         self._weight(k, "Semaphore.try_acquire")
         with self._lock:
-            if self._size - self._cur >= k and not live(self._waiters):
+            if self._size - self._cur >= k and not (self._waiters and self._waiters.live()):
                 self._cur += k
                 return True
             return False
@@ -117,7 +117,7 @@ class Semaphore:
         overtaken. Lock held; the caller wakes the returned Gs after release."""
         q = self._waiters
         ws: list[G] = []
-        while live(q):
+        while q.live():
             g = q[0]
             need: int = g.param
             if self._size - self._cur < need:
@@ -138,12 +138,10 @@ class Semaphore:
         """Units acquired and not yet released (a snapshot)."""
         return self._cur
 
-    def _forget(self, g: G) -> None:
-        # Shutdown drops an abandoned waiter; every waiter queued behind it
-        # belongs to the same ended run and is dropped too, so nobody needs
-        # granting here (a later acquire skips dead waiters itself).
-        with self._lock:
-            forget_in(self._waiters, g)
+    # The end of a run drops an abandoned waiter (WaitQueue._forget); every
+    # waiter queued behind it belongs to the same ended run and is dropped
+    # too, so nobody needs granting then (a later acquire skips dead
+    # waiters itself).
 
     def __repr__(self) -> str:
         return f"<Semaphore held={self._cur}/{self._size} waiters={len(self._waiters)}>"
@@ -165,18 +163,16 @@ class _Acquire:
         k = self.k
         lk = s._lock
         lk.acquire()
-        if s._size - s._cur >= k and not live(s._waiters):
+        q = s._waiters
+        if s._size - s._cur >= k and not (q and q.live()):
             s._cur += k
             lk.release()
             return
         g = m.curg
         assert g is not None
         g.param = k
-        g.waitreason = self.reason
-        g.waitchan = s
-        s._waiters.append(g)
         try:
-            yield lk  # a releaser grants us the units (GRANTED)
+            yield q.park(g, self.reason)  # a releaser grants us the units (GRANTED)
         except GeneratorExit:
             # Abandoned when its run ended: give back units granted to us.
             if g.param is GRANTED:

@@ -1,23 +1,26 @@
 """sync: WaitGroup, Mutex, RWMutex and Once (Go's package sync).
 
-They park goroutines, never threads, on the wait queue every sync primitive
-shares (see _waitq): a goroutine that must wait queues its G on the
-primitive's FIFO deque and yields the primitive's own lock to its M, which
-marks the G waiting and only then releases the lock (Go's gopark with an
-unlock function), so no wake-up can be lost. A waker dequeues the G under
-that lock, leaves the resume value in ``G.param``, releases the lock and
-only then readies the G. Exactly one waker dequeues a given G.
+They park goroutines, never threads, on the runtime's wait queue
+(``_core.WaitQueue``, _core/_waitq.py, where the protocol is written): a
+goroutine that must wait parks on one of the object's queues and yields the
+object's own lock to its M, which marks the G waiting and only then
+releases the lock (Go's gopark with an unlock function), so no wake-up can
+be lost. A waker dequeues the G under that lock, leaves the resume value in
+``G.param``, releases the lock and only then wakes the G. Exactly one waker
+dequeues a given G.
 
 Each object's ``_lock`` (made by ``lock_kind()``: the C Lock, or a
-threading.Lock on the pure paths) guards every other field of it. Lock order: a sync object's ``_lock`` is a leaf, except that waking
-takes Sched.lock (inside ready()) after it has been released. None of these
+threading.Lock on the pure paths) guards every other field of it, its wait
+queues included. Lock order: a sync object's ``_lock`` is a leaf, except
+that waking takes Sched.lock (inside ready()) after it has been released. None of these
 objects holds a reference to a run: they are plain, can be created at module
 level or before ``run`` and be used by the goroutines of a later run. When a
 run ends:
 
-* the runtime calls ``_forget(g)`` to drop the waiters of abandoned
-  goroutines; a waiter it could not drop (one that parked only after that,
-  from inside a call it was still in) is dead once closed, and is skipped;
+* the runtime drops the waiters of abandoned goroutines from the queues
+  (``WaitQueue._forget``); a waiter it could not drop (one that parked only
+  after that, from inside a call it was still in) is dead once closed, and
+  is skipped;
 * the runtime closes abandoned goroutines, so a lock held through
   ``async with`` (or released in a ``finally``) is released; a lock merely
   ``lock()``-ed by an abandoned goroutine stays held, as if it still lived;
@@ -53,36 +56,55 @@ from __future__ import annotations
 
 import inspect
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Generator
 from types import TracebackType
 from typing import Any
 
 from ._core import (
+    GRANTED,
+    HANDOFF,
     RANK_SYNC,
     WAIT_MUTEX,
     WAIT_ONCE,
     WAIT_RWMUTEX,
     WAIT_WAITGROUP,
+    WOKEN,
     G,
+    WaitQueue,
     current,
     current_sched,
     lock_kind,
+    wake,
+    wake_all,
 )
-from ._waitq import GRANTED, HANDOFF, NOTHING, WOKEN, all_live, check_int, forget_in, live, wake, wake_all
+from ._errors import check_int
 
 __all__ = ["Mutex", "Once", "RWMutex", "WaitGroup"]
-
-_new_wg_lock = lock_kind("WaitGroup lock", RANK_SYNC)
-_new_mutex_lock = lock_kind("Mutex lock", RANK_SYNC)
-_new_rwmutex_lock = lock_kind("RWMutex lock", RANK_SYNC)
-_new_once_lock = lock_kind("Once lock", RANK_SYNC)
 
 _monotonic = time.monotonic
 
 STARVATION_THRESHOLD = 0.001
 """Seconds a Mutex waiter waits before it switches the mutex to starvation
 mode (Go's starvationThresholdNs, 1 ms)."""
+
+
+_new_wg_lock = lock_kind("WaitGroup lock", RANK_SYNC)
+_new_mutex_lock = lock_kind("Mutex lock", RANK_SYNC)
+_new_rwmutex_lock = lock_kind("RWMutex lock", RANK_SYNC)
+_new_once_lock = lock_kind("Once lock", RANK_SYNC)
+
+
+class _Nothing:
+    """An awaitable that completes at once with None (for ``__aexit__``)."""
+
+    __slots__ = ()
+
+    def __await__(self) -> Generator[Any, Any, None]:
+        return
+        yield  # pragma: no cover - makes this a generator
+
+
+NOTHING = _Nothing()
 
 
 # ---------------------------------------------------------------------- WaitGroup
@@ -99,9 +121,9 @@ class WaitGroup:
     __slots__ = ("_lock", "_n", "_waiters", "_wait_op")
 
     def __init__(self) -> None:
-        self._lock = _new_wg_lock()
+        self._lock = lk = _new_wg_lock()
         self._n = 0
-        self._waiters: deque[G] = deque()
+        self._waiters = WaitQueue(lk)
         self._wait_op = _WaitGroupWait(self)
 
     def add(self, delta: int) -> None:
@@ -111,7 +133,8 @@ class WaitGroup:
         released. A counter that would go negative raises ``ValueError`` and
         is left unchanged.
         """
-        check_int(delta, "WaitGroup.add")
+        if type(delta) is not int:  # the check's own call only when it may fail
+            check_int(delta, "WaitGroup.add")
         lk = self._lock
         lk.acquire()
         n = self._n + delta
@@ -124,7 +147,7 @@ class WaitGroup:
             )
         self._n = n
         if n == 0 and self._waiters:
-            ws = all_live(self._waiters)
+            ws = self._waiters.dequeue_all()
             lk.release()
             wake_all(ws)
             return
@@ -142,10 +165,6 @@ class WaitGroup:
     def count(self) -> int:
         """The counter now (a snapshot)."""
         return self._n
-
-    def _forget(self, g: G) -> None:
-        with self._lock:
-            forget_in(self._waiters, g)
 
     def __repr__(self) -> str:
         return f"<WaitGroup count={self._n} waiters={len(self._waiters)}>"
@@ -171,10 +190,7 @@ class _WaitGroupWait:
             return
         g = m.curg
         assert g is not None
-        g.waitreason = self.reason
-        g.waitchan = wg
-        wg._waiters.append(g)
-        yield lk
+        yield wg._waiters.park(g, self.reason)
 
 
 # ---------------------------------------------------------------------- Mutex
@@ -192,7 +208,7 @@ class Mutex:
     __slots__ = ("_lock", "_locked", "_starving", "_woken", "_waiters", "_lock_op")
 
     def __init__(self) -> None:
-        self._lock = _new_mutex_lock()
+        self._lock = lk = _new_mutex_lock()
         self._locked = False
         # True only while _locked: unlock hands the mutex to the oldest waiter.
         self._starving = False
@@ -201,7 +217,7 @@ class Mutex:
         # mutexWoken). Keyed by run so a waiter abandoned when a run ended
         # cannot block wake-ups in a later run.
         self._woken: Any = None
-        self._waiters: deque[G] = deque()
+        self._waiters = WaitQueue(lk)
         self._lock_op = _MutexLock(self)
 
     def lock(self) -> _MutexLock:
@@ -225,23 +241,15 @@ class Mutex:
             raise RuntimeError("sync: unlock of unlocked mutex (Mutex.unlock() called on a Mutex that is not locked)")
         q = self._waiters
         if self._starving:
-            if live(q):
-                # Starvation mode: ownership passes to the oldest waiter.
-                g = q.popleft()
-                g.param = HANDOFF
-                lk.release()
-                wake(g)
-                return
+            if q and q.wake_one(HANDOFF):
+                return  # starvation mode: ownership passed to the oldest waiter
             self._starving = False
         self._locked = False
-        if live(q):
+        if q and q.live():
             sched = current_sched()
             if self._woken is None or self._woken is not sched:
-                g = q.popleft()
                 self._woken = sched
-                g.param = WOKEN
-                lk.release()
-                wake(g)
+                q.wake_one(WOKEN)
                 return
         lk.release()
 
@@ -260,10 +268,6 @@ class Mutex:
     ) -> Awaitable[None]:
         self.unlock()
         return NOTHING
-
-    def _forget(self, g: G) -> None:
-        with self._lock:
-            forget_in(self._waiters, g)
 
     def __repr__(self) -> str:
         state = "locked" if self._locked else "unlocked"
@@ -299,14 +303,8 @@ class _MutexLock:
             # lk held; the mutex is locked.
             if starving:
                 mu._starving = True
-            g.waitreason = WAIT_MUTEX
-            g.waitchan = mu
-            if front:
-                mu._waiters.appendleft(g)
-            else:
-                mu._waiters.append(g)
             try:
-                r = yield lk
+                r = yield mu._waiters.park(g, WAIT_MUTEX, front)
             except GeneratorExit:
                 # Abandoned when its run ended. If the mutex had already been
                 # handed to us, nobody else would ever release it.
@@ -348,11 +346,11 @@ class RWMutex:
     __slots__ = ("_lock", "_readers", "_writer", "_rq", "_wq", "_rlock_op", "_wlock_op")
 
     def __init__(self) -> None:
-        self._lock = _new_rwmutex_lock()
+        self._lock = lk = _new_rwmutex_lock()
         self._readers = 0  # readers holding the lock
         self._writer = False  # a writer holds the lock
-        self._rq: deque[G] = deque()  # readers waiting (only while a writer holds or waits)
-        self._wq: deque[G] = deque()  # writers waiting
+        self._rq = WaitQueue(lk)  # readers waiting (only while a writer holds or waits)
+        self._wq = WaitQueue(lk)  # writers waiting
         self._rlock_op = _RWLock(self, False)
         self._wlock_op = _RWLock(self, True)
 
@@ -367,7 +365,7 @@ class RWMutex:
     def try_rlock(self) -> bool:
         """Lock for reading if that needs no wait (Go's TryRLock)."""
         with self._lock:
-            if self._writer or live(self._wq):
+            if self._writer or (self._wq and self._wq.live()):
                 return False
             self._readers += 1
             return True
@@ -375,7 +373,7 @@ class RWMutex:
     def try_lock(self) -> bool:
         """Lock for writing if that needs no wait (Go's TryLock)."""
         with self._lock:
-            if self._writer or self._readers or live(self._wq):
+            if self._writer or self._readers or (self._wq and self._wq.live()):
                 return False
             self._writer = True
             return True
@@ -390,9 +388,9 @@ class RWMutex:
                 "sync: RUnlock of unlocked RWMutex (RWMutex.runlock() without a matching rlock())"
             )
         self._readers -= 1
-        if self._readers == 0 and live(self._wq):
+        g = self._wq.dequeue() if self._readers == 0 and self._wq else None
+        if g is not None:
             # The last reader out lets the first waiting writer in.
-            g = self._wq.popleft()
             self._writer = True
             g.param = GRANTED
             lk.release()
@@ -411,21 +409,21 @@ class RWMutex:
                 + ("; use runlock() to release a read lock)" if self._readers else ")")
             )
         self._writer = False
-        ws = all_live(self._rq) if self._rq else None
+        ws = self._rq.dequeue_all() if self._rq else None
         if ws:
             # Admit every reader that queued while we held it, as one batch.
             self._readers += len(ws)
-            for g in ws:
-                g.param = GRANTED
+            for r in ws:
+                r.param = GRANTED
             lk.release()
             wake_all(ws)
             return
-        if live(self._wq):
-            g = self._wq.popleft()
+        w = self._wq.dequeue() if self._wq else None
+        if w is not None:
             self._writer = True
-            g.param = GRANTED
+            w.param = GRANTED
             lk.release()
-            wake(g)
+            wake(w)
             return
         lk.release()
 
@@ -444,11 +442,6 @@ class RWMutex:
     ) -> Awaitable[None]:
         self.unlock()
         return NOTHING
-
-    def _forget(self, g: G) -> None:
-        with self._lock:
-            forget_in(self._rq, g)
-            forget_in(self._wq, g)
 
     def __repr__(self) -> str:
         return (
@@ -470,25 +463,23 @@ class _RWLock:
         rw = self.rw
         lk = rw._lock
         lk.acquire()
+        wq = rw._wq
         if write:
-            if not rw._writer and not rw._readers and not live(rw._wq):
+            if not rw._writer and not rw._readers and not (wq and wq.live()):
                 rw._writer = True
                 lk.release()
                 return
-            q = rw._wq
+            q = wq
         else:
-            if not rw._writer and not live(rw._wq):
+            if not rw._writer and not (wq and wq.live()):
                 rw._readers += 1
                 lk.release()
                 return
             q = rw._rq
         g = m.curg
         assert g is not None
-        g.waitreason = WAIT_RWMUTEX
-        g.waitchan = rw
-        q.append(g)
         try:
-            yield lk  # the waker grants us the lock (_writer, or _readers += 1)
+            yield q.park(g, WAIT_RWMUTEX)  # the waker grants us the lock (_writer, or _readers += 1)
         except GeneratorExit:
             # Abandoned when its run ended: give back a lock granted to us.
             if g.param is GRANTED:
@@ -544,10 +535,10 @@ class Once:
     __slots__ = ("_lock", "_done", "_runner", "_waiters")
 
     def __init__(self) -> None:
-        self._lock = _new_once_lock()
+        self._lock = lk = _new_once_lock()
         self._done = False
         self._runner: G | None = None  # the goroutine running fn now
-        self._waiters: deque[G] = deque()
+        self._waiters = WaitQueue(lk)
 
     def do(self, fn: Callable[[], Any]) -> _OnceDo:
         if not callable(fn):
@@ -558,10 +549,6 @@ class Once:
     def done(self) -> bool:
         """Whether ``fn`` has run (a snapshot)."""
         return self._done
-
-    def _forget(self, g: G) -> None:
-        with self._lock:
-            forget_in(self._waiters, g)
 
     def __repr__(self) -> str:
         state = "done" if self._done else ("running" if self._runner is not None else "not done")
@@ -591,10 +578,7 @@ class _OnceDo:
                 raise RuntimeError(
                     "sync: Once.do called from inside its own fn; it would wait for itself forever"
                 )
-            g.waitreason = WAIT_ONCE
-            g.waitchan = o
-            o._waiters.append(g)
-            yield lk  # woken once fn has finished
+            yield o._waiters.park(g, WAIT_ONCE)  # woken once fn has finished
             return
         o._runner = g
         lk.release()
@@ -606,6 +590,6 @@ class _OnceDo:
             with lk:
                 o._done = True
                 o._runner = None
-                ws = all_live(o._waiters)
+                ws = o._waiters.dequeue_all()
             if ws:
                 wake_all(ws)

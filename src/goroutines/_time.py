@@ -1,7 +1,8 @@
 """Time: sleep, after, Timer and Ticker, on the scheduler's timer heap.
 
-No thread per timer: every timer is an entry in Sched.timers; an M with
-nothing to run waits exactly until the earliest one (see _findrunnable.findrunnable).
+No thread per timer: every timer is a runtime timer (``_core.Timer``, armed,
+stopped and re-armed only through its start/stop/reset); an M with nothing
+to run waits exactly until the earliest one (see _findrunnable.findrunnable).
 
 Timer and Ticker channels follow Go 1.23's rule: once ``stop()`` or
 ``reset()`` returns, no value prepared before the call is received. The
@@ -51,7 +52,6 @@ from ._core import (
     lock_kind,
     locked_by,
     ready,
-    wake_m,
 )
 from ._core import (
     Timer as _RTimer,
@@ -100,11 +100,7 @@ class _Sleep:
         when = m0.sched.clock.now() + d
 
         def arm(m: M, g: G) -> None:
-            sched = m.sched
-            t = _RTimer(_wake_sleeper, g)
-            with sched.lock:
-                pm = sched.addtimer_locked(t, when)
-            wake_m(pm)
+            _RTimer(m.sched, _wake_sleeper, g).start(when)
 
         yield Commit(arm, WAIT_SLEEP)
 
@@ -124,18 +120,18 @@ class _TimerState:
     heap at its next tick, so a dropped Ticker neither ticks forever nor
     hides a deadlock. (A Chan refers to itself through its cached receive
     operations, so it is freed by Python's cyclic GC, not at once.)
-    ``armed`` and ``period`` are guarded by the channel's
-    lock; ``sched`` and ``rt`` change only under it too (reset in a new run).
+    ``armed`` and ``period`` are guarded by the channel's lock; ``rt`` (and
+    with it the run, ``rt.sched``) changes only under it too (reset in a new
+    run).
     """
 
-    __slots__ = ("cref", "armed", "period", "sched", "rt")
+    __slots__ = ("cref", "armed", "period", "rt")
 
     def __init__(self, c: Chan[float], period: float, sched: Sched) -> None:
         self.cref = weakref.ref(c)
         self.armed = -1  # the seq of the live arming, or -1
         self.period = period
-        self.sched = sched
-        self.rt = _new_rt(self, period)
+        self.rt = _new_rt(self, sched, period)  # rt.sched: the run it is armed in
 
 
 def _dropped(st: _TimerState) -> bool:
@@ -148,8 +144,8 @@ def _dropped(st: _TimerState) -> bool:
     return c is None or len(c._buf) >= c._cap
 
 
-def _new_rt(st: _TimerState, period: float) -> _RTimer:
-    rt = _RTimer(_fire, st, period=period)
+def _new_rt(st: _TimerState, sched: Sched, period: float) -> _RTimer:
+    rt = _RTimer(sched, _fire, st, period=period)
     rt.inert = _dropped
     return rt
 
@@ -159,10 +155,8 @@ def _fire(st: _TimerState, seq: int) -> None:
     c = st.cref()
     if c is None:
         # Nobody can receive any more. A ticker stops itself.
-        sched = st.sched
-        if st.period > 0 and not sched.stopping:
-            with sched.lock:
-                sched.timers.delete(st.rt)
+        if st.period > 0:
+            st.rt.stop()
         return
     lock = c._lock
     lock.acquire()
@@ -171,7 +165,7 @@ def _fire(st: _TimerState, seq: int) -> None:
         return
     if st.period == 0:
         st.armed = -1
-    st_, wg = c._poll_send(st.sched.clock.now())  # st_ == 0: full, the tick is dropped
+    st_, wg = c._poll_send(st.rt.sched.clock.now())  # st_ == 0: full, the tick is dropped
     lock.release()
     # Drop the channel before readying the receiver: the receiver may run at
     # once on another M (in parallel on a free-threaded build) and let go of
@@ -184,14 +178,15 @@ def _fire(st: _TimerState, seq: int) -> None:
 
 
 def _first_arm(st: _TimerState, d: float) -> None:
-    """Arm a new timer. Nothing else can see it yet, so no channel lock; the
-    firing, which needs Sched.lock first, sees ``armed`` set."""
-    sched = st.sched
+    """Arm a new timer. Nothing else can see it yet but its firing, which
+    takes the channel's lock before it reads ``armed``: so arm it and set
+    ``armed`` under that lock."""
+    c = st.cref()
+    assert c is not None
     rt = st.rt
-    with sched.lock:
-        pm = sched.addtimer_locked(rt, sched.clock.now() + max(d, 0.0))
+    with c._lock:
+        rt.start(rt.sched.clock.now() + max(d, 0.0))
         st.armed = rt.seq
-    wake_m(pm)
 
 
 class Timer:
@@ -212,13 +207,12 @@ class Timer:
         c = self.c
         st = self._st
         with c._lock:
-            sched = st.sched
             rt = st.rt
+            sched = rt.sched
             if sched.stopping:
                 # Made in a run that has ended: move to the one running now.
                 sched = _need_sched(f"{type(self).__name__}.reset")
-                st.sched = sched
-                rt = st.rt = _new_rt(st, rt.period)
+                rt = st.rt = _new_rt(st, sched, rt.period)
             # A one-shot arming not yet delivered is pending, even when its
             # firing is already under way on another M (Go 1.23 counts a
             # send that this call prevents as stopped).
@@ -227,13 +221,8 @@ class Timer:
             c._buf.clear()
             if period > 0:
                 st.period = period
-            with sched.lock:
-                was = sched.timers.delete(rt)
-                if period > 0:
-                    rt.period = period
-                pm = sched.addtimer_locked(rt, sched.clock.now() + max(d, 0.0))
-                st.armed = rt.seq
-        wake_m(pm)
+            was = rt.reset(sched.clock.now() + max(d, 0.0), period if period > 0 else None)
+            st.armed = rt.seq
         return was or drained or inflight
 
     def stop(self) -> bool:
@@ -248,14 +237,7 @@ class Timer:
             drained = bool(c._buf)
             c._buf.clear()
             st.armed = -1
-            sched = st.sched
-            if sched.stopping:
-                # The run that armed it has ended (its Sched.lock may even be
-                # held by this thread, if a finaliser runs during shutdown).
-                was = st.rt.pending
-            else:
-                with sched.lock:
-                    was = sched.timers.delete(st.rt)
+            was = st.rt.stop()
         return was or drained or inflight
 
     def reset(self, seconds: float) -> bool:
@@ -302,17 +284,17 @@ _new_func_timer_lock = lock_kind("after_func timer lock", RANK_SYNC)
 
 
 class _FuncTimerState:
-    """An after_func timer's arming. ``lock`` guards ``armed``, ``sched`` and
-    ``rt`` (lock order: ``lock``, then Sched.lock); ``fn``, ``args`` and
+    """An after_func timer's arming. ``lock`` guards ``armed`` and ``rt``
+    (whose ``sched`` is the run it is armed in; lock order: ``lock``, then
+    Sched.lock); ``fn``, ``args`` and
     ``ctx`` (the context variables of the after_func call) are immutable."""
 
-    __slots__ = ("lock", "armed", "sched", "rt", "fn", "args", "ctx")
+    __slots__ = ("lock", "armed", "rt", "fn", "args", "ctx")
 
     def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...], sched: Sched) -> None:
         self.lock = _new_func_timer_lock()
         self.armed = -1  # the seq of the live arming, or -1
-        self.sched = sched
-        self.rt = _RTimer(_fire_func, self)
+        self.rt = _RTimer(sched, _fire_func, self)  # rt.sched: the run it is armed in
         self.fn = fn
         self.args = args
         self.ctx = contextvars.copy_context()
@@ -354,19 +336,15 @@ class _FuncTimer(Timer):
     def _arm_locked(self, d: float) -> bool:
         """(Re-)arm to fire in ``d`` seconds; True if it was pending. st.lock held."""
         st = self._fst
-        sched = st.sched
+        sched = st.rt.sched
         if sched.stopping:
             # Made in a run that has ended: move to the one running now.
             sched = _need_sched("Timer.reset")
-            st.sched = sched
-            st.rt = _RTimer(_fire_func, st)
+            st.rt = _RTimer(sched, _fire_func, st)
         rt = st.rt
         was = st.armed != -1
-        with sched.lock:
-            sched.timers.delete(rt)
-            pm = sched.addtimer_locked(rt, sched.clock.now() + max(d, 0.0))
-            st.armed = rt.seq
-        wake_m(pm)
+        rt.reset(sched.clock.now() + max(d, 0.0))
+        st.armed = rt.seq
         return was
 
     def stop(self) -> bool:
@@ -376,10 +354,7 @@ class _FuncTimer(Timer):
         with st.lock:
             was = st.armed != -1
             st.armed = -1
-            sched = st.sched
-            if not sched.stopping:
-                with sched.lock:
-                    sched.timers.delete(st.rt)
+            st.rt.stop()
         return was
 
     def reset(self, seconds: float) -> bool:

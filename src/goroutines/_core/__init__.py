@@ -1,4 +1,4 @@
-"""The runtime core: G, M, Sched, the schedule loop, timers and sysmon.
+"""The runtime core: G, M, Sched, the schedule loop, timers, the wait queue and sysmon.
 
 This is the internal API the outer modules (_chan, _select, _time, _sync,
 _context) may use; they import ``goroutines._core`` and never its
@@ -54,7 +54,8 @@ from ._runtime import (
 )
 from ._sched import M, Sched, wake_m
 from ._schedule import REQUEUE, Commit
-from ._timers import FakeClock, Timer
+from ._timer import Timer
+from ._timers import FakeClock
 from ._trace import Event, Tracer, now_ns
 from ._traceback import GoroutineInfo, in_blocking_call, stacks
 from ._traps import (
@@ -67,8 +68,15 @@ from ._traps import (
     syscall,
     unlock_os_thread,
 )
+from ._waitq import GRANTED, HANDOFF, WOKEN, WaitQueue, wake, wake_all
 
 __all__ = [
+    "GRANTED",
+    "HANDOFF",
+    "WOKEN",
+    "WaitQueue",
+    "wake",
+    "wake_all",
     "EVICTED",
     "READ",
     "READY",

@@ -230,8 +230,13 @@ def findrunnable(m: M) -> G | None:
             lock.release()
             return None
         nio = sched.io_waiters()
-        if (sched.timers.nlive or nio) and sched.poller is None:
+        if (sched.timers.nlive or nio) and sched.poller is None and sched.netpollm is None:
             # Wait for the earliest timer or for I/O (or to be handed a P).
+            # Not while the last poller is still on its way out of the
+            # netpoller (taken off its post, its wake-up byte not yet
+            # read): this M would take that byte and both would block on.
+            # It goes round findrunnable and takes the post again; this M
+            # parks on midle (Go's: one M polls, the others stop).
             sched.poller = m
             # Capped: an M waiting "forever" wakes now and then to look again
             # (and a timer years away must not overflow the wait). A fake
@@ -244,6 +249,7 @@ def findrunnable(m: M) -> G | None:
                 wait = min(sched.timers.earliest() - _monotonic(), _MAX_WAIT)
             if nio:
                 m.inpoll = True
+                sched.netpollm = m
                 lock.release()
                 if sched.trace is not None:
                     emit(m, "mpark", 0, "netpoll")
@@ -252,6 +258,7 @@ def findrunnable(m: M) -> G | None:
                 parked = False
                 with lock:
                     m.inpoll = False
+                    sched.netpollm = None
                     sched.lastpoll = _monotonic()
                     if sched.poller is m:
                         sched.poller = None

@@ -40,7 +40,7 @@ from ._runctx import current_sched
 from ._runctx import tls as _tls
 from ._sched import M, Sched, wake_m
 from ._schedule import Commit
-from ._timers import Timer
+from ._timer import Timer
 from ._traps import current
 
 READ = selectors.EVENT_READ
@@ -318,6 +318,20 @@ def _io_timeout(arg: Any, seq: int) -> None:
         g = entry[0]
         g.param = TIMEOUT
         ready(g, getattr(_tls, "m", None))
+        _drained(np, current_sched())
+
+
+def _drained(np: Netpoll, sched: Sched | None) -> None:
+    """Waits were just ended by someone other than the poller (a deadline,
+    a close): wake a poller left blocked in the netpoller for nothing (see
+    Sched.netpoll_drained_locked). ``nwaiters`` is read without the lock:
+    our own decrement is seen, and whoever ends the last wait after us
+    looks again."""
+    if sched is None or np.nwaiters:
+        return
+    with sched.lock:
+        pm = sched.netpoll_drained_locked()
+    wake_m(pm)
 
 
 def get_netpoll(sched: Sched) -> Netpoll:
@@ -361,7 +375,7 @@ class WaitFD:
         if timeout is not None and timeout <= 0:
             return TIMEOUT
         entry: list[Any] = [g, None]
-        t = Timer(_io_timeout, (np, fd, mode, entry)) if timeout is not None else None
+        t = Timer(sched, _io_timeout, (np, fd, mode, entry)) if timeout is not None else None
         deadline = time.monotonic() + timeout if timeout is not None else 0.0
         lk = np.lock
         lk.acquire()
@@ -374,15 +388,14 @@ class WaitFD:
         def commit(m2: M, g2: G) -> None:
             lk.release()
             with sched.lock:
-                pm = sched.addtimer_locked(t, deadline) if t is not None else None
+                pm = t.start_locked(deadline) if t is not None else None
                 if pm is None and sched.poller is not None and not sched.poller.inpoll:
                     pm = sched.take_poller_locked()
             wake_m(pm)
 
         r = yield Commit(commit, WAIT_IO)
         if t is not None and r != TIMEOUT:
-            with sched.lock:
-                sched.timers.delete(t)
+            t.stop()
         return r
 
 
@@ -393,5 +406,8 @@ def evict_fd(fd: int) -> None:
     np = sched.netpoll if sched is not None else None
     if np is None:
         return
-    for g in np.evict(fd):
+    gs = np.evict(fd)
+    for g in gs:
         ready(g, m)
+    if gs:
+        _drained(np, sched)

@@ -52,6 +52,9 @@ def inject(sched: Sched, gs: list[G]) -> None:
             sched.runq.append(g)
         for _ in range(min(len(gs), len(sched.pidle))):
             towake.append(sched.wakep_locked())
+        # Taken by a quick look: a poller blocked in the netpoller may now
+        # wait there for nothing.
+        towake.append(sched.netpoll_drained_locked())
     for m in towake:
         wake_m(m)
 

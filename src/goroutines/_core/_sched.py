@@ -58,6 +58,16 @@ tests, and by every M about to go idle in debug mode):
     live M could still make a goroutine runnable, so deadlock is declared
     only by the last M to go idle, with the run queue empty, no live timer
     and no I/O awaited (``checkdead``).
+  * at most one M is blocked in the netpoller (``netpollm``, Go's
+    ``sched.lastpoll == 0``), and it returns promptly once nobody awaits
+    I/O: counted as running, an M left there would keep checkdead (and a
+    bubble's fake clock) waiting for an hour. Two rules keep it so: an M
+    taken off the poller post stays ``netpollm`` until its poll returns,
+    and no other M blocks in the netpoller meanwhile (it would drain the
+    one wake-up byte, meant for the first: both block on); and whoever
+    takes the last I/O waiter while the poller is blocked there (a quick
+    look by a running M or sysmon, an I/O deadline, a close) wakes it
+    (``netpoll_drained_locked``).
 
 Waking a parked M: whoever takes it off ``midle`` or ``poller`` (under the
 lock) wakes it exactly once with wake_m(): by releasing its note, or, for a
@@ -161,8 +171,10 @@ class P:
     docstring): appended to by the owner M only, at most LOCAL_RUNQ long,
     taken from at the head by the owner and by stealers.
 
-    ``schedtick`` counts Gs started on this P; written by the owner M without
-    a lock and read racily by sysmon, which only needs to see it change.
+    ``schedtick`` counts Gs started on this P (the C run loop stores it
+    modulo 244, a multiple of 61: a cached small int, no allocation per
+    pick); written by the owner M without a lock and read racily by sysmon,
+    which only needs to see it change.
 
     ``rand``: this P's random source (Go's per-M fastrand), derived from the
     run's seed and the P's id, so that a run at GOMAXPROCS=1 draws the same
@@ -334,6 +346,7 @@ class Sched:
         "netpoll",
         "nexternal",
         "nmspinning",
+        "netpollm",
         "npolling",
         "outcome",
         "pidle",
@@ -396,6 +409,10 @@ class Sched:
         self.lockedidle: list[M] = []
 
         self.poller: M | None = None
+        # The M blocked in Netpoll.poll, from when it starts that poll until
+        # it returns (also after it was taken off the poller post): while
+        # one is, no other M blocks there (see Invariants).
+        self.netpollm: M | None = None
         # Spinning Ms (looking for work to steal); read without the lock as
         # a hint by wakep, which rechecks under it.
         self.nmspinning = 0
@@ -409,7 +426,8 @@ class Sched:
         self.netpoll: Any = None
         self.lastpoll = 0.0
         # Threads that are not Ms (sysmon) inside a non-blocking poll: they
-        # may hold claimed I/O waiters not yet queued, so checkdead waits.
+        # may hold claimed I/O waiters not yet queued, so checkdead waits;
+        # the poller, having found nothing, makes the check itself after.
         self.npolling = 0
         # The plain threads' part of deadlock detection (see _plain.py).
         self.plain = PlainThreads()
@@ -460,7 +478,9 @@ class Sched:
 
     @locked_by("lock", "Sched.lock")
     def addtimer_locked(self, t: Any, when: float) -> M | None:
-        """Arm ``t``; returns the poller to wake when it is now the earliest.
+        """Arm (or re-arm) ``t``; returns the poller to wake when it is now
+        the earliest. The heap side of ``_timer.Timer.start``/``reset``,
+        which every timer of the runtime is armed through.
 
         The woken poller goes round findrunnable again and waits for the new
         earliest timer. With no poller, a running M sees the timer at its
@@ -480,20 +500,23 @@ class Sched:
         m.wake_break = m.inpoll
         return m
 
+    @locked_by("lock", "Sched.lock")
+    def netpoll_drained_locked(self) -> M | None:
+        """Goroutines awaiting I/O were just made runnable by someone other
+        than the M blocked in the netpoller (the poller): if none is left,
+        that M waits there for nothing while checkdead counts it as
+        running, so it is taken off its post for the caller to wake with
+        wake_m(); it goes round findrunnable and parks counted idle."""
+        pm = self.poller
+        if pm is not None and pm.inpoll and not self.io_waiters():
+            return self.take_poller_locked()
+        return None
+
     def io_waiters(self) -> int:
         np = self.netpoll
         return np.nwaiters if np is not None else 0
 
     # ------------------------------------------------------------------ goroutine ids and records
-
-    @locked_by("lock", "Sched.lock")
-    def newg_locked(self) -> G:
-        """A G record for a new goroutine: reused from gfree when possible."""
-        g = self.gfree.pop() if self.gfree else G()
-        self.goidgen += 1
-        g.id = self.goidgen
-        self.allgs[g.id] = g
-        return g
 
     def num_goroutine(self) -> int:
         with self.lock:

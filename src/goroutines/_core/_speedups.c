@@ -1,4 +1,4 @@
-/* goroutines._core._speedups: the channel fast paths in C (optional).
+/* goroutines._core._speedups: the channel and select fast paths in C (optional).
  *
  * What this module owns, and what it does not:
  *
@@ -9,21 +9,32 @@
  *               _chan.py) plus send()/recv()/recv_ok(). _chan.Chan derives
  *               from it; the pure-Python build uses a class with the same
  *               slots instead.
+ *   wait queues q_deq/q_peek_live/q_enq: _chan's _deq/_peek_live/_enq on
+ *               the same queue shapes (None, one waiter, a deque; a waiter
+ *               a G or a select's tuple), shared by the operations and
+ *               select.
  *   SendOp,     the operation objects. Awaiting one runs the fast path
- *   RecvOp      here: hand a value to (or take one from) a single waiting
- *               plain goroutine, use the buffer, or park on an empty wait
- *               queue. Anything else -- closed channel, a select waiter or
- *               several waiters queued, no P (preempted), not on an M --
- *               drops the channel lock untouched and calls the Python
- *               implementation in _chan.py, which does it all from scratch.
+ *   RecvOp      here: hand a value to (or take one from) the first live
+ *               waiter -- a G or a select, whose token it claims -- use the
+ *               buffer, or queue and park. Anything else -- closed channel,
+ *               no P (preempted), not on an M -- drops the channel lock
+ *               untouched and calls the Python implementation in _chan.py,
+ *               which does it all from scratch.
+ *   SelectBase, the fields of _select.Select and its await: selectgo's
+ *   select()    algorithm (see "select" below) for up to SEL_MAX cases of
+ *               C operations, drawing from the P's seeded generator where
+ *               selectgo draws; other shapes go to selectgo. select() makes
+ *               the Select; a call it does not check quickly is the Python
+ *               select's.
  *   Ring        a buffered channel's buffer (deque's append/popleft/clear/
  *               len), pushed and popped by the fast paths without a call.
  *   Await       what ``await op`` iterates: either a value to return at
  *               once, or a park: yield the channel lock to the M (which
  *               releases it after marking the G waiting, exactly as the
  *               Python generator does), then return the resume value.
- *   ready()     _ready.ready's common case (the caller's P's runnext is
- *               empty); every other case calls the Python ready.
+ *   ready()     _ready.ready's common cases (runnext empty, or its occupant
+ *               displaced to the local queue when no P is idle); every
+ *               other case calls the Python ready.
  *   go()        _runtime.go, _lifecycle.newproc and _lifecycle.goexit's common case
  *               (see "spawn and exit"); the rest calls them.
  *
@@ -42,6 +53,14 @@
  *                          ready() (which may take Sched.lock), or handed to
  *                          the M with a park (released in park_on_lock
  *                          after the G is marked waiting).
+ *   select                 every case's channel Lock, each taken once in
+ *                          address (id()) order -- selectgo's order, so a C
+ *                          and a Python select never deadlock -- held from
+ *                          the first look at a queue until the result is
+ *                          decided, or handed to the M as a tuple with the
+ *                          park. A waiter's token is claimed with one CAS
+ *                          (mu_trylock), read as stale with a relaxed load.
+ *                          The P's ``rand``: its owner's (see _sched.P).
  *   Ring                   its channel's Lock; ``len`` alone is also read
  *                          without it (len(ch), a snapshot: relaxed atomic).
  *   take_global            Sched.lock around the global run queue, ``pidle``,
@@ -61,10 +80,12 @@
  *                          queues"), then take_global.
  *   slot writes            G and M slots have one writer at a time (the G's
  *                          owner, the M itself; _g.py, _schedule.py), ordered by
- *                          the lock or queue that handed them over: an atomic
- *                          exchange on a free-threaded build, so an unlocked
- *                          reader sees the old or new value and the old one
- *                          is dropped once. P.schedtick, which a retaken P's
+ *                          the lock or queue that handed them over: the
+ *                          writer reads the old value plainly and stores the
+ *                          new one with a release store on a free-threaded
+ *                          build, so an unlocked reader sees the old or new
+ *                          value, and the old one is dropped once (by that
+ *                          one writer). P.schedtick, which a retaken P's
  *                          old and new owner may both store, is stored as the
  *                          member descriptor stores it: under the object's
  *                          critical section (a per-object mutex, a leaf:
@@ -136,6 +157,7 @@ static PyTypeObject *G_type = NULL;
 static Py_ssize_t off_g_param = -1, off_g_status = -1, off_g_waitreason = -1, off_g_waitchan = -1;
 static Py_ssize_t off_m_p = -1, off_m_curg = -1, off_m_sched = -1;
 static Py_ssize_t off_p_runnext = -1, off_p_schedtick = -1, off_p_runq = -1;
+static Py_ssize_t off_p_rand = -1;     /* P.rand (select's draws): set once per P */
 static Py_ssize_t off_g_coro = -1, off_g_waitsince = -1, off_g_ctx = -1;
 static Py_ssize_t off_g_stacklock = -1;  /* -1: G has no stacklock slot */
 /* lock_os_thread (_lockos.py): the M a G is wired to, the G wired to an M. */
@@ -164,11 +186,66 @@ static PyObject *recv_slow = NULL;        /* _chan._recv_await(op) */
 static PyObject *send_closed = NULL;      /* _chan._send_closed() -> exception */
 static PyObject *deque_append = NULL;     /* collections.deque.append */
 static PyObject *deque_popleft = NULL;    /* collections.deque.popleft */
+/* Their C functions, called directly on an exact deque (what the method
+ * descriptor's call does after checking the argument's type): NULL when
+ * they are not the plain METH_O / METH_NOARGS functions expected. On a
+ * free-threaded build that function takes the deque's critical section. */
+static PyCFunction deque_append_c = NULL;
+static PyCFunction deque_popleft_c = NULL;
+
+/* dq.popleft() and dq.append(v) for an exact deque ``dq``. */
+static inline PyObject *
+dq_popleft(PyObject *dq)
+{
+    if (deque_popleft_c != NULL)
+        return deque_popleft_c(dq, NULL);
+    PyObject *args[1] = {dq};
+    return PyObject_Vectorcall(deque_popleft, args, 1, NULL);
+}
+
+static inline PyObject *
+dq_append(PyObject *dq, PyObject *v)
+{
+    if (deque_append_c != NULL)
+        return deque_append_c(dq, v);
+    PyObject *args[2] = {dq, v};
+    return PyObject_Vectorcall(deque_append, args, 2, NULL);
+}
+
 static PyTypeObject *deque_type = NULL;
+
+/* Per-thread state, all in one thread-local record: in a shared object each
+ * thread-local variable's address is a call (__tls_get_addr) unless the
+ * compiler can reuse one it computed, and it reuses it for fields of one
+ * variable. The tls_* names below are its fields; each is described where
+ * it is used. */
+struct gr_tls {
+    PyObject *m;                /* this thread's M, borrowed (set_m) */
+    PyObject *now;              /* last Sched.coarse_now seen (strong) */
+    PyObject *tick;             /* last P.schedtick this M stored (strong) */
+    long tick_val;              /* its value (free-threaded builds) */
+    struct AwaitObject *await_; /* the last Await made (strong) */
+    struct AwaitObject *free;   /* free Awaits, chained through value */
+    int nfree;
+    int in_exec;                /* execute() is running a goroutine */
+    struct AwaitObject *done;   /* this M's A_DONE Await (strong) */
+    PyObject *stop;             /* the kept StopIteration (strong) */
+    struct SendOpObject *sfree; /* free SendOps, chained through value */
+    int nsfree;
+};
+/* glibc places a dlopen()ed module's initial-exec thread-locals in the
+ * static TLS block's reserve (this record is far smaller than it), and then
+ * a field is one %fs-relative move instead of a __tls_get_addr call. */
+#if defined(__GLIBC__) && (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__aarch64__))
+#define GR_TLS_MODEL __attribute__((tls_model("initial-exec")))
+#else
+#define GR_TLS_MODEL
+#endif
+static _Thread_local struct gr_tls gr_tls GR_TLS_MODEL;
 
 /* This thread's M (a borrowed reference: the M object outlives its thread's
  * schedule loop, which clears this before it returns). */
-static _Thread_local PyObject *tls_m = NULL;
+#define tls_m (gr_tls.m)
 
 /* A slot's word. Plain access only where the slot's writer is this thread
  * or a lock this thread holds orders it; else slot_load / slot_get_ref. */
@@ -202,6 +279,58 @@ slot_get_ref(PyObject *obj, Py_ssize_t off)
     return v;
 }
 
+/* A strong reference to the value of a slot that other threads replace
+ * (so that slot_get_ref's critical section is needed in general), without
+ * that critical section when the slot still holds the object this thread
+ * saw last: ``*cache`` is this thread's own strong reference to it. The
+ * comparison is of identities only (an atomic load, no dereference): while
+ * we hold a reference to the cached object its memory cannot be reused, so
+ * a slot word equal to it IS it. Otherwise the critical-section read, and
+ * the cache moves to the new value. Thread-local caches: Sched.coarse_now
+ * (sysmon replaces it every few ms; read on every park) and P.schedtick
+ * (read on every pick, see tick_load). Cleared by set_m(None). */
+static inline PyObject *
+slot_get_ref_cached(PyObject *obj, Py_ssize_t off, PyObject **cache)
+{
+#ifdef GR_FT
+    PyObject *c = *cache;
+    if (c != NULL && slot_load(obj, off) == c)
+        return Py_NewRef(c);
+    PyObject *v = slot_get_ref(obj, off);
+    if (v != NULL)
+        Py_XSETREF(*cache, Py_NewRef(v));
+    return v;
+#else
+    (void)cache;
+    return slot_get_ref(obj, off);
+#endif
+}
+
+#define tls_now (gr_tls.now)         /* last Sched.coarse_now seen */
+#define tls_tick (gr_tls.tick)       /* last P.schedtick this M stored */
+#define tls_tick_val (gr_tls.tick_val)  /* its value (free-threaded builds) */
+
+/* P.schedtick as a C long (-1 with an exception if it is not an int; -2
+ * without one if it is not an exact int: leave it to Python). The common
+ * case -- the slot still holds the int this M stored last -- reads no
+ * object at all and takes no critical section. */
+static inline long
+tick_load(PyObject *p, Py_ssize_t off)
+{
+#ifdef GR_FT
+    if (tls_tick != NULL && slot_load(p, off) == tls_tick)
+        return tls_tick_val;
+#endif
+    PyObject *t = slot_get_ref(p, off);
+    if (t == NULL || !PyLong_CheckExact(t)) {
+        Py_XDECREF(t);
+        return -2;
+    }
+    long v = PyLong_AsLong(t);
+    Py_DECREF(t);
+    return v;
+}
+
 /* sched.trace is None (tracing off)? An unset slot counts as off. */
 static inline int
 trace_off(PyObject *sched)
@@ -212,20 +341,20 @@ trace_off(PyObject *sched)
 
 /* Store a new reference to v in a slot whose writers take turns (one at a
  * time, ordered by a lock or a queue: every G and M slot the C code writes,
- * see _g.py and _schedule.py). On a free-threaded build an atomic exchange: a
- * reader without the lock (a member descriptor: atomic load, then a checked
- * incref) sees the old or the new value, and the old one is dropped once. */
+ * see _g.py and _schedule.py). The writer is the only thread storing the
+ * slot meanwhile, so it reads the old value with a plain load; on a
+ * free-threaded build the store is a release store (a plain move on x86,
+ * where an exchange would be a locked instruction), so a reader without the
+ * lock (a member descriptor: atomic load, then a checked incref) sees the
+ * old value or the new one, fully made. The old one is dropped once: by
+ * its one writer. */
 static inline void
 slot_set(PyObject *obj, Py_ssize_t off, PyObject *v)
 {
     PyObject **p = (PyObject **)((char *)obj + off);
     Py_INCREF(v);
-#ifdef GR_FT
-    PyObject *old = __atomic_exchange_n(p, v, __ATOMIC_ACQ_REL);
-#else
-    PyObject *old = *p;
-    *p = v;
-#endif
+    PyObject *old = GR_LOAD_RELAXED(*p);
+    GR_STORE_RELEASE(*p, v);
     Py_XDECREF(old);
 }
 
@@ -269,10 +398,11 @@ enum {
     FB_QUEUE,       /* a select waiter, or several waiters, queued */
     FB_PARK,        /* would block, and cannot park here (queue not empty, no G) */
     FB_READY,       /* ready(): runnext occupied, tracing, no P: _ready_py */
+    FB_SELECT,      /* a select the C one does not do (no cases, > SEL_MAX, no G, foreign ops) */
     FB_SPAWN,       /* go()/newproc/goexit not the common case: _runtime.go, _lifecycle */
     FB_N,
 };
-static const char *fb_names[FB_N] = {"off", "not_m", "chan", "closed", "queue", "park", "ready", "spawn"};
+static const char *fb_names[FB_N] = {"off", "not_m", "chan", "closed", "queue", "park", "ready", "select", "spawn"};
 static Py_ssize_t fb_count[FB_N];
 
 static inline void
@@ -604,22 +734,52 @@ static PyTypeObject Lock_Type = {
 enum {
     A_VALUE,        /* return value at the first send */
     A_DONE,         /* the shared "sent" result: return None, always */
+    /* Each A_PARK_* is followed by its A_WAIT_*: the yield steps to state + 1. */
     A_PARK_RECV,    /* yield lock, then return the resume value (mode) */
-    A_PARK_SEND,    /* yield lock, then return None or raise if CLOSED */
     A_WAIT_RECV,    /* A_PARK_RECV after its yield */
+    A_PARK_SEND,    /* yield lock, then return None or raise if CLOSED */
     A_WAIT_SEND,    /* A_PARK_SEND after its yield */
+    A_PARK_SELECT,  /* yield the tuple of locks, then return the (case, value, ok) resumed with */
+    A_WAIT_SELECT,  /* A_PARK_SELECT after its yield */
     A_FINISHED,
 };
 
-typedef struct {
+typedef struct AwaitObject {
     PyObject_HEAD
     int state;
     int mode;               /* RecvOp.with_ok: 0 value, 1 (value, ok), 2 async for */
-    PyObject *value;        /* A_VALUE: the result; A_PARK_*: the channel lock */
+    PyObject *value;        /* A_VALUE: the result; A_PARK_*: the channel lock(s) */
 } AwaitObject;
 
 static PyTypeObject Await_Type;
 static AwaitObject *the_done = NULL;   /* immutable singleton in state A_DONE */
+/* This M thread's own A_DONE Await (set_m(None) drops it): the one a
+ * send that completes at once returns, so that its reference count is
+ * counted by its owning thread (on a free-threaded build an object made
+ * by another thread -- the_done -- is counted with atomic operations). */
+#define tls_done (gr_tls.done)
+
+static PyObject *
+done_await(void)
+{
+    AwaitObject *d = tls_done;
+    if (d == NULL) {
+        d = the_done;
+        if (tls_m != NULL) {
+            AwaitObject *a = PyObject_New(AwaitObject, &Await_Type);
+            if (a != NULL) {
+                a->state = A_DONE;
+                a->mode = 0;
+                a->value = NULL;
+                tls_done = d = a;
+            }
+            else
+                PyErr_Clear();  /* the shared one does as well */
+        }
+    }
+    Py_INCREF(d);
+    return (PyObject *)d;
+}
 
 /* An Await is not tracked by the cyclic GC: only the awaiting coroutine's
  * frame refers to it, and what it holds (a received value on its way to
@@ -627,11 +787,21 @@ static AwaitObject *the_done = NULL;   /* immutable singleton in state A_DONE */
  *
  * Each M thread keeps the last Await it made (tls_await, a reference of
  * its own) and reuses it when nobody else holds it any more (refcount 1):
- * a finished Await holds nothing (its value moved out in am_send), so reuse
- * retains no user object. Cleared by set_m(None) when the M's loop ends. */
-static _Thread_local AwaitObject *tls_await = NULL;
+ * no allocation, no deallocation. When the last one is still held (by a
+ * parked frame, say: a ping-pong has two Awaits alive at a time per pair of
+ * goroutines), a new one comes from this thread's free list (tls_free, up
+ * to AWAIT_FREE Awaits chained through ``value``) and becomes the last one:
+ * an Await freed on an M goes there instead of back to the allocator.
+ * Whatever thread frees an Await puts it on its own list; only M threads
+ * keep one (tls_m set), and set_m(None) empties both. A finished or freed
+ * Await holds nothing (its value moved out in am_send, or was cleared), so
+ * neither retains a user object. */
+#define AWAIT_FREE 16
+#define tls_await (gr_tls.await_)
+#define tls_free (gr_tls.free)
+#define tls_nfree (gr_tls.nfree)
 
-static PyObject *
+static inline PyObject *
 await_new(int state, int mode, PyObject *value /* stolen */)
 {
     AwaitObject *a = tls_await;
@@ -644,14 +814,29 @@ await_new(int state, int mode, PyObject *value /* stolen */)
         Py_INCREF(a);
     }
     else {
-        a = PyObject_New(AwaitObject, &Await_Type);
-        if (a == NULL) {
-            Py_XDECREF(value);
-            return NULL;
+        a = tls_free;
+        if (a != NULL) {
+            tls_free = (AwaitObject *)a->value;
+            tls_nfree--;
+            /* Memory of a dead object, ours alone: start it as a new one
+             * (reference count 1, owned by this thread). */
+            (void)PyObject_Init((PyObject *)a, &Await_Type);
         }
-        if (tls_m != NULL && tls_await == NULL) {
+        else {
+            a = PyObject_New(AwaitObject, &Await_Type);
+            if (a == NULL) {
+                Py_XDECREF(value);
+                return NULL;
+            }
+        }
+        if (tls_m != NULL) {
+            /* It is the last one now; the old last one lives on in its
+             * holder's frame and is freed (to a free list) from there. */
             Py_INCREF(a);
+            AwaitObject *old = tls_await;
             tls_await = a;
+            a->value = NULL;
+            Py_XDECREF(old);
         }
     }
     a->state = state;
@@ -664,7 +849,25 @@ static void
 Await_dealloc(AwaitObject *self)
 {
     Py_CLEAR(self->value);
+    if (tls_m != NULL && tls_nfree < AWAIT_FREE) {
+        self->value = (PyObject *)tls_free;
+        tls_free = self;
+        tls_nfree++;
+        return;
+    }
     PyObject_Free(self);
+}
+
+/* This thread's free Awaits go back to the allocator (its M loop ended). */
+static void
+await_free_all(void)
+{
+    while (tls_free != NULL) {
+        AwaitObject *a = tls_free;
+        tls_free = (AwaitObject *)a->value;
+        PyObject_Free(a);
+    }
+    tls_nfree = 0;
 }
 
 /* The closed-channel result of a receive in ``mode``. */
@@ -700,9 +903,10 @@ Await_am_send(AwaitObject *self, PyObject *arg, PyObject **result)
         return PYGEN_RETURN;
     case A_PARK_RECV:
     case A_PARK_SEND:
+    case A_PARK_SELECT:
         /* The lock goes up to the M, which releases it once the G is
          * marked waiting; we drop our reference now. */
-        self->state = self->state == A_PARK_RECV ? A_WAIT_RECV : A_WAIT_SEND;
+        self->state += 1;   /* its A_WAIT_* */
         *result = self->value;
         self->value = NULL;
         return PYGEN_NEXT;
@@ -731,6 +935,22 @@ Await_am_send(AwaitObject *self, PyObject *arg, PyObject **result)
         Py_INCREF(Py_None);
         *result = Py_None;
         return PYGEN_RETURN;
+    case A_WAIT_SELECT:
+        /* The waker's (case, value, ok); a send case's channel closed:
+         * (case, CLOSED, False), which raises, as selectgo does. */
+        self->state = A_FINISHED;
+        if (PyTuple_CheckExact(arg) && PyTuple_GET_SIZE(arg) == 3 && PyTuple_GET_ITEM(arg, 1) == CLOSED) {
+            PyObject *exc = PyObject_CallNoArgs(send_closed);
+            if (exc != NULL) {
+                PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+                Py_DECREF(exc);
+            }
+            *result = NULL;
+            return PYGEN_ERROR;
+        }
+        Py_INCREF(arg);
+        *result = arg;
+        return PYGEN_RETURN;
     default:
         Py_INCREF(Py_None);
         *result = Py_None;
@@ -743,16 +963,112 @@ Await_am_send(AwaitObject *self, PyObject *arg, PyObject **result)
  * None, else a send() call), and on 3.11 when a trace function is set. */
 
 /* Return ``r`` (stolen, not None) as StopIteration(r), wrapped so that a
- * tuple stays one value. */
+ * tuple stays one value.
+ *
+ * Python 3.12 and later take an awaited iterator's result this way even
+ * when it is there at once (SEND calls tp_iternext, not am_send): each
+ * receive that completes without parking raises one. Making and freeing
+ * a StopIteration is most of that cost, so each M thread keeps one
+ * (tls_stop) and raises it again once nothing else refers to it (reference
+ * count 1: ours). The interpreter takes the value out and drops the
+ * exception without looking at anything else, but whoever catches one sees
+ * a fresh exception: args (r,), no traceback, context, cause, notes or
+ * attributes left from an earlier use. It is raised as is (no implicit
+ * __context__ chaining: it ends its life inside the SEND that asked).
+ *
+ * The kept exception must not keep a received value alive after its use
+ * (an idle M holding the last value would keep, say, a dropped Ticker's
+ * channel alive): it is used only while execute() runs a goroutine
+ * (tls_in_exec), and execute() empties it (stop_release) as soon as the
+ * goroutine yields. */
+#define tls_stop (gr_tls.stop)
+#define tls_in_exec (gr_tls.in_exec)
+
+/* Drop the value the kept StopIteration carried, unless someone else holds
+ * the exception (then it is theirs to look at, and stays as it is). */
+static inline void
+stop_release(void)
+{
+    PyObject *e = tls_stop;
+    if (e == NULL || ((PyStopIterationObject *)e)->value == NULL)
+        return;
+    if (Py_REFCNT(e) != 1)
+        return;
+    GR_FENCE_ACQUIRE();
+    PyStopIterationObject *s = (PyStopIterationObject *)e;
+    Py_CLEAR(s->value);
+    PyObject *args = s->args;
+#if PY_VERSION_HEX < 0x030E0000
+    if (args != NULL && PyTuple_CheckExact(args) && PyTuple_GET_SIZE(args) == 1 && Py_REFCNT(args) == 1) {
+        /* kept for the next use (see stop_with) */
+        PyObject *old = PyTuple_GET_ITEM(args, 0);
+        Py_INCREF(Py_None);
+        PyTuple_SET_ITEM(args, 0, Py_None);
+        Py_DECREF(old);
+        return;
+    }
+#endif
+    Py_XSETREF(s->args, PyTuple_New(0));
+}
+
 static PyObject *
 stop_with(PyObject *r)
 {
-    PyObject *e = PyObject_CallOneArg(PyExc_StopIteration, r);
-    Py_DECREF(r);
-    if (e != NULL) {
-        PyErr_SetObject(PyExc_StopIteration, e);
-        Py_DECREF(e);
+    PyObject *e = tls_stop;
+    if (e != NULL && tls_in_exec && Py_REFCNT(e) == 1) {
+        /* The last other holder may have been another thread: order our
+         * writes after its release. */
+        GR_FENCE_ACQUIRE();
+        PyStopIterationObject *s = (PyStopIterationObject *)e;
+        PyObject *args = s->args;
+#if PY_VERSION_HEX < 0x030E0000
+        /* (3.14's tuples cache their hash: no refilling there.) */
+        if (args != NULL && PyTuple_CheckExact(args) && PyTuple_GET_SIZE(args) == 1 && Py_REFCNT(args) == 1) {
+            /* The args tuple is the exception's alone: refill it. */
+            PyObject *old = PyTuple_GET_ITEM(args, 0);
+            Py_INCREF(r);
+            PyTuple_SET_ITEM(args, 0, r);
+            Py_DECREF(old);
+        }
+        else
+#endif
+        {
+            PyObject *t = PyTuple_Pack(1, r);
+            if (t == NULL) {
+                Py_DECREF(r);
+                return NULL;
+            }
+            Py_XSETREF(s->args, t);
+        }
+        Py_XSETREF(s->value, r);    /* our reference to r moves here */
+        if (s->traceback != NULL || s->context != NULL || s->cause != NULL || s->notes != NULL ||
+            s->dict != NULL || s->suppress_context) {
+            Py_CLEAR(s->traceback);
+            Py_CLEAR(s->context);
+            Py_CLEAR(s->cause);
+            Py_CLEAR(s->notes);
+            Py_CLEAR(s->dict);
+            s->suppress_context = 0;
+        }
+        Py_INCREF(e);
+#if PY_VERSION_HEX >= 0x030C0000
+        PyErr_SetRaisedException(e);
+#else
+        PyErr_Restore(Py_NewRef(PyExc_StopIteration), e, NULL);
+#endif
+        return NULL;
     }
+    e = PyObject_CallOneArg(PyExc_StopIteration, r);
+    Py_DECREF(r);
+    if (e == NULL)
+        return NULL;
+    if (tls_in_exec && tls_stop == NULL && Py_IS_TYPE(e, (PyTypeObject *)PyExc_StopIteration))
+        tls_stop = Py_NewRef(e);
+#if PY_VERSION_HEX >= 0x030C0000
+    PyErr_SetRaisedException(e);
+#else
+    PyErr_Restore(Py_NewRef(PyExc_StopIteration), e, NULL);
+#endif
     return NULL;
 }
 
@@ -804,8 +1120,8 @@ Await_send(AwaitObject *self, PyObject *arg)
 static PyObject *
 Await_repr(AwaitObject *self)
 {
-    static const char *names[] = {"value", "done", "park recv", "park send",
-                                  "waiting recv", "waiting send", "finished"};
+    static const char *names[] = {"value", "done", "park recv", "waiting recv", "park send",
+                                  "waiting send", "park select", "waiting select", "finished"};
     return PyUnicode_FromFormat("<goroutines await: %s>", names[self->state]);
 }
 
@@ -833,12 +1149,68 @@ static PyTypeObject Await_Type = {
 
 /* ------------------------------------------------------------------ ready */
 
-/* Make ``g`` runnable from ``m`` (a running M): the common case of
- * _ready.ready -- tracing off, the P's runnext empty -- done here; every
- * other case by the Python function, and the recheck after a P was
- * retaken meanwhile by _ready._unrunnext. Returns 0, or -1 with an
+/* Make ``g`` runnable from ``m`` (a running M): the common cases of
+ * _ready.ready -- tracing off, not wired to an M, and either the P's runnext
+ * empty, or its occupant displaced to the P's local queue when that has
+ * room and no P is idle (so wakep would do nothing: the ``pidle`` length
+ * is a hint read without Sched.lock, as wakep's own first look) -- done
+ * here; every other case by the Python function, and the recheck after a
+ * P was retaken meanwhile by _ready._unrunnext. Returns 0, or -1 with an
  * exception set. */
 static int call3(PyObject *fn, PyObject *a, PyObject *b, PyObject *c);
+static PyObject *deque_call1(PyObject *meth, PyObject *dq);
+static Py_ssize_t local_runq_max = 0;  /* _sched.LOCAL_RUNQ (setup_core); 0: never displace here */
+
+/* c_ready with the P's runnext occupied: displace the occupant (Go's
+ * runqput with next=true) when the local queue has room and no P is idle;
+ * 1 done, 0 leave it to the Python ready, -1 error. */
+static int
+c_ready_displace(PyObject *g, PyObject *m, PyObject *sched, PyObject *p, PyObject *rn)
+{
+    PyObject *runq = SLOT(p, off_p_runq);   /* set once */
+    PyObject *pidle = off_s_pidle < 0 ? NULL : slot_load(sched, off_s_pidle);
+    if (runq == NULL || Py_TYPE(runq) != deque_type || pidle == NULL || !PyList_CheckExact(pidle) ||
+        GR_LOAD_RELAXED(((PyVarObject *)pidle)->ob_size) != 0 ||
+        GR_LOAD_RELAXED(((PyVarObject *)runq)->ob_size) >= local_runq_max)
+        return 0;
+    PyObject *old = deque_call1(deque_popleft, rn);
+    if (old == NULL) {
+        if (!PyErr_ExceptionMatches(PyExc_IndexError))
+            return -1;
+        PyErr_Clear();      /* a stealer took it meanwhile */
+    }
+    slot_set(g, off_g_status, RUNNABLE);
+    PyObject *args[2] = {rn, g};
+    PyObject *r = PyObject_Vectorcall(deque_append, args, 2, NULL);
+    if (r == NULL) {
+        Py_XDECREF(old);
+        return -1;
+    }
+    Py_DECREF(r);
+    if (old != NULL) {
+        /* Only this P's owner appends to its local queue. */
+        PyObject *a2[2] = {runq, old};
+        r = PyObject_Vectorcall(deque_append, a2, 2, NULL);
+        if (r == NULL) {
+            Py_DECREF(old);
+            return -1;
+        }
+        Py_DECREF(r);
+    }
+    if (slot_load(m, off_m_p) == p) {
+        Py_XDECREF(old);
+        return 1;
+    }
+    /* The P was retaken while we appended: take both back out of its
+     * queues (if its new owner has not run them yet), queue them globally. */
+    Py_INCREF(rn);
+    int err = call3(py_unrunnext, sched, rn, g);
+    Py_DECREF(rn);
+    if (err == 0 && old != NULL)
+        err = call3(py_unrunnext, sched, runq, old);
+    Py_XDECREF(old);
+    return err < 0 ? -1 : 1;
+}
 
 static int
 c_ready(PyObject *g, PyObject *m)
@@ -853,13 +1225,18 @@ c_ready(PyObject *g, PyObject *m)
     if (lm != NULL && lm != Py_None)
         goto python;    /* wired to its own M: _lockos.readylocked */
     PyObject *rn = SLOT(p, off_p_runnext);  /* set once */
-    if (rn == NULL || Py_TYPE(rn) != deque_type || GR_LOAD_RELAXED(((PyVarObject *)rn)->ob_size) != 0)
+    if (rn == NULL || Py_TYPE(rn) != deque_type)
         goto python;
     if (off_s_trace < 0 || !trace_off(sched))
         goto python;
+    if (GR_LOAD_RELAXED(((PyVarObject *)rn)->ob_size) != 0) {
+        int done = c_ready_displace(g, m, sched, p, rn);
+        if (done != 0)
+            return done < 0 ? -1 : 0;
+        goto python;
+    }
     slot_set(g, off_g_status, RUNNABLE);
-    PyObject *args[2] = {rn, g};
-    PyObject *r = PyObject_Vectorcall(deque_append, args, 2, NULL);
+    PyObject *r = dq_append(rn, g);
     if (r == NULL)
         return -1;
     Py_DECREF(r);
@@ -1123,7 +1500,7 @@ typedef struct {
 
 static PyTypeObject Chan_Type;
 
-typedef struct {
+typedef struct SendOpObject {
     PyObject_HEAD
     PyObject *chan;
     PyObject *value;
@@ -1194,12 +1571,30 @@ Chan_dealloc(ChanObject *self)
     tp->tp_free((PyObject *)self);
 }
 
+/* SendOps (one per ``ch.send(v)``) freed on an M go to that M's free list
+ * (tls_sfree, up to SENDOP_FREE, chained through ``value``; emptied by
+ * set_m(None)) instead of back to the allocator, as Awaits do. Only a
+ * clean one goes there: untracked, holding nothing, not finalized (see
+ * sendop_reusable). */
+#define SENDOP_FREE 16
+#define tls_sfree (gr_tls.sfree)
+#define tls_nsfree (gr_tls.nsfree)
+
 static PyObject *
 SendOp_make(PyObject *chan, PyObject *value)
 {
-    SendOpObject *op = PyObject_GC_New(SendOpObject, &SendOp_Type);
-    if (op == NULL)
-        return NULL;
+    SendOpObject *op = tls_sfree;
+    if (op != NULL) {
+        tls_sfree = (SendOpObject *)op->value;
+        tls_nsfree--;
+        /* A dead object's memory, ours alone: a new object again. */
+        (void)PyObject_Init((PyObject *)op, &SendOp_Type);
+    }
+    else {
+        op = PyObject_GC_New(SendOpObject, &SendOp_Type);
+        if (op == NULL)
+            return NULL;
+    }
     Py_INCREF(chan);
     op->chan = chan;
     Py_INCREF(value);
@@ -1298,6 +1693,278 @@ static PyTypeObject Chan_Type = {
     .tp_new = Chan_new,
 };
 
+/* ------------------------------------------------------------------ wait queues */
+
+/* A channel's wait queue (``recvq``/``sendq``) in the shape _chan.py keeps
+ * it: None (empty), one waiter held directly, or a deque once two wait. A
+ * waiter is a G (a plain send or receive) or a select waiter, the tuple
+ * (G or _blocking.ThreadWaiter, case index, value or None, token Lock).
+ * q_deq/q_peek_live/q_enq are _chan._deq/_peek_live/_enq for the C paths,
+ * step for step, so that both paths keep one queue discipline: the plain
+ * operations and select use them alike. The channel's Lock is held by the
+ * caller throughout (it guards the queue fields and the deques in them;
+ * a deque is also internally locked on free-threaded builds).
+ *
+ * A waiter of a shape the C code does not know (never made by this
+ * package's code) is left where it is and reported as Q_OTHER: the caller
+ * releases its locks and does the whole operation in Python. */
+
+enum { Q_OTHER = -2, Q_ERR = -1, Q_NONE = 0, Q_LIVE = 1 };
+enum { W_G, W_SEL, W_OTHER };
+
+static PyObject *deque_appendleft = NULL;   /* collections.deque.appendleft */
+static PyObject *str_compact = NULL;        /* "_compact" */
+static PyObject *str_param = NULL;          /* "param" */
+
+static inline int
+waiter_kind(PyObject *w)
+{
+    if (Py_TYPE(w) == G_type)
+        return W_G;
+    if (PyTuple_CheckExact(w) && PyTuple_GET_SIZE(w) == 4 &&
+        Py_TYPE(PyTuple_GET_ITEM(w, 3)) == &Lock_Type)
+        return W_SEL;
+    return W_OTHER;
+}
+
+/* A select waiter whose select another channel operation has completed
+ * (its token claimed). A relaxed look, as the Python ``locked()``: a token
+ * claimed meanwhile is found by the claim in q_deq. */
+static inline int
+sel_stale(PyObject *w)
+{
+    return mu_is_locked(&((LockObject *)PyTuple_GET_ITEM(w, 3))->mu);
+}
+
+static inline PyObject **
+q_field(ChanObject *ch, int send)
+{
+    return send ? &ch->sendq : &ch->recvq;
+}
+
+static inline Py_ssize_t
+deque_len(PyObject *dq)
+{
+    return GR_LOAD_RELAXED(((PyVarObject *)dq)->ob_size);
+}
+
+/* Take the oldest waiter off the queue: Q_LIVE with *out a new reference,
+ * Q_NONE (empty) or Q_ERR. */
+static int
+q_pop(PyObject **qp, PyObject **out)
+{
+    PyObject *q = *qp;
+    if (q == Py_None)
+        return Q_NONE;
+    if (Py_TYPE(q) == deque_type) {
+        if (deque_len(q) == 0)
+            return Q_NONE;
+        PyObject *args[1] = {q};
+        *out = PyObject_Vectorcall(deque_popleft, args, 1, NULL);
+        return *out == NULL ? Q_ERR : Q_LIVE;
+    }
+    Py_INCREF(Py_None);
+    *qp = Py_None;      /* the queue's reference moves to the caller */
+    *out = q;
+    return Q_LIVE;
+}
+
+/* Put ``w`` (stolen), just popped by q_pop, back at the head. */
+static int
+q_unpop(PyObject **qp, PyObject *w)
+{
+    if (*qp == Py_None) {
+        Py_SETREF(*qp, w);
+        return 0;
+    }
+    PyObject *args[2] = {*qp, w};
+    PyObject *r = PyObject_Vectorcall(deque_appendleft, args, 2, NULL);
+    Py_DECREF(w);
+    if (r == NULL)
+        return -1;
+    Py_DECREF(r);
+    return 0;
+}
+
+static int
+q_deq_slow(PyObject **qp, PyObject **out)
+{
+    for (;;) {
+        PyObject *w;
+        int r = q_pop(qp, &w);
+        if (r != Q_LIVE)
+            return r;
+        switch (waiter_kind(w)) {
+        case W_G:
+            *out = w;
+            return Q_LIVE;
+        case W_SEL:
+            /* Go's selectDone CAS: the one claim that completes that select. */
+            if (mu_trylock(&((LockObject *)PyTuple_GET_ITEM(w, 3))->mu)) {
+                *out = w;
+                return Q_LIVE;
+            }
+            Py_DECREF(w);   /* stale: its select is done */
+            continue;
+        default:
+            return q_unpop(qp, w) < 0 ? Q_ERR : Q_OTHER;
+        }
+    }
+}
+
+/* _chan._deq: pop the oldest live waiter, claiming a select's token.
+ * Q_LIVE with *out a new reference, Q_NONE, Q_OTHER (nothing live popped),
+ * Q_ERR. The two commonest queues (empty, one plain G) inline. */
+static inline int
+q_deq(ChanObject *ch, int send, PyObject **out)
+{
+    PyObject **qp = q_field(ch, send);
+    PyObject *q = *qp;
+    if (q == Py_None)
+        return Q_NONE;
+    if (Py_TYPE(q) == G_type) {
+        Py_INCREF(Py_None);
+        *qp = Py_None;  /* the queue's reference moves to the caller */
+        *out = q;
+        return Q_LIVE;
+    }
+    return q_deq_slow(qp, out);
+}
+
+/* _chan._peek_live: is a live waiter queued? Drops stale select waiters
+ * from the front. Q_LIVE, Q_NONE, Q_OTHER or Q_ERR. */
+static int
+q_peek_live(ChanObject *ch, int send)
+{
+    PyObject **qp = q_field(ch, send);
+    for (;;) {
+        PyObject *q = *qp;
+        if (q == Py_None)
+            return Q_NONE;
+        if (Py_TYPE(q) != deque_type) {
+            switch (waiter_kind(q)) {
+            case W_G:
+                return Q_LIVE;
+            case W_SEL:
+                if (!sel_stale(q))
+                    return Q_LIVE;
+                Py_INCREF(Py_None);
+                Py_SETREF(*qp, Py_None);
+                return Q_NONE;
+            default:
+                return Q_OTHER;
+            }
+        }
+        if (deque_len(q) == 0)
+            return Q_NONE;
+        PyObject *w = PySequence_GetItem(q, 0);
+        if (w == NULL)
+            return Q_ERR;
+        int kind = waiter_kind(w);
+        int stale = kind == W_SEL && sel_stale(w);
+        Py_DECREF(w);
+        if (kind == W_OTHER)
+            return Q_OTHER;
+        if (!stale)
+            return Q_LIVE;
+        PyObject *args[1] = {q};
+        PyObject *r = PyObject_Vectorcall(deque_popleft, args, 1, NULL);
+        if (r == NULL)
+            return Q_ERR;
+        Py_DECREF(r);
+    }
+}
+
+/* _chan._enq: queue ``w`` (borrowed) last. A deque that grows to the
+ * channel's ``qlimit`` is compacted by the channel's own _compact (rare:
+ * a select in a loop that never fires on this channel). 0 or -1. */
+static int
+q_enq_slow(ChanObject *ch, PyObject **qp, PyObject *w)
+{
+    PyObject *q = *qp;
+    if (Py_TYPE(q) == deque_type) {
+        PyObject *args[2] = {q, w};
+        PyObject *r = PyObject_Vectorcall(deque_append, args, 2, NULL);
+        if (r == NULL)
+            return -1;
+        Py_DECREF(r);
+        if (deque_len(q) >= ch->qlimit) {
+            Py_INCREF(q);
+            r = PyObject_CallMethodOneArg((PyObject *)ch, str_compact, q);
+            Py_DECREF(q);
+            if (r == NULL)
+                return -1;
+            Py_DECREF(r);
+        }
+        return 0;
+    }
+    PyObject *pair = PyTuple_Pack(2, q, w);
+    if (pair == NULL)
+        return -1;
+    PyObject *dq = PyObject_CallOneArg((PyObject *)deque_type, pair);
+    Py_DECREF(pair);
+    if (dq == NULL)
+        return -1;
+    Py_SETREF(*qp, dq);
+    return 0;
+}
+
+static inline int
+q_enq(ChanObject *ch, int send, PyObject *w)
+{
+    PyObject **qp = q_field(ch, send);
+    if (*qp == Py_None) {
+        Py_INCREF(w);
+        Py_SETREF(*qp, w);
+        return 0;
+    }
+    return q_enq_slow(ch, qp, w);
+}
+
+/* Store a waiter's resume value: a G's slot directly, a plain thread's
+ * waiter (_blocking.ThreadWaiter) through its attribute. */
+static inline int
+waiter_set_param(PyObject *g, PyObject *v)
+{
+    if (Py_TYPE(g) == G_type) {
+        slot_set(g, off_g_param, v);
+        return 0;
+    }
+    return PyObject_SetAttr(g, str_param, v);
+}
+
+/* The select waiter ``w`` won (its token claimed by us): leave the select's
+ * result ``(case, v, ok)`` in its G (or thread waiter); the G, borrowed
+ * from w, is returned for waking. NULL on error. */
+static PyObject *
+sel_complete(PyObject *w, PyObject *v, PyObject *ok)
+{
+    PyObject *g = PyTuple_GET_ITEM(w, 0);
+    PyObject *res = PyTuple_Pack(3, PyTuple_GET_ITEM(w, 1), v, ok);
+    if (res == NULL)
+        return NULL;
+    int err = waiter_set_param(g, res);
+    Py_DECREF(res);
+    return err < 0 ? NULL : g;
+}
+
+static int c_ready(PyObject *g, PyObject *m);
+
+/* Wake a dequeued waiter: a G by c_ready, a plain thread's waiter by the
+ * Python ready (which releases the lock the thread blocks on). */
+static inline int
+waiter_ready(PyObject *g, PyObject *m)
+{
+    if (Py_TYPE(g) == G_type)
+        return c_ready(g, m);
+    PyObject *a[2] = {g, m};
+    PyObject *r = PyObject_Vectorcall(py_ready, a, 2, NULL);
+    if (r == NULL)
+        return -1;
+    Py_DECREF(r);
+    return 0;
+}
+
 /* ------------------------------------------------------------------ ops */
 
 static int
@@ -1328,12 +1995,6 @@ fast_chan(PyObject *chan)
     return ch;
 }
 
-static PyObject *
-deque_call1(PyObject *meth, PyObject *dq)
-{
-    PyObject *args[1] = {dq};
-    return PyObject_Vectorcall(meth, args, 1, NULL);
-}
 
 
 static PyObject *
@@ -1361,42 +2022,48 @@ SendOp_await(SendOpObject *op)
         why = FB_CLOSED;
         goto slow_unlock;
     }
-    PyObject *rq = ch->recvq;
-    if (rq != Py_None) {
-        if (Py_TYPE(rq) != G_type) {
-            why = FB_QUEUE;     /* a select waiter, or a deque of waiters */
-            goto slow_unlock;
-        }
-        /* A plain receiver waits: hand the value straight to it. */
-        ch->recvq = Py_None;    /* our reference to rq moves to this frame */
-        Py_INCREF(Py_None);
+    if (ch->cap > 0 && Py_TYPE(ch->buf) != &Ring_Type) {
+        why = FB_CHAN;
+        goto slow_unlock;
+    }
+    PyObject *w;
+    int r = q_deq(ch, 0, &w);
+    if (r == Q_LIVE) {
+        /* A receiver waits: hand the value straight to it (a select's:
+         * as the result of its select). It is ours alone now. */
         lock_release_raw(lock);
-        slot_set(rq, off_g_param, op->value);
-        int err = c_ready(rq, m);
-        Py_DECREF(rq);
+        PyObject *g = w;
+        if (Py_TYPE(w) == G_type)
+            slot_set(w, off_g_param, op->value);
+        else
+            g = sel_complete(w, op->value, Py_True);
+        int err = g == NULL ? -1 : waiter_ready(g, m);
+        Py_DECREF(w);
         if (err < 0)
             return NULL;
-        Py_INCREF(the_done);
-        return (PyObject *)the_done;
+        return done_await();
+    }
+    if (r == Q_ERR) {
+        lock_release_raw(lock);
+        return NULL;
+    }
+    if (r == Q_OTHER) {
+        why = FB_QUEUE;
+        goto slow_unlock;
     }
     if (ch->cap > 0) {
         RingObject *buf = (RingObject *)ch->buf;
-        if (Py_TYPE(buf) != &Ring_Type) {
-            why = FB_CHAN;
-            goto slow_unlock;
-        }
         if (buf->len < ch->cap) {
             int err = ring_push(buf, op->value);
             lock_release_raw(lock);
             if (err < 0)
                 return NULL;
-            Py_INCREF(the_done);
-            return (PyObject *)the_done;
+            return done_await();
         }
     }
-    /* Would block: park on an empty send queue (else the Python path). */
+    /* Would block: queue this G last and park. */
     PyObject *g = SLOT(m, off_m_curg);     /* this M's own: written by this thread */
-    if (g == NULL || Py_TYPE(g) != G_type || ch->sendq != Py_None) {
+    if (g == NULL || Py_TYPE(g) != G_type) {
         why = FB_PARK;
         goto slow_unlock;
     }
@@ -1409,8 +2076,11 @@ SendOp_await(SendOpObject *op)
     slot_set(g, off_g_param, op->value);
     slot_set(g, off_g_waitreason, WAIT_SEND);
     slot_set(g, off_g_waitchan, (PyObject *)ch);
-    Py_INCREF(g);
-    Py_SETREF(ch->sendq, g);
+    if (q_enq(ch, 1, g) < 0) {
+        Py_DECREF(a);
+        lock_release_raw(lock);
+        return NULL;
+    }
     return a;   /* the lock stays held until the M parks the G */
 
 slow_unlock:
@@ -1433,6 +2103,67 @@ recv_value(PyObject *v /* stolen */, int mode)
     return await_new(A_VALUE, mode, v);
 }
 
+/* Take the value of the sender ``w`` just dequeued from ``ch`` (lock held):
+ * a plain G's is in its param, a select's in the waiter (whose select then
+ * completes with (case, None, True)); buffered, the receiver gets the
+ * oldest buffered value and the sender's joins the tail. Returns the value
+ * received (new), with *gp the G (or thread waiter, borrowed from w) to
+ * wake; NULL on error. */
+static PyObject *take_from_sender_slow(ChanObject *ch, PyObject *w, PyObject **gp);
+
+static inline PyObject *
+take_from_sender(ChanObject *ch, PyObject *w, PyObject **gp)
+{
+    if (ch->cap == 0 && Py_TYPE(w) == G_type) {
+        /* The commonest case inline (see take_from_sender_slow). */
+        PyObject *sv = Py_XNewRef(SLOT(w, off_g_param));
+        if (sv == NULL)
+            sv = Py_NewRef(Py_None);
+        slot_set(w, off_g_param, Py_None);
+        *gp = w;
+        return sv;
+    }
+    return take_from_sender_slow(ch, w, gp);
+}
+
+static PyObject *
+take_from_sender_slow(ChanObject *ch, PyObject *w, PyObject **gp)
+{
+    PyObject *sv;
+    if (Py_TYPE(w) == G_type) {
+        /* Its param is ours to read: it parked under the lock we hold.
+         * Set before it queued (a G's param is never unset: None). */
+        sv = Py_XNewRef(SLOT(w, off_g_param));
+        if (sv == NULL)
+            sv = Py_NewRef(Py_None);
+        slot_set(w, off_g_param, Py_None);
+        *gp = w;
+    }
+    else {
+        sv = Py_NewRef(PyTuple_GET_ITEM(w, 2));
+        *gp = sel_complete(w, Py_None, Py_True);
+        if (*gp == NULL) {
+            Py_DECREF(sv);
+            return NULL;
+        }
+    }
+    if (ch->cap > 0) {
+        RingObject *buf = (RingObject *)ch->buf;
+        /* A sender waits only on a full buffer (len == cap > 0). */
+        if (buf->len > 0) {
+            PyObject *v = ring_pop(buf);
+            int err = ring_push(buf, sv);
+            Py_DECREF(sv);
+            if (err < 0) {
+                Py_DECREF(v);
+                return NULL;
+            }
+            return v;
+        }
+    }
+    return sv;
+}
+
 static PyObject *
 RecvOp_await(RecvOpObject *op)
 {
@@ -1453,57 +2184,32 @@ RecvOp_await(RecvOpObject *op)
     }
     LockObject *lock = (LockObject *)ch->lock;
     lock_acquire_raw(lock);
-    PyObject *sq = ch->sendq;
     RingObject *buf = (RingObject *)ch->buf;
     if (ch->cap > 0 && Py_TYPE(buf) != &Ring_Type) {
         why = FB_CHAN;
         goto slow_unlock;
     }
-    if (sq != Py_None) {
-        if (Py_TYPE(sq) != G_type) {
-            why = FB_QUEUE;
-            goto slow_unlock;
-        }
-        /* A plain sender waits: take its value (or, buffered, the oldest
-         * buffered value, and its value joins the buffer's tail). Its
-         * param is ours to read: it parked under the lock we hold. */
-        PyObject *sv = SLOT(sq, off_g_param);
-        if (sv == NULL) {
-            why = FB_QUEUE;
-            goto slow_unlock;
-        }
-        Py_INCREF(sv);
-        PyObject *v;
-        if (ch->cap > 0) {
-            /* The buffer is full (a sender waits): pop, then push. */
-            if (buf->len == 0) {
-                Py_DECREF(sv);
-                why = FB_QUEUE;
-                goto slow_unlock;
-            }
-            v = ring_pop(buf);
-            int err = ring_push(buf, sv);
-            Py_DECREF(sv);
-            if (err < 0) {
-                Py_DECREF(v);
-                lock_release_raw(lock);
-                return NULL;
-            }
-        }
-        else {
-            v = sv;
-        }
-        slot_set(sq, off_g_param, Py_None);
-        ch->sendq = Py_None;    /* our reference to sq moves to this frame */
-        Py_INCREF(Py_None);
+    PyObject *w;
+    int r = q_deq(ch, 1, &w);
+    if (r == Q_LIVE) {
+        PyObject *g;
+        PyObject *v = take_from_sender(ch, w, &g);
         lock_release_raw(lock);
-        int err = c_ready(sq, m);
-        Py_DECREF(sq);
+        int err = v == NULL ? -1 : waiter_ready(g, m);
+        Py_DECREF(w);
         if (err < 0) {
-            Py_DECREF(v);
+            Py_XDECREF(v);
             return NULL;
         }
         return recv_value(v, op->with_ok);
+    }
+    if (r == Q_ERR) {
+        lock_release_raw(lock);
+        return NULL;
+    }
+    if (r == Q_OTHER) {
+        why = FB_QUEUE;
+        goto slow_unlock;
     }
     if (ch->cap > 0 && buf->len > 0) {
         PyObject *v = ring_pop(buf);
@@ -1514,9 +2220,9 @@ RecvOp_await(RecvOpObject *op)
         why = FB_CLOSED;
         goto slow_unlock;
     }
-    /* Would block: park on an empty receive queue (else the Python path). */
+    /* Would block: queue this G last and park. */
     PyObject *g = SLOT(m, off_m_curg);     /* this M's own: written by this thread */
-    if (g == NULL || Py_TYPE(g) != G_type || ch->recvq != Py_None) {
+    if (g == NULL || Py_TYPE(g) != G_type) {
         why = FB_PARK;
         goto slow_unlock;
     }
@@ -1528,8 +2234,11 @@ RecvOp_await(RecvOpObject *op)
     }
     slot_set(g, off_g_waitreason, WAIT_RECV);
     slot_set(g, off_g_waitchan, (PyObject *)ch);
-    Py_INCREF(g);
-    Py_SETREF(ch->recvq, g);
+    if (q_enq(ch, 0, g) < 0) {
+        Py_DECREF(a);
+        lock_release_raw(lock);
+        return NULL;
+    }
     return a;   /* the lock stays held until the M parks the G */
 
 slow_unlock:
@@ -1586,6 +2295,21 @@ SendOp_finalize(SendOpObject *self)
     PyErr_Restore(t, v, tb);
 }
 
+/* May this dead SendOp's memory be handed out again (SendOp_make)? Only
+ * if its collector state is that of a new object: untracked (done by the
+ * caller) and never finalized (a reused op must warn if it is forgotten;
+ * the finalizer runs at most once per object). On a free-threaded build
+ * every collector bit must be clear. */
+static inline int
+sendop_reusable(SendOpObject *self)
+{
+#ifdef GR_FT
+    return ((PyObject *)self)->ob_gc_bits == 0;
+#else
+    return !PyObject_GC_IsFinalized((PyObject *)self);
+#endif
+}
+
 static void
 SendOp_dealloc(SendOpObject *self)
 {
@@ -1594,7 +2318,25 @@ SendOp_dealloc(SendOpObject *self)
         return;     /* resurrected by the warning machinery */
     PyObject_GC_UnTrack(self);
     SendOp_clear(self);
+    if (tls_m != NULL && tls_nsfree < SENDOP_FREE && Py_IS_TYPE(self, &SendOp_Type) && sendop_reusable(self)) {
+        self->value = (PyObject *)tls_sfree;
+        tls_sfree = self;
+        tls_nsfree++;
+        return;
+    }
     Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* This thread's free SendOps go back to the allocator (its M loop ended). */
+static void
+sendop_free_all(void)
+{
+    while (tls_sfree != NULL) {
+        SendOpObject *op = tls_sfree;
+        tls_sfree = (SendOpObject *)op->value;
+        PyObject_GC_Del(op);
+    }
+    tls_nsfree = 0;
 }
 
 static PyObject *
@@ -1698,6 +2440,516 @@ static PyTypeObject RecvOp_Type = {
     .tp_new = RecvOp_new,
 };
 
+/* ------------------------------------------------------------------ select */
+
+/* SelectBase: the fields of _select.Select (``ops``, ``active``, ``default``)
+ * and its ``await``: _select.selectgo's algorithm for the shapes the C code
+ * does -- on an M with a P, at most SEL_MAX cases, every case a C SendOp/
+ * RecvOp on a channel fast_chan accepts -- and the Python selectgo for the
+ * rest (counted in FB_SELECT, or the reason shared with the plain
+ * operations). The steps, their order and the random numbers drawn are
+ * selectgo's, so that a seeded run at GOMAXPROCS=1 makes the same choices
+ * on either path:
+ *
+ *   1. lock each channel once, in id() (address) order;
+ *   2. the ready cases, as selectgo's pass 1 (q_peek_live); while any:
+ *      pick one with the P's ``rand`` (no draw for one), try it (q_deq; a
+ *      channel whose only waiters were selects completed meanwhile drops
+ *      out and the rest keep their order); done: unlock, wake, return;
+ *   3. default: unlock, (-1, None, False);
+ *   4. park: one token Lock, a waiter (g, case, value, token) queued on
+ *      every case (shuffled first when two cases share a channel), the G's
+ *      waitreason/waitchan set, and the locks yielded to the M as a tuple
+ *      (released after the G is marked waiting). The waker's (case, value,
+ *      ok) is the G's param on resume; a CLOSED value raises.
+ *
+ * Locking: every channel's Lock, taken in one global order (as selectgo
+ * does, so C and Python selects never deadlock on each other), guards its
+ * queues and buffer for the whole of steps 2-4. ``ops``/``active`` are set
+ * by Select.__init__ before the Select is shared and never written after
+ * (read without a lock); the tuple and list keep the operations, and they
+ * the channels, alive while the await runs. */
+
+#define SEL_MAX 16
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *ops;      /* tuple: SendOp | RecvOp | None, as given */
+    PyObject *active;   /* list of the indices of the non-None cases */
+    char dflt;
+} SelectObject;
+
+typedef struct {
+    PyObject *idx;      /* the case index (an int of ``active``), borrowed */
+    ChanObject *ch;     /* borrowed (the operation holds it) */
+    PyObject *value;    /* a send's value, borrowed; NULL for a receive */
+} SelCase;
+
+static PyObject *py_selectgo = NULL;    /* _select.selectgo(sel) */
+static PyObject *WAIT_SELECT = NULL;    /* "select" */
+static PyObject *str_random = NULL;
+static PyObject *sel_default_res = NULL; /* (-1, None, False), made at import */
+
+static int slot_offset(PyObject *cls, const char *name, Py_ssize_t *out);
+
+/* int(p.rand.random() * n): selectgo's draw, from the same generator. */
+static int
+sel_draw(PyObject *p, Py_ssize_t n, Py_ssize_t *out)
+{
+    PyObject *rand = SLOT(p, off_p_rand);
+    if (rand == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "P.rand is unset");
+        return -1;
+    }
+    PyObject *args[1] = {rand};
+    PyObject *r = PyObject_VectorcallMethod(str_random, args, 1, NULL);
+    if (r == NULL)
+        return -1;
+    double d = PyFloat_AsDouble(r);
+    Py_DECREF(r);
+    if (d == -1.0 && PyErr_Occurred())
+        return -1;
+    *out = (Py_ssize_t)(d * (double)n);
+    if (*out >= n)      /* not for a real random(); a guard for odd ones */
+        *out = n - 1;
+    return 0;
+}
+
+static void
+sel_unlock(ChanObject **chans, Py_ssize_t nch)
+{
+    for (Py_ssize_t j = nch; j-- > 0;)
+        lock_release_raw((LockObject *)chans[j]->lock);
+}
+
+/* Try case ``c`` (locks held). 1: done, *res the select's result and *wake
+ * a G/thread waiter to wake (new reference) or NULL; 0: not ready after
+ * all; SEL_CLOSED: a send on a closed channel (the caller raises, after
+ * unlocking); Q_OTHER; -1: error. */
+#define SEL_CLOSED 2
+
+static int
+sel_try(SelCase *c, PyObject **res, PyObject **wake)
+{
+    ChanObject *ch = c->ch;
+    PyObject *w;
+    *wake = NULL;
+    if (c->value != NULL) {
+        if (ch->closed)
+            return SEL_CLOSED;
+        int r = q_deq(ch, 0, &w);
+        if (r == Q_LIVE) {
+            PyObject *g = w;
+            if (Py_TYPE(w) == G_type)
+                slot_set(w, off_g_param, c->value);
+            else if ((g = sel_complete(w, c->value, Py_True)) == NULL) {
+                Py_DECREF(w);
+                return -1;
+            }
+            *wake = Py_NewRef(g);
+            Py_DECREF(w);
+        }
+        else if (r != Q_NONE)
+            return r;
+        else if (ch->cap > 0 && ((RingObject *)ch->buf)->len < ch->cap) {
+            if (ring_push((RingObject *)ch->buf, c->value) < 0)
+                return -1;
+        }
+        else
+            return 0;
+        *res = PyTuple_Pack(3, c->idx, Py_None, Py_True);
+    }
+    else {
+        PyObject *v;
+        int r = q_deq(ch, 1, &w);
+        if (r == Q_LIVE) {
+            PyObject *g;
+            v = take_from_sender(ch, w, &g);
+            if (v == NULL) {
+                Py_DECREF(w);
+                return -1;
+            }
+            *wake = Py_NewRef(g);
+            Py_DECREF(w);
+        }
+        else if (r != Q_NONE)
+            return r;
+        else if (ch->cap > 0 && ((RingObject *)ch->buf)->len > 0)
+            v = ring_pop((RingObject *)ch->buf);
+        else if (ch->closed) {
+            *res = PyTuple_Pack(3, c->idx, Py_None, Py_False);
+            return *res == NULL ? -1 : 1;
+        }
+        else
+            return 0;
+        *res = PyTuple_Pack(3, c->idx, v, Py_True);
+        Py_DECREF(v);
+    }
+    if (*res == NULL) {
+        Py_CLEAR(*wake);    /* cannot happen short of memory; the G stays dequeued */
+        return -1;
+    }
+    return 1;
+}
+
+static LockObject *
+lock_new_raw(void)
+{
+    LockObject *l = PyObject_New(LockObject, &Lock_Type);
+    if (l == NULL)
+        return NULL;
+    l->weakrefs = NULL;
+    if (mu_init(&l->mu) < 0) {
+        PyObject_Free(l);
+        PyErr_SetString(PyExc_MemoryError, "cannot allocate a lock");
+        return NULL;
+    }
+    return l;
+}
+
+/* Step 4 (locks held, released here on error): queue a waiter on every
+ * case and return the park Await, or NULL. */
+static PyObject *
+sel_park(PyObject *g, PyObject *p, SelCase *cs, Py_ssize_t n, ChanObject **chans, Py_ssize_t nch)
+{
+    Py_ssize_t order[SEL_MAX];
+    for (Py_ssize_t k = 0; k < n; k++)
+        order[k] = k;
+    if (nch < n) {
+        /* Two cases share a channel: which queues first there is random
+         * too (selectgo's _shuffle: Fisher-Yates, the same draws). */
+        for (Py_ssize_t k = n - 1; k > 0; k--) {
+            Py_ssize_t j;
+            if (sel_draw(p, k + 1, &j) < 0)
+                goto fail_unqueued;
+            Py_ssize_t t = order[k];
+            order[k] = order[j];
+            order[j] = t;
+        }
+    }
+    LockObject *token = lock_new_raw();
+    PyObject *waits = PyTuple_New(n);
+    PyObject *locks = PyTuple_New(nch);
+    if (token == NULL || waits == NULL || locks == NULL) {
+        Py_XDECREF(token);
+        Py_XDECREF(waits);
+        Py_XDECREF(locks);
+        goto fail_unqueued;
+    }
+    /* Released by the M in reverse lock order, as selectgo yields them. */
+    for (Py_ssize_t j = 0; j < nch; j++)
+        PyTuple_SET_ITEM(locks, nch - 1 - j, Py_NewRef(chans[j]->lock));
+    /* Made before anything is queued: past this point nothing can fail
+     * but the queueing itself, undone by claiming our own token. */
+    PyObject *a = await_new(A_PARK_SELECT, 0, locks);  /* takes locks */
+    if (a == NULL) {
+        Py_DECREF(token);
+        Py_DECREF(waits);
+        goto fail_unqueued;
+    }
+    for (Py_ssize_t t = 0; t < n; t++) {
+        SelCase *c = &cs[order[t]];
+        PyObject *w = PyTuple_Pack(4, g, c->idx, c->value != NULL ? c->value : Py_None, (PyObject *)token);
+        PyObject *pair = w == NULL ? NULL : PyTuple_Pack(2, (PyObject *)c->ch, w);
+        if (pair == NULL || q_enq(c->ch, c->value != NULL, w) < 0) {
+            Py_XDECREF(w);
+            Py_XDECREF(pair);
+            /* Claim our own token: what was queued is stale at once. */
+            mu_trylock(&token->mu);
+            Py_DECREF(token);
+            Py_DECREF(waits);
+            Py_DECREF(a);
+            goto fail_unqueued;
+        }
+        Py_DECREF(w);
+        PyTuple_SET_ITEM(waits, t, pair);
+    }
+    Py_DECREF(token);   /* the waiters hold it */
+    slot_set(g, off_g_waitreason, WAIT_SELECT);
+    slot_set(g, off_g_waitchan, waits);
+    Py_DECREF(waits);
+    return a;   /* the locks stay held until the M parks the G */
+
+fail_unqueued:
+    sel_unlock(chans, nch);
+    return NULL;
+}
+
+static PyObject *
+Select_await(SelectObject *self)
+{
+    PyObject *m = tls_m;
+    PyObject *ops = self->ops, *active = self->active;
+    SelCase cs[SEL_MAX];
+    ChanObject *chans[SEL_MAX];
+    Py_ssize_t n, nch = 0;
+    int why;
+    if (!GR_LOAD_RELAXED(fast_on)) {
+        why = FB_OFF;
+        goto slow;
+    }
+    if (!is_live_m(m)) {
+        why = FB_NOT_M;
+        goto slow;
+    }
+    PyObject *g = SLOT(m, off_m_curg);     /* this M's own */
+    PyObject *p = slot_load(m, off_m_p);   /* kept alive by allp (see "Locking") */
+    if (g == NULL || Py_TYPE(g) != G_type || p == NULL || p == Py_None || off_p_rand < 0 ||
+        ops == NULL || !PyTuple_CheckExact(ops) || active == NULL || !PyList_CheckExact(active) ||
+        (n = PyList_GET_SIZE(active)) == 0 || n > SEL_MAX) {
+        why = FB_SELECT;
+        goto slow;
+    }
+    for (Py_ssize_t k = 0; k < n; k++) {
+        PyObject *idx = PyList_GET_ITEM(active, k);
+        Py_ssize_t i = PyLong_CheckExact(idx) ? PyLong_AsSsize_t(idx) : -1;
+        if (i < 0 || i >= PyTuple_GET_SIZE(ops)) {
+            PyErr_Clear();
+            why = FB_SELECT;
+            goto slow;
+        }
+        PyObject *op = PyTuple_GET_ITEM(ops, i);
+        PyObject *chan;
+        if (Py_TYPE(op) == &SendOp_Type) {
+            chan = ((SendOpObject *)op)->chan;
+            cs[k].value = ((SendOpObject *)op)->value;
+        }
+        else if (Py_TYPE(op) == &RecvOp_Type) {
+            chan = ((RecvOpObject *)op)->chan;
+            cs[k].value = NULL;
+        }
+        else {
+            why = FB_SELECT;
+            goto slow;
+        }
+        ChanObject *ch = fast_chan(chan);
+        if (ch == NULL || (ch->cap > 0 && Py_TYPE(ch->buf) != &Ring_Type)) {
+            why = FB_CHAN;
+            goto slow;
+        }
+        cs[k].idx = idx;
+        cs[k].ch = ch;
+        /* The channels, each once, by address (id()): insertion sort. */
+        Py_ssize_t j = nch;
+        int dup = 0;
+        for (Py_ssize_t t = 0; t < nch; t++)
+            if (chans[t] == ch) {
+                dup = 1;
+                break;
+            }
+        if (!dup) {
+            while (j > 0 && (uintptr_t)chans[j - 1] > (uintptr_t)ch) {
+                chans[j] = chans[j - 1];
+                j--;
+            }
+            chans[j] = ch;
+            nch++;
+        }
+    }
+    for (Py_ssize_t j = 0; j < nch; j++)
+        lock_acquire_raw((LockObject *)chans[j]->lock);
+
+    /* Pass 1: which cases can proceed? */
+    Py_ssize_t ready[SEL_MAX], nr = 0;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        ChanObject *ch = cs[k].ch;
+        int r;
+        if (cs[k].value != NULL)
+            r = ch->closed || (ch->cap > 0 && ((RingObject *)ch->buf)->len < ch->cap) ? Q_LIVE : q_peek_live(ch, 0);
+        else
+            r = (ch->cap > 0 && ((RingObject *)ch->buf)->len > 0) || ch->closed ? Q_LIVE : q_peek_live(ch, 1);
+        if (r == Q_LIVE)
+            ready[nr++] = k;
+        else if (r == Q_ERR)
+            goto error_unlock;
+        else if (r == Q_OTHER) {
+            why = FB_QUEUE;
+            goto slow_unlock;
+        }
+    }
+    while (nr > 0) {
+        Py_ssize_t k = 0;
+        if (nr > 1 && sel_draw(p, nr, &k) < 0)
+            goto error_unlock;
+        PyObject *res = NULL, *wake = NULL;
+        int r = sel_try(&cs[ready[k]], &res, &wake);
+        if (r == 0) {
+            /* Its only waiters were selects completed meanwhile. */
+            memmove(&ready[k], &ready[k + 1], (size_t)(nr - k - 1) * sizeof(ready[0]));
+            nr--;
+            continue;
+        }
+        if (r == Q_OTHER) {
+            why = FB_QUEUE;
+            goto slow_unlock;   /* nothing done yet: Python starts over */
+        }
+        sel_unlock(chans, nch);
+        if (r < 0)
+            return NULL;
+        if (r == SEL_CLOSED) {
+            PyObject *exc = PyObject_CallNoArgs(send_closed);
+            if (exc != NULL) {
+                PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+                Py_DECREF(exc);
+            }
+            return NULL;
+        }
+        if (wake != NULL) {
+            int err = waiter_ready(wake, m);
+            Py_DECREF(wake);
+            if (err < 0) {
+                Py_DECREF(res);
+                return NULL;
+            }
+        }
+        return await_new(A_VALUE, 0, res);
+    }
+    if (self->dflt) {
+        sel_unlock(chans, nch);
+        return await_new(A_VALUE, 0, Py_NewRef(sel_default_res));
+    }
+    return sel_park(g, p, cs, n, chans, nch);
+
+error_unlock:
+    sel_unlock(chans, nch);
+    return NULL;
+slow_unlock:
+    sel_unlock(chans, nch);
+slow:
+    fallback(why);
+    return PyObject_CallOneArg(py_selectgo, (PyObject *)self);
+}
+
+static int
+Select_traverse(SelectObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->ops);
+    Py_VISIT(self->active);
+    return 0;
+}
+
+static int
+Select_clear(SelectObject *self)
+{
+    Py_CLEAR(self->ops);
+    Py_CLEAR(self->active);
+    return 0;
+}
+
+static void
+Select_dealloc(SelectObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    Select_clear(self);
+    tp->tp_free((PyObject *)self);
+}
+
+static PyMemberDef Select_members[] = {
+    {"ops", T_OBJECT_EX, offsetof(SelectObject, ops), 0, "the cases, as given"},
+    {"active", T_OBJECT_EX, offsetof(SelectObject, active), 0, "indices of the non-None cases"},
+    {"default", T_BOOL, offsetof(SelectObject, dflt), 0, "whether a default case is given"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyAsyncMethods Select_async = {
+    .am_await = (unaryfunc)Select_await,
+};
+
+static PyTypeObject Select_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "goroutines._core._speedups.SelectBase",
+    .tp_basicsize = sizeof(SelectObject),
+    .tp_dealloc = (destructor)Select_dealloc,
+    .tp_as_async = &Select_async,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "The fields of a select and its await (see _select.Select).",
+    .tp_traverse = (traverseproc)Select_traverse,
+    .tp_clear = (inquiry)Select_clear,
+    .tp_members = Select_members,
+    .tp_new = PyType_GenericNew,
+};
+
+/* select(*ops, default=False): _select.select for the calls it checks
+ * quickly -- every case a C SendOp, RecvOp or None, default a bool -- making
+ * the Select without a Python __init__; any other call (a bad case, a bad
+ * default, the fast paths off) is the Python select's, which words the
+ * errors. */
+static PyTypeObject *select_cls = NULL;     /* _select.Select (setup_select) */
+static PyObject *py_select = NULL;          /* _select.select */
+
+static PyObject *
+select_fn(PyObject *mod, PyObject *args, PyObject *kw)
+{
+    int dflt = 0;
+    if (!GR_LOAD_RELAXED(fast_on) || select_cls == NULL)
+        goto python;
+    if (kw != NULL && PyDict_GET_SIZE(kw) != 0) {
+        PyObject *d;
+        if (PyDict_GET_SIZE(kw) != 1 || (d = PyDict_GetItemString(kw, "default")) == NULL || !PyBool_Check(d))
+            goto python;
+        dflt = d == Py_True;
+    }
+    Py_ssize_t n = PyTuple_GET_SIZE(args);
+    PyObject *active = PyList_New(0);
+    if (active == NULL)
+        return NULL;
+    for (Py_ssize_t k = 0; k < n; k++) {
+        PyObject *op = PyTuple_GET_ITEM(args, k);
+        if (op == Py_None)
+            continue;
+        if (Py_TYPE(op) == &SendOp_Type)
+            GR_STORE_RELAXED(((SendOpObject *)op)->used, 1);  /* handed to select: not a forgotten await */
+        else if (Py_TYPE(op) != &RecvOp_Type) {
+            Py_DECREF(active);
+            goto python;
+        }
+        PyObject *i = PyLong_FromSsize_t(k);
+        if (i == NULL || PyList_Append(active, i) < 0) {
+            Py_XDECREF(i);
+            Py_DECREF(active);
+            return NULL;
+        }
+        Py_DECREF(i);
+    }
+    SelectObject *sel = (SelectObject *)select_cls->tp_alloc(select_cls, 0);
+    if (sel == NULL) {
+        Py_DECREF(active);
+        return NULL;
+    }
+    sel->ops = Py_NewRef(args);
+    sel->active = active;
+    sel->dflt = (char)dflt;
+    return (PyObject *)sel;
+python:
+    return PyObject_Call(py_select, args, kw);
+}
+
+/* setup_select(selectgo, WAIT_SELECT, Select, select): the Python select
+ * for what the C one hands over, the wait reason, the class select() makes
+ * and the Python select(). (P's ``rand`` slot: setup_core.) */
+static PyObject *
+setup_select(PyObject *mod, PyObject *args)
+{
+    PyObject *sg, *ws, *cls, *ps;
+    if (!PyArg_ParseTuple(args, "OUO!O:setup_select", &sg, &ws, &PyType_Type, &cls, &ps))
+        return NULL;
+    if (!PyType_IsSubtype((PyTypeObject *)cls, &Select_Type) ||
+        ((PyTypeObject *)cls)->tp_basicsize != Select_Type.tp_basicsize) {
+        PyErr_SetString(PyExc_TypeError, "setup_select: the select class must derive from SelectBase, adding no fields");
+        return NULL;
+    }
+    Py_INCREF(cls);
+    Py_XSETREF(select_cls, (PyTypeObject *)cls);
+    Py_INCREF(ps);
+    Py_XSETREF(py_select, ps);
+    Py_INCREF(sg);
+    Py_XSETREF(py_selectgo, sg);
+    Py_INCREF(ws);
+    Py_XSETREF(WAIT_SELECT, ws);
+    Py_RETURN_NONE;
+}
+
 /* ------------------------------------------------------------------ run_fast */
 
 static int slot_offset(PyObject *cls, const char *name, Py_ssize_t *out);
@@ -1720,7 +2972,7 @@ static int
 park_on_lock(PyObject *sched, PyObject *g, PyObject *trap)
 {
     slot_set(g, off_g_status, WAITING);
-    PyObject *now = slot_get_ref(sched, off_s_coarse_now);  /* sysmon replaces it */
+    PyObject *now = slot_get_ref_cached(sched, off_s_coarse_now, &tls_now);  /* sysmon replaces it */
     if (now == NULL) {
         PyErr_SetString(PyExc_AttributeError, "Sched.coarse_now is unset");
         return -1;
@@ -1800,7 +3052,7 @@ take_global(PyObject *m, PyObject *sched, PyObject *p)
     int is_g = Py_TYPE(head) == G_type;
     Py_DECREF(head);
     if (is_g)
-        g = deque_call1(deque_popleft, runq);
+        g = dq_popleft(runq);
 out:
     lock_release_raw(l);
     return g;
@@ -1815,7 +3067,7 @@ pop_queue(PyObject *q)
 {
     if (q == NULL || Py_TYPE(q) != deque_type || GR_LOAD_RELAXED(((PyVarObject *)q)->ob_size) == 0)
         return NULL;
-    PyObject *g = deque_call1(deque_popleft, q);
+    PyObject *g = dq_popleft(q);
     if (g == NULL && PyErr_ExceptionMatches(PyExc_IndexError))
         PyErr_Clear();
     return g;
@@ -1830,19 +3082,21 @@ execute(PyObject *m, PyObject *g, PyObject **trap, PySendResult *res)
 {
     slot_set(m, off_m_curg, g);
     slot_set(g, off_g_status, RUNNING);
-    /* The waker stored param before queueing g; the queue ordered it. */
-    PyObject *param = Py_XNewRef(SLOT(g, off_g_param));
+    /* The waker stored param before queueing g; the queue ordered it. It
+     * is taken out (param = None): the slot's reference moves to us, as
+     * slot_set would drop it. The G is ours, so no one else stores it. */
     PyObject *coro = Py_XNewRef(SLOT(g, off_g_coro));
     PyObject *ctx = Py_XNewRef(SLOT(g, off_g_ctx));
-    if (param == NULL || coro == NULL || ctx == NULL || !PyContext_CheckExact(ctx)) {
-        Py_XDECREF(param);
+    if (SLOT(g, off_g_param) == NULL || coro == NULL || ctx == NULL || !PyContext_CheckExact(ctx)) {
         Py_XDECREF(coro);
         Py_XDECREF(ctx);
         slot_set(m, off_m_curg, Py_None);
         PyErr_SetString(PyExc_RuntimeError, "run_fast: a runnable G without coro/param/ctx");
         return -1;
     }
-    slot_set(g, off_g_param, Py_None);
+    Py_INCREF(Py_None);
+    PyObject *param = GR_LOAD_RELAXED(SLOT(g, off_g_param));
+    GR_STORE_RELEASE(SLOT(g, off_g_param), Py_None);
     /* Free-threaded builds: hold the G's stacklock while its frames run, as
      * schedule() does, so a dump never walks a chain that is changing (see
      * _g.py); None (no lock needed) under the GIL. Set once per G record. */
@@ -1873,7 +3127,10 @@ execute(PyObject *m, PyObject *g, PyObject **trap, PySendResult *res)
         rc = -1;
     }
     else {
+        tls_in_exec = 1;
         *res = PyIter_Send(coro, param, trap);
+        tls_in_exec = 0;
+        stop_release();
         if (PyContext_Exit(ctx) < 0) {
             /* Only if the goroutine left a context it had not entered. */
             Py_CLEAR(*trap);
@@ -1945,7 +3202,7 @@ static PyObject *py_new_lock = NULL;        /* _cext.new_lock: a fresh G's stack
 static PyObject *DEAD = NULL;               /* _g.DEAD */
 static PyObject *empty_str = NULL, *zero_float = NULL, *zero_long = NULL, *one_long = NULL;
 static PyObject *str_function = NULL, *str_dunder_name = NULL, *str_close = NULL;
-static Py_ssize_t local_runq_max = 0;       /* _sched.LOCAL_RUNQ */
+/* local_runq_max (_sched.LOCAL_RUNQ): declared with c_ready, set by setup_core and setup_spawn alike. */
 static Py_ssize_t gfree_max = 0;            /* _lifecycle.GFREE_MAX */
 
 static inline int
@@ -2267,6 +3524,8 @@ untrack_g(PyObject *mod, PyObject *g)
  * Returns (None) as soon as the case is not plain; schedule() goes on from
  * there. The M is ``m``, running on this thread; the fields it touches are
  * its own or written under the rules in _schedule.py's header. */
+#define SCHEDTICK_WRAP 244   /* 4 * 61 */
+
 static PyObject *
 run_fast(PyObject *mod, PyObject *m)
 {
@@ -2290,15 +3549,9 @@ run_fast(PyObject *mod, PyObject *m)
         PyObject *rn = SLOT(p, off_p_runnext);  /* set once */
         if (rn == NULL || Py_TYPE(rn) != deque_type)
             break;
-        PyObject *tickobj = slot_get_ref(p, off_p_schedtick);
-        if (tickobj == NULL)
+        long tick = tick_load(p, off_p_schedtick);
+        if (tick == -2)
             break;
-        if (!PyLong_CheckExact(tickobj)) {
-            Py_DECREF(tickobj);
-            break;
-        }
-        long tick = PyLong_AsLong(tickobj);
-        Py_DECREF(tickobj);
         if (tick == -1 && PyErr_Occurred())
             goto error;
         tick += 1;
@@ -2306,33 +3559,46 @@ run_fast(PyObject *mod, PyObject *m)
             break;
         if (!trace_off(sched))
             break;
-        Py_INCREF(p);
+        /* No reference of our own to p: allp keeps it (see "Locking"), and
+         * on a free-threaded build it is another thread's object (counted
+         * with atomic operations). */
         /* runnext, then the local queue, then the global one (Go's order). */
         PyObject *g = pop_queue(rn);
         if (g == NULL && !PyErr_Occurred())
             g = pop_queue(SLOT(p, off_p_runq));  /* set once */
-        if (g == NULL && PyErr_Occurred()) {
-            Py_DECREF(p);
+        if (g == NULL && PyErr_Occurred())
             goto error;
-        }
         if (g == NULL) {
             g = take_global(m, sched, p);
             if (g == NULL) {
-                Py_DECREF(p);
                 if (PyErr_Occurred())
                     goto error;
                 break;
             }
         }
+        /* Stored modulo SCHEDTICK_WRAP, a multiple of 61 (so the count's
+         * "every 61st pick" is unchanged for the Python loop that goes on
+         * from it) of at most 256: the value is one of CPython's cached
+         * small ints, so a pick allocates and frees no int. Sysmon only
+         * compares it with what it saw last: a P that made exactly a
+         * multiple of 244 picks between two of its looks seems idle for
+         * that one look (as a wrapped uint32 would in Go, just more often):
+         * its first look at a "stuck" P only samples the frame. */
+        tick %= SCHEDTICK_WRAP;
         PyObject *nt = PyLong_FromLong(tick);
         if (nt == NULL) {
-            Py_DECREF(p);
             Py_DECREF(g);
             goto error;
         }
         slot_set_shared(p, off_p_schedtick, nt);
+#ifdef GR_FT
+        /* nt's reference moves to the cache: the next pick's tick_load
+         * finds it in the slot unless someone else stored meanwhile. */
+        Py_XSETREF(tls_tick, nt);
+        tls_tick_val = tick;
+#else
         Py_DECREF(nt);
-        Py_DECREF(p);
+#endif
 
         /* execute */
         PyObject *trap = NULL;
@@ -2468,8 +3734,23 @@ setup_core(PyObject *mod, PyObject *args)
         slot_offset(m_cls, "sched", &off_m_sched) < 0 ||
         slot_offset(p_cls, "runnext", &off_p_runnext) < 0 ||
         slot_offset(p_cls, "runq", &off_p_runq) < 0 ||
-        slot_offset(p_cls, "schedtick", &off_p_schedtick) < 0)
+        slot_offset(p_cls, "schedtick", &off_p_schedtick) < 0 ||
+        slot_offset(p_cls, "rand", &off_p_rand) < 0)
         return NULL;
+    {
+        /* The local run queue's bound, from the module defining P. */
+        PyObject *modname = PyObject_GetAttrString(p_cls, "__module__");
+        PyObject *pmod = modname == NULL ? NULL : PyImport_Import(modname);
+        Py_XDECREF(modname);
+        PyObject *lim = pmod == NULL ? NULL : PyObject_GetAttrString(pmod, "LOCAL_RUNQ");
+        Py_XDECREF(pmod);
+        if (lim == NULL)
+            return NULL;
+        local_runq_max = PyLong_AsSsize_t(lim);
+        Py_DECREF(lim);
+        if (local_runq_max == -1 && PyErr_Occurred())
+            return NULL;
+    }
     Py_INCREF(g_cls);
     Py_XSETREF(G_type, (PyTypeObject *)g_cls);
     Py_INCREF(closed);
@@ -2512,8 +3793,15 @@ static PyObject *
 set_m(PyObject *mod, PyObject *m)
 {
     tls_m = m == Py_None ? NULL : m;
-    if (tls_m == NULL)
+    if (tls_m == NULL) {
         Py_CLEAR(tls_await);
+        await_free_all();
+        sendop_free_all();
+        Py_CLEAR(tls_stop);
+        Py_CLEAR(tls_done);
+        Py_CLEAR(tls_now);
+        Py_CLEAR(tls_tick);
+    }
     Py_RETURN_NONE;
 }
 
@@ -2597,6 +3885,9 @@ static PyMethodDef module_methods[] = {
     {"setup_core", setup_core, METH_VARARGS,
      "setup_core(G, M, P, CLOSED, RUNNABLE, WAIT_SEND, WAIT_RECV, ready_py, unrunnext)"},
     {"setup_chan", setup_chan, METH_VARARGS, "setup_chan(send_slow, recv_slow, send_closed, Chan)"},
+    {"setup_select", setup_select, METH_VARARGS, "setup_select(selectgo, WAIT_SELECT, Select, select)"},
+    {"select", (PyCFunction)(void (*)(void))select_fn, METH_VARARGS | METH_KEYWORDS,
+     "select(*ops, default=False): as goroutines.select"},
     {"setup_sched", setup_sched, METH_VARARGS,
      "setup_sched(Sched, P, P_RUNNING, RUNNING, WAITING, goexit, gopanic, after_trap, trace_trap, unhook, LockType)"},
     {"run_fast", run_fast, METH_O, "run_fast(m): run the plain case of the schedule loop"},
@@ -2625,7 +3916,7 @@ PyInit__speedups(void)
     if (PyType_Ready(&Lock_Type) < 0 || PyType_Ready(&Await_Type) < 0 ||
         PyType_Ready(&Chan_Type) < 0 || PyType_Ready(&SendOp_Type) < 0 ||
         PyType_Ready(&RecvOp_Type) < 0 || PyType_Ready(&Range_Type) < 0 ||
-        PyType_Ready(&Ring_Type) < 0)
+        PyType_Ready(&Ring_Type) < 0 || PyType_Ready(&Select_Type) < 0)
         return NULL;
     PyObject *collections = PyImport_ImportModule("collections");
     if (collections == NULL)
@@ -2636,10 +3927,26 @@ PyInit__speedups(void)
         return NULL;
     deque_append = PyObject_GetAttrString((PyObject *)deque_type, "append");
     deque_popleft = PyObject_GetAttrString((PyObject *)deque_type, "popleft");
+    deque_appendleft = PyObject_GetAttrString((PyObject *)deque_type, "appendleft");
+    str_compact = PyUnicode_InternFromString("_compact");
+    str_param = PyUnicode_InternFromString("param");
+    str_random = PyUnicode_InternFromString("random");
+    sel_default_res = Py_BuildValue("(iOO)", -1, Py_None, Py_False);
+    if (deque_appendleft == NULL || str_compact == NULL || str_param == NULL || str_random == NULL ||
+        sel_default_res == NULL)
+        return NULL;
     str_release = PyUnicode_InternFromString("release");
     str_nlive = PyUnicode_InternFromString("nlive");
     if (deque_append == NULL || deque_popleft == NULL || str_release == NULL || str_nlive == NULL)
         return NULL;
+    if (Py_IS_TYPE(deque_append, &PyMethodDescr_Type) && Py_IS_TYPE(deque_popleft, &PyMethodDescr_Type)) {
+        PyMethodDef *a = ((PyMethodDescrObject *)deque_append)->d_method;
+        PyMethodDef *pl = ((PyMethodDescrObject *)deque_popleft)->d_method;
+        if ((a->ml_flags & ~METH_COEXIST) == METH_O && (pl->ml_flags & ~METH_COEXIST) == METH_NOARGS) {
+            deque_append_c = a->ml_meth;
+            deque_popleft_c = pl->ml_meth;
+        }
+    }
     the_done = PyObject_New(AwaitObject, &Await_Type);
     if (the_done == NULL)
         return NULL;
@@ -2656,6 +3963,7 @@ PyInit__speedups(void)
         PyModule_AddObjectRef(mod, "RecvOp", (PyObject *)&RecvOp_Type) < 0 ||
         PyModule_AddObjectRef(mod, "Await", (PyObject *)&Await_Type) < 0 ||
         PyModule_AddObjectRef(mod, "Ring", (PyObject *)&Ring_Type) < 0 ||
+        PyModule_AddObjectRef(mod, "SelectBase", (PyObject *)&Select_Type) < 0 ||
         PyModule_AddStringConstant(mod, "SOURCE_SHA256", GR_SOURCE_SHA256) < 0 ||
         PyModule_AddIntConstant(mod, "FREE_THREADED", GR_FT_BUILD) < 0) {
         Py_DECREF(mod);

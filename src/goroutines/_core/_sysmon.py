@@ -299,4 +299,10 @@ def sysmon(sched: Sched) -> None:
             finally:
                 with lock:
                     sched.npolling -= 1
-
+                    # The last M to go idle while we polled (maybe having
+                    # run what we found already) left the deadlock check to
+                    # us: checkdead waits while npolling. Nobody else makes
+                    # it, so look now (a bubble's clock may move: wake an M
+                    # to run what is due).
+                    pm = sched.wakep_locked() if sched.checkdead_locked(None) else None
+                wake_m(pm)

@@ -1,7 +1,12 @@
-"""The timer heap: when callbacks are due. Knows nothing of channels or Gs.
+"""The timer heap and the clocks: when callbacks are due. Knows nothing of
+channels, Gs or Ms.
 
-All of a TimerHeap, and the ``when``/``seq``/``pending`` fields of every
-Timer in it, are guarded by ``sched.lock`` (the heap lives inside Sched).
+The heap holds runtime timers (``_timer.Timer``: ``when``, ``period``,
+``seq``, ``pending``, ``fn``, ``arg``, ``inert``); only that module's
+operations (start, stop, reset) and the scheduler's expiry calls
+(findrunnable, sysmon, the deadlock check) use it. All of a TimerHeap, and
+the ``when``/``seq``/``pending`` fields of every timer in it, are guarded by
+``sched.lock`` (the heap lives inside Sched).
 Callbacks are *returned* by :meth:`TimerHeap.expired` and run by the caller
 after it has released ``sched.lock``; they never run under it.
 
@@ -30,7 +35,10 @@ from __future__ import annotations
 import heapq
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._timer import Timer
 
 from ._check import RANK_SCHED, locked_by
 
@@ -85,31 +93,6 @@ class FakeClock(Clock):
         """Jump to ``when`` (never backwards). Sched.lock held."""
         if when > self.t:
             self.t = when
-
-
-class Timer:
-    """A runtime timer: call ``fn(arg, seq)`` at monotonic time ``when``.
-
-    ``seq`` identifies the arming that fired, so a callback racing with a
-    stop or reset of its timer can tell it is stale (see _time.py).
-
-    ``inert``: None, or ``inert(arg) -> bool``, True when firing now would
-    change nothing (a Ticker whose one-slot channel is full drops the
-    tick). A bubble's fake clock jumps over such firings (see
-    TimerHeap.next_effective), as Go's does over a ticker nobody receives
-    from, and a bubble whose only timers are inert is deadlocked.
-    """
-
-    __slots__ = ("when", "period", "fn", "arg", "seq", "pending", "inert")
-
-    def __init__(self, fn: Callable[[Any, int], None], arg: Any, period: float = 0.0) -> None:
-        self.when = 0.0
-        self.period = period
-        self.fn = fn
-        self.arg = arg
-        self.seq = 0
-        self.pending = False
-        self.inert: Callable[[Any], bool] | None = None
 
 
 class TimerHeap:

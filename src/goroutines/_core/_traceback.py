@@ -515,12 +515,6 @@ def snapshot(sched: Sched) -> list[GoroutineInfo]:
 
 
 @locked_by("lock", "Sched.lock")
-def snapshot_locked(sched: Sched) -> list[GoroutineInfo]:
-    """As :func:`snapshot`, for a caller that holds Sched.lock (formats under it)."""
-    return _infos(_copy_locked(sched))
-
-
-@locked_by("lock", "Sched.lock")
 def attach_panic_dump_locked(sched: Sched, g: G, exc: BaseException) -> None:
     """Store the dump at the moment ``g`` panicked on ``exc.__goroutine_dump__``
     (the ``goroutines`` command prints it, as Go prints the goroutines of a

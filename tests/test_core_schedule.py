@@ -1,0 +1,346 @@
+"""Unit tests of what an M does (_core/_ready.py, _lifecycle.py, _syscall.py,
+_schedule.py, _findrunnable.py, _mstart.py), driven directly on a Sched of
+the test's own.
+
+The functions are called on this thread with hand-made M records; the
+schedule loop itself runs here too, as the one M of a GOMAXPROCS=1 Sched
+(``mstart`` on the test thread), so its picks are deterministic: runnext,
+then the local queue, then the global one, a gosched to the tail of the
+global queue, a park on a lock until a ready(), and the end of the run
+when goroutine 1 returns.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Coroutine, Generator
+from typing import Any
+
+import pytest
+
+from goroutines._core._g import DEAD, RUNNABLE, SYSCALL, WAIT_SLEEP, WAITING, G
+from goroutines._core._lifecycle import goexit, gopanic, newproc
+from goroutines._core._mstart import current_m, mstart
+from goroutines._core._ready import _ready_py, inject, ready, ready_external
+from goroutines._core._sched import P_IDLE, M, Sched
+from goroutines._core._schedule import REQUEUE, Commit, after_trap, unhook
+from goroutines._core._syscall import entersyscall, exitsyscall
+from goroutines._core._traps import gosched
+
+pytestmark = pytest.mark.timeout(30)
+
+
+def sched_with_m(gomaxprocs: int = 1) -> tuple[Sched, M]:
+    """A Sched and one M holding P0, counted as a started M."""
+    s = Sched(gomaxprocs, 10)
+    m = M(s, 0)
+    s.allm.append(m)
+    s.mcount = 1
+    with s.lock:
+        s.acquirep_locked(m)
+    return s, m
+
+
+async def _noop() -> None:
+    pass
+
+
+def spawn(s: Sched, m: M | None, fn: Any = _noop, *args: Any) -> G:
+    coro: Coroutine[Any, Any, Any] = fn(*args)
+    return newproc(s, m, coro, f"test.{fn.__name__}", None, -1)
+
+
+def parked_g(s: Sched) -> G:
+    g = spawn(s, None)
+    with s.lock:
+        s.runq.remove(g)
+    g.status = WAITING
+    return g
+
+
+def close_all(s: Sched) -> None:
+    for g in list(s.allgs.values()):
+        if g.coro is not None:
+            g.coro.close()
+
+
+# ---------------------------------------------------------------------- ready
+
+
+def test_ready_from_an_m_puts_the_g_in_runnext_and_displaces_the_old_one() -> None:
+    s, m = sched_with_m()
+    p = m.p
+    a, b = parked_g(s), parked_g(s)
+    _ready_py(a, m)
+    assert list(p.runnext) == [a] and a.status == RUNNABLE
+    _ready_py(b, m)
+    assert list(p.runnext) == [b] and list(p.runq) == [a]  # a keeps its turn, next
+    close_all(s)
+
+
+def test_ready_from_an_m_without_a_p_queues_globally() -> None:
+    s, m = sched_with_m()
+    with s.lock:
+        s.releasep_locked(m)
+        s.acquirep_locked(M(s, 1))  # no idle P: nobody to wake
+    g = parked_g(s)
+    ready(g, m)
+    assert list(s.runq) == [g] and g.status == RUNNABLE
+    close_all(s)
+
+
+class _PlainWaiter:
+    """A plain thread's waiter (not a G): ready() releases it."""
+
+    woken = 0
+
+    def wake(self) -> None:
+        self.woken += 1
+
+
+def test_ready_of_a_plain_thread_s_waiter_wakes_it_and_schedules_nothing() -> None:
+    s, m = sched_with_m()
+    w = _PlainWaiter()
+    _ready_py(w, m)  # type: ignore[arg-type]
+    assert w.woken == 1 and not m.p.runnext and not s.runq
+
+
+def test_inject_queues_what_the_netpoller_found_and_wakes_ms_for_idle_ps() -> None:
+    s, m = sched_with_m(gomaxprocs=2)
+    s.mstart = lambda m: None  # a new M's thread does nothing here
+    a, b = parked_g(s), parked_g(s)
+    inject(s, [a, b])
+    assert list(s.runq) == [a, b] and a.status == b.status == RUNNABLE
+    assert s.pidle == [] and len(s.allm) == 2  # the idle P went to a new M
+    close_all(s)
+
+
+def test_ready_external_resumes_with_the_value_and_does_nothing_once_stopped() -> None:
+    s, m = sched_with_m()
+    g = parked_g(s)
+    s.nexternal = 2
+    ready_external(s, g, "done")
+    assert g.param == "done" and list(s.runq) == [g] and s.nexternal == 1
+    h = parked_g(s)
+    with s.lock:
+        s.stop_locked(result=None)
+    ready_external(s, h, "late")
+    assert h.param is None and h not in s.runq and s.nexternal == 0
+    close_all(s)
+
+
+# ---------------------------------------------------------------------- newproc, goexit, gopanic
+
+
+def test_newproc_from_a_goroutine_takes_runnext_and_from_elsewhere_the_global_queue() -> None:
+    s, m = sched_with_m()
+    a = spawn(s, None)
+    assert list(s.runq) == [a] and a.id == 1 and s.allgs == {1: a}
+    b = spawn(s, m)
+    c = spawn(s, m)
+    assert list(m.p.runnext) == [c] and list(m.p.runq) == [b]
+    assert (b.id, c.id) == (2, 3) and b.status == RUNNABLE
+    close_all(s)
+
+
+def test_newproc_in_a_stopping_run_closes_the_coroutine_and_says_so() -> None:
+    s, _ = sched_with_m()
+    with s.lock:
+        s.stop_locked(result=None)
+    coro = _noop()
+    with pytest.raises(RuntimeError, match="the runtime is stopping"):
+        newproc(s, None, coro, "test._noop", None, -1)
+    assert coro.cr_frame is None  # closed: no "never awaited" warning
+
+
+def test_goexit_records_the_g_dead_and_reuses_its_record() -> None:
+    s, m = sched_with_m()
+    main, other = spawn(s, None), spawn(s, None)
+    other.coro.close()
+    goexit(m, other, None)
+    assert other.status == DEAD and other.id not in s.allgs and s.gfree == [other]
+    assert other.coro is None and other.waitchan is None
+    assert spawn(s, None) is other  # the dead record is reused
+    main.coro.close()
+    goexit(m, main, 42)  # goroutine 1 returning ends the run with its result
+    assert s.stopping and s.outcome.result == 42
+    close_all(s)
+
+
+def test_gopanic_ends_the_run_with_the_exception_and_a_note_naming_the_g() -> None:
+    s, m = sched_with_m()
+    g = spawn(s, None)
+    g.coro.close()
+    exc = ValueError("boom")
+    gopanic(m, g, exc)
+    assert s.stopping and s.outcome.exc is exc and g.status == DEAD
+    assert any(n.startswith(f"goroutine {g.id} panicked") for n in exc.__notes__)
+
+
+# ---------------------------------------------------------------------- traps
+
+
+def test_after_trap_gosched_and_requeue_go_to_the_global_queue() -> None:
+    s, m = sched_with_m()
+    a, b = parked_g(s), parked_g(s)
+    after_trap(m, a, None)
+    after_trap(m, b, REQUEUE)
+    assert list(s.runq) == [a, b] and a.status == b.status == RUNNABLE
+    close_all(s)
+
+
+def test_after_trap_a_tuple_of_locks_parks_then_releases_them() -> None:
+    s, m = sched_with_m()
+    g = parked_g(s)
+    locks = (threading.Lock(), threading.Lock())
+    for lk in locks:
+        lk.acquire()
+    seen: list[int] = []
+
+    class Watch:
+        def __init__(self, lk: threading.Lock) -> None:
+            self.lk = lk
+
+        def release(self) -> None:
+            seen.append(g.status)  # marked waiting before any release
+            self.lk.release()
+
+    after_trap(m, g, tuple(Watch(lk) for lk in locks))
+    assert seen == [WAITING, WAITING] and not any(lk.locked() for lk in locks)
+    close_all(s)
+
+
+def test_after_trap_a_commit_runs_on_the_m_once_the_g_is_waiting() -> None:
+    s, m = sched_with_m()
+    g = parked_g(s)
+    calls: list[tuple[M, G, int, str]] = []
+    after_trap(m, g, Commit(lambda m2, g2: calls.append((m2, g2, g2.status, g2.waitreason)), WAIT_SLEEP))
+    assert calls == [(m, g, WAITING, WAIT_SLEEP)]
+    close_all(s)
+
+
+def test_after_trap_of_something_unknown_is_a_panic_that_says_what_to_await() -> None:
+    s, m = sched_with_m()
+    g = parked_g(s)
+    g.coro.close()
+    after_trap(m, g, 42)
+    exc = s.outcome.exc
+    assert isinstance(exc, TypeError)
+    assert f"goroutine {g.id} awaited 42 (int), which is not a goroutines operation" in str(exc)
+    close_all(s)
+
+
+def test_unhook_takes_a_g_off_every_queue_it_waits_in() -> None:
+    forgot: list[Any] = []
+
+    class Q:
+        def _forget(self, entry: Any) -> None:
+            forgot.append(entry)
+
+    g = G()
+    q1, q2 = Q(), Q()
+    g.waitchan = ((q1, "e1"), (q2, "e2"))  # a select's entries
+    unhook(g)
+    g.waitchan = q1
+    unhook(g)
+    unhook(g)  # nothing left: nothing happens
+    assert forgot == ["e1", "e2", g] and g.waitchan is None
+
+
+# ---------------------------------------------------------------------- system calls
+
+
+def test_a_system_call_hands_the_p_off_and_takes_one_back_after() -> None:
+    s, m = sched_with_m()
+    g = parked_g(s)
+    p = m.p
+    entersyscall(m, g)
+    assert m.p is None and g.status == SYSCALL and s.pidle == [p] and p.status == P_IDLE
+    assert exitsyscall(m, g) is True
+    assert m.p is p and g.waitreason == ""
+    # With no P free the G must be requeued (the caller yields REQUEUE).
+    entersyscall(m, g)
+    with s.lock:
+        s.acquirep_locked(M(s, 1))
+    assert exitsyscall(m, g) is False and m.p is None
+    close_all(s)
+
+
+# ---------------------------------------------------------------------- the loop
+
+
+class _ParkOn:
+    """Park on ``lk`` (held): the G is queued in ``where`` first."""
+
+    def __init__(self, lk: Any, where: list[G]) -> None:
+        self.lk = lk
+        self.where = where
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        m = current_m()
+        assert m is not None and m.curg is not None
+        self.lk.acquire()
+        self.where.append(m.curg)
+        return (yield self.lk)
+
+
+def test_the_loop_runs_runnext_then_the_local_then_the_global_queue() -> None:
+    s, m = sched_with_m()
+    order: list[str] = []
+
+    async def main() -> str:
+        order.append("main")
+        spawn(s, current_m(), note, "local-1")  # runnext, then displaced...
+        spawn(s, current_m(), note, "runnext")  # ...to the local queue by this one
+        spawn(s, None, note, "global")
+        await gosched()  # to the tail of the global queue
+        order.append("main again")
+        return "result"
+
+    async def note(what: str) -> None:
+        order.append(what)
+
+    spawn(s, None, main)
+    m.nextp, m.p = m.p, None  # as startm hands it over
+    mstart(m)
+    assert order == ["main", "runnext", "local-1", "global", "main again"]
+    assert s.stopping and s.outcome.result == "result" and s.mcount == 0
+    assert current_m() is None  # the thread is unbound again
+
+
+def test_the_loop_parks_a_g_on_the_lock_it_yields_until_it_is_readied() -> None:
+    s, m = sched_with_m()
+    lk = threading.Lock()
+    parked: list[G] = []
+    order: list[Any] = []
+
+    async def main() -> None:
+        spawn(s, current_m(), waker)
+        order.append(await _ParkOn(lk, parked))
+
+    async def waker() -> None:
+        g = parked[0]
+        order.append(("waker sees", g.status, lk.locked()))  # parked, lock released
+        g.param = "woken"
+        ready(g, current_m())
+
+    spawn(s, None, main)
+    m.nextp, m.p = m.p, None
+    mstart(m)
+    assert order == [("waker sees", WAITING, False), "woken"]
+    assert s.outcome.exc is None and s.outcome.deadlock is None
+
+
+def test_the_loop_reports_a_deadlock_when_its_only_g_parks_for_good() -> None:
+    s, m = sched_with_m()
+    lk = threading.Lock()
+
+    async def main() -> None:
+        await _ParkOn(lk, [])
+
+    spawn(s, None, main)
+    m.nextp, m.p = m.p, None
+    mstart(m)
+    d = s.outcome.deadlock
+    assert d is not None and d.startswith("all goroutines are asleep - deadlock!")
+    close_all(s)
