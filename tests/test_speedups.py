@@ -626,7 +626,7 @@ async def _seeded_choices(n: int) -> list[int]:
     return out
 
 
-@needs_c
+@needs_fast
 @pytest.mark.timeout(60)
 def test_a_seeded_select_chooses_the_same_on_both_paths() -> None:
     # The C select draws from the P's seeded generator exactly where
