@@ -88,6 +88,21 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _debug_checks_clean() -> Iterator[None]:
+    """With ``GOROUTINES_DEBUG=1`` (goroutines/_core/_check.py): fail a test
+    during which a debug check fired, even where the error it raised was
+    swallowed (a runtime thread, a finaliser). A test that plants a bug on
+    purpose takes its violations out of the list itself."""
+    from goroutines._core import _check
+
+    before = len(_check.violations)
+    yield
+    fired = _check.violations[before:]
+    del _check.violations[before:]
+    assert not fired, f"debug checks fired: {fired}"
+
+
+@pytest.fixture(autouse=True)
 def _gomaxprocs_matrix(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     n = getattr(request, "param", None)
     if n is not None:

@@ -3,7 +3,8 @@ goroutines churn (both builds; on a free-threaded one the threads really run
 in parallel, so this is where races between them show first).
 
 Three foreign threads, for the whole run:
-  * dump() and goroutines(), checking every snapshot is well formed;
+  * dump() and goroutines(), checking every snapshot is well formed, and
+    the scheduler's invariants (check_invariants, under Sched.lock);
   * gomaxprocs(n), cycling through 1, 2, 4, 8 (and dump() between);
   * close() of channels goroutines are receiving from (plain and in select).
 Meanwhile goroutines ping-pong, spawn short-lived goroutines (G records are
@@ -21,6 +22,8 @@ from typing import Any
 import pytest
 
 import goroutines as gr
+from goroutines._core import current_sched
+from goroutines._core._invariants import check_invariants
 
 pytestmark = [
     pytest.mark.usefixtures("no_leaked_runtime_threads"),
@@ -51,7 +54,7 @@ def test_foreign_threads_hammer_dump_close_and_gomaxprocs_while_goroutines_churn
     pairs, rounds = 4, 1500
     spawns, victims, workers, incs = 400, 60, 4, 300
     errors: list[BaseException] = []
-    counts = {"dumps": 0, "snapshots": 0, "resizes": 0, "closes": 0}
+    counts = {"dumps": 0, "snapshots": 0, "resizes": 0, "closes": 0, "invariants": 0}
     stop = threading.Event()
     to_close: queue.Queue[gr.Chan[Any] | None] = queue.Queue()
 
@@ -70,6 +73,10 @@ def test_foreign_threads_hammer_dump_close_and_gomaxprocs_while_goroutines_churn
         while not stop.is_set():
             check_dump(gr.dump())
             counts["dumps"] += 1
+            sched = current_sched()
+            if sched is not None and not sched.stopping:
+                check_invariants(sched)
+                counts["invariants"] += 1
             for g in gr.goroutines():
                 assert g.state in STATES and isinstance(g.stack, str), g
             counts["snapshots"] += 1
@@ -180,7 +187,7 @@ def test_foreign_threads_hammer_dump_close_and_gomaxprocs_while_goroutines_churn
         assert oks == [False] * (2 * victims), "a receiver saw a value on a channel that was only closed"
         assert totals == sorted([0] * workers + [sum(range(spawns))] + [sum(range(1, rounds + 1))] * pairs)
         assert box[0] == workers * incs
-        assert counts["dumps"] > 0 and counts["snapshots"] > 0
+        assert counts["dumps"] > 0 and counts["snapshots"] > 0 and counts["invariants"] > 0
         assert counts["closes"] == victims
 
     gr.run(main, gomaxprocs=procs)

@@ -37,6 +37,7 @@ PKG = Path(__file__).resolve().parent.parent / "src" / "goroutines"
 # In dependency order: a module imports only modules before it.
 ORDER = [
     "_errors",
+    "_core._check",
     "_core._cext",
     "_core._g",
     "_core._runctx",
@@ -45,6 +46,7 @@ ORDER = [
     "_core._trace",
     "_core._traceback",
     "_core._sched",
+    "_core._invariants",
     "_core._timer",
     "_core._lockos",
     "_core._aiohint",

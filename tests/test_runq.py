@@ -83,19 +83,20 @@ def test_global_batch_is_the_fair_share_and_stops_at_a_placeholder() -> None:
     p = s.allp[0]
     ten = gs(10)
     s.runq.extend(ten)
-    # 10 queued, 2 Ps: 10 // 2 + 1 = 6 taken, one returned, five queued locally.
-    assert globrunqget_locked(s, p) is ten[0]
-    assert list(p.runq) == ten[1:6]
-    assert list(s.runq) == ten[6:]
-    placeholder = object()  # a preempted M waiting for a P
-    s.runq.appendleft(ten[5])
-    s.runq.insert(1, placeholder)
-    p.runq.clear()
-    assert globrunqget_locked(s, p) is ten[5]
-    assert not p.runq  # the batch stops before the placeholder
-    assert globrunqget_locked(s, p) is placeholder
-    assert globrunqget_locked(s, p, most=1) is ten[6]
-    assert not p.runq
+    with s.lock:  # its contract (checked in debug mode)
+        # 10 queued, 2 Ps: 10 // 2 + 1 = 6 taken, one returned, five queued locally.
+        assert globrunqget_locked(s, p) is ten[0]
+        assert list(p.runq) == ten[1:6]
+        assert list(s.runq) == ten[6:]
+        placeholder = object()  # a preempted M waiting for a P
+        s.runq.appendleft(ten[5])
+        s.runq.insert(1, placeholder)
+        p.runq.clear()
+        assert globrunqget_locked(s, p) is ten[5]
+        assert not p.runq  # the batch stops before the placeholder
+        assert globrunqget_locked(s, p) is placeholder
+        assert globrunqget_locked(s, p, most=1) is ten[6]
+        assert not p.runq
 
 
 def test_work_queued_on_a_busy_p_is_stolen_by_another_m(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -33,10 +33,14 @@ from typing import Any
 import pytest
 
 import goroutines as gr
-from goroutines._core import _cext, speedups
+from goroutines._core import _cext, _check, speedups
 
 ROOT = Path(__file__).resolve().parent.parent
 needs_c = pytest.mark.skipif(speedups is None, reason="the C fast paths are not built")
+# Debug mode (GOROUTINES_DEBUG=1) switches the fast paths off for good: see _core/_check.py.
+needs_fast = pytest.mark.skipif(
+    speedups is None or _check.DEBUG, reason="the C fast paths are not built, or off (debug mode)"
+)
 FREE_THREADED = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
 needs_ft = pytest.mark.skipif(not FREE_THREADED, reason="not a free-threaded build")
 
@@ -49,7 +53,8 @@ def test_c_fast_paths_are_in_use_where_required() -> None:
         assert speedups is not None, "goroutines._core._speedups did not build or import"
     if speedups is not None:
         assert type(gr.Chan().send(1)) is speedups.SendOp
-        assert type(gr.Chan()._lock) is speedups.Lock
+        want = _check.CheckedLock if _check.DEBUG else speedups.Lock
+        assert type(gr.Chan()._lock) is want
 
 
 @pytest.mark.timeout(300)
@@ -447,9 +452,9 @@ def test_ring_buffer_api() -> None:
 @pytest.fixture(params=["c", "python"])
 def chan_path(request: pytest.FixtureRequest) -> Iterator[str]:
     """Run the test on the C fast paths, then on their Python definitions."""
-    if speedups is None:
+    if speedups is None or _check.DEBUG:
         if request.param == "c":
-            pytest.skip("the C fast paths are not built")
+            pytest.skip("the C fast paths are not built, or off (debug mode)")
         yield request.param
         return
     speedups.set_fast(request.param == "c")
@@ -571,7 +576,7 @@ async def _fanout(n: int, workers: int) -> int:
     return total
 
 
-@needs_c
+@needs_fast
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("procs", [1, 2])
 def test_the_c_paths_do_not_quietly_fall_back_to_python(procs: int) -> None:
@@ -621,7 +626,7 @@ async def _seeded_choices(n: int) -> list[int]:
     return out
 
 
-@needs_c
+@needs_fast
 @pytest.mark.timeout(60)
 def test_a_seeded_select_chooses_the_same_on_both_paths() -> None:
     # The C select draws from the P's seeded generator exactly where
@@ -638,7 +643,7 @@ def test_a_seeded_select_chooses_the_same_on_both_paths() -> None:
     assert c_path != gr.run(_seeded_choices, 100, gomaxprocs=1, seed=6)
 
 
-@needs_c
+@needs_fast
 @pytest.mark.timeout(60)
 def test_switching_the_c_paths_off_runs_the_python_definitions() -> None:
     speedups.reset_fallbacks()
@@ -735,7 +740,7 @@ async def _spawn_join(n: int) -> int:
     return count[0]
 
 
-@needs_c
+@needs_fast
 def test_spawn_and_exit_take_the_c_path() -> None:
     # W3's go() and goroutine exits are the common case at GOMAXPROCS=1:
     # only a spawn that finds the P's local queue full (every 128th once it
@@ -748,7 +753,7 @@ def test_spawn_and_exit_take_the_c_path() -> None:
     assert speedups.fallbacks()["spawn"] <= n // (LOCAL_RUNQ // 2) + 1, speedups.fallbacks()
 
 
-@needs_c
+@needs_fast
 @pytest.mark.parametrize("fast", [True, False])
 def test_go_records_the_same_goroutine_either_way(fast: bool) -> None:
     # The C go() and the Python one make the same G: id, entry, creator,

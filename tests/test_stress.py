@@ -4,10 +4,16 @@ Many senders, receivers and selects (and closes racing with them): no value
 is lost, duplicated, or reordered per sender (as seen by any one receiver on
 any one channel). Ports of chan_test.go's TestSelectStress and
 TestMultiConsumer are included. Each test stays well under 10 s on 2 cores.
+
+Every run here is ``run_checked``: a plain thread checks the scheduler's
+invariants (``check_invariants``, under Sched.lock) all along, and CI runs
+this file in debug mode too (GOROUTINES_DEBUG=1: lock ownership and order,
+status transitions, the invariants at every idle M).
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 from typing import Any
@@ -15,6 +21,8 @@ from typing import Any
 import pytest
 
 import goroutines as gr
+from goroutines._core import current_sched
+from goroutines._core._invariants import check_invariants
 
 pytestmark = [
     pytest.mark.usefixtures("no_leaked_runtime_threads"),
@@ -28,6 +36,37 @@ procs = pytest.mark.parametrize("procs", PROCS)
 
 Item = tuple[int, int]  # (sender id, sequence number)
 Seen = list[tuple[int, int, int]]  # (channel index, sender id, sequence number) per receiver
+
+
+def run_checked(main: Any, procs: int) -> Any:
+    """``gr.run(main, gomaxprocs=procs)`` while a plain thread (started before
+    the run, so it never holds off the deadlock check) runs
+    ``check_invariants`` on the run's Sched as often as every 0.5 ms; a
+    broken invariant fails the test."""
+    stop = threading.Event()
+    errors: list[BaseException] = []
+    checks = [0]
+
+    def checker() -> None:
+        while not stop.is_set():
+            sched = current_sched()
+            if sched is not None and not sched.stopping:
+                try:
+                    check_invariants(sched)
+                except BaseException as e:  # noqa: BLE001 - reported by the test
+                    errors.append(e)
+                    return
+                checks[0] += 1
+            stop.wait(0.0005)
+
+    t = threading.Thread(target=checker, name="invariant-checker")
+    t.start()
+    try:
+        return gr.run(main, gomaxprocs=procs)
+    finally:
+        stop.set()
+        t.join()
+        assert not errors, errors[0]
 
 
 def check_exactly_once(sent: list[Item], received: list[Seen]) -> None:
@@ -109,7 +148,7 @@ def test_many_senders_receivers_and_selects(procs: int, cap: int) -> None:
         received = [await results.recv() for _ in range(nrecv)]
         return sent, received
 
-    sent, received = gr.run(main, gomaxprocs=procs)
+    sent, received = run_checked(main, procs)
     assert len(sent) == nsend * per
     check_exactly_once(sent, received)
 
@@ -180,7 +219,7 @@ def test_exactly_once_when_close_races_with_senders(procs: int, cap: int) -> Non
         received = [await results.recv() for _ in range(nrecv)]
         return sent, received, raised
 
-    sent, received, raised = gr.run(main, gomaxprocs=procs)
+    sent, received, raised = run_checked(main, procs)
     assert raised >= 1, "no sender saw the close"
     # At the close: close_after values counted, at most one uncounted value
     # per other receiver, and at most cap values still buffered.
@@ -244,7 +283,7 @@ def test_select_stress(procs: int) -> None:
         sent = [(ci, i) for ci in range(4) for i in range(n)] + [(10 + ci, i) for ci in range(4) for i in range(n)]
         return sent, [r for r in received if r]
 
-    sent, received = gr.run(main, gomaxprocs=procs)
+    sent, received = run_checked(main, procs)
     check_exactly_once(sent, received)
     # each channel carried exactly 2n values
     per_chan = Counter(ci for seen in received for (ci, _, _) in seen)
@@ -287,7 +326,7 @@ def test_multi_consumer(procs: int) -> None:
         gr.go(producer)
         return [v async for v in r]
 
-    got = gr.run(main, gomaxprocs=procs)
+    got = run_checked(main, procs)
     assert sorted(got) == list(range(niter))
 
 
@@ -324,7 +363,7 @@ def test_close_wakes_many_parked_selects(procs: int) -> None:
         res = [await out.recv() for _ in range(nsel)]
         return sorted(v for got, _ in res for v in got), [i for _, i in res]
 
-    values, exits = gr.run(main, gomaxprocs=procs)
+    values, exits = run_checked(main, procs)
     assert values == list(range(nval))
     assert exits == [1] * nsel
 
@@ -356,7 +395,7 @@ def test_ping_pong_pairs(procs: int) -> None:
             gr.go(pinger, k)
         return sum([await done.recv() for _ in range(pairs)])
 
-    assert gr.run(main, gomaxprocs=procs) == sum(range(pairs))
+    assert run_checked(main, procs) == sum(range(pairs))
 
 
 @procs
@@ -398,7 +437,7 @@ def test_selects_with_send_and_receive_on_one_channel_pair_up(procs: int) -> Non
             gr.go(peer, k)
         return [await out.recv() for _ in range(n)]
 
-    res = gr.run(main, gomaxprocs=procs)
+    res = run_checked(main, procs)
     sent = [x for s, _ in res for x in s]
     received = [g for _, gs in res for g in gs]
     assert len(received) >= target
@@ -464,7 +503,7 @@ def test_close_races_with_send_receive_and_another_close(procs: int) -> None:
             outcomes[(sent, t % 2)] += 1
         return outcomes
 
-    outcomes = gr.run(main, gomaxprocs=procs)
+    outcomes = run_checked(main, procs)
     assert sum(outcomes.values()) == trials
 
 
@@ -514,5 +553,5 @@ def test_exactly_once_with_compute_bursts_and_gomaxprocs_changes(procs: int) -> 
         received = [await out.recv() for _ in range(ncons)]
         return [(k, i) for k in range(nprod) for i in range(per)], received
 
-    sent, received = gr.run(main, gomaxprocs=procs)
+    sent, received = run_checked(main, procs)
     check_exactly_once(sent, received)

@@ -35,13 +35,15 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ._core import (
     CLOSED,
+    DEBUG,
+    RANK_CHAN,
     WAIT_CHAN_RECEIVE,
     WAIT_CHAN_SEND,
     G,
     M,
     _tls,
+    lock_kind,
     new_chan_buffer,
-    new_lock,
     no_goroutine,
     preempted,
     ready,
@@ -56,6 +58,8 @@ T = TypeVar("T")
 # them here when it is imported (register_blocking); goroutines/__init__
 # imports _blocking, so they are set before any program can call them.
 # Written once at import, read without a lock.
+_new_chan_lock = lock_kind("channel lock", RANK_CHAN)
+
 _send_blocking: Any = None
 _recv_blocking: Any = None
 
@@ -206,7 +210,9 @@ class Chan(_ChanBase, Generic[T]):
                 f"Chan: capacity {cap} is negative (makechan: size out of range); "
                 "use 0 for an unbuffered channel"
             )
-        self._lock = new_lock()
+        self._lock = _new_chan_lock()
+        if DEBUG:
+            self._lock.key = id(self)  # select locks channels in id() order
         # An unbuffered channel never buffers: an empty tuple stands in (no
         # deque to allocate). The wait queues are made on first use; a None
         # queue reads as empty everywhere.

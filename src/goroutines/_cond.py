@@ -22,7 +22,7 @@ the same from the tickets of its notifyList). Calling ``wait`` without the
 lock held is the ``RuntimeError`` of the lock's unlock (Go: fatal error
 "sync: unlock of unlocked mutex"); nothing is left queued then.
 
-Locks: ``_lock`` (from ``new_lock()``) guards ``_waiters``. Lock order:
+Locks: ``_lock`` (from ``lock_kind()``) guards ``_waiters``. Lock order:
 ``Cond._lock``, then the lock's own ``_lock`` (its unlock), then Sched.lock
 (the unlock waking one of the lock's waiters). No lock's code calls into a
 Cond, so the order has no cycle. ``signal`` and ``broadcast`` may be called
@@ -34,12 +34,16 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any
 
-from ._core import WAIT_COND, WaitQueue, current, new_lock, wake_all
+from ._core import RANK_COND, WAIT_COND, WaitQueue, current, lock_kind, wake_all
 from ._sync import Mutex, RLocker, RWMutex
 
 __all__ = ["Cond"]
 
 Locker = Mutex | RWMutex | RLocker
+
+
+# Ranked before the other sync locks: wait() unlocks the Cond's Mutex under it.
+_new_cond_lock = lock_kind("Cond lock", RANK_COND)
 
 
 class Cond:
@@ -57,7 +61,7 @@ class Cond:
                 f"Cond: mu must be a goroutines.Mutex (or an RWMutex, or rw.rlocker()), "
                 f"not {type(mu).__name__} ({mu!r}); threading and asyncio locks cannot park goroutines"
             )
-        self._lock = lk = new_lock()
+        self._lock = lk = _new_cond_lock()
         self._l = mu
         self._waiters = WaitQueue(lk)
         self._wait_op = _CondWait(self)

@@ -38,7 +38,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from ._chan import Chan
-from ._core import Sched, current_sched, go, new_lock
+from ._core import RANK_CONTEXT, Sched, current_sched, go, lock_kind, locked_by
 from ._core import Timer as _RTimer
 from ._errors import Canceled, ClosedChannelError, DeadlineExceeded
 
@@ -57,6 +57,10 @@ __all__ = [
 ]
 
 CancelFunc = Callable[[], None]
+
+
+# Ranked first (docs/design.md, "Locks"): cancelling closes the done channel under it.
+_new_context_lock = lock_kind("context lock", RANK_CONTEXT)
 
 
 class CancelCauseFunc(Protocol):
@@ -212,7 +216,7 @@ class _CancelCtx(Context):
 
     def __init__(self, parent: Context) -> None:
         self._parent = parent
-        self._lock = new_lock()
+        self._lock = _new_context_lock()
         self._done: Chan[Any] | None = None  # made on first done() or cancel
         self._err: Exception | None = None
         # The cause given to the cancellation that set _err (or handed down
@@ -274,6 +278,7 @@ class _CancelCtx(Context):
             self._release_timer_locked()
         return list(kids) if kids else []
 
+    @locked_by("_lock", "the context's lock")
     def _release_timer_locked(self) -> None:
         """A deadline context disarms its timer here (self._lock held)."""
 
@@ -330,6 +335,7 @@ class _TimerCtx(_CancelCtx):
     def deadline(self) -> float | None:
         return self._deadline
 
+    @locked_by("_lock", "the context's lock")
     def _release_timer_locked(self) -> None:
         t = self._timer
         if t is None:

@@ -37,7 +37,7 @@ removes the limit; 0 would block every ``go`` forever and is a
 ``ValueError``. As in Go, ``set_limit`` is meant to be called before the
 group is used, not concurrently with ``go``.
 
-Locks: ``_lock`` (from ``new_lock()``) guards ``_err`` and the writes of
+Locks: ``_lock`` (from ``lock_kind()``) guards ``_err`` and the writes of
 ``_sem``; it is a leaf (cancelling ``ctx`` and starting goroutines happen
 after its release). ``go`` and ``try_go`` read ``_sem`` without it: one
 attribute read sees the old or the new semaphore, and ``set_limit``, as in
@@ -56,7 +56,7 @@ from collections.abc import Awaitable, Callable, Generator
 from typing import Any
 
 from ._context import CancelCauseFunc, Context, background, with_cancel_cause
-from ._core import WAIT_ERRGROUP_GO, WAIT_ERRGROUP_WAIT, current, go, new_lock
+from ._core import RANK_SYNC, WAIT_ERRGROUP_GO, WAIT_ERRGROUP_WAIT, current, go, lock_kind
 from ._errors import check_int
 from ._semaphore import Semaphore, _Acquire
 from ._sync import WaitGroup, _WaitGroupWait
@@ -93,6 +93,9 @@ async def _member(grp: ErrGroup, sem: Semaphore | None, fn: Any, args: tuple[Any
         if sem is not None:
             sem.release(1)
         grp._wg.done()
+
+
+_new_errgroup_lock = lock_kind("ErrGroup lock", RANK_SYNC)
 
 
 class _Started:
@@ -194,7 +197,7 @@ class ErrGroup:
         self.ctx: Context
         self._cancel: CancelCauseFunc
         self.ctx, self._cancel = with_cancel_cause(parent)
-        self._lock = new_lock()
+        self._lock = _new_errgroup_lock()
         self._wg = WaitGroup()
         self._sem: Semaphore | None = None  # the slots, when a limit is set
         self._err: Exception | None = None  # the first error

@@ -17,7 +17,7 @@ goroutine parked forever; ``try_acquire`` of that much returns False, as
 Go's ``TryAcquire`` does. A weight of 0 is allowed (Go's is): it waits only
 for the waiters queued before it.
 
-Locks: ``_lock`` (from ``new_lock()``) guards ``_cur`` and ``_waiters`` (a
+Locks: ``_lock`` (from ``lock_kind()``) guards ``_cur`` and ``_waiters`` (a
 ``_core.WaitQueue``); ``_size`` is immutable. It is a leaf: waking happens
 after its release. While a goroutine waits, its ``G.param`` holds the
 weight it asked for; the releaser that grants the weight replaces it with
@@ -29,10 +29,13 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any
 
-from ._core import GRANTED, WAIT_SEMAPHORE, G, WaitQueue, current, new_lock, wake_all
+from ._core import GRANTED, RANK_SYNC, WAIT_SEMAPHORE, G, WaitQueue, current, lock_kind, locked_by, wake_all
 from ._errors import check_int
 
 __all__ = ["Semaphore"]
+
+
+_new_sema_lock = lock_kind("Semaphore lock", RANK_SYNC)
 
 
 class Semaphore:
@@ -50,7 +53,7 @@ class Semaphore:
         check_int(n, "Semaphore", "n (its size)")
         if n < 0:
             raise ValueError(f"Semaphore: size {n} is negative; give the number of units it holds (0 or more)")
-        self._lock = lk = new_lock()
+        self._lock = lk = _new_sema_lock()
         self._size = n
         self._cur = 0  # units held now
         self._waiters = WaitQueue(lk)
@@ -107,6 +110,7 @@ class Semaphore:
         if ws:
             wake_all(ws)
 
+    @locked_by("_lock", "Semaphore._lock")
     def _grant_locked(self) -> list[G]:
         """Grant the waiters at the head whose weight fits, in order (Go's
         notifyWaiters): stop at the first that does not, so it is not

@@ -9,7 +9,7 @@ be lost. A waker dequeues the G under that lock, leaves the resume value in
 ``G.param``, releases the lock and only then wakes the G. Exactly one waker
 dequeues a given G.
 
-Each object's ``_lock`` (made by ``new_lock()``: the C Lock, or a
+Each object's ``_lock`` (made by ``lock_kind()``: the C Lock, or a
 threading.Lock on the pure paths) guards every other field of it, its wait
 queues included. Lock order: a sync object's ``_lock`` is a leaf, except
 that waking takes Sched.lock (inside ready()) after it has been released. None of these
@@ -63,6 +63,7 @@ from typing import Any
 from ._core import (
     GRANTED,
     HANDOFF,
+    RANK_SYNC,
     WAIT_MUTEX,
     WAIT_ONCE,
     WAIT_RWMUTEX,
@@ -72,7 +73,7 @@ from ._core import (
     WaitQueue,
     current,
     current_sched,
-    new_lock,
+    lock_kind,
     wake,
     wake_all,
 )
@@ -85,6 +86,12 @@ _monotonic = time.monotonic
 STARVATION_THRESHOLD = 0.001
 """Seconds a Mutex waiter waits before it switches the mutex to starvation
 mode (Go's starvationThresholdNs, 1 ms)."""
+
+
+_new_wg_lock = lock_kind("WaitGroup lock", RANK_SYNC)
+_new_mutex_lock = lock_kind("Mutex lock", RANK_SYNC)
+_new_rwmutex_lock = lock_kind("RWMutex lock", RANK_SYNC)
+_new_once_lock = lock_kind("Once lock", RANK_SYNC)
 
 
 class _Nothing:
@@ -114,7 +121,7 @@ class WaitGroup:
     __slots__ = ("_lock", "_n", "_waiters", "_wait_op")
 
     def __init__(self) -> None:
-        self._lock = lk = new_lock()
+        self._lock = lk = _new_wg_lock()
         self._n = 0
         self._waiters = WaitQueue(lk)
         self._wait_op = _WaitGroupWait(self)
@@ -201,7 +208,7 @@ class Mutex:
     __slots__ = ("_lock", "_locked", "_starving", "_woken", "_waiters", "_lock_op")
 
     def __init__(self) -> None:
-        self._lock = lk = new_lock()
+        self._lock = lk = _new_mutex_lock()
         self._locked = False
         # True only while _locked: unlock hands the mutex to the oldest waiter.
         self._starving = False
@@ -339,7 +346,7 @@ class RWMutex:
     __slots__ = ("_lock", "_readers", "_writer", "_rq", "_wq", "_rlock_op", "_wlock_op")
 
     def __init__(self) -> None:
-        self._lock = lk = new_lock()
+        self._lock = lk = _new_rwmutex_lock()
         self._readers = 0  # readers holding the lock
         self._writer = False  # a writer holds the lock
         self._rq = WaitQueue(lk)  # readers waiting (only while a writer holds or waits)
@@ -528,7 +535,7 @@ class Once:
     __slots__ = ("_lock", "_done", "_runner", "_waiters")
 
     def __init__(self) -> None:
-        self._lock = lk = new_lock()
+        self._lock = lk = _new_once_lock()
         self._done = False
         self._runner: G | None = None  # the goroutine running fn now
         self._waiters = WaitQueue(lk)

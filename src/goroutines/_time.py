@@ -39,6 +39,7 @@ from typing import Any
 
 from ._chan import Chan
 from ._core import (
+    RANK_SYNC,
     WAIT_SLEEP,
     Commit,
     G,
@@ -48,7 +49,8 @@ from ._core import (
     current,
     current_sched,
     go,
-    new_lock,
+    lock_kind,
+    locked_by,
     ready,
 )
 from ._core import (
@@ -278,6 +280,9 @@ def after(seconds: float) -> Chan[float]:
 # ---------------------------------------------------------------------- after_func
 
 
+_new_func_timer_lock = lock_kind("after_func timer lock", RANK_SYNC)
+
+
 class _FuncTimerState:
     """An after_func timer's arming. ``lock`` guards ``armed`` and ``rt``
     (whose ``sched`` is the run it is armed in; lock order: ``lock``, then
@@ -287,7 +292,7 @@ class _FuncTimerState:
     __slots__ = ("lock", "armed", "rt", "fn", "args", "ctx")
 
     def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...], sched: Sched) -> None:
-        self.lock = new_lock()
+        self.lock = _new_func_timer_lock()
         self.armed = -1  # the seq of the live arming, or -1
         self.rt = _RTimer(sched, _fire_func, self)  # rt.sched: the run it is armed in
         self.fn = fn
@@ -327,6 +332,7 @@ class _FuncTimer(Timer):
         with st.lock:
             self._arm_locked(d)
 
+    @locked_by("_fst.lock", "the after_func timer's lock")
     def _arm_locked(self, d: float) -> bool:
         """(Re-)arm to fire in ``d`` seconds; True if it was pending. st.lock held."""
         st = self._fst

@@ -9,7 +9,8 @@ docs/design.md, "Module dependencies".
 """
 
 from . import _fork  # noqa: F401 - registers the os.fork() child hook
-from ._cext import new_chan_buffer, new_lock, speedups
+from ._cext import lock_kind, new_chan_buffer, new_lock, speedups
+from ._check import DEBUG, RANK_CHAN, RANK_COND, RANK_CONTEXT, RANK_SYNC, locked_by
 from ._debug import unwatch_runs, watch_runs
 from ._g import (
     CLOSED,
@@ -131,6 +132,13 @@ __all__ = [
     "num_goroutine",
     "new_chan_buffer",
     "new_lock",
+    "lock_kind",
+    "locked_by",
+    "DEBUG",
+    "RANK_CHAN",
+    "RANK_COND",
+    "RANK_CONTEXT",
+    "RANK_SYNC",
     "preempted",
     "ready",
     "ready_external",

@@ -13,10 +13,17 @@ run code that no longer matches its source -- with a warning saying how to
 rebuild; with ``GOROUTINES_REQUIRE_SPEEDUPS=1`` (CI) the import fails
 instead, as it does when the extension is missing.
 
-``new_lock()`` makes the runtime's own locks (channel locks, Sched.lock): a
-``_speedups.Lock`` (threading.Lock's API; a futex on Linux, which the C
-code takes without a call) or a ``threading.Lock``. ``new_chan_buffer()``
-makes a buffered channel's buffer: the C ring or a deque.
+``new_lock()`` makes a lock of the runtime's own: a ``_speedups.Lock``
+(threading.Lock's API; a futex on Linux, which the C code takes without a
+call) or a ``threading.Lock``. Each kind of lock in the lock order is made
+by a maker from ``lock_kind(name, rank)``: ``new_lock`` itself, or in debug
+mode (_check.py) a maker of checked locks around one; ``new_lock()``
+directly only makes locks outside the order (a select's token, which is
+claimed and never waited for). ``new_chan_buffer()`` makes a buffered
+channel's buffer: the C ring or a deque.
+
+Debug mode switches the C fast paths off at import (they would take locks
+and write statuses that no check sees): see _check.py.
 """
 
 from __future__ import annotations
@@ -28,6 +35,8 @@ from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from ._check import DEBUG, CheckedLock, make_lock_kind
 
 _SOURCE = Path(__file__).with_name("_speedups.c")
 
@@ -88,8 +97,16 @@ def _load() -> Any:
 
 
 speedups: Any = _load()
+if DEBUG and speedups is not None:
+    speedups.set_fast(False)
 LockType: type = type(threading.Lock())
-# The type of new_lock()'s locks (LockType on the pure paths).
-CLockType: type = speedups.Lock if speedups is not None else LockType
+# The type of the locks a goroutine may yield to park (lock_kind's):
+# new_lock()'s (LockType on the pure paths), or debug mode's CheckedLock.
+CLockType: type = CheckedLock if DEBUG else speedups.Lock if speedups is not None else LockType
 new_lock: Callable[[], Any] = speedups.Lock if speedups is not None else threading.Lock
+
+
+def lock_kind(name: str, rank: int) -> Callable[[], Any]:
+    """The maker of one kind of lock in the lock order (rank: _check.RANK_*)."""
+    return make_lock_kind(new_lock, name, rank)
 new_chan_buffer: Callable[[], Any] = speedups.Ring if speedups is not None else deque

@@ -25,11 +25,14 @@ import time
 from typing import Any
 
 from . import _runctx
-from ._g import RUNNABLE, G
+from ._check import DEBUG, locked_by
+from ._g import RUNNABLE, WAITING, G, casgstatus
+from ._invariants import debug_check_locked
 from ._lockos import readylocked_locked
 from ._ready import inject
 from ._sched import (
     P_DEAD,
+    P_IDLE,
     P_RUNNING,
     STEAL_TRIES,
     M,
@@ -39,6 +42,7 @@ from ._sched import (
     runqdrain_locked,
     runqget,
     runqsteal,
+    setpstatus,
     wake_m,
     wakep,
 )
@@ -88,6 +92,7 @@ def _fair_pick(m: M, p: Any) -> G | None:
     return g
 
 
+@locked_by("sched.lock", "Sched.lock")
 def _handover_locked(m: M, p: Any, w: M) -> None:
     """Give ``m``'s P (runnext and all) to ``w``, an M whose preempted
     goroutine waits for a P (a runq placeholder). Sched.lock held; ``w``'s
@@ -95,8 +100,7 @@ def _handover_locked(m: M, p: Any, w: M) -> None:
     """
     m.p = None
     p.m = w
-    p.status = P_RUNNING
-    w.p = p
+    w.p = p  # p stays running (or dead, if gomaxprocs just shrank: w gives it up then)
     w.note.release()
 
 
@@ -212,6 +216,8 @@ def findrunnable(m: M) -> G | None:
                     lock.release()
                     continue
         sched.coarse_now = _monotonic()
+        if DEBUG:
+            debug_check_locked(sched)  # a broken invariant stops the run
         if sched.checkdead_locked(m):
             # synctest: the fake clock moved, or testing.wait() returns. Keep
             # (or take back) a P and run what is now due here, rather than
@@ -266,12 +272,12 @@ def findrunnable(m: M) -> G | None:
                             if g.lockedm is not None:
                                 extra.append(readylocked_locked(sched, g))
                                 continue
-                            g.status = RUNNABLE
+                            casgstatus(g, WAITING, RUNNABLE)
                             sched.runq.append(g)
                         if m.nextp is None and sched.pidle and not sched.stopping:
                             p = sched.pidle.pop()
                             p.m = m
-                            p.status = P_RUNNING
+                            setpstatus(p, P_IDLE, P_RUNNING)
                             m.nextp = p
                         for _ in range(min(len(gs) - 1, len(sched.pidle))):
                             extra.append(sched.wakep_locked())

@@ -37,9 +37,9 @@ from collections import deque
 from typing import Any
 
 from . import _debug, _runctx
-from ._cext import new_lock, speedups
+from ._cext import speedups
 from ._runctx import tls as _tls
-from ._sched import Sched
+from ._sched import Sched, new_sched_lock
 
 
 def _after_fork_in_child() -> None:
@@ -66,7 +66,7 @@ def _orphan(sched: Sched) -> None:
     of the fork, and that lock stays held in the child. (Sched, P and M
     have __slots__: setting their fields takes no lock.)
     """
-    sched.lock = new_lock()
+    sched.lock = new_sched_lock()
     sched.stopping = True
     sched.runq = deque()
     for p in list(sched.allp):

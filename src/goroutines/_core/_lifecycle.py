@@ -15,8 +15,9 @@ from contextvars import copy_context as _copy_context
 from typing import Any
 
 from ._aiohint import asyncio_hint
-from ._cext import new_lock, speedups
-from ._g import DEAD, FREE_THREADED_BUILD, RUNNABLE, G
+from ._cext import speedups
+from ._check import DEBUG
+from ._g import DEAD, FREE_THREADED_BUILD, IDLE, RUNNABLE, RUNNING, G, casgstatus, new_stacklock
 from ._lockos import unwire_on_exit
 from ._ready import preempted
 from ._sched import M, Sched, runqput, wake_m
@@ -64,6 +65,7 @@ def newproc(
     if gf:
         # A dead G: goexit cleared its coro, param, waitchan and waitreason.
         g = gf.pop()
+        was = DEAD
     else:
         # Every slot of a fresh G is set here or below (see G).
         g = _new_object(G)
@@ -71,8 +73,9 @@ def newproc(
         g.waitsince = 0.0
         g.param = None
         g.waitchan = None
-        g.stacklock = new_lock() if FREE_THREADED_BUILD else None
+        g.stacklock = new_stacklock() if FREE_THREADED_BUILD else None
         g.lockedm = None
+        was = IDLE
         if _untrack_g is not None:
             _untrack_g(g)
     gid = sched.goidgen + 1
@@ -85,7 +88,10 @@ def newproc(
     g.created_module = module
     g.creator_id = cid
     g.entry = entry
-    g.status = RUNNABLE
+    if DEBUG:
+        casgstatus(g, was, RUNNABLE)
+    else:
+        g.status = RUNNABLE  # casgstatus inlined: a hot path (see _g.py)
     sched.allgs[gid] = g
     p = m.p if m is not None and m.sched is sched else None
     tw = None
@@ -135,7 +141,10 @@ def goexit(m: M, g: G, value: Any) -> None:
         # Dead and off allgs in one step under Sched.lock (Go's allglock), so
         # num_goroutine() (len(allgs)) and goroutines() (skips DEAD), both
         # read under it, never disagree about an exiting goroutine.
-        g.status = DEAD
+        if DEBUG:
+            casgstatus(g, RUNNING, DEAD)
+        else:
+            g.status = DEAD  # casgstatus inlined: a hot path (see _g.py)
         sched.allgs.pop(gid, None)
         if gid == 1:
             sched.stop_locked(result=value)
@@ -158,10 +167,11 @@ def gopanic(m: M, g: G, exc: BaseException) -> None:
         pass
     if m.sched.trace is not None:
         emit(m, "panic", g.id, f"{type(exc).__name__}: {exc}")
-    g.status = DEAD
     g.coro = None
     g.ctx = None
     with m.sched.lock:
+        # Dead and off allgs in one step, as in goexit.
+        casgstatus(g, RUNNING, DEAD)
         if not m.sched.stopping:
             attach_panic_dump_locked(m.sched, g, exc)
         m.sched.allgs.pop(g.id, None)

@@ -46,7 +46,8 @@ from __future__ import annotations
 from typing import Any
 
 from .._errors import throw
-from ._g import RUNNABLE, G
+from ._check import locked_by
+from ._g import RUNNABLE, WAITING, G, casgstatus
 from ._sched import LK_EXITED, LK_IDLE, LK_QUEUED, LK_RUN, P_DEAD, M, Sched, wake_m
 from ._trace import emit
 
@@ -62,6 +63,7 @@ class _Exited:
 EXITED: Any = _Exited()
 
 
+@locked_by("lock", "Sched.lock")
 def readylocked_locked(sched: Sched, g: G) -> M | None:
     """Make the wired, waiting ``g`` runnable on its own M. Sched.lock held.
 
@@ -70,7 +72,7 @@ def readylocked_locked(sched: Sched, g: G) -> M | None:
     on), or when it was queued to be handed a P by whoever pops it.
     """
     m = g.lockedm
-    g.status = RUNNABLE
+    casgstatus(g, WAITING, RUNNABLE)
     if m.lockstate != LK_IDLE:
         return None
     sched.lockedidle.remove(m)
@@ -94,6 +96,7 @@ def readylocked(g: G, m: M | None) -> None:
         tw.note.release()  # a wired M waits on its note, never in the netpoller
 
 
+@locked_by("lock", "Sched.lock")
 def _dropp_locked(sched: Sched, m: M) -> M | None:
     """``m`` gives its P away: to another M if there is work. Sched.lock held."""
     p = m.p

@@ -30,8 +30,12 @@ def mstart(m: M) -> None:
     if speedups is not None:
         speedups.set_m(m)
     m.ident = threading.get_ident()
-    m.p = m.nextp
-    m.nextp = None
+    # Under Sched.lock, as every write of ``p`` and ``nextp``: unlocked, a
+    # retake (sysmon) between the two stores left nextp naming a P that
+    # another M already owned (check_invariants saw it).
+    with m.sched.lock:
+        m.p = m.nextp
+        m.nextp = None
     if m.sched.trace is not None:
         emit(m, "mstart", 0)
     try:

@@ -33,6 +33,7 @@ import threading
 import time
 from typing import Any
 
+from ._check import RANK_LEAF, checked, locked_by
 from ._g import WAIT_IO, G
 from ._ready import ready
 from ._runctx import current_sched
@@ -134,7 +135,7 @@ class _EpollOneShot:
 
 class Netpoll:
     def __init__(self) -> None:
-        self.lock = threading.Lock()
+        self.lock = checked(threading.Lock(), "Netpoll.lock", RANK_LEAF)
         self.sel: Any = _EpollOneShot() if hasattr(select, "epoll") else _Selector()
         # fd -> [reader entry or None, writer entry or None]; guarded by lock.
         self.waiters: dict[int, list[Any]] = {}
@@ -159,6 +160,7 @@ class Netpoll:
     def _mask(self, slot: list[Any]) -> int:
         return (READ if slot[0] is not None else 0) | (WRITE if slot[1] is not None else 0)
 
+    @locked_by("lock", "Netpoll.lock")
     def _update_locked(self, fd: int, slot: list[Any]) -> None:
         mask = self._mask(slot)
         try:
@@ -174,6 +176,7 @@ class Netpoll:
                 return
             raise
 
+    @locked_by("lock", "Netpoll.lock")
     def add_waiter_locked(self, fd: int, mode: int, entry: list[Any]) -> None:
         """Register ``entry`` as the fd's reader (mode READ) or writer."""
         slot = self.waiters.get(fd)
@@ -200,6 +203,7 @@ class Netpoll:
                 self.waiters.pop(fd, None)
             raise
 
+    @locked_by("lock", "Netpoll.lock")
     def claim_locked(self, fd: int, mode: int, entry: list[Any]) -> bool:
         """Remove ``entry`` if it still waits on (fd, mode); True if we did."""
         slot = self.waiters.get(fd)

@@ -31,7 +31,9 @@ from __future__ import annotations
 import threading
 import weakref
 
-_lock = threading.Lock()
+from ._check import RANK_LEAF, checked
+
+_lock = checked(threading.Lock(), "_plain._lock", RANK_LEAF)
 # Plain threads inside a blocking call now: thread -> nesting depth.
 _inside: dict[threading.Thread, int] = {}
 # Threads the runtime started for itself (they never count).

@@ -29,7 +29,8 @@ from typing import Any
 
 from .._errors import throw
 from ._cext import speedups
-from ._g import CLOSED, RUNNABLE, RUNNING, WAIT_CHAN_RECEIVE, WAIT_CHAN_SEND, G
+from ._check import DEBUG
+from ._g import CLOSED, RUNNABLE, RUNNING, WAIT_CHAN_RECEIVE, WAIT_CHAN_SEND, WAITING, G, casgstatus
 from ._lockos import readylocked, readylocked_locked
 from ._runctx import current_sched
 from ._sched import M, P, Sched, runqput, wake_m, wakep
@@ -47,7 +48,7 @@ def inject(sched: Sched, gs: list[G]) -> None:
             if g.lockedm is not None:  # wired to its M; see _lockos
                 towake.append(readylocked_locked(sched, g))
                 continue
-            g.status = RUNNABLE
+            casgstatus(g, WAITING, RUNNABLE)
             sched.runq.append(g)
         for _ in range(min(len(gs), len(sched.pidle))):
             towake.append(sched.wakep_locked())
@@ -79,7 +80,10 @@ def _ready_py(g: G, m: M | None) -> None:
     if g.lockedm is not None:
         readylocked(g, m)
         return
-    g.status = RUNNABLE
+    if DEBUG:
+        casgstatus(g, WAITING, RUNNABLE)
+    else:
+        g.status = RUNNABLE  # casgstatus inlined: a hot path (see _g.py)
     if m is not None:
         p = m.p
         if p is not None:
@@ -163,7 +167,7 @@ def ready_external(sched: Sched, g: G, value: Any) -> None:
         if sched.stopping:
             return
         g.param = value
-        g.status = RUNNABLE
+        casgstatus(g, WAITING, RUNNABLE)
         sched.runq.append(g)
         tw = sched.wakep_locked() if sched.pidle else None
     if sched.trace is not None:

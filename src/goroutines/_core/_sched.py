@@ -1,12 +1,8 @@
 """Sched: the one global scheduler structure, its P and M records.
 
-Lock order (a thread holding a lock may only take locks later in the list):
-
-    1. channel locks, in id() order (select takes several)
-    2. sync primitive locks (Mutex, WaitGroup, ...), one at a time
-    3. Sched.lock
-    4. Netpoll.lock (a leaf: nothing is taken while it is held)
-    5. M.note (never held: released/acquired as a wake-up, see M)
+Lock order: docs/design.md, "Locks" (the ranks in _check.py, checked in
+debug mode). In short: context locks, channel locks (in id() order), Cond
+locks, sync/timer locks, Sched.lock, then the leaves (Netpoll.lock, ...).
 
 Nothing ever takes a channel lock while holding Sched.lock. A P's local run
 queue and runnext have no lock of their own (see "Run queues" below).
@@ -47,9 +43,12 @@ spins wakes one M as a spinner (wakep); a spinner that finds work stops
 spinning and wakes the next one (resetspinning), one that finds none gives
 its P back and looks at every local queue once more before it parks.
 
-Invariants (checked by ``check_invariants`` in the tests):
+Invariants (checked by ``_invariants.check_invariants``: by the stress
+tests, and by every M about to go idle in debug mode):
   * a P is either on ``pidle`` (p.m is None) or owned by exactly one M
-    (p.m.p is p), or dead (gomaxprocs shrank; on no list).
+    (p.m.p is p, or p.m.nextp is p: handed to an M that has not woken to
+    take it yet, which sysmon must leave alone), or dead (gomaxprocs
+    shrank; on no list).
   * an M is running (holds a P), in a blocking call (no P, not idle), on
     ``midle`` (parked, no P), the ``poller`` (parked with a timeout for the
     earliest timer, no P) or exiting.
@@ -86,8 +85,10 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from ._cext import new_lock
-from ._g import RUNNABLE, G
+from ._cext import lock_kind
+from ._check import DEBUG, RANK_LEAF, RANK_SCHED, check_transition, checked, holds_rank, locked_by
+from ._check import violation as check_violation
+from ._g import RUNNABLE, WAITING, G, casgstatus
 from ._plain import PlainThreads, mark_runtime_thread
 from ._timers import INF, REAL_CLOCK, Clock, TimerHeap
 from ._traceback import dump_locked
@@ -103,10 +104,51 @@ LK_IDLE = 1
 LK_QUEUED = 2
 LK_EXITED = 3  # lockedexit: the M has left Sched.mcount already
 
-# P statuses.
+# P statuses (Go's _Pidle, _Prunning, _Pdead; a P is never in a system
+# call here: entersyscall hands it off at once, as Go's entersyscallblock).
 P_IDLE = 0
 P_RUNNING = 1
 P_DEAD = 2
+
+P_STATUS_NAMES = {P_IDLE: "idle", P_RUNNING: "running", P_DEAD: "dead"}
+
+# The legal P status changes, all under Sched.lock: an M takes an idle P
+# (acquirep, startm, the poller) or gives it back (releasep, handoffp);
+# gomaxprocs shrinking kills a P, growing revives it (idle, or running when
+# its M has not noticed it died).
+P_TRANSITIONS = frozenset(
+    {
+        (P_IDLE, P_RUNNING),
+        (P_RUNNING, P_IDLE),
+        (P_IDLE, P_DEAD),
+        (P_RUNNING, P_DEAD),
+        (P_DEAD, P_IDLE),
+        (P_DEAD, P_RUNNING),
+    }
+)
+
+
+def _setpstatus(p: P, old: int, new: int) -> None:
+    p.status = new
+
+
+def _setpstatus_checked(p: P, old: int, new: int) -> None:
+    if not holds_sched_lock():
+        raise check_violation(f"P status: {p!r} changed to {P_STATUS_NAMES.get(new)} without Sched.lock")
+    check_transition("P", p, p.status, old, new, P_TRANSITIONS, P_STATUS_NAMES)
+    p.status = new
+
+
+# setpstatus(p, old, new): the one way to write a P's status (Sched.lock
+# held); checked in debug mode, as casgstatus.
+setpstatus: Callable[[P, int, int], None] = _setpstatus_checked if DEBUG else _setpstatus
+
+new_sched_lock = lock_kind("Sched.lock", RANK_SCHED)
+
+
+def holds_sched_lock() -> bool:
+    """Debug mode: the calling thread holds a Sched.lock."""
+    return holds_rank(RANK_SCHED)
 
 # Sched.sysmonwait: may sysmon be asleep on its note, and how long for.
 SYSMON_RUNNING = 0
@@ -171,6 +213,9 @@ class P:
         self.sysmon_tick = -1
         self.sysmon_when = 0.0
         self.sysmon_where: tuple[Any, ...] | None = None  # sysmon's last look (_sysmon.same_call)
+
+    def __repr__(self) -> str:
+        return f"<P {self.id} [{P_STATUS_NAMES.get(self.status, '?')}]>"
 
 
 class M:
@@ -330,7 +375,7 @@ class Sched:
         clock: Clock | None = None,
         mstart: Callable[[M], None] | None = None,
     ) -> None:
-        self.lock = new_lock()
+        self.lock = new_sched_lock()
         # The thread entry every M runs (_mstart.mstart: the schedule loop, a
         # layer above this one, passed in by run()); None: Ms cannot start.
         self.mstart = mstart
@@ -339,7 +384,7 @@ class Sched:
         # ``rand_lock`` (a leaf lock, taken under channel locks).
         self.seed = seed
         self.rand = random.Random(f"{seed}/sched")
-        self.rand_lock = threading.Lock()
+        self.rand_lock = checked(threading.Lock(), "Sched.rand_lock", RANK_LEAF)
         # The clock timers run on: real (time.monotonic) or a synctest
         # bubble's fake one. Fixed for the run; see _timers.Clock.
         self.clock: Clock = clock if clock is not None else REAL_CLOCK
@@ -431,6 +476,7 @@ class Sched:
 
     # ------------------------------------------------------------------ timers
 
+    @locked_by("lock", "Sched.lock")
     def addtimer_locked(self, t: Any, when: float) -> M | None:
         """Arm (or re-arm) ``t``; returns the poller to wake when it is now
         the earliest. The heap side of ``_timer.Timer.start``/``reset``,
@@ -445,6 +491,7 @@ class Sched:
             return self.take_poller_locked()
         return None
 
+    @locked_by("lock", "Sched.lock")
     def take_poller_locked(self) -> M:
         """Take the poller off its post; the caller wakes it with wake_m()."""
         m = self.poller
@@ -453,6 +500,7 @@ class Sched:
         m.wake_break = m.inpoll
         return m
 
+    @locked_by("lock", "Sched.lock")
     def netpoll_drained_locked(self) -> M | None:
         """Goroutines awaiting I/O were just made runnable by someone other
         than the M blocked in the netpoller (the poller): if none is left,
@@ -476,6 +524,7 @@ class Sched:
 
     # ------------------------------------------------------------------ Ms and Ps
 
+    @locked_by("lock", "Sched.lock")
     def wakep_locked(self) -> M | None:
         """Give an idle P to an M if there is one; that M must then be woken.
 
@@ -486,6 +535,7 @@ class Sched:
             return None
         return self.startm_locked(self.pidle.pop())
 
+    @locked_by("lock", "Sched.lock")
     def startm_locked(self, p: P, spinning: bool = False) -> M | None:
         """Hand ``p`` to an idle M, or to a new one. Sched.lock held.
 
@@ -514,13 +564,14 @@ class Sched:
             self.allm.append(m)
             self.mcount += 1
         p.m = m
-        p.status = P_RUNNING
+        setpstatus(p, P_IDLE, P_RUNNING)
         m.nextp = p
         if spinning:
             m.spinning = True
             self.nmspinning += 1
         return m
 
+    @locked_by("lock", "Sched.lock")
     def handoffp_locked(self, p: P) -> M | None:
         """``p``'s M is leaving it (system call, retake): find it a new M.
 
@@ -531,7 +582,7 @@ class Sched:
         Returns the M to wake, as startm_locked does.
         """
         p.m = None
-        p.status = P_IDLE
+        setpstatus(p, P_RUNNING, P_IDLE)
         if self.stopping:
             self.pidle.append(p)
             return None
@@ -544,12 +595,14 @@ class Sched:
         self.pidle.append(p)
         return None
 
+    @locked_by("lock", "Sched.lock")
     def sysmonwake_locked(self, level: int = SYSMON_DEEP) -> None:
         """Wake sysmon if it sleeps at ``level`` or deeper. Sched.lock held."""
         if self.sysmonwait >= level:
             self.sysmonwait = SYSMON_RUNNING
             self.sysmon_note.release()
 
+    @locked_by("lock", "Sched.lock")
     def acquirep_locked(self, m: M) -> P | None:
         """Give the P-less ``m`` an idle P, if any.
 
@@ -565,10 +618,11 @@ class Sched:
             return None
         p = self.pidle.pop()
         p.m = m
-        p.status = P_RUNNING
+        setpstatus(p, P_IDLE, P_RUNNING)
         m.p = p
         return p
 
+    @locked_by("lock", "Sched.lock")
     def releasep_locked(self, m: M) -> None:
         """``m`` gives its P back (it found nothing to do)."""
         p = m.p
@@ -578,11 +632,12 @@ class Sched:
         p.m = None
         if p.status == P_DEAD:
             return
-        p.status = P_IDLE
+        setpstatus(p, P_RUNNING, P_IDLE)
         self.pidle.append(p)
 
     # ------------------------------------------------------------------ gomaxprocs
 
+    @locked_by("lock", "Sched.lock")
     def set_gomaxprocs_locked(self, n: int) -> list[M]:
         """Resize the set of Ps; returns Ms to wake for the new ones.
 
@@ -597,10 +652,10 @@ class Sched:
                 if i < len(self.allp):
                     p = self.allp[i]
                     if p.status == P_DEAD and p.m is None:
-                        p.status = P_IDLE
+                        setpstatus(p, P_DEAD, P_IDLE)
                         self.pidle.append(p)
                     elif p.status == P_DEAD:
-                        p.status = P_RUNNING
+                        setpstatus(p, P_DEAD, P_RUNNING)
                 else:
                     p = P(i, self.seed)
                     self.allp.append(p)
@@ -615,7 +670,7 @@ class Sched:
                     towake.append(m)
         else:
             for p in self.allp[n:old]:
-                p.status = P_DEAD
+                setpstatus(p, p.status, P_DEAD)  # idle or running: both may die
                 if p in self.pidle:
                     self.pidle.remove(p)
                 runqdrain_locked(self, p)
@@ -623,10 +678,12 @@ class Sched:
 
     # ------------------------------------------------------------------ deadlock and stopping
 
+    @locked_by("lock", "Sched.lock")
     def nmidle_locked(self) -> int:
         pm = self.poller
         return len(self.midle) + len(self.lockedidle) + (pm is not None and not pm.inpoll)
 
+    @locked_by("lock", "Sched.lock")
     def checkdead_locked(self, going_idle: M | None) -> bool:
         """Called by an M about to go idle: is this the end of the program?
 
@@ -677,16 +734,29 @@ class Sched:
             w = self.waiter
             if w is not None:
                 self.waiter = None
-                w.status = RUNNABLE
+                casgstatus(w, WAITING, RUNNABLE)
                 self.runq.append(w)
                 return True
             when = self.timers.next_effective()
             if when != INF:
                 self.clock.advance_locked(when)  # type: ignore[attr-defined]
                 return True
+        if DEBUG:
+            # Nothing can run, so every goroutine waits; one that does not is
+            # a lost wake-up, and this "deadlock" the runtime's own bug.
+            lost = [g for g in self.allgs.values() if g.status != WAITING]
+            if lost:
+                self.stop_locked(
+                    exc=check_violation(
+                        "deadlock declared while goroutines are not waiting (a lost wake-up?): "
+                        + ", ".join(repr(g) for g in lost[:20])
+                    )
+                )
+                return False
         self.stop_locked(deadlock="all goroutines are asleep - deadlock!\n\n" + dump_locked(self))
         return False
 
+    @locked_by("lock", "Sched.lock")
     def stop_locked(
         self,
         *,
@@ -778,6 +848,7 @@ def runqget(p: P) -> G | None:
         return None
 
 
+@locked_by("lock", "Sched.lock")
 def runqdrain_locked(sched: Sched, p: P) -> None:
     """Move all of ``p``'s runnable Gs to the global queue (``p`` is dying or
     the run is stopping). Sched.lock held."""
@@ -789,6 +860,7 @@ def runqdrain_locked(sched: Sched, p: P) -> None:
                 break
 
 
+@locked_by("lock", "Sched.lock")
 def globrunqget_locked(sched: Sched, p: P, most: int = 0) -> Any:
     """Take a batch of Gs from the global queue for ``p`` (Go's globrunqget):
     its fair share (len/gomaxprocs + 1), at most ``most`` (0: no limit) and

@@ -33,8 +33,9 @@ from typing import Any
 
 from ._aiohint import unknown_trap_message
 from ._cext import CLockType, LockType, speedups
+from ._check import DEBUG
 from ._findrunnable import _fair_pick, findrunnable, resetspinning
-from ._g import RUNNABLE, RUNNING, WAITING, G
+from ._g import RUNNABLE, RUNNING, SYSCALL, WAITING, G, casgstatus
 from ._lifecycle import goexit, gopanic
 from ._lockos import EXITED, lockedexit, stoplockedm
 from ._sched import P_RUNNING, M, P, Sched, runqget, wake_m
@@ -138,7 +139,10 @@ def schedule(m: M) -> None:
 
         # execute
         m.curg = g
-        g.status = RUNNING
+        if DEBUG:
+            casgstatus(g, RUNNABLE, RUNNING)
+        else:
+            g.status = RUNNING  # casgstatus inlined: a hot path (see _g.py)
         param = g.param
         g.param = None
         tr = sched.trace
@@ -174,7 +178,10 @@ def schedule(m: M) -> None:
         if tt is clock_type or tt is lock_type:
             # Park (the common case, also done by _speedups.run_fast): the G
             # is marked waiting before the lock it yielded is released.
-            g.status = WAITING
+            if DEBUG:
+                casgstatus(g, RUNNING, WAITING)
+            else:
+                g.status = WAITING  # casgstatus inlined: a hot path (see _g.py)
             g.waitsince = sched.coarse_now
             trap.release()
             if sched.stopping and g.status == WAITING:
@@ -189,24 +196,33 @@ def after_trap(m: M, g: G, trap: Any) -> None:
     sched = m.sched
     tt = type(trap)
     if trap is None:
-        g.status = RUNNABLE
+        if DEBUG:
+            casgstatus(g, RUNNING, RUNNABLE)
+        else:
+            g.status = RUNNABLE  # casgstatus inlined: a hot path (see _g.py)
         if g.lockedm is not None:
             return  # wired: it stays with its M (schedule: stoplockedm)
         with sched.lock:
             sched.runq.append(g)
         return
     if tt is tuple:
-        g.status = WAITING
+        if DEBUG:
+            casgstatus(g, RUNNING, WAITING)
+        else:
+            g.status = WAITING  # casgstatus inlined: a hot path (see _g.py)
         g.waitsince = sched.coarse_now
         for lk in trap:
             lk.release()
     elif tt is Commit:
-        g.status = WAITING
+        if DEBUG:
+            casgstatus(g, RUNNING, WAITING)
+        else:
+            g.status = WAITING  # casgstatus inlined: a hot path (see _g.py)
         g.waitreason = trap.reason
         g.waitsince = sched.coarse_now
         trap.fn(m, g)
     elif trap is REQUEUE:
-        g.status = RUNNABLE
+        casgstatus(g, SYSCALL, RUNNABLE)
         if g.lockedm is not None:
             return  # wired: it waits for a P on its M (schedule: stoplockedm)
         with sched.lock:

@@ -9,7 +9,7 @@ are written by its own M (the G is running on it).
 
 from __future__ import annotations
 
-from ._g import RUNNING, SYSCALL, WAIT_SYSCALL, G
+from ._g import RUNNING, SYSCALL, WAIT_SYSCALL, G, casgstatus
 from ._sched import P_DEAD, M, wake_m
 from ._trace import emit
 
@@ -21,15 +21,23 @@ def entersyscall(m: M, g: G) -> None:
     shown as in a system call. Another M takes the P if there is work for it.
     """
     sched = m.sched
-    g.status = SYSCALL
+    casgstatus(g, RUNNING, SYSCALL)
     g.waitreason = WAIT_SYSCALL
     g.waitsince = sched.coarse_now
     if sched.trace is not None:
         emit(m, "syscall", g.id)
+    tw = None
     with sched.lock:
         p = m.p
         m.p = None
-        tw = sched.handoffp_locked(p) if p is not None and p.status != P_DEAD else None
+        if p is not None:
+            if p.status == P_DEAD:
+                # gomaxprocs shrank while g ran: the P is no one's now. (Left
+                # owned by this M, growing gomaxprocs back would revive it as
+                # running, owned by an M that has no P: a P nobody runs.)
+                p.m = None
+            else:
+                tw = sched.handoffp_locked(p)
     wake_m(tw)
 
 
@@ -46,5 +54,5 @@ def exitsyscall(m: M, g: G) -> bool:
         emit(m, "sysexit", g.id, "" if p is not None else "requeue")
     if p is None:
         return False
-    g.status = RUNNING
+    casgstatus(g, SYSCALL, RUNNING)
     return True

@@ -173,6 +173,13 @@ def sysmon(sched: Sched) -> None:
                 m = p.m
                 if m is None or p.status != P_RUNNING:
                     continue
+                if m.p is not p:
+                    # Handed to an M that has not woken to take it yet (its
+                    # ``nextp``; Go's P is not running until acquirep): not
+                    # stuck, only slow to start. Retaking it here put it on
+                    # pidle while the M still took it on waking -- one P,
+                    # two owners (check_invariants found it).
+                    continue
                 running = True
                 # Sample the M's innermost frame: the same one at the same
                 # instruction at two passes, with no goroutine switch in

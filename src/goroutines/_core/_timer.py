@@ -36,6 +36,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ._check import locked_by
 from ._sched import M, Sched, wake_m
 
 
@@ -71,6 +72,7 @@ class Timer:
         if pm is not None:
             wake_m(pm)
 
+    @locked_by("sched.lock", "Sched.lock")
     def start_locked(self, when: float) -> M | None:
         """``start`` for a caller holding Sched.lock: returns the M to wake
         with wake_m() once it has released it."""

@@ -40,6 +40,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ._timer import Timer
 
+from ._check import RANK_SCHED, locked_by
+
 INF = float("inf")
 
 # Where a fake clock starts: 2000-01-01T00:00:00Z as a Unix time, as Go's
@@ -86,6 +88,7 @@ class FakeClock(Clock):
     def _now(self) -> float:
         return self.t
 
+    @locked_by(None, "Sched.lock", rank=RANK_SCHED)  # a clock does not know its Sched
     def advance_locked(self, when: float) -> None:
         """Jump to ``when`` (never backwards). Sched.lock held."""
         if when > self.t:

@@ -63,6 +63,7 @@ from dataclasses import dataclass
 from types import CodeType, FrameType, TracebackType
 from typing import TYPE_CHECKING, Any
 
+from ._check import locked_by
 from ._g import DEAD, FREE_THREADED_BUILD, IDLE, RUNNING, STATUS_NAMES, SYSCALL, WAIT_SYSCALL, WAITING, G
 
 if TYPE_CHECKING:
@@ -174,6 +175,7 @@ def _is_runtime_file(filename: str) -> bool:
 # ---------------------------------------------------------------------- copying (Sched.lock held)
 
 
+@locked_by("lock", "Sched.lock")
 def _copy_locked(sched: Sched) -> list[_GCopy]:
     """Copy every live G, sorted by id. Sched.lock held; cheap (no formatting)."""
     running: dict[int, Any] = {}
@@ -438,6 +440,7 @@ def _join(copies: list[_GCopy]) -> str:
     return "\n\n".join(_format(c, now) for c in copies) + "\n"
 
 
+@locked_by("lock", "Sched.lock")
 def dump_locked(sched: Sched) -> str:
     """Every goroutine, Go-style, separated by blank lines. Sched.lock held.
 
@@ -447,6 +450,7 @@ def dump_locked(sched: Sched) -> str:
     return _join(_copy_locked(sched))
 
 
+@locked_by("lock", "Sched.lock")
 def panic_dump_locked(sched: Sched, g: G, exc: BaseException) -> str:
     """The dump at the moment ``g`` panicked with ``exc``: ``g`` first, its
     stack taken from the exception's traceback. Sched.lock held."""
@@ -510,6 +514,7 @@ def snapshot(sched: Sched) -> list[GoroutineInfo]:
     return _infos(_copy(sched, -1) or [])
 
 
+@locked_by("lock", "Sched.lock")
 def attach_panic_dump_locked(sched: Sched, g: G, exc: BaseException) -> None:
     """Store the dump at the moment ``g`` panicked on ``exc.__goroutine_dump__``
     (the ``goroutines`` command prints it, as Go prints the goroutines of a

@@ -25,7 +25,7 @@ from collections.abc import Callable, Generator
 from typing import Any
 
 from . import _lockos
-from ._g import FREE_THREADED_BUILD, SYSCALL, WAIT_SELECT_NO_CASES, G
+from ._g import FREE_THREADED_BUILD, WAIT_SELECT_NO_CASES, G
 from ._ready import preempted
 from ._runctx import tls as _tls
 from ._sched import M
@@ -117,8 +117,7 @@ class Syscall:
         if FREE_THREADED_BUILD:
             m.sysstack = None
         if not exitsyscall(m, g):
-            g.status = SYSCALL
-            yield REQUEUE
+            yield REQUEUE  # still SYSCALL: exitsyscall found no P
         if exc is not None:
             try:
                 raise exc
