@@ -207,6 +207,114 @@ def test_channels_work_under_a_trace_function(procs: int) -> None:
     assert calls > 0
 
 
+@pytest.mark.timeout(60)
+def test_a_result_seen_as_stopiteration_is_a_fresh_exception_each_time() -> None:
+    # A receive that completes at once returns its value in a StopIteration
+    # (Python 3.12+'s SEND, or anyone iterating the awaitable by hand); the C
+    # code reuses one when nobody holds it. One that is held must keep its
+    # value; a new one must carry nothing from an earlier use.
+    async def main() -> list[Any]:
+        ch: gr.Chan[Any] = gr.Chan(4)
+        seen: list[Any] = []
+        for v in ("a", ("t", 1), None, 7):
+            await ch.send(v)
+        held = []
+        for _ in range(3):
+            it = ch.recv().__await__()
+            try:
+                next(it)
+            except StopIteration as e:
+                held.append(e)
+                e.note = "mine"  # type: ignore[attr-defined]
+                e.__context__ = KeyError("k")
+        await ch.send("again")
+        for e in held:
+            seen.append((e.value, e.args, e.__traceback__ is not None, e.note))  # type: ignore[attr-defined]
+        del held
+        try:
+            next(ch.recv().__await__())
+        except StopIteration as e:
+            seen.append((e.value, e.args, getattr(e, "note", None), e.__context__, e.__cause__))
+        seen.append(await ch.recv())  # "again", now through the interpreter's own SEND
+        return seen
+
+    seen = gr.run(main)
+    assert seen[:3] == [
+        ("a", ("a",), True, "mine"),
+        (("t", 1), (("t", 1),), True, "mine"),
+        (None, (), True, "mine"),
+    ]
+    assert seen[3] == (7, (7,), None, None, None)
+    assert seen[4] == "again"
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("procs", [1, 2])
+def test_a_value_received_at_once_is_not_kept_by_an_idle_m(procs: int) -> None:
+    # The value of a receive that completed without parking travels in a
+    # StopIteration that the C code keeps for reuse: it must be dropped once
+    # the goroutine moves on, not when the M next runs something.
+    import weakref
+
+    async def main() -> bool:
+        ch: gr.Chan[_Box] = gr.Chan(1)
+        done: gr.Chan[None] = gr.Chan()
+        hold: gr.Chan[None] = gr.Chan()
+        b = _Box(1)
+        ref = weakref.ref(b)
+        await ch.send(b)
+        del b
+
+        async def taker() -> None:
+            got = await ch.recv()  # completes at once: the buffer has it
+            assert got.n == 1
+            del got
+            await done.send(None)
+            await hold.recv()  # parked from here on
+
+        gr.go(taker)
+        await done.recv()
+        gone = ref() is None
+        hold.close()
+        return gone
+
+    assert gr.run(main, gomaxprocs=procs)
+
+
+@pytest.mark.timeout(60)
+def test_a_forgotten_send_warns_however_its_memory_was_used_before() -> None:
+    # Send operations freed on an M are handed out again: one reused after
+    # awaited sends, or after the cycle collector finalized one, must still
+    # warn when it is forgotten, once, and never when it was awaited.
+    import gc
+    import warnings
+
+    async def main() -> list[int]:
+        ch: gr.Chan[Any] = gr.Chan(64)
+        for i in range(40):
+            await ch.send(i)  # awaited: recycled, no warning
+        ch.send(-1)  # forgotten (1)
+        box: list[Any] = []
+        box.append(ch.send(box))  # a forgotten op in a cycle: the collector finalizes it (2)
+        del box
+        gc.collect()
+        for i in range(24):
+            await ch.send(i)
+        ch.send(-2)  # forgotten (3)
+        return [await ch.recv() for _ in range(64)]
+
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always")
+        out = gr.run(main)
+    assert out == list(range(40)) + list(range(24))
+    ours = sorted(str(w.message).split(" on ")[0] for w in got if "never awaited" in str(w.message))
+    assert ours == [
+        "channel operation <send -1",
+        "channel operation <send -2",
+        "channel operation <send [<send [...]",
+    ]
+
+
 @needs_c
 @pytest.mark.filterwarnings("ignore:channel operation:RuntimeWarning")  # ops made only to look at
 def test_operation_objects_are_what_the_contract_says() -> None:

@@ -129,8 +129,10 @@ class P:
     docstring): appended to by the owner M only, at most LOCAL_RUNQ long,
     taken from at the head by the owner and by stealers.
 
-    ``schedtick`` counts Gs started on this P; written by the owner M without
-    a lock and read racily by sysmon, which only needs to see it change.
+    ``schedtick`` counts Gs started on this P (the C run loop stores it
+    modulo 244, a multiple of 61: a cached small int, no allocation per
+    pick); written by the owner M without a lock and read racily by sysmon,
+    which only needs to see it change.
 
     ``rand``: this P's random source (Go's per-M fastrand), derived from the
     run's seed and the P's id, so that a run at GOMAXPROCS=1 draws the same

@@ -80,10 +80,12 @@
  *                          queues"), then take_global.
  *   slot writes            G and M slots have one writer at a time (the G's
  *                          owner, the M itself; _g.py, _schedule.py), ordered by
- *                          the lock or queue that handed them over: an atomic
- *                          exchange on a free-threaded build, so an unlocked
- *                          reader sees the old or new value and the old one
- *                          is dropped once. P.schedtick, which a retaken P's
+ *                          the lock or queue that handed them over: the
+ *                          writer reads the old value plainly and stores the
+ *                          new one with a release store on a free-threaded
+ *                          build, so an unlocked reader sees the old or new
+ *                          value, and the old one is dropped once (by that
+ *                          one writer). P.schedtick, which a retaken P's
  *                          old and new owner may both store, is stored as the
  *                          member descriptor stores it: under the object's
  *                          critical section (a per-object mutex, a leaf:
@@ -184,11 +186,66 @@ static PyObject *recv_slow = NULL;        /* _chan._recv_await(op) */
 static PyObject *send_closed = NULL;      /* _chan._send_closed() -> exception */
 static PyObject *deque_append = NULL;     /* collections.deque.append */
 static PyObject *deque_popleft = NULL;    /* collections.deque.popleft */
+/* Their C functions, called directly on an exact deque (what the method
+ * descriptor's call does after checking the argument's type): NULL when
+ * they are not the plain METH_O / METH_NOARGS functions expected. On a
+ * free-threaded build that function takes the deque's critical section. */
+static PyCFunction deque_append_c = NULL;
+static PyCFunction deque_popleft_c = NULL;
+
+/* dq.popleft() and dq.append(v) for an exact deque ``dq``. */
+static inline PyObject *
+dq_popleft(PyObject *dq)
+{
+    if (deque_popleft_c != NULL)
+        return deque_popleft_c(dq, NULL);
+    PyObject *args[1] = {dq};
+    return PyObject_Vectorcall(deque_popleft, args, 1, NULL);
+}
+
+static inline PyObject *
+dq_append(PyObject *dq, PyObject *v)
+{
+    if (deque_append_c != NULL)
+        return deque_append_c(dq, v);
+    PyObject *args[2] = {dq, v};
+    return PyObject_Vectorcall(deque_append, args, 2, NULL);
+}
+
 static PyTypeObject *deque_type = NULL;
+
+/* Per-thread state, all in one thread-local record: in a shared object each
+ * thread-local variable's address is a call (__tls_get_addr) unless the
+ * compiler can reuse one it computed, and it reuses it for fields of one
+ * variable. The tls_* names below are its fields; each is described where
+ * it is used. */
+struct gr_tls {
+    PyObject *m;                /* this thread's M, borrowed (set_m) */
+    PyObject *now;              /* last Sched.coarse_now seen (strong) */
+    PyObject *tick;             /* last P.schedtick this M stored (strong) */
+    long tick_val;              /* its value (free-threaded builds) */
+    struct AwaitObject *await_; /* the last Await made (strong) */
+    struct AwaitObject *free;   /* free Awaits, chained through value */
+    int nfree;
+    int in_exec;                /* execute() is running a goroutine */
+    struct AwaitObject *done;   /* this M's A_DONE Await (strong) */
+    PyObject *stop;             /* the kept StopIteration (strong) */
+    struct SendOpObject *sfree; /* free SendOps, chained through value */
+    int nsfree;
+};
+/* glibc places a dlopen()ed module's initial-exec thread-locals in the
+ * static TLS block's reserve (this record is far smaller than it), and then
+ * a field is one %fs-relative move instead of a __tls_get_addr call. */
+#if defined(__GLIBC__) && (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__aarch64__))
+#define GR_TLS_MODEL __attribute__((tls_model("initial-exec")))
+#else
+#define GR_TLS_MODEL
+#endif
+static _Thread_local struct gr_tls gr_tls GR_TLS_MODEL;
 
 /* This thread's M (a borrowed reference: the M object outlives its thread's
  * schedule loop, which clears this before it returns). */
-static _Thread_local PyObject *tls_m = NULL;
+#define tls_m (gr_tls.m)
 
 /* A slot's word. Plain access only where the slot's writer is this thread
  * or a lock this thread holds orders it; else slot_load / slot_get_ref. */
@@ -222,6 +279,58 @@ slot_get_ref(PyObject *obj, Py_ssize_t off)
     return v;
 }
 
+/* A strong reference to the value of a slot that other threads replace
+ * (so that slot_get_ref's critical section is needed in general), without
+ * that critical section when the slot still holds the object this thread
+ * saw last: ``*cache`` is this thread's own strong reference to it. The
+ * comparison is of identities only (an atomic load, no dereference): while
+ * we hold a reference to the cached object its memory cannot be reused, so
+ * a slot word equal to it IS it. Otherwise the critical-section read, and
+ * the cache moves to the new value. Thread-local caches: Sched.coarse_now
+ * (sysmon replaces it every few ms; read on every park) and P.schedtick
+ * (read on every pick, see tick_load). Cleared by set_m(None). */
+static inline PyObject *
+slot_get_ref_cached(PyObject *obj, Py_ssize_t off, PyObject **cache)
+{
+#ifdef GR_FT
+    PyObject *c = *cache;
+    if (c != NULL && slot_load(obj, off) == c)
+        return Py_NewRef(c);
+    PyObject *v = slot_get_ref(obj, off);
+    if (v != NULL)
+        Py_XSETREF(*cache, Py_NewRef(v));
+    return v;
+#else
+    (void)cache;
+    return slot_get_ref(obj, off);
+#endif
+}
+
+#define tls_now (gr_tls.now)         /* last Sched.coarse_now seen */
+#define tls_tick (gr_tls.tick)       /* last P.schedtick this M stored */
+#define tls_tick_val (gr_tls.tick_val)  /* its value (free-threaded builds) */
+
+/* P.schedtick as a C long (-1 with an exception if it is not an int; -2
+ * without one if it is not an exact int: leave it to Python). The common
+ * case -- the slot still holds the int this M stored last -- reads no
+ * object at all and takes no critical section. */
+static inline long
+tick_load(PyObject *p, Py_ssize_t off)
+{
+#ifdef GR_FT
+    if (tls_tick != NULL && slot_load(p, off) == tls_tick)
+        return tls_tick_val;
+#endif
+    PyObject *t = slot_get_ref(p, off);
+    if (t == NULL || !PyLong_CheckExact(t)) {
+        Py_XDECREF(t);
+        return -2;
+    }
+    long v = PyLong_AsLong(t);
+    Py_DECREF(t);
+    return v;
+}
+
 /* sched.trace is None (tracing off)? An unset slot counts as off. */
 static inline int
 trace_off(PyObject *sched)
@@ -232,20 +341,20 @@ trace_off(PyObject *sched)
 
 /* Store a new reference to v in a slot whose writers take turns (one at a
  * time, ordered by a lock or a queue: every G and M slot the C code writes,
- * see _g.py and _schedule.py). On a free-threaded build an atomic exchange: a
- * reader without the lock (a member descriptor: atomic load, then a checked
- * incref) sees the old or the new value, and the old one is dropped once. */
+ * see _g.py and _schedule.py). The writer is the only thread storing the
+ * slot meanwhile, so it reads the old value with a plain load; on a
+ * free-threaded build the store is a release store (a plain move on x86,
+ * where an exchange would be a locked instruction), so a reader without the
+ * lock (a member descriptor: atomic load, then a checked incref) sees the
+ * old value or the new one, fully made. The old one is dropped once: by
+ * its one writer. */
 static inline void
 slot_set(PyObject *obj, Py_ssize_t off, PyObject *v)
 {
     PyObject **p = (PyObject **)((char *)obj + off);
     Py_INCREF(v);
-#ifdef GR_FT
-    PyObject *old = __atomic_exchange_n(p, v, __ATOMIC_ACQ_REL);
-#else
-    PyObject *old = *p;
-    *p = v;
-#endif
+    PyObject *old = GR_LOAD_RELAXED(*p);
+    GR_STORE_RELEASE(*p, v);
     Py_XDECREF(old);
 }
 
@@ -635,7 +744,7 @@ enum {
     A_FINISHED,
 };
 
-typedef struct {
+typedef struct AwaitObject {
     PyObject_HEAD
     int state;
     int mode;               /* RecvOp.with_ok: 0 value, 1 (value, ok), 2 async for */
@@ -644,6 +753,33 @@ typedef struct {
 
 static PyTypeObject Await_Type;
 static AwaitObject *the_done = NULL;   /* immutable singleton in state A_DONE */
+/* This M thread's own A_DONE Await (set_m(None) drops it): the one a
+ * send that completes at once returns, so that its reference count is
+ * counted by its owning thread (on a free-threaded build an object made
+ * by another thread -- the_done -- is counted with atomic operations). */
+#define tls_done (gr_tls.done)
+
+static PyObject *
+done_await(void)
+{
+    AwaitObject *d = tls_done;
+    if (d == NULL) {
+        d = the_done;
+        if (tls_m != NULL) {
+            AwaitObject *a = PyObject_New(AwaitObject, &Await_Type);
+            if (a != NULL) {
+                a->state = A_DONE;
+                a->mode = 0;
+                a->value = NULL;
+                tls_done = d = a;
+            }
+            else
+                PyErr_Clear();  /* the shared one does as well */
+        }
+    }
+    Py_INCREF(d);
+    return (PyObject *)d;
+}
 
 /* An Await is not tracked by the cyclic GC: only the awaiting coroutine's
  * frame refers to it, and what it holds (a received value on its way to
@@ -651,11 +787,21 @@ static AwaitObject *the_done = NULL;   /* immutable singleton in state A_DONE */
  *
  * Each M thread keeps the last Await it made (tls_await, a reference of
  * its own) and reuses it when nobody else holds it any more (refcount 1):
- * a finished Await holds nothing (its value moved out in am_send), so reuse
- * retains no user object. Cleared by set_m(None) when the M's loop ends. */
-static _Thread_local AwaitObject *tls_await = NULL;
+ * no allocation, no deallocation. When the last one is still held (by a
+ * parked frame, say: a ping-pong has two Awaits alive at a time per pair of
+ * goroutines), a new one comes from this thread's free list (tls_free, up
+ * to AWAIT_FREE Awaits chained through ``value``) and becomes the last one:
+ * an Await freed on an M goes there instead of back to the allocator.
+ * Whatever thread frees an Await puts it on its own list; only M threads
+ * keep one (tls_m set), and set_m(None) empties both. A finished or freed
+ * Await holds nothing (its value moved out in am_send, or was cleared), so
+ * neither retains a user object. */
+#define AWAIT_FREE 16
+#define tls_await (gr_tls.await_)
+#define tls_free (gr_tls.free)
+#define tls_nfree (gr_tls.nfree)
 
-static PyObject *
+static inline PyObject *
 await_new(int state, int mode, PyObject *value /* stolen */)
 {
     AwaitObject *a = tls_await;
@@ -668,14 +814,29 @@ await_new(int state, int mode, PyObject *value /* stolen */)
         Py_INCREF(a);
     }
     else {
-        a = PyObject_New(AwaitObject, &Await_Type);
-        if (a == NULL) {
-            Py_XDECREF(value);
-            return NULL;
+        a = tls_free;
+        if (a != NULL) {
+            tls_free = (AwaitObject *)a->value;
+            tls_nfree--;
+            /* Memory of a dead object, ours alone: start it as a new one
+             * (reference count 1, owned by this thread). */
+            (void)PyObject_Init((PyObject *)a, &Await_Type);
         }
-        if (tls_m != NULL && tls_await == NULL) {
+        else {
+            a = PyObject_New(AwaitObject, &Await_Type);
+            if (a == NULL) {
+                Py_XDECREF(value);
+                return NULL;
+            }
+        }
+        if (tls_m != NULL) {
+            /* It is the last one now; the old last one lives on in its
+             * holder's frame and is freed (to a free list) from there. */
             Py_INCREF(a);
+            AwaitObject *old = tls_await;
             tls_await = a;
+            a->value = NULL;
+            Py_XDECREF(old);
         }
     }
     a->state = state;
@@ -688,7 +849,25 @@ static void
 Await_dealloc(AwaitObject *self)
 {
     Py_CLEAR(self->value);
+    if (tls_m != NULL && tls_nfree < AWAIT_FREE) {
+        self->value = (PyObject *)tls_free;
+        tls_free = self;
+        tls_nfree++;
+        return;
+    }
     PyObject_Free(self);
+}
+
+/* This thread's free Awaits go back to the allocator (its M loop ended). */
+static void
+await_free_all(void)
+{
+    while (tls_free != NULL) {
+        AwaitObject *a = tls_free;
+        tls_free = (AwaitObject *)a->value;
+        PyObject_Free(a);
+    }
+    tls_nfree = 0;
 }
 
 /* The closed-channel result of a receive in ``mode``. */
@@ -784,16 +963,112 @@ Await_am_send(AwaitObject *self, PyObject *arg, PyObject **result)
  * None, else a send() call), and on 3.11 when a trace function is set. */
 
 /* Return ``r`` (stolen, not None) as StopIteration(r), wrapped so that a
- * tuple stays one value. */
+ * tuple stays one value.
+ *
+ * Python 3.12 and later take an awaited iterator's result this way even
+ * when it is there at once (SEND calls tp_iternext, not am_send): each
+ * receive that completes without parking raises one. Making and freeing
+ * a StopIteration is most of that cost, so each M thread keeps one
+ * (tls_stop) and raises it again once nothing else refers to it (reference
+ * count 1: ours). The interpreter takes the value out and drops the
+ * exception without looking at anything else, but whoever catches one sees
+ * a fresh exception: args (r,), no traceback, context, cause, notes or
+ * attributes left from an earlier use. It is raised as is (no implicit
+ * __context__ chaining: it ends its life inside the SEND that asked).
+ *
+ * The kept exception must not keep a received value alive after its use
+ * (an idle M holding the last value would keep, say, a dropped Ticker's
+ * channel alive): it is used only while execute() runs a goroutine
+ * (tls_in_exec), and execute() empties it (stop_release) as soon as the
+ * goroutine yields. */
+#define tls_stop (gr_tls.stop)
+#define tls_in_exec (gr_tls.in_exec)
+
+/* Drop the value the kept StopIteration carried, unless someone else holds
+ * the exception (then it is theirs to look at, and stays as it is). */
+static inline void
+stop_release(void)
+{
+    PyObject *e = tls_stop;
+    if (e == NULL || ((PyStopIterationObject *)e)->value == NULL)
+        return;
+    if (Py_REFCNT(e) != 1)
+        return;
+    GR_FENCE_ACQUIRE();
+    PyStopIterationObject *s = (PyStopIterationObject *)e;
+    Py_CLEAR(s->value);
+    PyObject *args = s->args;
+#if PY_VERSION_HEX < 0x030E0000
+    if (args != NULL && PyTuple_CheckExact(args) && PyTuple_GET_SIZE(args) == 1 && Py_REFCNT(args) == 1) {
+        /* kept for the next use (see stop_with) */
+        PyObject *old = PyTuple_GET_ITEM(args, 0);
+        Py_INCREF(Py_None);
+        PyTuple_SET_ITEM(args, 0, Py_None);
+        Py_DECREF(old);
+        return;
+    }
+#endif
+    Py_XSETREF(s->args, PyTuple_New(0));
+}
+
 static PyObject *
 stop_with(PyObject *r)
 {
-    PyObject *e = PyObject_CallOneArg(PyExc_StopIteration, r);
-    Py_DECREF(r);
-    if (e != NULL) {
-        PyErr_SetObject(PyExc_StopIteration, e);
-        Py_DECREF(e);
+    PyObject *e = tls_stop;
+    if (e != NULL && tls_in_exec && Py_REFCNT(e) == 1) {
+        /* The last other holder may have been another thread: order our
+         * writes after its release. */
+        GR_FENCE_ACQUIRE();
+        PyStopIterationObject *s = (PyStopIterationObject *)e;
+        PyObject *args = s->args;
+#if PY_VERSION_HEX < 0x030E0000
+        /* (3.14's tuples cache their hash: no refilling there.) */
+        if (args != NULL && PyTuple_CheckExact(args) && PyTuple_GET_SIZE(args) == 1 && Py_REFCNT(args) == 1) {
+            /* The args tuple is the exception's alone: refill it. */
+            PyObject *old = PyTuple_GET_ITEM(args, 0);
+            Py_INCREF(r);
+            PyTuple_SET_ITEM(args, 0, r);
+            Py_DECREF(old);
+        }
+        else
+#endif
+        {
+            PyObject *t = PyTuple_Pack(1, r);
+            if (t == NULL) {
+                Py_DECREF(r);
+                return NULL;
+            }
+            Py_XSETREF(s->args, t);
+        }
+        Py_XSETREF(s->value, r);    /* our reference to r moves here */
+        if (s->traceback != NULL || s->context != NULL || s->cause != NULL || s->notes != NULL ||
+            s->dict != NULL || s->suppress_context) {
+            Py_CLEAR(s->traceback);
+            Py_CLEAR(s->context);
+            Py_CLEAR(s->cause);
+            Py_CLEAR(s->notes);
+            Py_CLEAR(s->dict);
+            s->suppress_context = 0;
+        }
+        Py_INCREF(e);
+#if PY_VERSION_HEX >= 0x030C0000
+        PyErr_SetRaisedException(e);
+#else
+        PyErr_Restore(Py_NewRef(PyExc_StopIteration), e, NULL);
+#endif
+        return NULL;
     }
+    e = PyObject_CallOneArg(PyExc_StopIteration, r);
+    Py_DECREF(r);
+    if (e == NULL)
+        return NULL;
+    if (tls_in_exec && tls_stop == NULL && Py_IS_TYPE(e, (PyTypeObject *)PyExc_StopIteration))
+        tls_stop = Py_NewRef(e);
+#if PY_VERSION_HEX >= 0x030C0000
+    PyErr_SetRaisedException(e);
+#else
+    PyErr_Restore(Py_NewRef(PyExc_StopIteration), e, NULL);
+#endif
     return NULL;
 }
 
@@ -961,8 +1236,7 @@ c_ready(PyObject *g, PyObject *m)
         goto python;
     }
     slot_set(g, off_g_status, RUNNABLE);
-    PyObject *args[2] = {rn, g};
-    PyObject *r = PyObject_Vectorcall(deque_append, args, 2, NULL);
+    PyObject *r = dq_append(rn, g);
     if (r == NULL)
         return -1;
     Py_DECREF(r);
@@ -1226,7 +1500,7 @@ typedef struct {
 
 static PyTypeObject Chan_Type;
 
-typedef struct {
+typedef struct SendOpObject {
     PyObject_HEAD
     PyObject *chan;
     PyObject *value;
@@ -1297,12 +1571,30 @@ Chan_dealloc(ChanObject *self)
     tp->tp_free((PyObject *)self);
 }
 
+/* SendOps (one per ``ch.send(v)``) freed on an M go to that M's free list
+ * (tls_sfree, up to SENDOP_FREE, chained through ``value``; emptied by
+ * set_m(None)) instead of back to the allocator, as Awaits do. Only a
+ * clean one goes there: untracked, holding nothing, not finalized (see
+ * sendop_reusable). */
+#define SENDOP_FREE 16
+#define tls_sfree (gr_tls.sfree)
+#define tls_nsfree (gr_tls.nsfree)
+
 static PyObject *
 SendOp_make(PyObject *chan, PyObject *value)
 {
-    SendOpObject *op = PyObject_GC_New(SendOpObject, &SendOp_Type);
-    if (op == NULL)
-        return NULL;
+    SendOpObject *op = tls_sfree;
+    if (op != NULL) {
+        tls_sfree = (SendOpObject *)op->value;
+        tls_nsfree--;
+        /* A dead object's memory, ours alone: a new object again. */
+        (void)PyObject_Init((PyObject *)op, &SendOp_Type);
+    }
+    else {
+        op = PyObject_GC_New(SendOpObject, &SendOp_Type);
+        if (op == NULL)
+            return NULL;
+    }
     Py_INCREF(chan);
     op->chan = chan;
     Py_INCREF(value);
@@ -1703,12 +1995,6 @@ fast_chan(PyObject *chan)
     return ch;
 }
 
-static PyObject *
-deque_call1(PyObject *meth, PyObject *dq)
-{
-    PyObject *args[1] = {dq};
-    return PyObject_Vectorcall(meth, args, 1, NULL);
-}
 
 
 static PyObject *
@@ -1755,8 +2041,7 @@ SendOp_await(SendOpObject *op)
         Py_DECREF(w);
         if (err < 0)
             return NULL;
-        Py_INCREF(the_done);
-        return (PyObject *)the_done;
+        return done_await();
     }
     if (r == Q_ERR) {
         lock_release_raw(lock);
@@ -1773,8 +2058,7 @@ SendOp_await(SendOpObject *op)
             lock_release_raw(lock);
             if (err < 0)
                 return NULL;
-            Py_INCREF(the_done);
-            return (PyObject *)the_done;
+            return done_await();
         }
     }
     /* Would block: queue this G last and park. */
@@ -2011,6 +2295,21 @@ SendOp_finalize(SendOpObject *self)
     PyErr_Restore(t, v, tb);
 }
 
+/* May this dead SendOp's memory be handed out again (SendOp_make)? Only
+ * if its collector state is that of a new object: untracked (done by the
+ * caller) and never finalized (a reused op must warn if it is forgotten;
+ * the finalizer runs at most once per object). On a free-threaded build
+ * every collector bit must be clear. */
+static inline int
+sendop_reusable(SendOpObject *self)
+{
+#ifdef GR_FT
+    return ((PyObject *)self)->ob_gc_bits == 0;
+#else
+    return !PyObject_GC_IsFinalized((PyObject *)self);
+#endif
+}
+
 static void
 SendOp_dealloc(SendOpObject *self)
 {
@@ -2019,7 +2318,25 @@ SendOp_dealloc(SendOpObject *self)
         return;     /* resurrected by the warning machinery */
     PyObject_GC_UnTrack(self);
     SendOp_clear(self);
+    if (tls_m != NULL && tls_nsfree < SENDOP_FREE && Py_IS_TYPE(self, &SendOp_Type) && sendop_reusable(self)) {
+        self->value = (PyObject *)tls_sfree;
+        tls_sfree = self;
+        tls_nsfree++;
+        return;
+    }
     Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* This thread's free SendOps go back to the allocator (its M loop ended). */
+static void
+sendop_free_all(void)
+{
+    while (tls_sfree != NULL) {
+        SendOpObject *op = tls_sfree;
+        tls_sfree = (SendOpObject *)op->value;
+        PyObject_GC_Del(op);
+    }
+    tls_nsfree = 0;
 }
 
 static PyObject *
@@ -2655,7 +2972,7 @@ static int
 park_on_lock(PyObject *sched, PyObject *g, PyObject *trap)
 {
     slot_set(g, off_g_status, WAITING);
-    PyObject *now = slot_get_ref(sched, off_s_coarse_now);  /* sysmon replaces it */
+    PyObject *now = slot_get_ref_cached(sched, off_s_coarse_now, &tls_now);  /* sysmon replaces it */
     if (now == NULL) {
         PyErr_SetString(PyExc_AttributeError, "Sched.coarse_now is unset");
         return -1;
@@ -2735,7 +3052,7 @@ take_global(PyObject *m, PyObject *sched, PyObject *p)
     int is_g = Py_TYPE(head) == G_type;
     Py_DECREF(head);
     if (is_g)
-        g = deque_call1(deque_popleft, runq);
+        g = dq_popleft(runq);
 out:
     lock_release_raw(l);
     return g;
@@ -2750,7 +3067,7 @@ pop_queue(PyObject *q)
 {
     if (q == NULL || Py_TYPE(q) != deque_type || GR_LOAD_RELAXED(((PyVarObject *)q)->ob_size) == 0)
         return NULL;
-    PyObject *g = deque_call1(deque_popleft, q);
+    PyObject *g = dq_popleft(q);
     if (g == NULL && PyErr_ExceptionMatches(PyExc_IndexError))
         PyErr_Clear();
     return g;
@@ -2765,19 +3082,21 @@ execute(PyObject *m, PyObject *g, PyObject **trap, PySendResult *res)
 {
     slot_set(m, off_m_curg, g);
     slot_set(g, off_g_status, RUNNING);
-    /* The waker stored param before queueing g; the queue ordered it. */
-    PyObject *param = Py_XNewRef(SLOT(g, off_g_param));
+    /* The waker stored param before queueing g; the queue ordered it. It
+     * is taken out (param = None): the slot's reference moves to us, as
+     * slot_set would drop it. The G is ours, so no one else stores it. */
     PyObject *coro = Py_XNewRef(SLOT(g, off_g_coro));
     PyObject *ctx = Py_XNewRef(SLOT(g, off_g_ctx));
-    if (param == NULL || coro == NULL || ctx == NULL || !PyContext_CheckExact(ctx)) {
-        Py_XDECREF(param);
+    if (SLOT(g, off_g_param) == NULL || coro == NULL || ctx == NULL || !PyContext_CheckExact(ctx)) {
         Py_XDECREF(coro);
         Py_XDECREF(ctx);
         slot_set(m, off_m_curg, Py_None);
         PyErr_SetString(PyExc_RuntimeError, "run_fast: a runnable G without coro/param/ctx");
         return -1;
     }
-    slot_set(g, off_g_param, Py_None);
+    Py_INCREF(Py_None);
+    PyObject *param = GR_LOAD_RELAXED(SLOT(g, off_g_param));
+    GR_STORE_RELEASE(SLOT(g, off_g_param), Py_None);
     /* Free-threaded builds: hold the G's stacklock while its frames run, as
      * schedule() does, so a dump never walks a chain that is changing (see
      * _g.py); None (no lock needed) under the GIL. Set once per G record. */
@@ -2808,7 +3127,10 @@ execute(PyObject *m, PyObject *g, PyObject **trap, PySendResult *res)
         rc = -1;
     }
     else {
+        tls_in_exec = 1;
         *res = PyIter_Send(coro, param, trap);
+        tls_in_exec = 0;
+        stop_release();
         if (PyContext_Exit(ctx) < 0) {
             /* Only if the goroutine left a context it had not entered. */
             Py_CLEAR(*trap);
@@ -3202,6 +3524,8 @@ untrack_g(PyObject *mod, PyObject *g)
  * Returns (None) as soon as the case is not plain; schedule() goes on from
  * there. The M is ``m``, running on this thread; the fields it touches are
  * its own or written under the rules in _schedule.py's header. */
+#define SCHEDTICK_WRAP 244   /* 4 * 61 */
+
 static PyObject *
 run_fast(PyObject *mod, PyObject *m)
 {
@@ -3225,15 +3549,9 @@ run_fast(PyObject *mod, PyObject *m)
         PyObject *rn = SLOT(p, off_p_runnext);  /* set once */
         if (rn == NULL || Py_TYPE(rn) != deque_type)
             break;
-        PyObject *tickobj = slot_get_ref(p, off_p_schedtick);
-        if (tickobj == NULL)
+        long tick = tick_load(p, off_p_schedtick);
+        if (tick == -2)
             break;
-        if (!PyLong_CheckExact(tickobj)) {
-            Py_DECREF(tickobj);
-            break;
-        }
-        long tick = PyLong_AsLong(tickobj);
-        Py_DECREF(tickobj);
         if (tick == -1 && PyErr_Occurred())
             goto error;
         tick += 1;
@@ -3241,33 +3559,46 @@ run_fast(PyObject *mod, PyObject *m)
             break;
         if (!trace_off(sched))
             break;
-        Py_INCREF(p);
+        /* No reference of our own to p: allp keeps it (see "Locking"), and
+         * on a free-threaded build it is another thread's object (counted
+         * with atomic operations). */
         /* runnext, then the local queue, then the global one (Go's order). */
         PyObject *g = pop_queue(rn);
         if (g == NULL && !PyErr_Occurred())
             g = pop_queue(SLOT(p, off_p_runq));  /* set once */
-        if (g == NULL && PyErr_Occurred()) {
-            Py_DECREF(p);
+        if (g == NULL && PyErr_Occurred())
             goto error;
-        }
         if (g == NULL) {
             g = take_global(m, sched, p);
             if (g == NULL) {
-                Py_DECREF(p);
                 if (PyErr_Occurred())
                     goto error;
                 break;
             }
         }
+        /* Stored modulo SCHEDTICK_WRAP, a multiple of 61 (so the count's
+         * "every 61st pick" is unchanged for the Python loop that goes on
+         * from it) of at most 256: the value is one of CPython's cached
+         * small ints, so a pick allocates and frees no int. Sysmon only
+         * compares it with what it saw last: a P that made exactly a
+         * multiple of 244 picks between two of its looks seems idle for
+         * that one look (as a wrapped uint32 would in Go, just more often):
+         * its first look at a "stuck" P only samples the frame. */
+        tick %= SCHEDTICK_WRAP;
         PyObject *nt = PyLong_FromLong(tick);
         if (nt == NULL) {
-            Py_DECREF(p);
             Py_DECREF(g);
             goto error;
         }
         slot_set_shared(p, off_p_schedtick, nt);
+#ifdef GR_FT
+        /* nt's reference moves to the cache: the next pick's tick_load
+         * finds it in the slot unless someone else stored meanwhile. */
+        Py_XSETREF(tls_tick, nt);
+        tls_tick_val = tick;
+#else
         Py_DECREF(nt);
-        Py_DECREF(p);
+#endif
 
         /* execute */
         PyObject *trap = NULL;
@@ -3462,8 +3793,15 @@ static PyObject *
 set_m(PyObject *mod, PyObject *m)
 {
     tls_m = m == Py_None ? NULL : m;
-    if (tls_m == NULL)
+    if (tls_m == NULL) {
         Py_CLEAR(tls_await);
+        await_free_all();
+        sendop_free_all();
+        Py_CLEAR(tls_stop);
+        Py_CLEAR(tls_done);
+        Py_CLEAR(tls_now);
+        Py_CLEAR(tls_tick);
+    }
     Py_RETURN_NONE;
 }
 
@@ -3601,6 +3939,14 @@ PyInit__speedups(void)
     str_nlive = PyUnicode_InternFromString("nlive");
     if (deque_append == NULL || deque_popleft == NULL || str_release == NULL || str_nlive == NULL)
         return NULL;
+    if (Py_IS_TYPE(deque_append, &PyMethodDescr_Type) && Py_IS_TYPE(deque_popleft, &PyMethodDescr_Type)) {
+        PyMethodDef *a = ((PyMethodDescrObject *)deque_append)->d_method;
+        PyMethodDef *pl = ((PyMethodDescrObject *)deque_popleft)->d_method;
+        if ((a->ml_flags & ~METH_COEXIST) == METH_O && (pl->ml_flags & ~METH_COEXIST) == METH_NOARGS) {
+            deque_append_c = a->ml_meth;
+            deque_popleft_c = pl->ml_meth;
+        }
+    }
     the_done = PyObject_New(AwaitObject, &Await_Type);
     if (the_done == NULL)
         return NULL;
