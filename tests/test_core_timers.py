@@ -250,3 +250,30 @@ def test_stop_in_a_stopping_run_takes_no_lock(sched: Sched) -> None:
     assert t.stop() is True  # it was pending
     t.pending = False
     assert t.stop() is False
+
+
+# ---------------------------------------------------------------------- real-time timers (a bubble's I/O deadlines)
+
+
+def test_outside_a_bubble_a_real_timer_is_an_ordinary_one(sched: Sched) -> None:
+    assert sched.realtimers is None  # no second heap to pay for
+    t = Timer(sched, _fired, [], real=True)
+    t.start(5.0)
+    assert t.heap is sched.timers and sched.timers.earliest() == 5.0
+
+
+def test_in_a_bubble_real_timers_have_a_heap_of_their_own() -> None:
+    sched = Sched(1, 10, clock=FakeClock())
+    rt = sched.realtimers
+    assert rt is not None
+    fake = timer(sched)
+    real = Timer(sched, _fired, [], real=True)
+    fake.start(FAKE_EPOCH + 1)
+    real.start(7.0)  # a time.monotonic() value, far below the fake clock
+    assert sched.timers.earliest() == FAKE_EPOCH + 1 and rt.earliest() == 7.0
+    # The fake clock jumps only to fake timers.
+    assert sched.timers.next_effective() == FAKE_EPOCH + 1
+    _, note = _poller(sched)
+    real.reset(3.0)  # the new earliest real timer: the poller's wait changes
+    assert note.released == 1 and sched.poller is None
+    assert real.stop() is True and rt.nlive == 0 and sched.timers.nlive == 1

@@ -409,3 +409,118 @@ def test_the_clock_stands_still_while_a_plain_thread_may_act() -> None:
         return i, grt.now() - t0
 
     assert grt.synctest(main) == (0, 0)
+
+
+# ---------------------------------------------------------------------- I/O deadlines stay on real time
+# An I/O wait's timeout and a net conn's deadline are met by the outside
+# world in real time, so in a bubble they are armed on the real clock
+# (Sched.realtimers): they fire after the real timeout, while the fake
+# clock stands still (the I/O waiter keeps it so).
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("procs", [1, 2])
+def test_an_io_wait_times_out_after_real_time(procs: int) -> None:
+    a, b = socket.socketpair()
+
+    async def main() -> tuple[bool, float, float]:
+        t0, r0 = grt.now(), time.monotonic()
+        ready = await gr.wait_readable(a, timeout=0.2)
+        return ready, time.monotonic() - r0, grt.now() - t0
+
+    try:
+        ready, real, fake = grt.synctest(main, gomaxprocs=procs)
+    finally:
+        a.close()
+        b.close()
+    assert ready is False
+    assert 0.2 <= real < 10, real
+    assert fake == 0
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("procs", [1, 2])
+def test_data_before_the_io_timeout_wins(procs: int) -> None:
+    a, b = socket.socketpair()
+    go_on = threading.Event()
+
+    def writer() -> None:
+        go_on.wait(10)
+        b.send(b"x")
+
+    async def main() -> tuple[bool, float, float]:
+        t0, r0 = grt.now(), time.monotonic()
+        threading.Thread(target=writer).start()
+        go_on.set()
+        ready = await gr.wait_readable(a, timeout=20)
+        return ready, time.monotonic() - r0, grt.now() - t0
+
+    try:
+        ready, real, fake = grt.synctest(main, gomaxprocs=procs)
+    finally:
+        a.close()
+        b.close()
+    assert ready is True
+    assert real < 10, real
+    assert fake == 0
+
+
+@pytest.mark.timeout(30)
+def test_an_io_timeout_beside_a_fake_sleep() -> None:
+    # The waiter keeps the fake clock still until its real timeout fires;
+    # then every goroutine is durably blocked and the clock jumps.
+    a, b = socket.socketpair()
+
+    async def main() -> tuple[bool, float, float, float]:
+        t0, r0 = grt.now(), time.monotonic()
+        out: gr.Chan[tuple[bool, float]] = gr.Chan(1)
+
+        async def reader() -> None:
+            ready = await gr.wait_readable(a, timeout=0.1)
+            await out.send((ready, grt.now() - t0))
+
+        gr.go(reader)
+        await gr.sleep(1000)
+        ready, fake_at_timeout = await out.recv()
+        return ready, fake_at_timeout, time.monotonic() - r0, grt.now() - t0
+
+    try:
+        ready, fake_at_timeout, real, fake = grt.synctest(main)
+    finally:
+        a.close()
+        b.close()
+    assert ready is False
+    assert fake_at_timeout == 0
+    assert 0.1 <= real < 10, real
+    assert fake == 1000
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("procs", [1, 2])
+def test_a_net_read_deadline_fires_after_real_time(procs: int) -> None:
+    from goroutines import net
+
+    async def main() -> tuple[float, float]:
+        ln = net.listen("tcp", "127.0.0.1:0")
+        got: gr.Chan[net.Conn] = gr.Chan(1)
+
+        async def acceptor() -> None:
+            await got.send(await ln.accept())
+
+        gr.go(acceptor)
+        a = await net.dial("tcp", ln.addr)
+        b = await got.recv()
+        ln.close()
+        async with a, b:
+            t0, r0, c0 = grt.now(), time.monotonic(), time.process_time()
+            b.set_read_deadline(time.monotonic() + 0.3)
+            with pytest.raises(net.NetTimeoutError):
+                await b.read()
+            return time.monotonic() - r0, time.process_time() - c0, grt.now() - t0
+
+    real, cpu, fake = grt.synctest(main, gomaxprocs=procs)
+    assert 0.3 <= real < 10, real
+    # It slept in the netpoller, not in a loop of waits timing out at once
+    # (a deadline armed on the fake clock) until the real one passed.
+    assert cpu < 0.15, cpu
+    assert fake == 0

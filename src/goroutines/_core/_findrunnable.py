@@ -1,6 +1,7 @@
 """Finding work for an M: findrunnable, stealing, spinning, the fair pick.
 
-Order (Go's findRunnable): due timers, the P's runnext and local queue,
+Order (Go's findRunnable): due timers (in a synctest bubble also the
+real-time ones, ``Sched.realtimers``: I/O deadlines), the P's runnext and local queue,
 the global queue (a batch: the P's fair share), one non-blocking netpoll,
 then -- as a spinning M, if fewer than half the busy Ps have one --
 stealing from other Ps' local queues; then give the P back, check for
@@ -78,8 +79,11 @@ def _fair_pick(m: M, p: Any) -> G | None:
     g = None
     tnow = sched.clock.now()
     with sched.lock:
+        rt = sched.realtimers
         if sched.timers.nlive and sched.timers.earliest() <= tnow:
             due = sched.timers.expired(tnow)
+        elif rt is not None and rt.nlive and rt.earliest() <= now:
+            due = rt.expired(now)  # a bubble's I/O deadlines: real time
         elif sched.runq:
             g = globrunqget_locked(sched, p, 1)
             if type(g) is not G:
@@ -152,6 +156,15 @@ def findrunnable(m: M) -> G | None:
             now = clock.now()
             if sched.timers.earliest() <= now:
                 due = sched.timers.expired(now)
+                lock.release()
+                _run_timers(due)
+                continue
+        rt = sched.realtimers
+        if rt is not None and rt.nlive:
+            # A bubble's real-time timers (I/O deadlines), on the real clock.
+            now = _monotonic()
+            if rt.earliest() <= now:
+                due = rt.expired(now)
                 lock.release()
                 _run_timers(due)
                 continue
@@ -230,7 +243,7 @@ def findrunnable(m: M) -> G | None:
             lock.release()
             return None
         nio = sched.io_waiters()
-        if (sched.timers.nlive or nio) and sched.poller is None and sched.netpollm is None:
+        if (sched.timers.nlive or nio or (rt is not None and rt.nlive)) and sched.poller is None and sched.netpollm is None:
             # Wait for the earliest timer or for I/O (or to be handed a P).
             # Not while the last poller is still on its way out of the
             # netpoller (taken off its post, its wake-up byte not yet
@@ -241,10 +254,10 @@ def findrunnable(m: M) -> G | None:
             # Capped: an M waiting "forever" wakes now and then to look again
             # (and a timer years away must not overflow the wait). A fake
             # clock does not move while we wait: whoever advances it runs
-            # the timers (see checkdead_locked), so only I/O or a hand-off
-            # ends this wait.
-            if clock.fake:
-                wait = _MAX_WAIT
+            # the timers (see checkdead_locked), so only I/O, a hand-off or
+            # the earliest real-time timer (an I/O deadline) ends this wait.
+            if rt is not None:
+                wait = min(rt.earliest() - _monotonic(), _MAX_WAIT)
             else:
                 wait = min(sched.timers.earliest() - _monotonic(), _MAX_WAIT)
             if nio:

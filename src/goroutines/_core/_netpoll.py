@@ -350,7 +350,8 @@ def get_netpoll(sched: Sched) -> Netpoll:
 class WaitFD:
     """``await WaitFD(fd, READ|WRITE, timeout)``: park until the fd is ready.
 
-    Resumes with READY, TIMEOUT (``timeout`` seconds passed) or EVICTED
+    Resumes with READY, TIMEOUT (``timeout`` real seconds passed, also in
+    a synctest bubble) or EVICTED
     (the fd was closed through evict_fd). The G registers under
     Netpoll.lock and parks with a commit that releases it, then arms the
     deadline timer and, if the poller is waiting for timers only, wakes it
@@ -375,7 +376,10 @@ class WaitFD:
         if timeout is not None and timeout <= 0:
             return TIMEOUT
         entry: list[Any] = [g, None]
-        t = Timer(sched, _io_timeout, (np, fd, mode, entry)) if timeout is not None else None
+        # A real-time timer: I/O happens in real time, so its deadline is on
+        # time.monotonic() even in a synctest bubble, whose fake clock
+        # stands still while a goroutine awaits I/O (see _timer.Timer).
+        t = Timer(sched, _io_timeout, (np, fd, mode, entry), real=True) if timeout is not None else None
         deadline = time.monotonic() + timeout if timeout is not None else 0.0
         lk = np.lock
         lk.acquire()

@@ -362,6 +362,7 @@ class Sched:
         "sysmon_thread",
         "sysmonwait",
         "timers",
+        "realtimers",
         "trace",
         "waiter",
         "mstart",
@@ -422,6 +423,11 @@ class Sched:
         self.goidgen = 0
         self.gfree: list[G] = []
         self.timers = TimerHeap()
+        # A synctest bubble's timers on the real clock (time.monotonic),
+        # for I/O deadlines: see _timer.Timer's ``real``. None outside a
+        # bubble, where every timer is on ``timers`` and nobody pays for
+        # this one. Guarded by lock, as ``timers``.
+        self.realtimers: TimerHeap | None = TimerHeap() if self.clock.fake else None
         # The netpoller, made on first use (guarded by lock; see _netpoll.py).
         self.netpoll: Any = None
         self.lastpoll = 0.0
@@ -485,9 +491,11 @@ class Sched:
         The woken poller goes round findrunnable again and waits for the new
         earliest timer. With no poller, a running M sees the timer at its
         next fairness pick or when it goes idle, and sysmon wakes an M for a
-        timer that falls due while every M is busy.
+        timer that falls due while every M is busy. A real-time timer of a
+        bubble (on ``realtimers``) wakes the poller the same way: its wait
+        is computed from that heap's earliest time.
         """
-        if self.timers.add(t, when) and self.poller is not None:
+        if t.heap.add(t, when) and self.poller is not None:
             return self.take_poller_locked()
         return None
 
@@ -587,7 +595,8 @@ class Sched:
             self.pidle.append(p)
             return None
         if p.runnext or p.runq or self.runq or (
-            (self.timers.nlive or self.io_waiters()) and self.poller is None
+            (self.timers.nlive or self.io_waiters() or (self.realtimers is not None and self.realtimers.nlive))
+            and self.poller is None
         ):
             return self.startm_locked(p)
         if not self.pidle and not self.nmspinning and self.gomaxprocs > 1 and any_local_work(self):
@@ -705,7 +714,8 @@ class Sched:
         returns True: the caller must see that an M runs what is now due
         (findrunnable looks again instead of parking, sysmon wakes one). A
         new reason for the runtime to stay alive belongs before that point,
-        so that it keeps a bubble's clock still too.
+        so that it keeps a bubble's clock still too: a pending real-time
+        timer (``realtimers``, an I/O deadline) is one, as the I/O wait is.
         """
         if self.stopping:
             return False
@@ -717,6 +727,7 @@ class Sched:
             or self.runq
             or (self.timers.nlive and not fake)
             or self.io_waiters()
+            or (fake and self.realtimers.nlive)  # type: ignore[union-attr]
             or self.npolling
             or self.nexternal
         ):

@@ -20,7 +20,8 @@ Each pass it:
     (``M.blocked``): dumps, ``goroutines()``, schedtrace and the tracer
     show its goroutine in a blocking call (``[syscall]``, as Go shows one),
     until it next enters the runtime (_ready.preempted);
-  * wakes an M for due timers when no M waits for them;
+  * wakes an M for due timers when no M waits for them (in a synctest
+    bubble also for due real-time ones, ``Sched.realtimers``);
   * polls the network without blocking when nobody has for NETPOLL_AFTER;
   * re-checks for deadlock while only plain threads held it back (_plain.py).
 
@@ -147,6 +148,8 @@ def sysmon(sched: Sched) -> None:
     note = sched.sysmon_note
     lock = sched.lock
     timers = sched.timers
+    # A synctest bubble's real-time timers (I/O deadlines; None outside one).
+    rtimers = sched.realtimers
     sleep = delay
     last_blocked = -1.0  # when a blocked M's P was last retaken
     while True:
@@ -226,14 +229,23 @@ def sysmon(sched: Sched) -> None:
                         # soon, decides blocked or computing.
                         soon = True
                     continue
-                others = bool(p.runnext or p.runq or sched.runq or (timers.nlive and timers.earliest() <= tnow))
+                others = bool(
+                    p.runnext
+                    or p.runq
+                    or sched.runq
+                    or (timers.nlive and timers.earliest() <= tnow)
+                    or (rtimers is not None and rtimers.nlive and rtimers.earliest() <= now)
+                )
                 if blocked and not others:
                     # A blocked M has no use for its P: hand it off now if
                     # a timer or I/O wait may need it later (then the M that
                     # waits for them takes it, with no retake in between),
                     # and after PREEMPT_AFTER anyway (Go retakes a P in a
                     # system call after 10 ms even with no work waiting).
-                    others = bool(timers.nlive or sched.io_waiters()) or stuck >= PREEMPT_AFTER
+                    others = (
+                        bool(timers.nlive or sched.io_waiters() or (rtimers is not None and rtimers.nlive))
+                        or stuck >= PREEMPT_AFTER
+                    )
                 if not others:
                     continue
                 # Retake: the M keeps its G but loses the right to run others.
@@ -252,11 +264,9 @@ def sysmon(sched: Sched) -> None:
                 p.sysmon_where = None
                 towake.append(sched.handoffp_locked(p))
                 retook += 1
-            if (
-                timers.nlive
-                and sched.poller is None
-                and sched.pidle
-                and timers.earliest() <= tnow
+            if sched.poller is None and sched.pidle and (
+                (timers.nlive and timers.earliest() <= tnow)
+                or (rtimers is not None and rtimers.nlive and rtimers.earliest() <= now)
             ):
                 towake.append(sched.wakep_locked())
             if sched.plain.suppressed:
@@ -274,7 +284,9 @@ def sysmon(sched: Sched) -> None:
                 if idle > IDLE_PASSES:
                     delay = min(delay * 2, MAX_DELAY)
             sleep = delay
-            if timers.nlive and (running or now - last_blocked < RECENT_BLOCK):
+            if (timers.nlive or (rtimers is not None and rtimers.nlive)) and (
+                running or now - last_blocked < RECENT_BLOCK
+            ):
                 sleep = min(sleep, TIMER_DELAY)
             if soon:
                 sleep = min(sleep, BLOCKED_AFTER)

@@ -4,16 +4,23 @@ Every timer of the runtime is a :class:`Timer` bound to the Sched of the run
 it belongs to: a goroutine's ``sleep``, a Timer or Ticker channel
 (``_time.py``), ``after_func``, a context's deadline (``_context.py``), an
 I/O wait's timeout (``_netpoll.py``). Nobody else touches ``Sched.timers``
-(the heap, ``_timers.TimerHeap``) or a Timer's heap fields: the three
-operations below are Go's ``addtimer``, ``deltimer`` and ``modtimer``:
+(the heap, ``_timers.TimerHeap``), ``Sched.realtimers`` or a Timer's heap
+fields: the three operations below are Go's ``addtimer``, ``deltimer`` and
+``modtimer``:
 
-    t = Timer(sched, fn, arg, period=0.0)
+    t = Timer(sched, fn, arg, period=0.0, real=False)
     t.start(when)                  arm (addtimer)
     t.stop() -> bool               disarm; True if it was pending (deltimer)
     t.reset(when, period) -> bool  re-arm; True if it was pending (modtimer)
 
 ``when`` is a time of the run's clock (``sched.clock.now()``: time.monotonic,
-or a synctest bubble's fake clock). When the timer falls due, an M (or
+or a synctest bubble's fake clock). A ``real`` timer's ``when`` is a
+time.monotonic() value even in a bubble: an I/O wait's deadline, which the
+outside world meets in real time while the fake clock stands still (the
+netpoller's waiters keep it still, see Sched.checkdead_locked). Outside a
+bubble both clocks are the same and a real timer is an ordinary one, on the
+one heap; in a bubble it goes on ``Sched.realtimers``, a second heap on the
+real clock that the scheduler runs alongside the first. When the timer falls due, an M (or
 sysmon's) calls ``fn(arg, seq)`` with no lock held; ``seq`` identifies the
 arming that fired (``t.seq`` after ``start``/``reset``, read under the
 caller's own lock), so a firing that races with a stop or re-arm can see it
@@ -38,10 +45,14 @@ from typing import Any
 
 from ._check import locked_by
 from ._sched import M, Sched, wake_m
+from ._timers import TimerHeap
 
 
 class Timer:
     """A runtime timer: call ``fn(arg, seq)`` at ``when`` on the clock of ``sched``.
+
+    ``real``: ``when`` is a time.monotonic() value even in a synctest
+    bubble (an I/O deadline; see the module docstring).
 
     ``inert``: None, or ``inert(arg) -> bool``, True when firing now would
     change nothing (a Ticker whose one-slot channel is full drops the
@@ -50,10 +61,18 @@ class Timer:
     from, and a bubble whose only timers are inert is deadlocked.
     """
 
-    __slots__ = ("sched", "when", "period", "fn", "arg", "seq", "pending", "inert")
+    __slots__ = ("sched", "heap", "when", "period", "fn", "arg", "seq", "pending", "inert")
 
-    def __init__(self, sched: Sched, fn: Callable[[Any, int], None], arg: Any, period: float = 0.0) -> None:
+    def __init__(
+        self, sched: Sched, fn: Callable[[Any, int], None], arg: Any, period: float = 0.0, real: bool = False
+    ) -> None:
         self.sched = sched
+        # The heap this timer lives on, fixed at creation: Sched.timers, or
+        # for a real-time timer in a bubble Sched.realtimers.
+        # (``real`` is tested first: an ordinary timer pays one test.)
+        self.heap: TimerHeap = sched.timers
+        if real and sched.realtimers is not None:
+            self.heap = sched.realtimers
         self.when = 0.0
         self.period = period
         self.fn = fn
@@ -90,7 +109,7 @@ class Timer:
             return self.pending
         lock = sched.lock
         lock.acquire()
-        was = sched.timers.delete(self)
+        was = self.heap.delete(self)
         lock.release()
         return was
 
