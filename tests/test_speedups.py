@@ -889,3 +889,20 @@ def test_an_abandoned_goroutine_in_a_cycle_is_freed() -> None:
     gr.run(main)
     gc.collect()
     assert [r for r in refs if r() is not None] == []
+
+
+def test_a_built_extension_that_does_not_load_is_reported(tmp_path: Path) -> None:
+    """Not built: the silent, documented fallback. Built but failing to load
+    (an undefined symbol after a bad merge): a warning naming the file and
+    the error, never a quiet switch to the pure-Python paths."""
+    import importlib.machinery
+
+    from goroutines._core._cext import unloadable_reason
+
+    err = ImportError("undefined symbol: deque_call1")
+    assert unloadable_reason(err, tmp_path) is None
+    so = tmp_path / ("_speedups" + importlib.machinery.EXTENSION_SUFFIXES[0])
+    so.write_bytes(b"")
+    msg = unloadable_reason(err, tmp_path)
+    assert msg is not None
+    assert str(so) in msg and "undefined symbol: deque_call1" in msg and "rebuild" in msg

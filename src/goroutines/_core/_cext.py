@@ -74,14 +74,36 @@ def stale_reason(mod: Any, source: Path | None = None, *, trust_mtime: bool = Fa
     return None
 
 
+def unloadable_reason(exc: ImportError, where: Path) -> str | None:
+    """The warning for an extension that is built but does not load (a bad
+    build: an undefined symbol, the wrong interpreter's ABI), or None when
+    none is built for this interpreter (no compiler at install: the
+    documented, silent fallback). Without it a broken build would quietly
+    run every program on the pure-Python paths."""
+    import importlib.machinery
+
+    built = [where / ("_speedups" + sfx) for sfx in importlib.machinery.EXTENSION_SUFFIXES]
+    found = [f for f in built if f.exists()]
+    if not found:
+        return None
+    return (
+        f"goroutines: the C fast paths in {found[0]} do not load ({exc}); rebuild them with "
+        "`pip install -e . --no-deps` or `python setup.py build_ext --inplace`; "
+        "running on the pure-Python paths"
+    )
+
+
 def _load() -> Any:
     if os.environ.get("GOROUTINES_PURE", "") not in ("", "0"):
         return None
     try:
         from . import _speedups  # type: ignore[attr-defined]
-    except ImportError:
+    except ImportError as e:
         if _required():
             raise
+        why = unloadable_reason(e, Path(__file__).parent)
+        if why is not None:
+            warnings.warn(why, RuntimeWarning, stacklevel=2)
         return None
     why = stale_reason(_speedups, trust_mtime=True)
     if why is not None:
@@ -109,4 +131,6 @@ new_lock: Callable[[], Any] = speedups.Lock if speedups is not None else threadi
 def lock_kind(name: str, rank: int) -> Callable[[], Any]:
     """The maker of one kind of lock in the lock order (rank: _check.RANK_*)."""
     return make_lock_kind(new_lock, name, rank)
+
+
 new_chan_buffer: Callable[[], Any] = speedups.Ring if speedups is not None else deque
