@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from goroutines._core._g import DEAD, RUNNABLE, SYSCALL, WAIT_SLEEP, WAITING, G
+from goroutines._core._g import DEAD, RUNNABLE, RUNNING, SYSCALL, WAIT_SLEEP, WAITING, G, casgstatus
 from goroutines._core._lifecycle import goexit, gopanic, newproc
 from goroutines._core._mstart import current_m, mstart
 from goroutines._core._ready import _ready_py, inject, ready, ready_external
@@ -50,12 +50,34 @@ def spawn(s: Sched, m: M | None, fn: Any = _noop, *args: Any) -> G:
     return newproc(s, m, coro, f"test.{fn.__name__}", None, -1)
 
 
-def parked_g(s: Sched) -> G:
+# Fake Gs are put in a status the way the runtime gets them there (so that
+# debug mode's transition checks hold, _g.G_TRANSITIONS): go() makes a G
+# runnable on the global queue, an M takes it off and runs it, a running G
+# parks.
+
+
+def running_g(s: Sched) -> G:
+    """A G as an M runs it: spawned, taken off the global queue, running."""
     g = spawn(s, None)
     with s.lock:
         s.runq.remove(g)
-    g.status = WAITING
+    casgstatus(g, RUNNABLE, RUNNING)
     return g
+
+
+def parked_g(s: Sched) -> G:
+    """A G that ran and parked (waiting for a ready())."""
+    g = running_g(s)
+    casgstatus(g, RUNNING, WAITING)
+    return g
+
+
+def hand_p_to_mstart(s: Sched, m: M) -> None:
+    """Move ``m``'s P to its ``nextp``, as startm_locked hands one over to an
+    M about to start (mstart takes it), under Sched.lock as every write of
+    ``p`` and ``nextp`` is."""
+    with s.lock:
+        m.nextp, m.p = m.p, None
 
 
 def close_all(s: Sched) -> None:
@@ -155,7 +177,7 @@ def test_newproc_in_a_stopping_run_closes_the_coroutine_and_says_so() -> None:
 
 def test_goexit_records_the_g_dead_and_reuses_its_record() -> None:
     s, m = sched_with_m()
-    main, other = spawn(s, None), spawn(s, None)
+    main, other = running_g(s), running_g(s)
     other.coro.close()
     goexit(m, other, None)
     assert other.status == DEAD and other.id not in s.allgs and s.gfree == [other]
@@ -169,7 +191,7 @@ def test_goexit_records_the_g_dead_and_reuses_its_record() -> None:
 
 def test_gopanic_ends_the_run_with_the_exception_and_a_note_naming_the_g() -> None:
     s, m = sched_with_m()
-    g = spawn(s, None)
+    g = running_g(s)
     g.coro.close()
     exc = ValueError("boom")
     gopanic(m, g, exc)
@@ -182,7 +204,8 @@ def test_gopanic_ends_the_run_with_the_exception_and_a_note_naming_the_g() -> No
 
 def test_after_trap_gosched_and_requeue_go_to_the_global_queue() -> None:
     s, m = sched_with_m()
-    a, b = parked_g(s), parked_g(s)
+    a, b = running_g(s), running_g(s)
+    entersyscall(m, b)  # b is back from a system call with no P free: REQUEUE
     after_trap(m, a, None)
     after_trap(m, b, REQUEUE)
     assert list(s.runq) == [a, b] and a.status == b.status == RUNNABLE
@@ -191,7 +214,7 @@ def test_after_trap_gosched_and_requeue_go_to_the_global_queue() -> None:
 
 def test_after_trap_a_tuple_of_locks_parks_then_releases_them() -> None:
     s, m = sched_with_m()
-    g = parked_g(s)
+    g = running_g(s)
     locks = (threading.Lock(), threading.Lock())
     for lk in locks:
         lk.acquire()
@@ -212,7 +235,7 @@ def test_after_trap_a_tuple_of_locks_parks_then_releases_them() -> None:
 
 def test_after_trap_a_commit_runs_on_the_m_once_the_g_is_waiting() -> None:
     s, m = sched_with_m()
-    g = parked_g(s)
+    g = running_g(s)
     calls: list[tuple[M, G, int, str]] = []
     after_trap(m, g, Commit(lambda m2, g2: calls.append((m2, g2, g2.status, g2.waitreason)), WAIT_SLEEP))
     assert calls == [(m, g, WAITING, WAIT_SLEEP)]
@@ -221,7 +244,7 @@ def test_after_trap_a_commit_runs_on_the_m_once_the_g_is_waiting() -> None:
 
 def test_after_trap_of_something_unknown_is_a_panic_that_says_what_to_await() -> None:
     s, m = sched_with_m()
-    g = parked_g(s)
+    g = running_g(s)
     g.coro.close()
     after_trap(m, g, 42)
     exc = s.outcome.exc
@@ -252,7 +275,7 @@ def test_unhook_takes_a_g_off_every_queue_it_waits_in() -> None:
 
 def test_a_system_call_hands_the_p_off_and_takes_one_back_after() -> None:
     s, m = sched_with_m()
-    g = parked_g(s)
+    g = running_g(s)
     p = m.p
     entersyscall(m, g)
     assert m.p is None and g.status == SYSCALL and s.pidle == [p] and p.status == P_IDLE
@@ -301,7 +324,7 @@ def test_the_loop_runs_runnext_then_the_local_then_the_global_queue() -> None:
         order.append(what)
 
     spawn(s, None, main)
-    m.nextp, m.p = m.p, None  # as startm hands it over
+    hand_p_to_mstart(s, m)
     mstart(m)
     assert order == ["main", "runnext", "local-1", "global", "main again"]
     assert s.stopping and s.outcome.result == "result" and s.mcount == 0
@@ -325,7 +348,7 @@ def test_the_loop_parks_a_g_on_the_lock_it_yields_until_it_is_readied() -> None:
         ready(g, current_m())
 
     spawn(s, None, main)
-    m.nextp, m.p = m.p, None
+    hand_p_to_mstart(s, m)
     mstart(m)
     assert order == [("waker sees", WAITING, False), "woken"]
     assert s.outcome.exc is None and s.outcome.deadlock is None
@@ -339,7 +362,7 @@ def test_the_loop_reports_a_deadlock_when_its_only_g_parks_for_good() -> None:
         await _ParkOn(lk, [])
 
     spawn(s, None, main)
-    m.nextp, m.p = m.p, None
+    hand_p_to_mstart(s, m)
     mstart(m)
     d = s.outcome.deadlock
     assert d is not None and d.startswith("all goroutines are asleep - deadlock!")

@@ -142,10 +142,15 @@ def test_the_real_clock_is_monotonic_itself() -> None:
 
 def test_a_fake_clock_starts_at_the_epoch_and_never_goes_back() -> None:
     c = FakeClock()
+    # The clock moves under its Sched's lock (checkdead_locked moves it), as
+    # advance_locked's name says; debug mode checks that it is held.
+    sched = Sched(1, 10, clock=c)
     assert c.fake and c.now() == FAKE_EPOCH
-    c.advance_locked(FAKE_EPOCH + 5)
+    with sched.lock:
+        c.advance_locked(FAKE_EPOCH + 5)
     assert c.now() == FAKE_EPOCH + 5
-    c.advance_locked(FAKE_EPOCH + 1)
+    with sched.lock:
+        c.advance_locked(FAKE_EPOCH + 1)
     assert c.now() == FAKE_EPOCH + 5
 
 

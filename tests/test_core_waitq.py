@@ -13,10 +13,26 @@ from typing import Any
 import pytest
 
 import goroutines as gr
-from goroutines._core import GRANTED, WAIT_MUTEX, WAITING, G, WaitQueue, current, new_lock, wake, wake_all
+from goroutines._core import (
+    GRANTED,
+    RANK_SYNC,
+    WAIT_MUTEX,
+    WAITING,
+    G,
+    WaitQueue,
+    current,
+    lock_kind,
+    wake,
+    wake_all,
+)
 from goroutines._core._schedule import unhook
 
 pytestmark = pytest.mark.timeout(30)
+
+# A sync object's lock, made as _sync.py makes them: a kind of lock in the
+# lock order (in debug mode a checked one, which the schedule loop parks on;
+# new_lock() itself makes only locks outside the order, never parked on).
+new_lock = lock_kind("test wait queue lock", RANK_SYNC)
 
 
 def live_g(n: int = 0) -> G:

@@ -3,7 +3,8 @@
 Every sync object that parks goroutines (Mutex, RWMutex, WaitGroup, Once,
 Cond, Semaphore, and through them ErrGroup) keeps its waiting goroutines in
 :class:`WaitQueue`\\ s: a FIFO of Gs guarded by the object's own lock (made
-by ``new_lock()``; the queue holds it as ``lock``). This module is the one
+by a ``lock_kind()`` maker, as every lock a goroutine parks on is; the queue
+holds it as ``lock``). This module is the one
 place the protocol is written, Go's ``gopark``/``goready`` over a ``sema``
 wait list (trio's ParkingLot is the same idea):
 
