@@ -18,11 +18,13 @@ from typing import Any
 
 import pytest
 
+from goroutines._core._findrunnable import _fair_pick
 from goroutines._core._g import DEAD, RUNNABLE, RUNNING, SYSCALL, WAIT_SLEEP, WAITING, G, casgstatus
+from goroutines._core._invariants import check_invariants
 from goroutines._core._lifecycle import goexit, gopanic, newproc
 from goroutines._core._mstart import current_m, mstart
 from goroutines._core._ready import _ready_py, inject, ready, ready_external
-from goroutines._core._sched import P_IDLE, M, Sched
+from goroutines._core._sched import P_IDLE, P_RUNNING, M, Sched
 from goroutines._core._schedule import REQUEUE, Commit, after_trap, unhook
 from goroutines._core._syscall import entersyscall, exitsyscall
 from goroutines._core._traps import gosched
@@ -289,6 +291,55 @@ def test_a_system_call_hands_the_p_off_and_takes_one_back_after() -> None:
     close_all(s)
 
 
+# ---------------------------------------------------------------------- a P retaken under the loop
+
+
+def retaken_under_the_loop(with_placeholder: bool) -> tuple[Sched, M, Any, M | None]:
+    """An M whose schedule loop has read its ``p`` (without the lock, as it
+    does before every pick), and then lost it to sysmon's retake: the P
+    went to a new M (it has work: the global queue's head). Returns the
+    Sched, the M, the P it read and the preempted M queued as a placeholder
+    (or None: a G is queued instead)."""
+    s, m = sched_with_m(gomaxprocs=1)
+    p = m.p  # the loop's read
+    w = None
+    if with_placeholder:
+        # A preempted goroutine's M, waiting for a P (see Sched.runq).
+        w = M(s, 1)
+        s.allm.append(w)
+        s.mcount += 1
+        with s.lock:
+            s.runq.append(w)
+    else:
+        spawn(s, None)
+    with s.lock:  # sysmon's retake, as _sysmon does it
+        m.p = None
+        new = s.handoffp_locked(p)
+    assert new is not None and new.nextp is p and p.m is new and p.status == P_RUNNING
+    return s, m, p, w
+
+
+def test_a_fair_pick_with_a_p_retaken_meanwhile_hands_nobody_that_p() -> None:
+    # The loop's 61st pick takes the global queue's head; a placeholder there
+    # gets the picker's P. A P retaken since the loop read it is another M's:
+    # handing it over gave one P two owners (check_invariants, seen in
+    # test_foreign_threads.py in debug mode: "M10.p is <P 7 [running]>,
+    # owned by M9").
+    s, m, p, w = retaken_under_the_loop(with_placeholder=True)
+    assert _fair_pick(m, p) is None
+    assert m.p is None and w is not None and w.p is None and list(s.runq) == [w]
+    check_invariants(s)
+
+
+def test_a_fair_pick_with_a_p_retaken_meanwhile_leaves_the_global_queue_alone() -> None:
+    s, m, p, _ = retaken_under_the_loop(with_placeholder=False)
+    (g,) = s.runq
+    assert _fair_pick(m, p) is None
+    assert list(s.runq) == [g] and not p.runq and not p.runnext  # for p's new owner to take
+    check_invariants(s)
+    close_all(s)
+
+
 # ---------------------------------------------------------------------- the loop
 
 
@@ -352,6 +403,7 @@ def test_the_loop_parks_a_g_on_the_lock_it_yields_until_it_is_readied() -> None:
     mstart(m)
     assert order == [("waker sees", WAITING, False), "woken"]
     assert s.outcome.exc is None and s.outcome.deadlock is None
+
 
 
 def test_the_loop_reports_a_deadlock_when_its_only_g_parks_for_good() -> None:

@@ -27,6 +27,7 @@ from typing import Any
 
 from . import _runctx
 from ._check import DEBUG, locked_by
+from ._check import violation as check_violation
 from ._g import RUNNABLE, WAITING, G, casgstatus
 from ._invariants import debug_check_locked
 from ._lockos import readylocked_locked
@@ -60,7 +61,9 @@ def _fair_pick(m: M, p: Any) -> G | None:
     """Every 61st pick: run due timers, then take from the global queue first.
 
     A preempted goroutine's placeholder popped here gets this M's P (see
-    _handover).
+    _handover). ``p`` is what the schedule loop read of ``m.p`` without the
+    lock; under the lock it is used only while it is still ``m``'s (see
+    _handover_locked).
     """
     sched = m.sched
     if p.status == P_DEAD or sched.stopping:
@@ -79,6 +82,11 @@ def _fair_pick(m: M, p: Any) -> G | None:
     g = None
     tnow = sched.clock.now()
     with sched.lock:
+        if m.p is not p:
+            # Retaken (sysmon) since the loop read it: p is another M's now,
+            # or idle. Take nothing for it and hand it to nobody; schedule()
+            # sees m.p changed and goes round.
+            return None
         rt = sched.realtimers
         if sched.timers.nlive and sched.timers.earliest() <= tnow:
             due = sched.timers.expired(tnow)
@@ -101,7 +109,16 @@ def _handover_locked(m: M, p: Any, w: M) -> None:
     """Give ``m``'s P (runnext and all) to ``w``, an M whose preempted
     goroutine waits for a P (a runq placeholder). Sched.lock held; ``w``'s
     note is released here (it never blocks), and ``m`` goes on without a P.
+
+    ``p`` must be ``m``'s under this very hold of the lock (``m.p is p``,
+    checked in debug mode), as Go's releasep throws unless ``p.m`` is the
+    releasing M. An M reads its own ``p`` without the lock, and sysmon may
+    retake it any time after (a running P here, where Go retakes only a P
+    in a system call): a P read before the lock was taken may be another
+    M's by now, and handing it over gave it two owners.
     """
+    if DEBUG and (m.p is not p or p.m is not m):
+        raise check_violation(f"M{m.id} hands over {p!r}, which is not its own (owned by {p.m and f'M{p.m.id}'})")
     m.p = None
     p.m = w
     w.p = p  # p stays running (or dead, if gomaxprocs just shrank: w gives it up then)
@@ -195,7 +212,9 @@ def findrunnable(m: M) -> G | None:
                 inject(sched, gs)
                 continue
             lock.acquire()
-            if sched.runq or p.runnext or p.runq or sched.stopping:
+            if sched.runq or p.runnext or p.runq or sched.stopping or m.p is not p:
+                # (m.p is not p: retaken while we polled; p is not ours to
+                # steal into or give back.)
                 lock.release()
                 continue
         # Steal, as a spinning M; at most half the busy Ps have one (Go's
