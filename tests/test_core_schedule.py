@@ -13,6 +13,7 @@ when goroutine 1 returns.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Coroutine, Generator
 from typing import Any
 
@@ -27,14 +28,16 @@ from goroutines._core._ready import _ready_py, inject, ready, ready_external
 from goroutines._core._sched import P_IDLE, P_RUNNING, M, Sched
 from goroutines._core._schedule import REQUEUE, Commit, after_trap, unhook
 from goroutines._core._syscall import entersyscall, exitsyscall
+from goroutines._core._timer import Timer
+from goroutines._core._timers import Clock, FakeClock
 from goroutines._core._traps import gosched
 
 pytestmark = pytest.mark.timeout(30)
 
 
-def sched_with_m(gomaxprocs: int = 1) -> tuple[Sched, M]:
+def sched_with_m(gomaxprocs: int = 1, clock: Clock | None = None) -> tuple[Sched, M]:
     """A Sched and one M holding P0, counted as a started M."""
-    s = Sched(gomaxprocs, 10)
+    s = Sched(gomaxprocs, 10, clock=clock)
     m = M(s, 0)
     s.allm.append(m)
     s.mcount = 1
@@ -404,6 +407,30 @@ def test_the_loop_parks_a_g_on_the_lock_it_yields_until_it_is_readied() -> None:
     assert order == [("waker sees", WAITING, False), "woken"]
     assert s.outcome.exc is None and s.outcome.deadlock is None
 
+
+def test_in_a_bubble_a_due_real_time_timer_runs_before_the_global_queue() -> None:
+    # findrunnable's order: due timers -- in a bubble both heaps, the fake
+    # clock's and the real-time one of I/O deadlines (Sched.realtimers) --
+    # before the global queue. The C loop's take from the global queue
+    # (_speedups.c take_global) must leave the pick to findrunnable while
+    # either heap has a timer, or a due I/O deadline waits behind it (until
+    # the 61st pick, an idle M or sysmon).
+    s, m = sched_with_m(clock=FakeClock())
+    order: list[str] = []
+
+    def fired(arg: Any, seq: int) -> None:
+        order.append("I/O deadline")
+
+    async def main() -> None:
+        order.append("goroutine")
+
+    spawn(s, None, main)
+    deadline = Timer(s, fired, None, real=True)
+    assert deadline.heap is s.realtimers
+    deadline.start(time.monotonic() - 1.0)  # due already
+    hand_p_to_mstart(s, m)
+    mstart(m)
+    assert order == ["I/O deadline", "goroutine"]
 
 
 def test_the_loop_reports_a_deadlock_when_its_only_g_parks_for_good() -> None:

@@ -171,6 +171,7 @@ static PyObject *str_release = NULL;
  * Python code reads them (see _sched.py for who writes each). */
 static Py_ssize_t off_s_trace = -1, off_s_stopping = -1, off_s_coarse_now = -1;
 static Py_ssize_t off_s_lock = -1, off_s_runq = -1, off_s_pidle = -1, off_s_timers = -1;
+static Py_ssize_t off_s_realtimers = -1;   /* see timers_pending_locked */
 static Py_ssize_t off_p_status = -1;
 static long P_RUNNING_VAL = -1;
 static PyObject *str_nlive = NULL;
@@ -3001,11 +3002,40 @@ park_on_lock(PyObject *sched, PyObject *g, PyObject *trap)
     return 0;
 }
 
+/* Does a timer heap of ``sched`` hold a live timer: ``timers``, or in a
+ * synctest bubble ``realtimers`` (the real-time heap of I/O deadlines; None
+ * outside a bubble)? findrunnable runs the due ones of both before it takes
+ * from the global queue (_findrunnable.py, its reference), so take_global
+ * leaves the pick to it then; looking at ``timers`` alone left a bubble's
+ * due I/O deadline waiting for the 61st pick, an idle M or sysmon. Both
+ * slots are set once, by Sched.__init__. Under Sched.lock (the heaps'
+ * ``nlive``). 1 or 0; -1 with an exception. */
+static int
+timers_pending_locked(PyObject *sched)
+{
+    PyObject *heaps[2] = {SLOT(sched, off_s_timers), SLOT(sched, off_s_realtimers)};
+    if (heaps[0] == NULL)
+        return 1;   /* no heap to look at: findrunnable decides */
+    for (int i = 0; i < 2; i++) {
+        if (heaps[i] == NULL || heaps[i] == Py_None)
+            continue;
+        PyObject *nlive = PyObject_GetAttr(heaps[i], str_nlive);
+        if (nlive == NULL)
+            return -1;
+        int busy = PyObject_IsTrue(nlive);
+        Py_DECREF(nlive);
+        if (busy != 0)
+            return busy;
+    }
+    return 0;
+}
+
 /* The head of the global run queue for m's P ``p``, when findrunnable would
  * take it without anything else to do first: the run is not stopping, p is
- * still m's and running, no timer is pending (findrunnable runs due ones
- * first), the head is a G (not a preempted M's placeholder, which gets the
- * P), and no idle P would have to be woken for what stays queued. Under
+ * still m's and running, no timer is pending on either heap (findrunnable
+ * runs due ones first: timers_pending_locked), the head is a G (not a
+ * preempted M's placeholder, which gets the P), and no idle P would have
+ * to be woken for what stays queued. Under
  * Sched.lock, as findrunnable. NULL without an exception: leave it to
  * findrunnable. */
 static PyObject *
@@ -3028,16 +3058,8 @@ take_global(PyObject *m, PyObject *sched, PyObject *p)
     v = SLOT(p, off_p_status);
     if (v == NULL || !PyLong_CheckExact(v) || PyLong_AsLong(v) != P_RUNNING_VAL)
         goto out;
-    PyObject *timers = SLOT(sched, off_s_timers);
-    if (timers == NULL)
-        goto out;
-    PyObject *nlive = PyObject_GetAttr(timers, str_nlive);
-    if (nlive == NULL)
-        goto out;
-    int busy = PyObject_IsTrue(nlive);
-    Py_DECREF(nlive);
-    if (busy != 0)
-        goto out;
+    if (timers_pending_locked(sched) != 0)
+        goto out;   /* -1: with the exception, for the caller */
     PyObject *pidle = SLOT(sched, off_s_pidle);
     if (pidle == NULL || !PyList_Check(pidle) || (PyList_GET_SIZE(pidle) > 0 && Py_SIZE(runq) > 1))
         goto out;
@@ -3661,6 +3683,7 @@ setup_sched(PyObject *mod, PyObject *args)
         slot_offset(sched_cls, "runq", &off_s_runq) < 0 ||
         slot_offset(sched_cls, "pidle", &off_s_pidle) < 0 ||
         slot_offset(sched_cls, "timers", &off_s_timers) < 0 ||
+        slot_offset(sched_cls, "realtimers", &off_s_realtimers) < 0 ||
         slot_offset(p_cls, "status", &off_p_status) < 0 ||
         slot_offset(sched_cls, "trace", &off_s_trace) < 0 ||
         slot_offset(sched_cls, "stopping", &off_s_stopping) < 0 ||
