@@ -204,6 +204,17 @@ class CheckedLock(_RLock):
             ok: bool = _rlock_acquire(self, blocking, timeout)
             if ok:
                 h = _taken()
+                # An entry of this lock still on the list is a stale one (it
+                # was not held a moment ago): drop it, so that a lock is on
+                # the list once at most. Kept, a lock taken again and again
+                # (a select's channels) piled up entries that the pruning
+                # below keeps whenever it runs while that lock is held: the
+                # list grew with every operation, and each acquire's
+                # _check_order with it (10,000 selects took minutes).
+                try:
+                    h.remove(self)
+                except ValueError:
+                    pass
                 h.append(self)
                 if len(h) > 16:
                     held()  # drop the stale entries of try-acquired locks
