@@ -174,6 +174,10 @@ def test_waitgroup_done_from_a_plain_thread(wait: Any) -> None:
         gr.go(keep_alive)
         go_on.set()
         await wg.wait()
+        # Until keep_alive has left its blocking call and ended: an M still
+        # inside one when main returns gets only a moment's grace before
+        # the run leaves it behind (a runtime thread alive after the test).
+        await wait.until(lambda: len(gr.goroutines()) == 1, "keep_alive to end")
         return "ok"
 
     assert gr.run(main, gomaxprocs=2) == "ok"

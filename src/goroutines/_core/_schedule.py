@@ -19,7 +19,11 @@ by anyone else while it runs; the M looks at ``p`` before every pick, so it
 gives up running goroutines at its next scheduling point. A G it readies in
 that window lands in the old P's runnext or local queue, which its new
 owner runs (ready() rechecks after appending, so a P that went idle
-meanwhile loses nothing; see _ready).
+meanwhile loses nothing; see _ready). What it does with the P under
+Sched.lock (_fair_pick's take from the global queue or hand-over) it does
+only after checking, under the lock, that ``m.p`` is still that P: a P read
+before a retake is another M's (Go never meets this: it retakes only a P
+in a system call, never one its M is running on).
 
 With the C fast paths, ``_speedups.run_fast`` runs the plain case of this
 loop and calls back ``goexit``, ``gopanic``, ``after_trap``, ``_trace_trap``
