@@ -380,6 +380,32 @@ slot_set_shared(PyObject *obj, Py_ssize_t off, PyObject *v)
     Py_XDECREF(old);
 }
 
+/* slot_set_shared for a slot whose values are mostly immortal objects
+ * (P.schedtick: run_fast stores cached small ints, see SCHEDTICK_WRAP). On
+ * a free-threaded build, when the slot holds the immortal ``old`` this
+ * thread read and ``v`` is immortal too, one compare-and-swap replaces the
+ * critical section (two atomic read-modify-writes on the object's mutex,
+ * per pick): no reference is given or dropped -- an immortal's count is
+ * never changed -- so a descriptor store racing with it (under the critical
+ * section, reading our value as its old one) and a slot_get_ref reading it
+ * meanwhile are both safe, and a failed swap (someone stored since) takes
+ * the critical-section path. Otherwise, and with a GIL, slot_set_shared. */
+static inline void
+slot_set_shared_immortal(PyObject *obj, Py_ssize_t off, PyObject *old, PyObject *v)
+{
+#ifdef GR_FT
+    if (old != NULL && _Py_IsImmortal(old) && _Py_IsImmortal(v)) {
+        PyObject **p = (PyObject **)((char *)obj + off);
+        PyObject *expect = old;
+        if (__atomic_compare_exchange_n(p, &expect, v, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+            return;
+    }
+#else
+    (void)old;
+#endif
+    slot_set_shared(obj, off, v);
+}
+
 /* ------------------------------------------------------------------ switch, fallbacks */
 
 /* fast_on: the fast paths run (1) or every operation goes straight to its
@@ -3077,6 +3103,18 @@ pop_queue(PyObject *q)
 static int
 execute(PyObject *m, PyObject *g, PyObject **trap, PySendResult *res)
 {
+    /* Free-threaded builds: the G's stacklock (see below) is its own small
+     * object, and with many goroutines (W6: 2,000 in a chain) a cold one:
+     * its mutex word is fetched for writing now, so that the miss overlaps
+     * the loads below instead of stalling the locked instruction that
+     * takes it. */
+    PyObject *sl = off_g_stacklock < 0 ? NULL : SLOT(g, off_g_stacklock);
+    if (sl == Py_None)
+        sl = NULL;
+#if defined(GR_FT) && (defined(__GNUC__) || defined(__clang__))
+    if (sl != NULL && Py_TYPE(sl) == &Lock_Type)
+        __builtin_prefetch(&((LockObject *)sl)->mu, 1);
+#endif
     slot_set(m, off_m_curg, g);
     slot_set(g, off_g_status, RUNNING);
     /* The waker stored param before queueing g; the queue ordered it. It
@@ -3096,18 +3134,15 @@ execute(PyObject *m, PyObject *g, PyObject **trap, PySendResult *res)
     GR_STORE_RELEASE(SLOT(g, off_g_param), Py_None);
     /* Free-threaded builds: hold the G's stacklock while its frames run, as
      * schedule() does, so a dump never walks a chain that is changing (see
-     * _g.py); None (no lock needed) under the GIL. Set once per G record. */
-    PyObject *sl = off_g_stacklock < 0 ? NULL : SLOT(g, off_g_stacklock);
-    if (sl == Py_None)
-        sl = NULL;
-    Py_XINCREF(sl);
+     * _g.py); None (no lock needed) under the GIL. Set once per G record
+     * (a fresh one: a G reused from gfree keeps its lock), so the G, which
+     * the caller holds, keeps it alive: borrowed, no count touched. */
     if (sl != NULL) {
         if (Py_TYPE(sl) == &Lock_Type)
             lock_acquire_raw((LockObject *)sl);
         else {
             PyObject *r = PyObject_CallMethod(sl, "acquire", NULL);
             if (r == NULL) {
-                Py_DECREF(sl);
                 Py_DECREF(ctx);
                 Py_DECREF(param);
                 Py_DECREF(coro);
@@ -3147,7 +3182,6 @@ execute(PyObject *m, PyObject *g, PyObject **trap, PySendResult *res)
             Py_XDECREF(r);
             PyErr_Restore(et, ev, etb);
         }
-        Py_DECREF(sl);
     }
     Py_DECREF(ctx);
     Py_DECREF(param);
@@ -3587,7 +3621,10 @@ run_fast(PyObject *mod, PyObject *m)
             Py_DECREF(g);
             goto error;
         }
-        slot_set_shared(p, off_p_schedtick, nt);
+        /* tls_tick: what tick_load found in the slot when its shortcut
+         * was taken (a CAS against it fails otherwise); we hold a
+         * reference to it, so its address names it. */
+        slot_set_shared_immortal(p, off_p_schedtick, GR_FT_BUILD ? tls_tick : NULL, nt);
 #ifdef GR_FT
         /* nt's reference moves to the cache: the next pick's tick_load
          * finds it in the slot unless someone else stored meanwhile. */
