@@ -171,10 +171,11 @@ static PyObject *str_release = NULL;
  * Python code reads them (see _sched.py for who writes each). */
 static Py_ssize_t off_s_trace = -1, off_s_stopping = -1, off_s_coarse_now = -1;
 static Py_ssize_t off_s_lock = -1, off_s_runq = -1, off_s_pidle = -1, off_s_timers = -1;
-static Py_ssize_t off_s_realtimers = -1;   /* see timers_pending_locked */
 static Py_ssize_t off_p_status = -1;
 /* Sched.netpoll and Sched.realtimers (-1: no such slot; then every 61st
- * pick is Python's): read without the lock, compared with None only. */
+ * pick is Python's): set once, read without the lock and compared with None
+ * (fair_pick_plain); realtimers' ``nlive`` is read under Sched.lock
+ * (timers_pending_locked). */
 static Py_ssize_t off_s_netpoll = -1, off_s_realtimers = -1;
 static long P_RUNNING_VAL = -1;
 static PyObject *str_nlive = NULL;
@@ -3037,12 +3038,14 @@ park_on_lock(PyObject *sched, PyObject *g, PyObject *trap)
  * from the global queue (_findrunnable.py, its reference), so take_global
  * leaves the pick to it then; looking at ``timers`` alone left a bubble's
  * due I/O deadline waiting for the 61st pick, an idle M or sysmon. Both
- * slots are set once, by Sched.__init__. Under Sched.lock (the heaps'
- * ``nlive``). 1 or 0; -1 with an exception. */
+ * slots are set once, by Sched.__init__ (off_s_realtimers is -1 for a Sched
+ * without the slot: one heap). Under Sched.lock (the heaps' ``nlive``). 1
+ * or 0; -1 with an exception. */
 static int
 timers_pending_locked(PyObject *sched)
 {
-    PyObject *heaps[2] = {SLOT(sched, off_s_timers), SLOT(sched, off_s_realtimers)};
+    PyObject *heaps[2] = {SLOT(sched, off_s_timers),
+                          off_s_realtimers >= 0 ? SLOT(sched, off_s_realtimers) : NULL};
     if (heaps[0] == NULL)
         return 1;   /* no heap to look at: findrunnable decides */
     for (int i = 0; i < 2; i++) {
@@ -3802,7 +3805,6 @@ setup_sched(PyObject *mod, PyObject *args)
         slot_offset(sched_cls, "runq", &off_s_runq) < 0 ||
         slot_offset(sched_cls, "pidle", &off_s_pidle) < 0 ||
         slot_offset(sched_cls, "timers", &off_s_timers) < 0 ||
-        slot_offset(sched_cls, "realtimers", &off_s_realtimers) < 0 ||
         slot_offset(p_cls, "status", &off_p_status) < 0 ||
         slot_offset(sched_cls, "trace", &off_s_trace) < 0 ||
         slot_offset(sched_cls, "stopping", &off_s_stopping) < 0 ||
