@@ -30,7 +30,8 @@ RunProgram = Callable[..., subprocess.CompletedProcess[str]]
 # What each planted bug's message must say: the rule, and the lock, G or
 # status involved.
 PLANTED = {
-    "lock-not-held": ["lock not held", "Sched.wakep_locked()", "needs Sched.lock", "held by nobody"],
+    # (Held by nobody, or by a runtime thread that has it at that moment.)
+    "lock-not-held": ["lock not held", "Sched.wakep_locked()", "needs Sched.lock", "calls it; held by "],
     "lock-order": ["lock order", "takes <channel lock", "holds <Sched.lock", "higher rank"],
     "chan-order": ["lock order", "takes <channel lock", "holds <channel lock", "increasing key order"],
     "double-ready": ["G status", "is runnable, but its writer expected waiting", "changing it to runnable"],
