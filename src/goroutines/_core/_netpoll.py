@@ -208,7 +208,7 @@ class PollDesc:
     ``owner``: a weak reference to the owning socket (immutable).
     """
 
-    __slots__ = ("fd", "r", "w", "mask", "closing", "timers", "owner")
+    __slots__ = ("fd", "r", "w", "redges", "wedges", "mask", "closing", "timers", "owner")
 
     def __init__(self, fd: int, owner: Any) -> None:
         self.fd = fd
@@ -217,6 +217,13 @@ class PollDesc:
         self.owner = weakref.ref(owner)
         self.r: Any = None
         self.w: Any = None
+        # Edges harvested per direction (written under Netpoll.lock, read
+        # without it: an int load is atomic). A reader that snapshots one
+        # before a call that then finds the fd empty (EAGAIN, or a short
+        # stream read) knows a PD_READY harvested no later than the snapshot
+        # is stale: that edge's data was there for the call to take.
+        self.redges = 0
+        self.wedges = 0
         self.mask = 0
         self.closing = False
         self.timers: list[Timer | None] = [None, None]
@@ -454,6 +461,7 @@ class Netpoll:
                             e[0].param = READY
                             gs.append(e[0])
                         pd.r = left
+                        pd.redges += 1
                     if mask & WRITE:
                         e = pd.w
                         if type(e) is list:
@@ -461,6 +469,7 @@ class Netpoll:
                             e[0].param = READY
                             gs.append(e[0])
                         pd.w = left
+                        pd.wedges += 1
                     if not self.edge:
                         self._pd_update_locked(pd)
                     continue
@@ -677,10 +686,12 @@ def _pd_timer(np: Netpoll, sched: Sched, pd: PollDesc, i: int) -> Timer:
 
 
 class WaitPD:
-    """``await WaitPD(pd, i, deadline, owner, seq)``: park until the PollDesc's
+    """``await WaitPD(pd, i, deadline, owner, seq, edges)``: park until the PollDesc's
     direction ``i`` (0 read, 1 write) is ready; the wait of goroutines.net.
 
-    Returns READY at once if an edge came since the last wait (PD_READY),
+    Returns READY at once if an edge came since the last wait (PD_READY)
+    and after ``edges`` (the direction's edge count the caller read before
+    the call that found the fd empty; -1: unknown),
     EVICTED at once if the fd is closing or ``owner._seq`` moved from
     ``seq`` (a close or an earlier deadline: checked under Netpoll.lock
     after registering, which orders it after any eviction that missed this
@@ -691,14 +702,15 @@ class WaitPD:
     pending at or before ``deadline`` (see the module docstring).
     """
 
-    __slots__ = ("pd", "i", "deadline", "owner", "seq")
+    __slots__ = ("pd", "i", "deadline", "owner", "seq", "edges")
 
-    def __init__(self, pd: PollDesc, i: int, deadline: float, owner: Any, seq: int) -> None:
+    def __init__(self, pd: PollDesc, i: int, deadline: float, owner: Any, seq: int, edges: int = -1) -> None:
         self.pd = pd
         self.i = i
         self.deadline = deadline
         self.owner = owner
         self.seq = seq
+        self.edges = edges
 
     def __await__(self) -> Any:
         m = current("waiting for a file descriptor")
@@ -714,6 +726,8 @@ class WaitPD:
         lk = np.lock
         lk.acquire()
         cur = pd.r if i == 0 else pd.w
+        if cur is PD_READY and self.edges == (pd.redges if i == 0 else pd.wedges):
+            cur = None  # stale: that edge's data was there for the caller's call
         if cur is not None or pd.closing or self.owner._seq != self.seq:
             if cur is PD_READY:
                 if i == 0:

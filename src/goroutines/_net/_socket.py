@@ -106,6 +106,7 @@ class NetSocket:
         "_budget",
         "_pd",
         "_pdnp",
+        "_rdrain",
         "__weakref__",
     )
 
@@ -132,6 +133,12 @@ class NetSocket:
         # _lock, read without it (a reference store is atomic).
         self._pd: PollDesc | None = None
         self._pdnp: Any = None
+        # Conn reads: the PollDesc's read-edge count read before the last
+        # stream read, if that read came back short (it drained the
+        # socket), else -1. While the count is still that, no data came
+        # since, and the next read parks without trying (see Conn.read).
+        # Only the goroutine reading writes it; a lost race costs a recv.
+        self._rdrain = -1
 
     # ------------------------------------------------------------------ addresses and errors
 
@@ -425,12 +432,18 @@ class NetSocket:
         self._budget -= 1
         return r
 
-    async def _io(self, i: int, op: str, fn: Any, *args: Any, tried: bool = False, held: bool = False) -> Any:
+    async def _io(
+        self, i: int, op: str, fn: Any, *args: Any, tried: bool = False, held: bool = False,
+        edges: int = -1, short: int = 0,
+    ) -> Any:
         """Run ``fn(*args)`` until it does not raise BlockingIOError, waiting
         on the fd in between (i=0: read side, 1: write side), holding the
         direction's token. ``tried``: the caller's own attempt just failed
-        (or it is out of budget), so wait before the first call. ``held``:
-        the caller holds the token and a reference already (``_write_once``)."""
+        (``edges``: the direction's edge count it read before it, see
+        PollDesc), so wait before the first call. ``held``: the caller
+        holds the token and a reference already (``_write_once``).
+        ``short``: a stream read of that many bytes; a result shorter than
+        it drained the socket (see Conn.read)."""
         mu = None if held else self._enter(i, op)
         if mu is not None:
             try:
@@ -453,9 +466,12 @@ class NetSocket:
                 dl = self._rdl if i == 0 else self._wdl
                 if dl is not None and dl <= _monotonic():
                     raise self._timeout_error(op)
+                pd = self._pd
                 if tried:
                     tried = False
                 else:
+                    if pd is not None:
+                        edges = pd.redges if i == 0 else pd.wedges
                     try:
                         r = fn(*args)
                     except (BlockingIOError, InterruptedError):
@@ -464,11 +480,14 @@ class NetSocket:
                         raise self._os_error(op, e) from None
                     else:
                         self._budget = self._FULL_BUDGET if waited else self._budget - 1
+                        if short:
+                            got = r if type(r) is int else len(r)
+                            self._rdrain = edges if pd is not None and 0 < got < short else -1
                         return r
-                pd = self._pd
                 if pd is None or self._pdnp is not current_sched().netpoll:  # type: ignore[union-attr]
                     pd = self._open_pd()
-                await WaitPD(pd, i, dl if dl is not None else INF, self, seq)
+                    edges = -1
+                await WaitPD(pd, i, dl if dl is not None else INF, self, seq, edges)
                 waited = True
         finally:
             self._leave(i)
