@@ -86,7 +86,7 @@ def measure(name: str, python: str, conns: int, requests: int, warm: int) -> flo
     env = dict(os.environ, GOMAXPROCS="1", GOROUTINES_SYSMON="0", PYTHONPATH=str(REPO / "src"))
     with tempfile.TemporaryDirectory() as d:
         out = os.path.join(d, "cg.out")
-        cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--collect-atstart=yes"] + command(
+        cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--collect-atstart=yes", *os.environ.get("IR_VGARGS", "").split()] + command(
             name, python
         )
         p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
@@ -114,6 +114,10 @@ def measure(name: str, python: str, conns: int, requests: int, warm: int) -> flo
                     for ln in fh:
                         if ln.startswith("summary:") or ln.startswith("totals:"):
                             total = max(total, int(ln.split()[1]))
+            if os.environ.get("IR_KEEP"):
+                import shutil
+                for f in dumps:
+                    shutil.copy(os.path.join(d, f), os.environ["IR_KEEP"])
             return total / requests
         finally:
             p.kill()

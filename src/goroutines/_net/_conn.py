@@ -86,18 +86,10 @@ class Conn(NetSocket):
         deadline raises :class:`NetTimeoutError`; a reset peer
         ``ConnectionResetError``; a closed Conn :class:`NetClosedError`.
         """
-        # A stream read that came back short took everything there was;
-        # the fd is registered edge-triggered, so whatever arrives after it
-        # is an edge the netpoller counts. With no edge since, the socket
-        # is still empty: wait first, without the recv that would fail
-        # with EAGAIN (the usual keep-alive turn: a request read, the
-        # response written, the next request not here yet).
+        # The read-edge count before the call: if it finds the socket empty,
+        # an edge harvested before it is stale (see PollDesc).
         pd = self._pd
-        edges = -1
-        if pd is not None:
-            edges = pd.redges
-            if self._rdrain == edges:
-                return await self._io(0, "read", self._sock.recv, n, tried=True, edges=edges, short=n)  # type: ignore[no-any-return]
+        edges = pd.redges if pd is not None else -1
         try:
             data = self._attempt("read", self._sock.recv, n)
         except (ValueError, TypeError):
@@ -105,8 +97,7 @@ class Conn(NetSocket):
                 raise ValueError(f"read: n must be a non-negative int, not {n!r}") from None
             raise
         if data is AGAIN or data is SLOW:
-            return await self._io(0, "read", self._sock.recv, n, tried=data is AGAIN, edges=edges, short=n)  # type: ignore[no-any-return]
-        self._rdrain = edges if pd is not None and 0 < len(data) < n else -1
+            data = await self._io(0, "read", self._sock.recv, n, tried=data is AGAIN, edges=edges)
         return data
 
     async def read_into(self, buffer: Any) -> int:

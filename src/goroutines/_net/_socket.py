@@ -16,7 +16,7 @@ path, see ``_io``):
              may still wait on it.
   _seq       bumped by every change a parked goroutine must see at once
              (close, a deadline moved earlier), before the change's
-             evict_fd; see _wait.NetWait for the re-check that closes the
+             eviction; see _core._netpoll.WaitPD for the re-check that closes the
              race with a goroutine just registering.
   _rdl/_wdl  read/write deadlines: time.monotonic() values or None; a
              deadline moved later is stored without the lock (it wakes
@@ -43,8 +43,7 @@ import threading
 import time
 from typing import Any, Self
 
-from .._core import INF, PollDesc, WaitPD, close_pd, evict_fd, get_netpoll, yield_to_network
-from .._core._runctx import current_sched
+from .._core import INF, PollDesc, WaitPD, close_pd, current_sched, evict_fd, get_netpoll, yield_to_network
 from .._sync import Mutex
 from ._addr import Addr, addr_from_sockaddr
 from ._errors import NetClosedError, NetTimeoutError, op_prefix, wrap_oserror
@@ -106,7 +105,6 @@ class NetSocket:
         "_budget",
         "_pd",
         "_pdnp",
-        "_rdrain",
         "__weakref__",
     )
 
@@ -133,12 +131,6 @@ class NetSocket:
         # _lock, read without it (a reference store is atomic).
         self._pd: PollDesc | None = None
         self._pdnp: Any = None
-        # Conn reads: the PollDesc's read-edge count read before the last
-        # stream read, if that read came back short (it drained the
-        # socket), else -1. While the count is still that, no data came
-        # since, and the next read parks without trying (see Conn.read).
-        # Only the goroutine reading writes it; a lost race costs a recv.
-        self._rdrain = -1
 
     # ------------------------------------------------------------------ addresses and errors
 
@@ -434,16 +426,14 @@ class NetSocket:
 
     async def _io(
         self, i: int, op: str, fn: Any, *args: Any, tried: bool = False, held: bool = False,
-        edges: int = -1, short: int = 0,
+        edges: int = -1,
     ) -> Any:
         """Run ``fn(*args)`` until it does not raise BlockingIOError, waiting
         on the fd in between (i=0: read side, 1: write side), holding the
         direction's token. ``tried``: the caller's own attempt just failed
         (``edges``: the direction's edge count it read before it, see
         PollDesc), so wait before the first call. ``held``: the caller
-        holds the token and a reference already (``_write_once``).
-        ``short``: a stream read of that many bytes; a result shorter than
-        it drained the socket (see Conn.read)."""
+        holds the token and a reference already (``_write_once``)."""
         mu = None if held else self._enter(i, op)
         if mu is not None:
             try:
@@ -460,7 +450,7 @@ class NetSocket:
                 await yield_to_network()
                 self._budget = self._FULL_BUDGET
             while True:
-                seq = self._seq  # before the checks: see _wait.NetWait
+                seq = self._seq  # before the checks: see WaitPD
                 if self._closing:
                     raise self._closed_error(op)
                 dl = self._rdl if i == 0 else self._wdl
@@ -480,9 +470,6 @@ class NetSocket:
                         raise self._os_error(op, e) from None
                     else:
                         self._budget = self._FULL_BUDGET if waited else self._budget - 1
-                        if short:
-                            got = r if type(r) is int else len(r)
-                            self._rdrain = edges if pd is not None and 0 < got < short else -1
                         return r
                 if pd is None or self._pdnp is not current_sched().netpoll:  # type: ignore[union-attr]
                     pd = self._open_pd()
