@@ -13,7 +13,10 @@ request at a time each (wrk's pattern), warms up, zeroes the counters
 (``callgrind_control --zero``), sends ``--requests`` requests, and dumps
 them: Ir per request is the dump's total over the requests. User-space
 instructions only: the kernel's side of each system call is not counted
-(``strace -c -f -p PID`` gives the calls per request).
+(``strace -c -f -p PID`` gives the calls per request). IR_VGARGS adds
+valgrind options (``--separate-threads=yes``); IR_KEEP=DIR keeps the dumps
+for callgrind_annotate. The count depends on timing too: a server slower
+than its client finds requests waiting and parks less.
 """
 
 from __future__ import annotations
