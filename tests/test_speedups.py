@@ -490,10 +490,18 @@ def _both_paths(mod: Any) -> dict[str, Callable[..., Any]]:
 
 
 import test_chan  # noqa: E402
+import test_core_waitq  # noqa: E402
 import test_select  # noqa: E402
+import test_sync  # noqa: E402
+import test_xsync  # noqa: E402
+from test_sync import no_preemption  # noqa: E402, F401 - a fixture of test_sync's tests
 
 globals().update(_both_paths(test_chan))
 globals().update(_both_paths(test_select))
+# The sync objects' C methods (Mutex, WaitGroup) and the Python ones they call.
+globals().update(_both_paths(test_sync))
+globals().update(_both_paths(test_core_waitq))
+globals().update(_both_paths(test_xsync))
 
 
 async def _pingpong(n: int) -> int:
@@ -590,7 +598,7 @@ def test_the_c_paths_do_not_quietly_fall_back_to_python(procs: int) -> None:
     assert gr.run(_select4, 500, gomaxprocs=procs) == 2000 * 1999 // 2
     assert gr.run(_fanout, 2000, 8, gomaxprocs=procs) == 1999 * 2000 * 3999 // 6
     fb = speedups.fallbacks()
-    assert set(fb) == {"off", "not_m", "chan", "closed", "queue", "park", "ready", "select", "spawn"}
+    assert set(fb) == {"off", "not_m", "chan", "closed", "queue", "park", "ready", "select", "spawn", "sync"}
     assert fb["off"] == fb["chan"] == fb["queue"] == fb["park"] == fb["select"] == 0, fb
     assert fb["closed"] <= 2 + 8, fb
     if procs == 1:

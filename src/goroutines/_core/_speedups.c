@@ -400,9 +400,10 @@ enum {
     FB_READY,       /* ready(): runnext occupied, tracing, no P: _ready_py */
     FB_SELECT,      /* a select the C one does not do (no cases, > SEL_MAX, no G, foreign ops) */
     FB_SPAWN,       /* go()/newproc/goexit not the common case: _runtime.go, _lifecycle */
+    FB_SYNC,        /* a sync object's slow case (a Mutex lock that waits, misuse, ...): _sync.py */
     FB_N,
 };
-static const char *fb_names[FB_N] = {"off", "not_m", "chan", "closed", "queue", "park", "ready", "select", "spawn"};
+static const char *fb_names[FB_N] = {"off", "not_m", "chan", "closed", "queue", "park", "ready", "select", "spawn", "sync"};
 static Py_ssize_t fb_count[FB_N];
 
 static inline void
@@ -742,6 +743,9 @@ enum {
     A_PARK_SELECT,  /* yield the tuple of locks, then return the (case, value, ok) resumed with */
     A_WAIT_SELECT,  /* A_PARK_SELECT after its yield */
     A_FINISHED,
+    /* After A_FINISHED, so that the states above keep their numbers. */
+    A_PARK_PLAIN,   /* yield lock, then return None (a sync wait: WaitGroup.wait) */
+    A_WAIT_PLAIN,   /* A_PARK_PLAIN after its yield */
 };
 
 typedef struct AwaitObject {
@@ -904,6 +908,7 @@ Await_am_send(AwaitObject *self, PyObject *arg, PyObject **result)
     case A_PARK_RECV:
     case A_PARK_SEND:
     case A_PARK_SELECT:
+    case A_PARK_PLAIN:
         /* The lock goes up to the M, which releases it once the G is
          * marked waiting; we drop our reference now. */
         self->state += 1;   /* its A_WAIT_* */
@@ -950,6 +955,12 @@ Await_am_send(AwaitObject *self, PyObject *arg, PyObject **result)
         }
         Py_INCREF(arg);
         *result = arg;
+        return PYGEN_RETURN;
+    case A_WAIT_PLAIN:
+        /* Woken (a sync object's waker dequeued us): nothing to return. */
+        self->state = A_FINISHED;
+        Py_INCREF(Py_None);
+        *result = Py_None;
         return PYGEN_RETURN;
     default:
         Py_INCREF(Py_None);
@@ -1121,7 +1132,8 @@ static PyObject *
 Await_repr(AwaitObject *self)
 {
     static const char *names[] = {"value", "done", "park recv", "waiting recv", "park send",
-                                  "waiting send", "park select", "waiting select", "finished"};
+                                  "waiting send", "park select", "waiting select", "finished",
+                                  "park", "waiting"};
     return PyUnicode_FromFormat("<goroutines await: %s>", names[self->state]);
 }
 
@@ -3687,6 +3699,486 @@ setup_sched(PyObject *mod, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* ------------------------------------------------------------------ sync (Mutex, WaitGroup) */
+
+/* The common cases of _sync.py's Mutex and WaitGroup, step for step over
+ * the same objects: the Python classes keep their slots and their methods,
+ * and setup_sync() hands back C method descriptors for a few of them
+ * (Mutex.lock/unlock/__aenter__/__aexit__, _MutexLock.__await__,
+ * WaitGroup.add/done, _WaitGroupWait.__await__), which _sync.py installs
+ * on the classes. Each does its fast case here and, for everything else,
+ * calls the Python method it replaced (kept by setup_sync) before it has
+ * changed anything: the Python methods stay the definition, and the only
+ * code with set_fast(False) (debug mode) or a lock that is not a C Lock
+ * (debug mode's checked locks).
+ *
+ *   Mutex.lock()'s await  free: take it (Go's fast path, one CAS there);
+ *                         else the Python generator (the wait, starvation
+ *                         mode, the retry after a wake-up).
+ *   Mutex.unlock()        no waiter, not starving: free it. With waiters,
+ *                         on an M with a P: the Python unlock's steps --
+ *                         starvation mode hands the mutex to the oldest
+ *                         live waiter (HANDOFF); normal mode frees it and
+ *                         wakes the oldest live waiter (WOKEN) unless one
+ *                         woken in this run is still on its way -- with
+ *                         c_ready for the wake-up.
+ *   WaitGroup.add/done    the counter; at zero every live waiter is taken
+ *                         off and readied (on an M with a P). A negative
+ *                         counter, a non-int delta: Python (which raises).
+ *   WaitGroup.wait()'s    zero: return; else queue the G and park on the
+ *   await                 WaitGroup's lock (A_PARK_PLAIN), as the Python
+ *                         generator's ``yield q.park(g, reason)``.
+ *
+ * Locks: the object's ``_lock`` (a C Lock) around every read and write of
+ * its other slots, as in _sync.py; released before c_ready (which may take
+ * Sched.lock), or handed to the M with the park. The slots are stored with
+ * slot_set (one writer at a time: the lock's holder); ``locked()``/
+ * ``count`` read them without the lock, as snapshots. A waiter's ``coro``
+ * (None once its run closed it: a dead waiter, dropped) is compared by
+ * identity only. */
+
+static PyTypeObject *mutex_type = NULL, *mutex_lock_type = NULL;    /* _sync.Mutex, _MutexLock */
+static PyTypeObject *wg_type = NULL, *wg_wait_type = NULL;          /* _sync.WaitGroup, _WaitGroupWait */
+static PyTypeObject *waitq_type = NULL;                             /* _core.WaitQueue */
+static Py_ssize_t off_mu_lock = -1, off_mu_locked = -1, off_mu_starving = -1, off_mu_woken = -1;
+static Py_ssize_t off_mu_waiters = -1, off_mu_lock_op = -1, off_mlop_mu = -1;
+static Py_ssize_t off_wg_lock = -1, off_wg_n = -1, off_wg_waiters = -1;
+static Py_ssize_t off_wgw_wg = -1, off_wgw_reason = -1;
+static PyObject *WOKEN = NULL, *HANDOFF = NULL, *NOTHING = NULL;   /* _waitq's resume values; _sync.NOTHING */
+/* The Python methods the C ones replace: the definitions, and the slow paths. */
+static PyObject *py_mutex_lock_await = NULL, *py_mutex_unlock = NULL;
+static PyObject *py_wg_add = NULL, *py_wg_wait_await = NULL;
+
+/* A slot that holds the object's C Lock (NULL: not one; debug mode's
+ * checked locks, or an object whose __init__ did not run). Set once by
+ * __init__, before the object is shared. */
+static inline LockObject *
+sync_lock(PyObject *obj, Py_ssize_t off)
+{
+    PyObject *l = GR_LOAD_RELAXED(SLOT(obj, off));
+    return l != NULL && Py_TYPE(l) == &Lock_Type ? (LockObject *)l : NULL;
+}
+
+/* The WaitQueue in slot ``off`` of obj (set once by __init__), or NULL. */
+static inline PyObject *
+sync_queue(PyObject *obj, Py_ssize_t off)
+{
+    PyObject *q = GR_LOAD_RELAXED(SLOT(obj, off));
+    return q != NULL && Py_TYPE(q) == waitq_type ? q : NULL;
+}
+
+/* WaitQueue.live: drop dead waiters from the head of ``q`` (its owner's
+ * lock held); 1 if a live one is left (at the head), 0 if not, -1 error.
+ * Only Gs are ever queued (WaitQueue.park): anything else is an error,
+ * which the C code reports rather than reads as a G. */
+static int
+waitq_live(PyObject *q)
+{
+    while (deque_len(q) > 0) {
+        PyObject *g = PySequence_GetItem(q, 0);
+        if (g == NULL)
+            return -1;
+        int is_g = Py_TYPE(g) == G_type;
+        PyObject *coro = is_g ? slot_load(g, off_g_coro) : NULL;
+        Py_DECREF(g);
+        if (!is_g) {
+            PyErr_SetString(PyExc_RuntimeError, "a sync object's wait queue holds something other than a goroutine");
+            return -1;
+        }
+        if (coro != NULL && coro != Py_None)
+            return 1;
+        g = dq_popleft(q);   /* a dead waiter (see _waitq.py) */
+        if (g == NULL)
+            return -1;
+        Py_DECREF(g);
+    }
+    return 0;
+}
+
+/* WaitQueue.dequeue: take the oldest live waiter off ``q`` (lock held):
+ * 1 with *out a new reference, 0 (none left), -1 error. */
+static inline int
+waitq_dequeue(PyObject *q, PyObject **out)
+{
+    int r = waitq_live(q);
+    if (r <= 0)
+        return r;
+    *out = dq_popleft(q);
+    return *out == NULL ? -1 : 1;
+}
+
+/* Call ``fn(self[, arg])``: a slow path (the Python method). */
+static inline PyObject *
+sync_slow(PyObject *fn, PyObject *self, PyObject *arg)
+{
+    fallback(GR_LOAD_RELAXED(fast_on) ? FB_SYNC : FB_OFF);
+    PyObject *args[2] = {self, arg};
+    return PyObject_Vectorcall(fn, args, arg == NULL ? 1 : 2, NULL);
+}
+
+/* _MutexLock.__await__ */
+static PyObject *
+mutex_lock_await(PyObject *op, PyObject *Py_UNUSED(ignored))
+{
+    PyObject *m = tls_m;
+    if (!GR_LOAD_RELAXED(fast_on) || !is_live_m(m))
+        goto slow;  /* not on an M, or preempted: current() says which and acts */
+    PyObject *g = SLOT(m, off_m_curg);     /* this M's own */
+    PyObject *mu = GR_LOAD_RELAXED(SLOT(op, off_mlop_mu));
+    if (g == NULL || Py_TYPE(g) != G_type || mu == NULL || !PyObject_TypeCheck(mu, mutex_type))
+        goto slow;
+    LockObject *lk = sync_lock(mu, off_mu_lock);
+    if (lk == NULL)
+        goto slow;
+    lock_acquire_raw(lk);
+    if (SLOT(mu, off_mu_locked) == Py_False) {
+        /* Free (never the case in starvation mode). */
+        slot_set(mu, off_mu_locked, Py_True);
+        lock_release_raw(lk);
+        return done_await();
+    }
+    lock_release_raw(lk);
+slow:
+    return sync_slow(py_mutex_lock_await, op, NULL);
+}
+
+/* Mutex.unlock() */
+static PyObject *
+mutex_unlock(PyObject *mu, PyObject *Py_UNUSED(ignored))
+{
+    if (!GR_LOAD_RELAXED(fast_on))
+        return sync_slow(py_mutex_unlock, mu, NULL);
+    LockObject *lk = sync_lock(mu, off_mu_lock);
+    PyObject *q = sync_queue(mu, off_mu_waiters);
+    if (lk == NULL || q == NULL)
+        return sync_slow(py_mutex_unlock, mu, NULL);
+    lock_acquire_raw(lk);
+    PyObject *starving = SLOT(mu, off_mu_starving);
+    if (SLOT(mu, off_mu_locked) != Py_True || (starving != Py_False && starving != Py_True))
+        goto slow;  /* not locked: the Python unlock raises */
+    if (starving == Py_False && deque_len(q) == 0) {
+        slot_set(mu, off_mu_locked, Py_False);
+        lock_release_raw(lk);
+        Py_RETURN_NONE;
+    }
+    /* Waiters: wake one from here only on an M with a P. */
+    PyObject *m = tls_m;
+    if (!is_live_m(m))
+        goto slow;
+    PyObject *g = NULL;
+    PyObject *value = NULL;
+    int r;
+    if (starving == Py_True) {
+        r = waitq_dequeue(q, &g);
+        if (r < 0)
+            goto error;
+        if (r == 1)
+            value = HANDOFF;  /* ownership passes: the mutex never becomes free */
+        else
+            slot_set(mu, off_mu_starving, Py_False);
+    }
+    if (value == NULL) {
+        slot_set(mu, off_mu_locked, Py_False);
+        r = waitq_live(q);
+        if (r < 0)
+            goto error;
+        PyObject *sched = SLOT(m, off_m_sched);     /* set once */
+        /* Unless a waiter woken in this run is still on its way (Go's
+         * mutexWoken), wake the oldest live one to compete for it. */
+        if (r == 1 && SLOT(mu, off_mu_woken) != sched) {
+            slot_set(mu, off_mu_woken, sched);
+            g = dq_popleft(q);
+            if (g == NULL)
+                goto error;
+            value = WOKEN;
+        }
+    }
+    if (value == NULL) {
+        lock_release_raw(lk);
+        Py_RETURN_NONE;
+    }
+    slot_set(g, off_g_param, value);
+    lock_release_raw(lk);
+    r = c_ready(g, m);
+    Py_DECREF(g);
+    if (r < 0)
+        return NULL;
+    Py_RETURN_NONE;
+slow:
+    lock_release_raw(lk);
+    return sync_slow(py_mutex_unlock, mu, NULL);
+error:
+    lock_release_raw(lk);
+    return NULL;
+}
+
+/* Mutex.lock() and __aenter__: the mutex's one reusable _MutexLock. */
+static PyObject *
+mutex_lock(PyObject *mu, PyObject *Py_UNUSED(ignored))
+{
+    PyObject *op = GR_LOAD_RELAXED(SLOT(mu, off_mu_lock_op));
+    if (op == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "_lock_op");
+        return NULL;
+    }
+    return Py_NewRef(op);
+}
+
+/* Mutex.__aexit__(exc_type, exc, tb): unlock; an awaitable of nothing. */
+static PyObject *
+mutex_aexit(PyObject *mu, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_Format(PyExc_TypeError, "__aexit__ takes 3 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    PyObject *r = mutex_unlock(mu, NULL);
+    if (r == NULL)
+        return NULL;
+    Py_DECREF(r);
+    return Py_NewRef(NOTHING);
+}
+
+/* WaitGroup.add(delta) with delta a C long; ``delta_obj`` the argument as
+ * given (for the slow path). */
+static PyObject *
+wg_add_c(PyObject *wg, long delta, PyObject *delta_obj)
+{
+    if (!GR_LOAD_RELAXED(fast_on))
+        return sync_slow(py_wg_add, wg, delta_obj);
+    LockObject *lk = sync_lock(wg, off_wg_lock);
+    PyObject *q = sync_queue(wg, off_wg_waiters);
+    if (lk == NULL || q == NULL)
+        return sync_slow(py_wg_add, wg, delta_obj);
+    lock_acquire_raw(lk);
+    PyObject *nobj = SLOT(wg, off_wg_n);
+    int overflow = 0;
+    long n0 = nobj != NULL && PyLong_CheckExact(nobj) ? PyLong_AsLongAndOverflow(nobj, &overflow) : -1;
+    if (n0 < 0 || overflow || (delta > 0 && n0 > LONG_MAX - delta))
+        goto slow;
+    long n = n0 + delta;
+    if (n < 0)
+        goto slow;  /* the Python add raises, the counter unchanged */
+    PyObject *m = NULL;
+    if (n == 0 && deque_len(q) > 0) {
+        /* Release the waiters: from here only on an M with a P. */
+        m = tls_m;
+        if (!is_live_m(m))
+            goto slow;
+    }
+    PyObject *nv = PyLong_FromLong(n);
+    if (nv == NULL) {
+        lock_release_raw(lk);
+        return NULL;
+    }
+    slot_set(wg, off_wg_n, nv);
+    Py_DECREF(nv);
+    if (m == NULL) {
+        lock_release_raw(lk);
+        Py_RETURN_NONE;
+    }
+    /* dequeue_all: every live waiter, oldest first, readied after the
+     * lock is released. */
+    PyObject *ws = PyList_New(0);
+    if (ws == NULL) {
+        lock_release_raw(lk);
+        return NULL;
+    }
+    for (;;) {
+        PyObject *g;
+        int r = waitq_dequeue(q, &g);
+        if (r == 0)
+            break;
+        if (r < 0 || PyList_Append(ws, g) < 0) {
+            if (r > 0)
+                Py_DECREF(g);
+            lock_release_raw(lk);
+            Py_DECREF(ws);
+            return NULL;
+        }
+        Py_DECREF(g);
+    }
+    lock_release_raw(lk);
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(ws); i++) {
+        if (c_ready(PyList_GET_ITEM(ws, i), m) < 0) {
+            Py_DECREF(ws);
+            return NULL;
+        }
+    }
+    Py_DECREF(ws);
+    Py_RETURN_NONE;
+slow:
+    lock_release_raw(lk);
+    return sync_slow(py_wg_add, wg, delta_obj);
+}
+
+/* WaitGroup.add(delta) */
+static PyObject *
+wg_add(PyObject *wg, PyObject *delta)
+{
+    int overflow = 0;
+    long d = PyLong_CheckExact(delta) ? PyLong_AsLongAndOverflow(delta, &overflow) : 0;
+    if (!PyLong_CheckExact(delta) || overflow || d == LONG_MIN)
+        return sync_slow(py_wg_add, wg, delta);  /* check_int's errors, huge deltas */
+    return wg_add_c(wg, d, delta);
+}
+
+/* WaitGroup.done(): add(-1) */
+static PyObject *minus_one = NULL;
+
+static PyObject *
+wg_done(PyObject *wg, PyObject *Py_UNUSED(ignored))
+{
+    return wg_add_c(wg, -1, minus_one);
+}
+
+/* _WaitGroupWait.__await__ */
+static PyObject *
+wg_wait_await(PyObject *op, PyObject *Py_UNUSED(ignored))
+{
+    PyObject *m = tls_m;
+    if (!GR_LOAD_RELAXED(fast_on) || !is_live_m(m))
+        goto slow;
+    PyObject *g = SLOT(m, off_m_curg);     /* this M's own */
+    PyObject *wg = GR_LOAD_RELAXED(SLOT(op, off_wgw_wg));
+    PyObject *reason = GR_LOAD_RELAXED(SLOT(op, off_wgw_reason));
+    if (g == NULL || Py_TYPE(g) != G_type || wg == NULL || !PyObject_TypeCheck(wg, wg_type) ||
+        reason == NULL)
+        goto slow;
+    LockObject *lk = sync_lock(wg, off_wg_lock);
+    PyObject *q = sync_queue(wg, off_wg_waiters);
+    if (lk == NULL || q == NULL)
+        goto slow;
+    lock_acquire_raw(lk);
+    PyObject *nobj = SLOT(wg, off_wg_n);
+    if (nobj == NULL || !PyLong_CheckExact(nobj)) {
+        lock_release_raw(lk);
+        goto slow;
+    }
+    int overflow = 0;
+    long n = PyLong_AsLongAndOverflow(nobj, &overflow);
+    if (n == -1 && PyErr_Occurred()) {
+        lock_release_raw(lk);
+        return NULL;
+    }
+    if (n == 0 && !overflow) {
+        lock_release_raw(lk);
+        return done_await();
+    }
+    /* WaitQueue.park: the reason, the queue as waitchan, queued last; the
+     * lock goes to the M, which releases it once the G is marked waiting. */
+    Py_INCREF(lk);
+    PyObject *a = await_new(A_PARK_PLAIN, 0, (PyObject *)lk);
+    if (a == NULL) {
+        lock_release_raw(lk);
+        return NULL;
+    }
+    slot_set(g, off_g_waitreason, reason);
+    slot_set(g, off_g_waitchan, q);
+    PyObject *r = dq_append(q, g);
+    if (r == NULL) {
+        Py_DECREF(a);
+        lock_release_raw(lk);
+        return NULL;
+    }
+    Py_DECREF(r);
+    return a;
+slow:
+    return sync_slow(py_wg_wait_await, op, NULL);
+}
+
+static PyMethodDef sync_defs[] = {
+    {"lock", mutex_lock, METH_NOARGS, "``await mu.lock()``: lock the mutex, waiting while it is locked."},
+    {"__aenter__", mutex_lock, METH_NOARGS, NULL},
+    {"__aexit__", (PyCFunction)(void (*)(void))mutex_aexit, METH_FASTCALL, NULL},
+    {"unlock", mutex_unlock, METH_NOARGS, "Unlock the mutex; ``RuntimeError`` if it is not locked."},
+    {"__await__", mutex_lock_await, METH_NOARGS, NULL},
+    {"add", wg_add, METH_O, "Add ``delta`` (may be negative) to the counter."},
+    {"done", wg_done, METH_NOARGS, "Decrement the counter by one (``add(-1)``)."},
+    {"__await__", wg_wait_await, METH_NOARGS, NULL},
+};
+
+/* A class's own attribute ``name`` (its __dict__'s), strong, or NULL with
+ * an exception. */
+static PyObject *
+own_attr(PyTypeObject *cls, const char *name)
+{
+    PyObject *v = cls->tp_dict == NULL ? NULL : PyDict_GetItemString(cls->tp_dict, name);  /* a heap type's */
+    if (v == NULL) {
+        PyErr_Format(PyExc_AttributeError, "setup_sync: %s has no method %s of its own", cls->tp_name, name);
+        return NULL;
+    }
+    return Py_NewRef(v);
+}
+
+/* setup_sync(Mutex, _MutexLock, WaitGroup, _WaitGroupWait, WaitQueue,
+ * WOKEN, HANDOFF, NOTHING) -> [(class, name, C method), ...]: keeps the
+ * classes' Python methods as the slow paths and returns the C methods to
+ * install in their place. */
+static PyObject *
+setup_sync(PyObject *mod, PyObject *args)
+{
+    PyTypeObject *mu_cls, *ml_cls, *wg_cls, *ww_cls, *q_cls;
+    PyObject *woken, *handoff, *nothing;
+    if (!PyArg_ParseTuple(args, "O!O!O!O!O!OOO:setup_sync", &PyType_Type, &mu_cls, &PyType_Type, &ml_cls,
+                          &PyType_Type, &wg_cls, &PyType_Type, &ww_cls, &PyType_Type, &q_cls, &woken,
+                          &handoff, &nothing))
+        return NULL;
+    if (G_type == NULL || off_g_coro < 0) {
+        PyErr_SetString(PyExc_RuntimeError, "setup_sync: call setup_core and setup_sched first");
+        return NULL;
+    }
+    if (!PyType_IsSubtype(q_cls, deque_type)) {
+        PyErr_SetString(PyExc_TypeError, "setup_sync: WaitQueue must derive from collections.deque");
+        return NULL;
+    }
+    PyObject *m = (PyObject *)mu_cls, *ml = (PyObject *)ml_cls, *w = (PyObject *)wg_cls, *ww = (PyObject *)ww_cls;
+    if (slot_offset(m, "_lock", &off_mu_lock) < 0 || slot_offset(m, "_locked", &off_mu_locked) < 0 ||
+        slot_offset(m, "_starving", &off_mu_starving) < 0 || slot_offset(m, "_woken", &off_mu_woken) < 0 ||
+        slot_offset(m, "_waiters", &off_mu_waiters) < 0 || slot_offset(m, "_lock_op", &off_mu_lock_op) < 0 ||
+        slot_offset(ml, "mu", &off_mlop_mu) < 0 || slot_offset(w, "_lock", &off_wg_lock) < 0 ||
+        slot_offset(w, "_n", &off_wg_n) < 0 || slot_offset(w, "_waiters", &off_wg_waiters) < 0 ||
+        slot_offset(ww, "wg", &off_wgw_wg) < 0 || slot_offset(ww, "reason", &off_wgw_reason) < 0)
+        return NULL;
+    PyObject *lock_await = own_attr(ml_cls, "__await__"), *unlock = own_attr(mu_cls, "unlock");
+    PyObject *add = own_attr(wg_cls, "add"), *wait_await = own_attr(ww_cls, "__await__");
+    if (lock_await == NULL || unlock == NULL || add == NULL || wait_await == NULL) {
+        Py_XDECREF(lock_await);
+        Py_XDECREF(unlock);
+        Py_XDECREF(add);
+        Py_XDECREF(wait_await);
+        return NULL;
+    }
+    Py_XSETREF(py_mutex_lock_await, lock_await);
+    Py_XSETREF(py_mutex_unlock, unlock);
+    Py_XSETREF(py_wg_add, add);
+    Py_XSETREF(py_wg_wait_await, wait_await);
+    PyObject *objs[] = {(PyObject *)mu_cls, ml, w, ww, (PyObject *)q_cls, woken, handoff, nothing};
+    PyObject **dst[] = {(PyObject **)&mutex_type, (PyObject **)&mutex_lock_type, (PyObject **)&wg_type,
+                        (PyObject **)&wg_wait_type, (PyObject **)&waitq_type, &WOKEN, &HANDOFF, &NOTHING};
+    for (int i = 0; i < 8; i++) {
+        Py_INCREF(objs[i]);
+        Py_XSETREF(*dst[i], objs[i]);
+    }
+    if (minus_one == NULL && (minus_one = PyLong_FromLong(-1)) == NULL)
+        return NULL;
+    PyTypeObject *owners[] = {mu_cls, mu_cls, mu_cls, mu_cls, ml_cls, wg_cls, wg_cls, ww_cls};
+    PyObject *out = PyList_New(0);
+    if (out == NULL)
+        return NULL;
+    for (int i = 0; i < 8; i++) {
+        PyObject *d = PyDescr_NewMethod(owners[i], &sync_defs[i]);
+        PyObject *t = d == NULL ? NULL : Py_BuildValue("(OsN)", owners[i], sync_defs[i].ml_name, d);
+        if (t == NULL || PyList_Append(out, t) < 0) {
+            Py_XDECREF(t);
+            Py_DECREF(out);
+            return NULL;
+        }
+        Py_DECREF(t);
+    }
+    return out;
+}
+
 /* ------------------------------------------------------------------ module */
 
 /* The offset of slot ``name`` of class ``cls`` (a __slots__ member). */
@@ -3896,6 +4388,9 @@ static PyMethodDef module_methods[] = {
     {"setup_spawn", setup_spawn, METH_VARARGS,
      "setup_spawn(Sched, G, Goroutine, go, newproc, new_lock, DEAD, LOCAL_RUNQ, GFREE_MAX)"},
     {"untrack_g", untrack_g, METH_O, "untrack_g(g): take a G record off the cyclic GC's lists"},
+    {"setup_sync", setup_sync, METH_VARARGS,
+     "setup_sync(Mutex, _MutexLock, WaitGroup, _WaitGroupWait, WaitQueue, WOKEN, HANDOFF, NOTHING) -> "
+     "[(class, name, C method)]"},
     {NULL, NULL, 0, NULL},
 };
 
