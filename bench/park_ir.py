@@ -26,6 +26,8 @@ Operations:
   sleep         sleep(1e-6) on the real clock
   sleep_fake    sleep(1.0) in a synctest bubble (the fake clock jumps)
   timer_stop    Timer(10) then stop()
+  rtimer        the runtime timer alone: _core.Timer(...), start(now + 10), stop()
+  rtimer_reset  the runtime timer alone: reset(now + 10) of a pending timer
   ctx_cancel    with_cancel(ctx) then cancel()
   ctx_timeout   with_timeout(ctx, 10) then cancel() (arms and stops a timer)
 
@@ -146,6 +148,30 @@ def _ops() -> dict[str, object]:
         for _ in range(n):
             gr.Timer(10).stop()
 
+    async def rtimer(n: int) -> None:
+        from goroutines._core import Timer, current_sched
+
+        sched = current_sched()
+        assert sched is not None
+        now = sched.clock.now
+        fn = lambda arg, seq: None  # noqa: E731
+        for _ in range(n):
+            t = Timer(sched, fn, None)
+            t.start(now() + 10)
+            t.stop()
+
+    async def rtimer_reset(n: int) -> None:
+        from goroutines._core import Timer, current_sched
+
+        sched = current_sched()
+        assert sched is not None
+        now = sched.clock.now
+        t = Timer(sched, lambda arg, seq: None, None)
+        t.start(now() + 10)
+        for _ in range(n):
+            t.reset(now() + 10)
+        t.stop()
+
     async def ctx_cancel(n: int) -> None:
         bg = gr.background()
         for _ in range(n):
@@ -160,7 +186,20 @@ def _ops() -> dict[str, object]:
 
     ops: dict[str, object] = {}
     ops["mutex_handoff"] = (gr.run, mutex_cont)
-    for f in (mutex, mutex_cont, rwmutex, waitgroup, sem, cond, sleep, timer_stop, ctx_cancel, ctx_timeout):
+    for f in (
+        mutex,
+        mutex_cont,
+        rwmutex,
+        waitgroup,
+        sem,
+        cond,
+        sleep,
+        timer_stop,
+        rtimer,
+        rtimer_reset,
+        ctx_cancel,
+        ctx_timeout,
+    ):
         ops[f.__name__] = (gr.run, f)
     ops["sleep_fake"] = (grt.synctest, sleep_fake)
     return ops
@@ -177,6 +216,8 @@ OPS = [
     "sleep",
     "sleep_fake",
     "timer_stop",
+    "rtimer",
+    "rtimer_reset",
     "ctx_cancel",
     "ctx_timeout",
 ]

@@ -21,6 +21,7 @@ The rest of the suite runs with them when they are built (the normal case:
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 import subprocess
 import sys
@@ -481,20 +482,35 @@ def _both_paths(mod: Any) -> dict[str, Callable[..., Any]]:
         if not name.startswith("test_") or not callable(fn):
             continue
 
-        @functools.wraps(fn)
-        def wrapper(*args: Any, __fn: Any = fn, **kwargs: Any) -> Any:
-            return __fn(*args, **kwargs)
+        wrapper: Callable[..., Any]
+        if inspect.iscoroutinefunction(fn):
+            # A goroutines-marked test (the plugin runs it in a run).
+
+            @functools.wraps(fn)
+            async def wrapper(*args: Any, __fn: Any = fn, **kwargs: Any) -> Any:
+                return await __fn(*args, **kwargs)
+
+        else:
+
+            @functools.wraps(fn)
+            def wrapper(*args: Any, __fn: Any = fn, **kwargs: Any) -> Any:
+                return __fn(*args, **kwargs)
 
         out[f"test_{mod.__name__}__{name[5:]}"] = pytest.mark.usefixtures("chan_path")(wrapper)
     return out
 
 
 import test_chan  # noqa: E402
+import test_context  # noqa: E402
+import test_core_timers  # noqa: E402
 import test_core_waitq  # noqa: E402
 import test_select  # noqa: E402
 import test_sync  # noqa: E402
+import test_synctest  # noqa: E402
+import test_time  # noqa: E402
 import test_xsync  # noqa: E402
-from test_sync import no_preemption  # noqa: E402, F401 - a fixture of test_sync's tests
+from test_core_timers import sched  # noqa: E402, F401 - fixtures of the tests run both ways
+from test_sync import no_preemption  # noqa: E402, F401
 
 globals().update(_both_paths(test_chan))
 globals().update(_both_paths(test_select))
@@ -502,6 +518,11 @@ globals().update(_both_paths(test_select))
 globals().update(_both_paths(test_sync))
 globals().update(_both_paths(test_core_waitq))
 globals().update(_both_paths(test_xsync))
+# The runtime timer's C start/stop/reset and the Python ones they call.
+globals().update(_both_paths(test_core_timers))
+globals().update(_both_paths(test_time))
+globals().update(_both_paths(test_context))
+globals().update(_both_paths(test_synctest))
 
 
 async def _pingpong(n: int) -> int:
@@ -598,7 +619,7 @@ def test_the_c_paths_do_not_quietly_fall_back_to_python(procs: int) -> None:
     assert gr.run(_select4, 500, gomaxprocs=procs) == 2000 * 1999 // 2
     assert gr.run(_fanout, 2000, 8, gomaxprocs=procs) == 1999 * 2000 * 3999 // 6
     fb = speedups.fallbacks()
-    assert set(fb) == {"off", "not_m", "chan", "closed", "queue", "park", "ready", "select", "spawn", "sync"}
+    assert set(fb) == {"off", "not_m", "chan", "closed", "queue", "park", "ready", "select", "spawn", "sync", "timer"}
     assert fb["off"] == fb["chan"] == fb["queue"] == fb["park"] == fb["select"] == 0, fb
     assert fb["closed"] <= 2 + 8, fb
     if procs == 1:

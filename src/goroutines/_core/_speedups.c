@@ -401,9 +401,10 @@ enum {
     FB_SELECT,      /* a select the C one does not do (no cases, > SEL_MAX, no G, foreign ops) */
     FB_SPAWN,       /* go()/newproc/goexit not the common case: _runtime.go, _lifecycle */
     FB_SYNC,        /* a sync object's slow case (a Mutex lock that waits, misuse, ...): _sync.py */
+    FB_TIMER,       /* a runtime timer's slow case (a stopping run, ...): _timer.py */
     FB_N,
 };
-static const char *fb_names[FB_N] = {"off", "not_m", "chan", "closed", "queue", "park", "ready", "select", "spawn", "sync"};
+static const char *fb_names[FB_N] = {"off", "not_m", "chan", "closed", "queue", "park", "ready", "select", "spawn", "sync", "timer"};
 static Py_ssize_t fb_count[FB_N];
 
 static inline void
@@ -4179,6 +4180,343 @@ setup_sync(PyObject *mod, PyObject *args)
     return out;
 }
 
+/* ------------------------------------------------------------------ timers (start, stop, reset) */
+
+/* _core/_timer.py's Timer.start/stop/reset with the heap's side of them
+ * (_timers.TimerHeap.add/delete, Sched.addtimer_locked): Go's addtimer,
+ * deltimer and modtimer, step for step over the same slots. setup_timer()
+ * keeps the Python methods (the definition, and what runs with
+ * set_fast(False) or a Sched.lock that is not a C Lock: debug mode) and
+ * returns C methods for _timer.py to install in their place. Only the rare
+ * parts call Python from here: the heap's compaction (TimerHeap._compact),
+ * taking the poller off its post (Sched.take_poller_locked) and waking it
+ * (wake_m) after Sched.lock is released.
+ *
+ * Locks: Sched.lock around every read and write of the heap (its list,
+ * ``nlive``, ``seq``) and of the timer's ``when``/``seq``/``pending``/
+ * ``period``, as in _timer.py; ``stop`` in a stopping run only reads
+ * ``pending`` (a snapshot, see Timer.stop). The slots are stored with
+ * slot_set: every writer holds Sched.lock. The timer's ``sched`` and
+ * ``heap`` are set once, before it is armed. */
+
+static Py_ssize_t off_t_sched = -1, off_t_heap = -1, off_t_when = -1, off_t_period = -1;
+static Py_ssize_t off_t_seq = -1, off_t_pending = -1;
+static Py_ssize_t off_h_heap = -1, off_h_nlive = -1, off_h_seq = -1, off_s_poller = -1;
+static PyTypeObject *rtimer_type = NULL, *theap_type = NULL;
+static PyObject *py_timer_start = NULL, *py_timer_stop = NULL, *py_timer_reset = NULL;
+static PyObject *py_wake_m = NULL, *heappush_fn = NULL;
+static PyObject *str_compact_heap = NULL, *str_take_poller = NULL;
+
+/* A slot holding an exact int, as a C long (-1 if it is not one: the
+ * callers' values are never negative). */
+static inline long
+slot_long(PyObject *obj, Py_ssize_t off)
+{
+    PyObject *v = SLOT(obj, off);
+    if (v == NULL || !PyLong_CheckExact(v))
+        return -1;
+    int overflow = 0;
+    long n = PyLong_AsLongAndOverflow(v, &overflow);
+    return overflow ? -1 : n;
+}
+
+static inline int
+slot_set_long(PyObject *obj, Py_ssize_t off, long n)
+{
+    PyObject *v = PyLong_FromLong(n);
+    if (v == NULL)
+        return -1;
+    slot_set(obj, off, v);
+    Py_DECREF(v);
+    return 0;
+}
+
+/* The timer's Sched, its C Lock and its TimerHeap, or 0 (leave it to
+ * Python: debug mode's checked lock, a timer whose __init__ did not run). */
+static inline int
+timer_parts(PyObject *t, PyObject **sched, LockObject **lk, PyObject **heap)
+{
+    *sched = GR_LOAD_RELAXED(SLOT(t, off_t_sched));
+    *heap = GR_LOAD_RELAXED(SLOT(t, off_t_heap));
+    if (*sched == NULL || *heap == NULL || Py_TYPE(*heap) != theap_type)
+        return 0;
+    *lk = sync_lock(*sched, off_s_lock);
+    return *lk != NULL;
+}
+
+/* The heap's state as C values, checked (0: leave it to Python). */
+static inline int
+heap_state(PyObject *heap, PyObject **list, long *nlive, long *seq)
+{
+    *list = SLOT(heap, off_h_heap);
+    *nlive = slot_long(heap, off_h_nlive);
+    *seq = slot_long(heap, off_h_seq);
+    return *list != NULL && PyList_CheckExact(*list) && *nlive >= 0 && *seq >= 0 && *seq < LONG_MAX;
+}
+
+/* TimerHeap.add(t, when), Sched.lock held: 1 (t is the earliest now), 0,
+ * -1 error. The state was checked by heap_state. */
+static int
+heap_add(PyObject *heap, PyObject *list, long nlive, long seq, PyObject *t, PyObject *when)
+{
+    if (SLOT(t, off_t_pending) != Py_True) {
+        slot_set(t, off_t_pending, Py_True);
+        nlive++;
+        if (slot_set_long(heap, off_h_nlive, nlive) < 0)
+            return -1;
+    }
+    seq++;
+    PyObject *seqo = PyLong_FromLong(seq);
+    if (seqo == NULL)
+        return -1;
+    slot_set(heap, off_h_seq, seqo);
+    slot_set(t, off_t_seq, seqo);
+    slot_set(t, off_t_when, when);
+    int earliest = 1;
+    if (PyList_GET_SIZE(list) > 0) {
+        /* Borrowed: the list and its entries change only under Sched.lock. */
+        PyObject *top = PyList_GET_ITEM(list, 0);
+        PyObject *tw = PyTuple_CheckExact(top) && PyTuple_GET_SIZE(top) == 3 ? PyTuple_GET_ITEM(top, 0) : NULL;
+        if (tw != NULL && PyFloat_CheckExact(tw) && PyFloat_CheckExact(when))
+            earliest = PyFloat_AS_DOUBLE(when) < PyFloat_AS_DOUBLE(tw);
+        else {
+            earliest = tw == NULL ? -1 : PyObject_RichCompareBool(when, tw, Py_LT);
+            if (earliest < 0) {
+                if (tw == NULL)
+                    PyErr_SetString(PyExc_TypeError, "a timer heap entry is not (when, seq, timer)");
+                Py_DECREF(seqo);
+                return -1;
+            }
+        }
+    }
+    PyObject *entry = PyTuple_Pack(3, when, seqo, t);
+    Py_DECREF(seqo);
+    if (entry == NULL)
+        return -1;
+    PyObject *args[2] = {list, entry};
+    PyObject *r = PyObject_Vectorcall(heappush_fn, args, 2, NULL);
+    Py_DECREF(entry);
+    if (r == NULL)
+        return -1;
+    Py_DECREF(r);
+    Py_ssize_t len = PyList_GET_SIZE(list);
+    if (len > 64 && len > 4 * nlive) {
+        r = PyObject_CallMethodNoArgs(heap, str_compact_heap);
+        if (r == NULL)
+            return -1;
+        Py_DECREF(r);
+    }
+    return earliest;
+}
+
+/* Sched.addtimer_locked(t, when): NULL with no error (nothing to wake), the
+ * poller to wake_m() once Sched.lock is released (new), or NULL with an
+ * error. */
+static PyObject *
+addtimer_locked_c(PyObject *sched, PyObject *heap, PyObject *list, long nlive, long seq, PyObject *t,
+                  PyObject *when)
+{
+    int earliest = heap_add(heap, list, nlive, seq, t, when);
+    if (earliest < 0)
+        return NULL;
+    PyObject *poller = SLOT(sched, off_s_poller);
+    if (earliest && poller != NULL && poller != Py_None)
+        return PyObject_CallMethodNoArgs(sched, str_take_poller);
+    return NULL;
+}
+
+/* wake_m(pm) (stolen) after Sched.lock is released; returns r (stolen) or NULL. */
+static PyObject *
+timer_wake(PyObject *pm, PyObject *r)
+{
+    if (pm != NULL) {
+        PyObject *w = PyObject_CallOneArg(py_wake_m, pm);
+        Py_DECREF(pm);
+        if (w == NULL) {
+            Py_XDECREF(r);
+            return NULL;
+        }
+        Py_DECREF(w);
+    }
+    return r;
+}
+
+static inline PyObject *
+timer_slow(PyObject *fn, PyObject *const *args, Py_ssize_t nargs)
+{
+    fallback(GR_LOAD_RELAXED(fast_on) ? FB_TIMER : FB_OFF);
+    return PyObject_Vectorcall(fn, args, nargs, NULL);
+}
+
+/* Timer.start(when) */
+static PyObject *
+rtimer_start(PyObject *t, PyObject *when)
+{
+    PyObject *sched, *heap, *list;
+    LockObject *lk;
+    long nlive, seq;
+    PyObject *a[2] = {t, when};
+    if (!GR_LOAD_RELAXED(fast_on) || !timer_parts(t, &sched, &lk, &heap))
+        return timer_slow(py_timer_start, a, 2);
+    lock_acquire_raw(lk);
+    if (!heap_state(heap, &list, &nlive, &seq)) {
+        lock_release_raw(lk);
+        return timer_slow(py_timer_start, a, 2);
+    }
+    PyObject *pm = addtimer_locked_c(sched, heap, list, nlive, seq, t, when);
+    lock_release_raw(lk);
+    if (pm == NULL && PyErr_Occurred())
+        return NULL;
+    return timer_wake(pm, Py_NewRef(Py_None));
+}
+
+/* Timer.stop() -> bool */
+static PyObject *
+rtimer_stop(PyObject *t, PyObject *Py_UNUSED(ignored))
+{
+    PyObject *sched, *heap, *list;
+    LockObject *lk;
+    long nlive, seq;
+    if (!GR_LOAD_RELAXED(fast_on) || !timer_parts(t, &sched, &lk, &heap))
+        return timer_slow(py_timer_stop, &t, 1);
+    PyObject *stopping = slot_load(sched, off_s_stopping);
+    if (stopping != Py_False)
+        return timer_slow(py_timer_stop, &t, 1);  /* a run that is stopping (Sched.lock may be ours) */
+    lock_acquire_raw(lk);
+    if (!heap_state(heap, &list, &nlive, &seq)) {
+        lock_release_raw(lk);
+        return timer_slow(py_timer_stop, &t, 1);
+    }
+    /* TimerHeap.delete */
+    if (SLOT(t, off_t_pending) != Py_True) {
+        lock_release_raw(lk);
+        Py_RETURN_FALSE;
+    }
+    slot_set(t, off_t_pending, Py_False);
+    nlive--;
+    if (slot_set_long(heap, off_h_nlive, nlive) < 0) {
+        lock_release_raw(lk);
+        return NULL;
+    }
+    Py_ssize_t len = PyList_GET_SIZE(list);
+    int err = 0;
+    if (len > 64 && len > 4 * nlive) {
+        PyObject *r = PyObject_CallMethodNoArgs(heap, str_compact_heap);
+        err = r == NULL;
+        Py_XDECREF(r);
+    }
+    else if (nlive == 0)
+        err = PyList_SetSlice(list, 0, len, NULL);
+    lock_release_raw(lk);
+    if (err)
+        return NULL;
+    Py_RETURN_TRUE;
+}
+
+/* Timer.reset(when, period=None) -> bool */
+static PyObject *
+rtimer_reset(PyObject *t, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    PyObject *sched, *heap, *list;
+    LockObject *lk;
+    long nlive, seq;
+    PyObject *a[3] = {t, nargs > 0 ? args[0] : NULL, nargs > 1 ? args[1] : NULL};
+    if (kwnames != NULL || nargs < 1 || nargs > 2 || !GR_LOAD_RELAXED(fast_on) ||
+        !timer_parts(t, &sched, &lk, &heap)) {
+        /* The Python method's own argument handling (and errors). */
+        PyObject *full[4];
+        Py_ssize_t nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
+        if (nargs + nkw > 3) {
+            PyErr_SetString(PyExc_TypeError, "reset() takes at most 2 arguments (when, period)");
+            return NULL;
+        }
+        full[0] = t;
+        for (Py_ssize_t i = 0; i < nargs + nkw; i++)
+            full[i + 1] = args[i];
+        fallback(GR_LOAD_RELAXED(fast_on) ? FB_TIMER : FB_OFF);
+        return PyObject_Vectorcall(py_timer_reset, full, 1 + nargs, kwnames);
+    }
+    PyObject *period = nargs > 1 ? args[1] : Py_None;
+    lock_acquire_raw(lk);
+    if (!heap_state(heap, &list, &nlive, &seq)) {
+        lock_release_raw(lk);
+        return timer_slow(py_timer_reset, a, 1 + nargs);
+    }
+    PyObject *was = SLOT(t, off_t_pending) == Py_True ? Py_True : Py_False;
+    if (period != Py_None)
+        slot_set(t, off_t_period, period);
+    PyObject *pm = addtimer_locked_c(sched, heap, list, nlive, seq, t, args[0]);
+    lock_release_raw(lk);
+    if (pm == NULL && PyErr_Occurred())
+        return NULL;
+    return timer_wake(pm, Py_NewRef(was));
+}
+
+static PyMethodDef timer_defs[] = {
+    {"start", (PyCFunction)rtimer_start, METH_O, "Arm the timer to fire at ``when`` (Go's addtimer)."},
+    {"stop", rtimer_stop, METH_NOARGS, "Disarm the timer; True if it was pending (Go's deltimer)."},
+    {"reset", (PyCFunction)(void (*)(void))rtimer_reset, METH_FASTCALL | METH_KEYWORDS,
+     "Re-arm the timer to fire at ``when``; True if it was pending (Go's modtimer)."},
+};
+
+/* setup_timer(Timer, TimerHeap, Sched, wake_m) -> [(class, name, C method), ...] */
+static PyObject *
+setup_timer(PyObject *mod, PyObject *args)
+{
+    PyTypeObject *t_cls, *h_cls, *s_cls;
+    PyObject *wake;
+    if (!PyArg_ParseTuple(args, "O!O!O!O:setup_timer", &PyType_Type, &t_cls, &PyType_Type, &h_cls,
+                          &PyType_Type, &s_cls, &wake))
+        return NULL;
+    PyObject *t = (PyObject *)t_cls, *h = (PyObject *)h_cls, *s = (PyObject *)s_cls;
+    if (slot_offset(t, "sched", &off_t_sched) < 0 || slot_offset(t, "heap", &off_t_heap) < 0 ||
+        slot_offset(t, "when", &off_t_when) < 0 || slot_offset(t, "period", &off_t_period) < 0 ||
+        slot_offset(t, "seq", &off_t_seq) < 0 || slot_offset(t, "pending", &off_t_pending) < 0 ||
+        slot_offset(h, "heap", &off_h_heap) < 0 || slot_offset(h, "nlive", &off_h_nlive) < 0 ||
+        slot_offset(h, "seq", &off_h_seq) < 0 || slot_offset(s, "poller", &off_s_poller) < 0 ||
+        slot_offset(s, "lock", &off_s_lock) < 0 || slot_offset(s, "stopping", &off_s_stopping) < 0)
+        return NULL;
+    PyObject *start = own_attr(t_cls, "start"), *stop = own_attr(t_cls, "stop"), *reset = own_attr(t_cls, "reset");
+    if (start == NULL || stop == NULL || reset == NULL) {
+        Py_XDECREF(start);
+        Py_XDECREF(stop);
+        Py_XDECREF(reset);
+        return NULL;
+    }
+    Py_XSETREF(py_timer_start, start);
+    Py_XSETREF(py_timer_stop, stop);
+    Py_XSETREF(py_timer_reset, reset);
+    Py_INCREF(wake);
+    Py_XSETREF(py_wake_m, wake);
+    Py_INCREF(t);
+    Py_XSETREF(rtimer_type, t_cls);
+    Py_INCREF(h);
+    Py_XSETREF(theap_type, h_cls);
+    if (heappush_fn == NULL) {
+        PyObject *hq = PyImport_ImportModule("_heapq");
+        heappush_fn = hq == NULL ? NULL : PyObject_GetAttrString(hq, "heappush");
+        Py_XDECREF(hq);
+        str_compact_heap = PyUnicode_InternFromString("_compact");
+        str_take_poller = PyUnicode_InternFromString("take_poller_locked");
+        if (heappush_fn == NULL || str_compact_heap == NULL || str_take_poller == NULL)
+            return NULL;
+    }
+    PyObject *out = PyList_New(0);
+    if (out == NULL)
+        return NULL;
+    for (int i = 0; i < 3; i++) {
+        PyObject *d = PyDescr_NewMethod(t_cls, &timer_defs[i]);
+        PyObject *e = d == NULL ? NULL : Py_BuildValue("(OsN)", t, timer_defs[i].ml_name, d);
+        if (e == NULL || PyList_Append(out, e) < 0) {
+            Py_XDECREF(e);
+            Py_DECREF(out);
+            return NULL;
+        }
+        Py_DECREF(e);
+    }
+    return out;
+}
+
 /* ------------------------------------------------------------------ module */
 
 /* The offset of slot ``name`` of class ``cls`` (a __slots__ member). */
@@ -4388,6 +4726,8 @@ static PyMethodDef module_methods[] = {
     {"setup_spawn", setup_spawn, METH_VARARGS,
      "setup_spawn(Sched, G, Goroutine, go, newproc, new_lock, DEAD, LOCAL_RUNQ, GFREE_MAX)"},
     {"untrack_g", untrack_g, METH_O, "untrack_g(g): take a G record off the cyclic GC's lists"},
+    {"setup_timer", setup_timer, METH_VARARGS,
+     "setup_timer(Timer, TimerHeap, Sched, wake_m) -> [(class, name, C method)]"},
     {"setup_sync", setup_sync, METH_VARARGS,
      "setup_sync(Mutex, _MutexLock, WaitGroup, _WaitGroupWait, WaitQueue, WOKEN, HANDOFF, NOTHING) -> "
      "[(class, name, C method)]"},
