@@ -340,7 +340,7 @@ if speedups is not None and not TYPE_CHECKING:
     # which stay the definition, for everything else (and for everything
     # with set_fast(False), as in debug mode).
     for _cls, _name, _meth in speedups.setup_sync(
-        Mutex, _MutexLock, WaitGroup, _WaitGroupWait, WaitQueue, WOKEN, HANDOFF, NOTHING
+        Mutex, _MutexLock, WaitGroup, _WaitGroupWait, WaitQueue, WOKEN, HANDOFF, NOTHING, globals(), WAIT_MUTEX
     ):
         setattr(_cls, _name, _meth)
 

@@ -1143,7 +1143,21 @@ static PyMethodDef Await_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
+/* ``await`` of the shared "done" Await itself (a C method's awaitable
+ * result that completes at once: Mutex.__aexit__'s); other states are only
+ * ever iterated by the await that made them. */
+static PyObject *
+Await_am_await(AwaitObject *self)
+{
+    if (self->state != A_DONE) {
+        PyErr_SetString(PyExc_TypeError, "this goroutines await object can only be iterated, not awaited");
+        return NULL;
+    }
+    return Py_NewRef(self);
+}
+
 static PyAsyncMethods Await_async = {
+    .am_await = (unaryfunc)Await_am_await,
     .am_send = (sendfunc)Await_am_send,
 };
 
@@ -3714,8 +3728,9 @@ setup_sched(PyObject *mod, PyObject *args)
  * (debug mode's checked locks).
  *
  *   Mutex.lock()'s await  free: take it (Go's fast path, one CAS there);
- *                         else the Python generator (the wait, starvation
- *                         mode, the retry after a wake-up).
+ *                         locked: queue the G and park, then retry or take
+ *                         a hand-off as the Python generator's loop does
+ *                         (MutexWait, below).
  *   Mutex.unlock()        no waiter, not starving: free it. With waiters,
  *                         on an M with a P: the Python unlock's steps --
  *                         starvation mode hands the mutex to the oldest
@@ -3817,6 +3832,260 @@ sync_slow(PyObject *fn, PyObject *self, PyObject *arg)
     return PyObject_Vectorcall(fn, args, arg == NULL ? 1 : 2, NULL);
 }
 
+/* A Mutex lock that waits: _MutexLock.__await__'s loop after its fast path,
+ * as an iterator the coroutine awaits. MW_PARK yields the mutex's lock to
+ * the M (the G queued, as WaitQueue.park); MW_WAIT is resumed with the
+ * waker's value: HANDOFF (starvation mode: ours, it never became free), or
+ * WOKEN (normal mode: compete with newcomers; the loser parks again at the
+ * front of the queue, yielding the lock again). Waiting longer than
+ * _sync.STARVATION_THRESHOLD (read from the module at each wake-up, so the
+ * Python and C paths share one setting) makes the next park switch the
+ * mutex to starvation mode. close() (the end of a run closing a goroutine
+ * parked here) gives back a mutex already handed to it, as the Python
+ * generator's ``except GeneratorExit`` does.
+ *
+ * GC-tracked: it holds the mutex and the G, and the G's frame holds it. */
+enum { MW_PARK, MW_WAIT, MW_DONE };
+
+typedef struct {
+    PyObject_HEAD
+    int state;
+    int starving;
+    double start;       /* CLOCK_MONOTONIC seconds (time.monotonic's clock) */
+    PyObject *mu;
+    PyObject *g;
+    PyObject *lock;     /* MW_PARK: the lock to yield (the mutex's _lock) */
+} MutexWaitObject;
+
+static PyTypeObject MutexWait_Type;
+static PyObject *sync_globals = NULL;     /* _sync's module dict: STARVATION_THRESHOLD */
+static PyObject *str_starvation = NULL;   /* "STARVATION_THRESHOLD" */
+static PyObject *WAIT_MUTEX_STR = NULL;   /* _g.WAIT_MUTEX */
+
+static double
+mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* WaitQueue.park(g, WAIT_MUTEX, front) with the mutex's lock held. */
+static int
+mutex_park(PyObject *mu, PyObject *g, PyObject *q, int front)
+{
+    slot_set(g, off_g_waitreason, WAIT_MUTEX_STR);
+    slot_set(g, off_g_waitchan, q);
+    PyObject *r;
+    if (front) {
+        PyObject *args[2] = {q, g};
+        r = PyObject_Vectorcall(deque_appendleft, args, 2, NULL);
+    }
+    else
+        r = dq_append(q, g);
+    if (r == NULL)
+        return -1;
+    Py_DECREF(r);
+    return 0;
+}
+
+/* The wait begins: the mutex is locked (its lock held, and kept held: it
+ * is yielded to the M). Returns the iterator, or NULL (lock released). */
+static PyObject *
+mutex_wait_new(PyObject *mu, PyObject *g, LockObject *lk, PyObject *q)
+{
+    MutexWaitObject *w = PyObject_GC_New(MutexWaitObject, &MutexWait_Type);
+    if (w == NULL) {
+        lock_release_raw(lk);
+        return NULL;
+    }
+    w->state = MW_PARK;
+    w->starving = 0;
+    w->start = mono_now();
+    w->mu = Py_NewRef(mu);
+    w->g = Py_NewRef(g);
+    w->lock = Py_NewRef((PyObject *)lk);
+    PyObject_GC_Track(w);
+    if (mutex_park(mu, g, q, 0) < 0) {
+        lock_release_raw(lk);
+        Py_DECREF(w);
+        return NULL;
+    }
+    return (PyObject *)w;
+}
+
+static PySendResult
+MutexWait_am_send(MutexWaitObject *self, PyObject *arg, PyObject **result)
+{
+    if (self->state == MW_PARK) {
+        self->state = MW_WAIT;
+        *result = self->lock;   /* to the M, which releases it once the G is parked */
+        self->lock = NULL;
+        return PYGEN_NEXT;
+    }
+    if (self->state != MW_WAIT) {
+        *result = Py_NewRef(Py_None);
+        return PYGEN_RETURN;
+    }
+    PyObject *mu = self->mu;
+    LockObject *lk = sync_lock(mu, off_mu_lock);
+    PyObject *q = sync_queue(mu, off_mu_waiters);
+    if (lk == NULL || q == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "Mutex: its lock or wait queue changed while a goroutine waited");
+        *result = NULL;
+        return PYGEN_ERROR;
+    }
+    if (!self->starving) {
+        PyObject *th = PyDict_GetItemWithError(sync_globals, str_starvation);   /* borrowed */
+        double threshold = th == NULL ? -1.0 : PyFloat_AsDouble(th);
+        if (threshold == -1.0 && PyErr_Occurred()) {
+            *result = NULL;
+            return PYGEN_ERROR;
+        }
+        if (th == NULL) {
+            PyErr_SetString(PyExc_RuntimeError, "_sync.STARVATION_THRESHOLD is gone");
+            *result = NULL;
+            return PYGEN_ERROR;
+        }
+        self->starving = mono_now() - self->start > threshold;
+    }
+    lock_acquire_raw(lk);
+    if (arg == HANDOFF) {
+        /* Ours (it never became free). Leave starvation mode if we did not
+         * wait long, or nobody is left to starve. */
+        if (!self->starving || deque_len(q) == 0)
+            slot_set(mu, off_mu_starving, Py_False);
+        lock_release_raw(lk);
+        goto done;
+    }
+    /* Woken in normal mode: compete with newcomers. */
+    slot_set(mu, off_mu_woken, Py_None);
+    if (SLOT(mu, off_mu_locked) == Py_False) {
+        slot_set(mu, off_mu_locked, Py_True);
+        lock_release_raw(lk);
+        goto done;
+    }
+    /* Lost the race: keep our place at the front, and park again. */
+    if (self->starving)
+        slot_set(mu, off_mu_starving, Py_True);
+    if (mutex_park(mu, self->g, q, 1) < 0) {
+        lock_release_raw(lk);
+        *result = NULL;
+        return PYGEN_ERROR;
+    }
+    *result = Py_NewRef((PyObject *)lk);
+    return PYGEN_NEXT;
+done:
+    self->state = MW_DONE;
+    Py_CLEAR(self->g);
+    Py_CLEAR(self->mu);
+    *result = Py_NewRef(Py_None);
+    return PYGEN_RETURN;
+}
+
+static PyObject *
+MutexWait_iternext(MutexWaitObject *self)
+{
+    PyObject *r;
+    switch (MutexWait_am_send(self, Py_None, &r)) {
+    case PYGEN_NEXT:
+        return r;
+    case PYGEN_RETURN:
+        Py_DECREF(r);   /* None: plain exhaustion */
+        return NULL;
+    default:
+        return NULL;
+    }
+}
+
+static PyObject *
+MutexWait_send(MutexWaitObject *self, PyObject *arg)
+{
+    PyObject *r;
+    switch (MutexWait_am_send(self, arg, &r)) {
+    case PYGEN_NEXT:
+        return r;
+    case PYGEN_RETURN:
+        Py_DECREF(r);
+        PyErr_SetNone(PyExc_StopIteration);
+        return NULL;
+    default:
+        return NULL;
+    }
+}
+
+/* close(): the goroutine is closed while parked here (the end of its run).
+ * A mutex handed to it meanwhile would never be released by anyone else. */
+static PyObject *
+MutexWait_close(MutexWaitObject *self, PyObject *Py_UNUSED(ignored))
+{
+    int waiting = self->state == MW_WAIT;
+    self->state = MW_DONE;
+    PyObject *g = self->g, *mu = self->mu;
+    self->g = self->mu = NULL;
+    Py_CLEAR(self->lock);
+    PyObject *res = Py_None;
+    if (waiting && g != NULL && SLOT(g, off_g_param) == HANDOFF) {
+        slot_set(g, off_g_param, Py_None);
+        res = PyObject_CallMethod(mu, "unlock", NULL);
+    }
+    else
+        Py_INCREF(res);
+    Py_XDECREF(g);
+    Py_XDECREF(mu);
+    return res;
+}
+
+static int
+MutexWait_traverse(MutexWaitObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->mu);
+    Py_VISIT(self->g);
+    Py_VISIT(self->lock);
+    return 0;
+}
+
+static int
+MutexWait_clear(MutexWaitObject *self)
+{
+    Py_CLEAR(self->mu);
+    Py_CLEAR(self->g);
+    Py_CLEAR(self->lock);
+    return 0;
+}
+
+static void
+MutexWait_dealloc(MutexWaitObject *self)
+{
+    PyObject_GC_UnTrack(self);
+    MutexWait_clear(self);
+    PyObject_GC_Del(self);
+}
+
+static PyMethodDef MutexWait_methods[] = {
+    {"send", (PyCFunction)MutexWait_send, METH_O, NULL},
+    {"close", (PyCFunction)MutexWait_close, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyAsyncMethods MutexWait_async = {
+    .am_send = (sendfunc)MutexWait_am_send,
+};
+
+static PyTypeObject MutexWait_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "goroutines._core._speedups.MutexWait",
+    .tp_basicsize = sizeof(MutexWaitObject),
+    .tp_dealloc = (destructor)MutexWait_dealloc,
+    .tp_as_async = &MutexWait_async,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_traverse = (traverseproc)MutexWait_traverse,
+    .tp_clear = (inquiry)MutexWait_clear,
+    .tp_iter = PyObject_SelfIter,
+    .tp_iternext = (iternextfunc)MutexWait_iternext,
+    .tp_methods = MutexWait_methods,
+};
+
 /* _MutexLock.__await__ */
 static PyObject *
 mutex_lock_await(PyObject *op, PyObject *Py_UNUSED(ignored))
@@ -3832,12 +4101,17 @@ mutex_lock_await(PyObject *op, PyObject *Py_UNUSED(ignored))
     if (lk == NULL)
         goto slow;
     lock_acquire_raw(lk);
-    if (SLOT(mu, off_mu_locked) == Py_False) {
-        /* Free (never the case in starvation mode). */
+    PyObject *locked = SLOT(mu, off_mu_locked);
+    if (locked == Py_False) {
+        /* Free (never the case in starvation mode). Newcomers may barge
+         * ahead of a woken waiter: that is normal mode. */
         slot_set(mu, off_mu_locked, Py_True);
         lock_release_raw(lk);
         return done_await();
     }
+    PyObject *q = sync_queue(mu, off_mu_waiters);
+    if (locked == Py_True && q != NULL && sync_globals != NULL)
+        return mutex_wait_new(mu, g, lk, q);  /* the lock stays held until the M parks the G */
     lock_release_raw(lk);
 slow:
     return sync_slow(py_mutex_lock_await, op, NULL);
@@ -3937,7 +4211,9 @@ mutex_aexit(PyObject *mu, PyObject *const *args, Py_ssize_t nargs)
     if (r == NULL)
         return NULL;
     Py_DECREF(r);
-    return Py_NewRef(NOTHING);
+    /* An awaitable of nothing: this M's "done" Await (no Python frame to
+     * run, unlike _sync.NOTHING's generator). */
+    return GR_LOAD_RELAXED(fast_on) ? done_await() : Py_NewRef(NOTHING);
 }
 
 /* WaitGroup.add(delta) with delta a C long; ``delta_obj`` the argument as
@@ -4113,17 +4389,22 @@ own_attr(PyTypeObject *cls, const char *name)
 }
 
 /* setup_sync(Mutex, _MutexLock, WaitGroup, _WaitGroupWait, WaitQueue,
- * WOKEN, HANDOFF, NOTHING) -> [(class, name, C method), ...]: keeps the
+ * WOKEN, HANDOFF, NOTHING, _sync's globals(), WAIT_MUTEX) -> [(class, name,
+ * C method), ...]: keeps the
  * classes' Python methods as the slow paths and returns the C methods to
  * install in their place. */
 static PyObject *
 setup_sync(PyObject *mod, PyObject *args)
 {
     PyTypeObject *mu_cls, *ml_cls, *wg_cls, *ww_cls, *q_cls;
-    PyObject *woken, *handoff, *nothing;
-    if (!PyArg_ParseTuple(args, "O!O!O!O!O!OOO:setup_sync", &PyType_Type, &mu_cls, &PyType_Type, &ml_cls,
+    PyObject *woken, *handoff, *nothing, *glob, *wmutex;
+    if (!PyArg_ParseTuple(args, "O!O!O!O!O!OOOO!U:setup_sync", &PyType_Type, &mu_cls, &PyType_Type, &ml_cls,
                           &PyType_Type, &wg_cls, &PyType_Type, &ww_cls, &PyType_Type, &q_cls, &woken,
-                          &handoff, &nothing))
+                          &handoff, &nothing, &PyDict_Type, &glob, &wmutex))
+        return NULL;
+    if (PyType_Ready(&MutexWait_Type) < 0)
+        return NULL;
+    if (str_starvation == NULL && (str_starvation = PyUnicode_InternFromString("STARVATION_THRESHOLD")) == NULL)
         return NULL;
     if (G_type == NULL || off_g_coro < 0) {
         PyErr_SetString(PyExc_RuntimeError, "setup_sync: call setup_core and setup_sched first");
@@ -4154,10 +4435,11 @@ setup_sync(PyObject *mod, PyObject *args)
     Py_XSETREF(py_mutex_unlock, unlock);
     Py_XSETREF(py_wg_add, add);
     Py_XSETREF(py_wg_wait_await, wait_await);
-    PyObject *objs[] = {(PyObject *)mu_cls, ml, w, ww, (PyObject *)q_cls, woken, handoff, nothing};
+    PyObject *objs[] = {(PyObject *)mu_cls, ml, w, ww, (PyObject *)q_cls, woken, handoff, nothing, glob, wmutex};
     PyObject **dst[] = {(PyObject **)&mutex_type, (PyObject **)&mutex_lock_type, (PyObject **)&wg_type,
-                        (PyObject **)&wg_wait_type, (PyObject **)&waitq_type, &WOKEN, &HANDOFF, &NOTHING};
-    for (int i = 0; i < 8; i++) {
+                        (PyObject **)&wg_wait_type, (PyObject **)&waitq_type, &WOKEN, &HANDOFF, &NOTHING,
+                        &sync_globals, &WAIT_MUTEX_STR};
+    for (int i = 0; i < 10; i++) {
         Py_INCREF(objs[i]);
         Py_XSETREF(*dst[i], objs[i]);
     }
@@ -4729,7 +5011,8 @@ static PyMethodDef module_methods[] = {
     {"setup_timer", setup_timer, METH_VARARGS,
      "setup_timer(Timer, TimerHeap, Sched, wake_m) -> [(class, name, C method)]"},
     {"setup_sync", setup_sync, METH_VARARGS,
-     "setup_sync(Mutex, _MutexLock, WaitGroup, _WaitGroupWait, WaitQueue, WOKEN, HANDOFF, NOTHING) -> "
+     "setup_sync(Mutex, _MutexLock, WaitGroup, _WaitGroupWait, WaitQueue, WOKEN, HANDOFF, NOTHING, "
+     "globals(), WAIT_MUTEX) -> "
      "[(class, name, C method)]"},
     {NULL, NULL, 0, NULL},
 };
