@@ -21,6 +21,8 @@ Operations:
                 to the oldest waiter)
   rwmutex       rlock()+runlock(), uncontended
   waitgroup     add(1)+done(), and a wait() that parks and is released
+  go_wg         wg.add(1), gr.go(a goroutine that calls wg.done()), wg.wait()
+  errgroup      ErrGroup(), go(an empty goroutine), wait()
   sem           Semaphore acquire()+release(), uncontended
   cond          a Cond ping-pong round trip (two goroutines under one Mutex)
   sleep         sleep(1e-6) on the real clock
@@ -110,6 +112,26 @@ def _ops() -> dict[str, object]:
             wg.done()  # and is released
             await done.wait()
 
+    async def go_wg(n: int) -> None:
+        wg = gr.WaitGroup()
+
+        async def worker() -> None:
+            wg.done()
+
+        for _ in range(n):
+            wg.add(1)
+            gr.go(worker)
+            await wg.wait()
+
+    async def errgroup(n: int) -> None:
+        async def worker() -> None:
+            pass
+
+        for _ in range(n):
+            g = gr.ErrGroup()
+            g.go(worker)
+            await g.wait()
+
     async def sem(n: int) -> None:
         s = gr.Semaphore(1)
         for _ in range(n):
@@ -191,6 +213,8 @@ def _ops() -> dict[str, object]:
         mutex_cont,
         rwmutex,
         waitgroup,
+        go_wg,
+        errgroup,
         sem,
         cond,
         sleep,
@@ -211,6 +235,8 @@ OPS = [
     "mutex_handoff",
     "rwmutex",
     "waitgroup",
+    "go_wg",
+    "errgroup",
     "sem",
     "cond",
     "sleep",

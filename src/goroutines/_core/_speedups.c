@@ -3936,8 +3936,17 @@ MutexWait_am_send(MutexWaitObject *self, PyObject *arg, PyObject **result)
         return PYGEN_ERROR;
     }
     if (!self->starving) {
-        PyObject *th = PyDict_GetItemWithError(sync_globals, str_starvation);   /* borrowed */
+        /* A strong reference: the module's dict may be written meanwhile
+         * (a test or benchmark setting the threshold). */
+#if PY_VERSION_HEX >= 0x030D0000
+        PyObject *th = NULL;
+        if (PyDict_GetItemRef(sync_globals, str_starvation, &th) < 0)
+            th = NULL;
+#else
+        PyObject *th = Py_XNewRef(PyDict_GetItemWithError(sync_globals, str_starvation));
+#endif
         double threshold = th == NULL ? -1.0 : PyFloat_AsDouble(th);
+        Py_XDECREF(th);
         if (threshold == -1.0 && PyErr_Occurred()) {
             *result = NULL;
             return PYGEN_ERROR;
