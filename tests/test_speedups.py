@@ -782,6 +782,76 @@ def test_spawn_and_exit_take_the_c_path() -> None:
     assert speedups.fallbacks()["spawn"] <= n // (LOCAL_RUNQ // 2) + 1, speedups.fallbacks()
 
 
+async def _sync_and_timers(n: int) -> int:
+    """Every sync and timer path the C code does: a free mutex, contended
+    locks (park, wake-up, retry), a WaitGroup wait that parks and one that
+    returns, timers armed, re-armed and stopped, sleeps."""
+    from goroutines._core import Timer, current_sched
+
+    mu = gr.Mutex()
+    wg = gr.WaitGroup()
+    count = [0]
+
+    async def worker() -> None:
+        for _ in range(n):
+            async with mu:
+                count[0] += 1
+                await gr.gosched()
+        wg.done()
+
+    for _ in range(n):
+        await mu.lock()
+        mu.unlock()
+    wg.add(4)
+    for _ in range(4):
+        gr.go(worker)
+    await wg.wait()
+    await wg.wait()  # at zero: returns at once
+    s = current_sched()
+    assert s is not None
+    for _ in range(n):
+        t = Timer(s, lambda arg, seq: None, None)
+        t.start(s.clock.now() + 10)
+        assert t.reset(s.clock.now() + 20) is True
+        assert t.stop() is True
+        assert t.stop() is False
+        await gr.sleep(1e-6)
+    return count[0]
+
+
+@needs_fast
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("procs", [1, 2])
+def test_sync_and_timers_take_the_c_paths(procs: int) -> None:
+    speedups.reset_fallbacks()
+    assert gr.run(_sync_and_timers, 200, gomaxprocs=procs) == 4 * 200
+    fb = speedups.fallbacks()
+    assert fb["off"] == fb["timer"] == 0, fb
+    # sync: only an unlock or add run by an M whose P was retaken (never at
+    # GOMAXPROCS=1 with nothing blocking)
+    if procs == 1:
+        assert fb["sync"] == 0, fb
+
+
+@needs_c
+def test_the_c_sync_and_timer_methods_keep_their_signatures() -> None:
+    import inspect
+
+    from goroutines._core import Timer
+
+    assert str(inspect.signature(gr.Mutex.lock)) == "(self, /)"
+    assert str(inspect.signature(gr.WaitGroup.add)) == "(self, /, delta)"
+    assert str(inspect.signature(Timer.reset)) == "(self, /, when, period=None)"
+
+    async def main() -> int:
+        wg = gr.WaitGroup()
+        wg.add(delta=2)  # the keyword, as the Python method takes it
+        wg.done()
+        return wg.count
+
+    assert gr.run(main) == 1
+
+
 @needs_fast
 @pytest.mark.parametrize("fast", [True, False])
 def test_go_records_the_same_goroutine_either_way(fast: bool) -> None:

@@ -4300,12 +4300,25 @@ slow:
 
 /* WaitGroup.add(delta) */
 static PyObject *
-wg_add(PyObject *wg, PyObject *delta)
+wg_add(PyObject *wg, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
+    PyObject *delta = nargs == 1 ? args[0] : NULL;
     int overflow = 0;
-    long d = PyLong_CheckExact(delta) ? PyLong_AsLongAndOverflow(delta, &overflow) : 0;
-    if (!PyLong_CheckExact(delta) || overflow || d == LONG_MIN)
-        return sync_slow(py_wg_add, wg, delta);  /* check_int's errors, huge deltas */
+    long d = delta != NULL && PyLong_CheckExact(delta) ? PyLong_AsLongAndOverflow(delta, &overflow) : 0;
+    if (delta == NULL || kwnames != NULL || !PyLong_CheckExact(delta) || overflow || d == LONG_MIN) {
+        /* check_int's errors, huge deltas, the Python method's own argument
+         * handling (add(delta=1)) */
+        fallback(GR_LOAD_RELAXED(fast_on) ? FB_SYNC : FB_OFF);
+        PyObject *full[3] = {wg, NULL, NULL};
+        Py_ssize_t nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
+        if (nargs + nkw > 2) {
+            PyErr_SetString(PyExc_TypeError, "add() takes exactly one argument (delta)");
+            return NULL;
+        }
+        for (Py_ssize_t i = 0; i < nargs + nkw; i++)
+            full[i + 1] = args[i];
+        return PyObject_Vectorcall(py_wg_add, full, 1 + nargs, kwnames);
+    }
     return wg_add_c(wg, d, delta);
 }
 
@@ -4373,15 +4386,20 @@ slow:
     return sync_slow(py_wg_wait_await, op, NULL);
 }
 
+/* The docstrings begin with text signatures (inspect.signature reads them). */
 static PyMethodDef sync_defs[] = {
-    {"lock", mutex_lock, METH_NOARGS, "``await mu.lock()``: lock the mutex, waiting while it is locked."},
-    {"__aenter__", mutex_lock, METH_NOARGS, NULL},
-    {"__aexit__", (PyCFunction)(void (*)(void))mutex_aexit, METH_FASTCALL, NULL},
-    {"unlock", mutex_unlock, METH_NOARGS, "Unlock the mutex; ``RuntimeError`` if it is not locked."},
-    {"__await__", mutex_lock_await, METH_NOARGS, NULL},
-    {"add", wg_add, METH_O, "Add ``delta`` (may be negative) to the counter."},
-    {"done", wg_done, METH_NOARGS, "Decrement the counter by one (``add(-1)``)."},
-    {"__await__", wg_wait_await, METH_NOARGS, NULL},
+    {"lock", mutex_lock, METH_NOARGS,
+     "lock($self, /)\n--\n\n``await mu.lock()``: lock the mutex, waiting while it is locked."},
+    {"__aenter__", mutex_lock, METH_NOARGS, "__aenter__($self, /)\n--\n\n"},
+    {"__aexit__", (PyCFunction)(void (*)(void))mutex_aexit, METH_FASTCALL,
+     "__aexit__($self, exc_type, exc, tb, /)\n--\n\n"},
+    {"unlock", mutex_unlock, METH_NOARGS,
+     "unlock($self, /)\n--\n\nUnlock the mutex; ``RuntimeError`` if it is not locked."},
+    {"__await__", mutex_lock_await, METH_NOARGS, "__await__($self, /)\n--\n\n"},
+    {"add", (PyCFunction)(void (*)(void))wg_add, METH_FASTCALL | METH_KEYWORDS,
+     "add($self, delta)\n--\n\nAdd ``delta`` (may be negative) to the counter."},
+    {"done", wg_done, METH_NOARGS, "done($self, /)\n--\n\nDecrement the counter by one (``add(-1)``)."},
+    {"__await__", wg_wait_await, METH_NOARGS, "__await__($self, /)\n--\n\n"},
 };
 
 /* A class's own attribute ``name`` (its __dict__'s), strong, or NULL with
@@ -4744,10 +4762,13 @@ rtimer_reset(PyObject *t, PyObject *const *args, Py_ssize_t nargs, PyObject *kwn
 }
 
 static PyMethodDef timer_defs[] = {
-    {"start", (PyCFunction)rtimer_start, METH_O, "Arm the timer to fire at ``when`` (Go's addtimer)."},
-    {"stop", rtimer_stop, METH_NOARGS, "Disarm the timer; True if it was pending (Go's deltimer)."},
+    {"start", (PyCFunction)rtimer_start, METH_O,
+     "start($self, when, /)\n--\n\nArm the timer to fire at ``when`` (Go's addtimer)."},
+    {"stop", rtimer_stop, METH_NOARGS,
+     "stop($self, /)\n--\n\nDisarm the timer; True if it was pending (Go's deltimer)."},
     {"reset", (PyCFunction)(void (*)(void))rtimer_reset, METH_FASTCALL | METH_KEYWORDS,
-     "Re-arm the timer to fire at ``when``; True if it was pending (Go's modtimer)."},
+     "reset($self, when, period=None)\n--\n\nRe-arm the timer to fire at ``when``; True if it was "
+     "pending (Go's modtimer)."},
 };
 
 /* setup_timer(Timer, TimerHeap, Sched, wake_m) -> [(class, name, C method), ...] */
