@@ -37,13 +37,22 @@
  *               other case calls the Python ready.
  *   go()        _runtime.go, _lifecycle.newproc and _lifecycle.goexit's common case
  *               (see "spawn and exit"); the rest calls them.
+ *   sync        Mutex lock/unlock (with MutexWait, a lock that parks and
+ *               retries) and WaitGroup add/done/wait: C methods that
+ *               _sync.py installs in place of its own, which they call for
+ *               everything else (see "sync").
+ *   timers      the runtime timer's start/stop/reset with the heap's side,
+ *               installed the same way by _timer.py (see "timers").
  *
  * Locking -- the same rules as the Python code, on both builds. Nothing here
  * relies on the GIL for atomicity; on a build with one it is held only
  * because the C API requires it. The order is docs/design.md's "Locks"
  * (a thread holding one takes only those after it): (1) channel locks,
  * (2) sync/timer locks, (3) Sched.lock, (4) Netpoll.lock; the C code takes
- * only (1) and (3), never both at once, and an object's critical section
+ * (1), (2) and (3), never two of them at once itself -- but the timer
+ * methods take Sched.lock for a caller that may hold a lock before it in
+ * the order (a channel's, a sync object's, a context's), exactly as the
+ * Python methods they replace -- and an object's critical section
  * (free-threaded builds) only innermost, for one slot. Each path and the
  * lock it relies on:
  *
@@ -78,6 +87,11 @@
  *                          popleft, which a stealing M's may beat -- an
  *                          IndexError is "empty", see _sched.py "Run
  *                          queues"), then take_global.
+ *   sync                   the object's ``_lock`` (a C Lock) around every
+ *                          read and write of its other slots; released
+ *                          before c_ready, or handed to the M with a park.
+ *   timers                 Sched.lock around the heap and the timer's
+ *                          when/seq/pending/period; wake_m after release.
  *   slot writes            G and M slots have one writer at a time (the G's
  *                          owner, the M itself; _g.py, _schedule.py), ordered by
  *                          the lock or queue that handed them over: the
