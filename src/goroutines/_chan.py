@@ -91,8 +91,17 @@ def _enq(ch: Chan[Any], send: bool, w: Any) -> None:
     on ``ch``'s send or receive queue, in the shape above. The channel's lock
     is held. A deque that grows past ``_qlimit`` drops the stale select
     waiters it holds (_compact): a loop of selects that never fire on this
-    channel must not grow it without bound."""
+    channel must not grow it without bound.
+
+    Stale select waiters at the front go first (as _peek_live drops them):
+    a select parked in a loop leaves one on each channel that did not fire,
+    and the next park there replaces it instead of queueing behind it (the
+    queue stays one waiter, no deque and no compaction). _speedups.q_enq
+    does the same, step for step."""
     q = ch._sendq if send else ch._recvq
+    if q is not None and type(q) is not G:
+        _peek_live(ch, send)
+        q = ch._sendq if send else ch._recvq
     if q is None:
         q = w
     elif type(q) is deque:

@@ -1910,6 +1910,10 @@ static inline int
 q_enq(ChanObject *ch, int send, PyObject *w)
 {
     PyObject **qp = q_field(ch, send);
+    /* _enq's first step: stale select waiters at the front are dropped (a
+     * select parked in a loop then replaces its own stale waiter here). */
+    if (*qp != Py_None && Py_TYPE(*qp) != G_type && q_peek_live(ch, send) == Q_ERR)
+        return -1;
     if (*qp == Py_None) {
         Py_INCREF(w);
         Py_SETREF(*qp, w);
@@ -2963,8 +2967,24 @@ call3(PyObject *fn, PyObject *a, PyObject *b, PyObject *c)
     return 0;
 }
 
-/* The G parked: mark it waiting, then release the lock it yielded (the
- * order that makes parking race-free, see _g.py), as schedule() does. */
+/* Is ``trap`` a non-empty tuple of C Locks (a select's park: its channels'
+ * locks, see sel_park and selectgo)? Those park_on_lock releases itself;
+ * any other tuple goes to after_trap. */
+static inline int
+lock_tuple(PyObject *trap)
+{
+    if (!PyTuple_CheckExact(trap) || PyTuple_GET_SIZE(trap) == 0)
+        return 0;
+    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(trap); k++)
+        if (Py_TYPE(PyTuple_GET_ITEM(trap, k)) != &Lock_Type)
+            return 0;
+    return 1;
+}
+
+/* The G parked: mark it waiting, then release the lock it yielded -- or
+ * each lock of a tuple, in the tuple's order (a select's park; after_trap's
+ * tuple case) -- (the order that makes parking race-free, see _g.py), as
+ * schedule() does. */
 static int
 park_on_lock(PyObject *sched, PyObject *g, PyObject *trap)
 {
@@ -2983,6 +3003,18 @@ park_on_lock(PyObject *sched, PyObject *g, PyObject *trap)
             return -1;
         }
         lock_release_raw(l);
+    }
+    else if (PyTuple_CheckExact(trap)) {
+        /* lock_tuple(trap): every item a C Lock (checked by the caller).
+         * Each is checked before it is released, as Lock.release does. */
+        for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(trap); k++) {
+            LockObject *l = (LockObject *)PyTuple_GET_ITEM(trap, k);
+            if (!mu_is_locked(&l->mu)) {
+                PyErr_SetString(PyExc_RuntimeError, "release unlocked lock");
+                return -1;
+            }
+            lock_release_raw(l);
+        }
     }
     else {
         PyObject *r = PyObject_CallMethodNoArgs(trap, str_release);
@@ -3630,7 +3662,7 @@ run_fast(PyObject *mod, PyObject *m)
             if (!trace_off(sched))  /* the G may have started a trace */
                 err = call3(py_trace_trap, m, g, trap);
             if (err == 0) {
-                if (Py_TYPE(trap) == &Lock_Type || Py_TYPE(trap) == thread_lock_type)
+                if (Py_TYPE(trap) == &Lock_Type || Py_TYPE(trap) == thread_lock_type || lock_tuple(trap))
                     err = park_on_lock(sched, g, trap);
                 else
                     err = call3(py_after_trap, m, g, trap);
