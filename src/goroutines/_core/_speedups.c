@@ -2476,7 +2476,9 @@ static PyTypeObject RecvOp_Type = {
 typedef struct {
     PyObject_HEAD
     PyObject *ops;      /* tuple: SendOp | RecvOp | None, as given */
-    PyObject *active;   /* list of the indices of the non-None cases */
+    PyObject *active;   /* the indices of the non-None cases: a list (Python
+                         * select) or a tuple (C select: shared when no case
+                         * is None, see sel_ranges); never mutated */
     char dflt;
 } SelectObject;
 
@@ -2696,13 +2698,14 @@ Select_await(SelectObject *self)
     PyObject *g = SLOT(m, off_m_curg);     /* this M's own */
     PyObject *p = slot_load(m, off_m_p);   /* kept alive by allp (see "Locking") */
     if (g == NULL || Py_TYPE(g) != G_type || p == NULL || p == Py_None || off_p_rand < 0 ||
-        ops == NULL || !PyTuple_CheckExact(ops) || active == NULL || !PyList_CheckExact(active) ||
-        (n = PyList_GET_SIZE(active)) == 0 || n > SEL_MAX) {
+        ops == NULL || !PyTuple_CheckExact(ops) || active == NULL ||
+        !(PyList_CheckExact(active) || PyTuple_CheckExact(active)) ||
+        (n = PySequence_Fast_GET_SIZE(active)) == 0 || n > SEL_MAX) {
         why = FB_SELECT;
         goto slow;
     }
     for (Py_ssize_t k = 0; k < n; k++) {
-        PyObject *idx = PyList_GET_ITEM(active, k);
+        PyObject *idx = PySequence_Fast_GET_ITEM(active, k);
         Py_ssize_t i = PyLong_CheckExact(idx) ? PyLong_AsSsize_t(idx) : -1;
         if (i < 0 || i >= PyTuple_GET_SIZE(ops)) {
             PyErr_Clear();
@@ -2878,6 +2881,10 @@ static PyTypeObject Select_Type = {
  * errors. */
 static PyTypeObject *select_cls = NULL;     /* _select.Select (setup_select) */
 static PyObject *py_select = NULL;          /* _select.select */
+/* sel_ranges[n]: the tuple (0, 1, ..., n-1), the ``active`` of every
+ * select of n cases none of which is None (made at import, immutable, so
+ * shared by all threads); up to SEL_MAX, the most the C await takes. */
+static PyObject *sel_ranges[SEL_MAX + 1];
 
 static PyObject *
 select_fn(PyObject *mod, PyObject *args, PyObject *kw)
@@ -2891,27 +2898,38 @@ select_fn(PyObject *mod, PyObject *args, PyObject *kw)
             goto python;
         dflt = d == Py_True;
     }
-    Py_ssize_t n = PyTuple_GET_SIZE(args);
-    PyObject *active = PyList_New(0);
-    if (active == NULL)
-        return NULL;
+    Py_ssize_t n = PyTuple_GET_SIZE(args), nactive = 0;
     for (Py_ssize_t k = 0; k < n; k++) {
         PyObject *op = PyTuple_GET_ITEM(args, k);
         if (op == Py_None)
             continue;
+        if (Py_TYPE(op) != &SendOp_Type && Py_TYPE(op) != &RecvOp_Type)
+            goto python;
+        nactive++;
+    }
+    /* Every case checked: nothing was changed before a hand-over. */
+    PyObject *active;
+    if (nactive == n && n <= SEL_MAX && sel_ranges[n] != NULL)
+        active = Py_NewRef(sel_ranges[n]);
+    else {
+        active = PyTuple_New(nactive);
+        if (active == NULL)
+            return NULL;
+        for (Py_ssize_t k = 0, j = 0; k < n; k++) {
+            if (PyTuple_GET_ITEM(args, k) == Py_None)
+                continue;
+            PyObject *i = PyLong_FromSsize_t(k);
+            if (i == NULL) {
+                Py_DECREF(active);
+                return NULL;
+            }
+            PyTuple_SET_ITEM(active, j++, i);
+        }
+    }
+    for (Py_ssize_t k = 0; k < n; k++) {
+        PyObject *op = PyTuple_GET_ITEM(args, k);
         if (Py_TYPE(op) == &SendOp_Type)
             GR_STORE_RELAXED(((SendOpObject *)op)->used, 1);  /* handed to select: not a forgotten await */
-        else if (Py_TYPE(op) != &RecvOp_Type) {
-            Py_DECREF(active);
-            goto python;
-        }
-        PyObject *i = PyLong_FromSsize_t(k);
-        if (i == NULL || PyList_Append(active, i) < 0) {
-            Py_XDECREF(i);
-            Py_DECREF(active);
-            return NULL;
-        }
-        Py_DECREF(i);
     }
     SelectObject *sel = (SelectObject *)select_cls->tp_alloc(select_cls, 0);
     if (sel == NULL) {
@@ -2948,6 +2966,22 @@ setup_select(PyObject *mod, PyObject *args)
     Py_XSETREF(py_selectgo, sg);
     Py_INCREF(ws);
     Py_XSETREF(WAIT_SELECT, ws);
+    for (Py_ssize_t n = 0; n <= SEL_MAX; n++) {
+        if (sel_ranges[n] != NULL)
+            continue;
+        PyObject *t = PyTuple_New(n);
+        if (t == NULL)
+            return NULL;
+        for (Py_ssize_t k = 0; k < n; k++) {
+            PyObject *i = PyLong_FromSsize_t(k);
+            if (i == NULL) {
+                Py_DECREF(t);
+                return NULL;
+            }
+            PyTuple_SET_ITEM(t, k, i);
+        }
+        sel_ranges[n] = t;
+    }
     Py_RETURN_NONE;
 }
 
