@@ -175,8 +175,9 @@ def test_blocking_calls_run_side_by_side(gomaxprocs: int) -> None:
         m = BATCH.search(line)
         assert m, line
         elapsed, threads, ticks = float(m[1]), int(m[2]), int(m[3])
-        # Side by side, not one after another (1.6 s): generous for a loaded machine.
-        assert elapsed < 0.8, line
+        # Side by side, not one after another (1.6 s): about 0.1 s on a quiet
+        # machine; a loaded one has been seen at 1.0 s.
+        assert elapsed < 1.3, line
         assert threads > 1, line
         assert ticks >= 1, line  # main kept running meanwhile
 
