@@ -1895,6 +1895,13 @@ q_enq_slow(ChanObject *ch, PyObject **qp, PyObject *w)
         }
         return 0;
     }
+    if (waiter_kind(q) == W_SEL && sel_stale(q)) {
+        /* _enq's first step: a queue of one stale select waiter is emptied
+         * (a select parked in a loop replaces its own stale waiter here). */
+        Py_INCREF(w);
+        Py_SETREF(*qp, w);
+        return 0;
+    }
     PyObject *pair = PyTuple_Pack(2, q, w);
     if (pair == NULL)
         return -1;
@@ -1910,10 +1917,6 @@ static inline int
 q_enq(ChanObject *ch, int send, PyObject *w)
 {
     PyObject **qp = q_field(ch, send);
-    /* _enq's first step: stale select waiters at the front are dropped (a
-     * select parked in a loop then replaces its own stale waiter here). */
-    if (*qp != Py_None && Py_TYPE(*qp) != G_type && q_peek_live(ch, send) == Q_ERR)
-        return -1;
     if (*qp == Py_None) {
         Py_INCREF(w);
         Py_SETREF(*qp, w);
