@@ -1505,6 +1505,11 @@ typedef struct SendOpObject {
      * a SendOp collected with it still 0 was forgotten: SendOp_finalize
      * warns, as CPython does for a never-awaited coroutine. */
     char used;
+    /* Set when tp_finalize has run (by the collector or by our dealloc):
+     * the collector's "finalized" bit, kept where a load reads it (GIL
+     * builds; see sendop_reusable). Written only by the op's finalizer,
+     * which runs once, and at SendOp_make. */
+    char finalized;
 } SendOpObject;
 
 typedef struct {
@@ -1597,6 +1602,7 @@ SendOp_make(PyObject *chan, PyObject *value)
     Py_INCREF(value);
     op->value = value;
     op->used = 0;
+    op->finalized = 0;
     PyObject_GC_Track(op);
     return (PyObject *)op;
 }
@@ -2287,6 +2293,7 @@ SendOp_clear(SendOpObject *self)
 static void
 SendOp_finalize(SendOpObject *self)
 {
+    self->finalized = 1;
     if (GR_LOAD_RELAXED(self->used) || self->chan == NULL || self->value == NULL)
         return;
     self->used = 1;
@@ -2310,7 +2317,9 @@ sendop_reusable(SendOpObject *self)
 #ifdef GR_FT
     return ((PyObject *)self)->ob_gc_bits == 0;
 #else
-    return !PyObject_GC_IsFinalized((PyObject *)self);
+    /* The collector's finalized bit, without the call that reads it: it
+     * is set exactly when tp_finalize ran, which set ``finalized``. */
+    return !self->finalized;
 #endif
 }
 
