@@ -197,6 +197,7 @@ class P:
         "sysmon_tick",
         "sysmon_when",
         "sysmon_where",
+        "sysmon_cpu",
         "rand",
     )
 
@@ -213,6 +214,9 @@ class P:
         self.sysmon_tick = -1
         self.sysmon_when = 0.0
         self.sysmon_where: tuple[Any, ...] | None = None  # sysmon's last look (_sysmon.same_call)
+        # The M's thread CPU time at sysmon's first look at this pick (None:
+        # unknown); only sysmon reads or writes it (_sysmon: "computed").
+        self.sysmon_cpu: float | None = None
 
     def __repr__(self) -> str:
         return f"<P {self.id} [{P_STATUS_NAMES.get(self.status, '?')}]>"

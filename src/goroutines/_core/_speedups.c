@@ -172,6 +172,9 @@ static PyObject *str_release = NULL;
 static Py_ssize_t off_s_trace = -1, off_s_stopping = -1, off_s_coarse_now = -1;
 static Py_ssize_t off_s_lock = -1, off_s_runq = -1, off_s_pidle = -1, off_s_timers = -1;
 static Py_ssize_t off_p_status = -1;
+/* Sched.netpoll and Sched.realtimers (-1: no such slot; then every 61st
+ * pick is Python's): read without the lock, compared with None only. */
+static Py_ssize_t off_s_netpoll = -1, off_s_realtimers = -1;
 static long P_RUNNING_VAL = -1;
 static PyObject *str_nlive = NULL;
 
@@ -378,6 +381,32 @@ slot_set_shared(PyObject *obj, Py_ssize_t off, PyObject *v)
     *p = v;
 #endif
     Py_XDECREF(old);
+}
+
+/* slot_set_shared for a slot whose values are mostly immortal objects
+ * (P.schedtick: run_fast stores cached small ints, see SCHEDTICK_WRAP). On
+ * a free-threaded build, when the slot holds the immortal ``old`` this
+ * thread read and ``v`` is immortal too, one compare-and-swap replaces the
+ * critical section (two atomic read-modify-writes on the object's mutex,
+ * per pick): no reference is given or dropped -- an immortal's count is
+ * never changed -- so a descriptor store racing with it (under the critical
+ * section, reading our value as its old one) and a slot_get_ref reading it
+ * meanwhile are both safe, and a failed swap (someone stored since) takes
+ * the critical-section path. Otherwise, and with a GIL, slot_set_shared. */
+static inline void
+slot_set_shared_immortal(PyObject *obj, Py_ssize_t off, PyObject *old, PyObject *v)
+{
+#ifdef GR_FT
+    if (old != NULL && _Py_IsImmortal(old) && _Py_IsImmortal(v)) {
+        PyObject **p = (PyObject **)((char *)obj + off);
+        PyObject *expect = old;
+        if (__atomic_compare_exchange_n(p, &expect, v, 0, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+            return;
+    }
+#else
+    (void)old;
+#endif
+    slot_set_shared(obj, off, v);
 }
 
 /* ------------------------------------------------------------------ switch, fallbacks */
@@ -3155,6 +3184,22 @@ pop_queue(PyObject *q)
 static int
 execute(PyObject *m, PyObject *g, PyObject **trap, PySendResult *res)
 {
+    /* Free-threaded builds: the G's stacklock (see below) is its own small
+     * object, and with many goroutines (W6: 2,000 in a chain) a cold one:
+     * the line(s) of its type and mutex word (12 bytes apart, so one line
+     * or two) are fetched for writing now, by address only (a prefetch
+     * reads nothing and never faults), so that the miss overlaps the loads
+     * below instead of stalling the type check and the locked instruction
+     * that takes it. */
+    PyObject *sl = off_g_stacklock < 0 ? NULL : SLOT(g, off_g_stacklock);
+    if (sl == Py_None)
+        sl = NULL;
+#if defined(GR_FT) && (defined(__GNUC__) || defined(__clang__))
+    if (sl != NULL) {
+        __builtin_prefetch(&sl->ob_type, 1);
+        __builtin_prefetch(&((LockObject *)sl)->mu, 1);
+    }
+#endif
     slot_set(m, off_m_curg, g);
     slot_set(g, off_g_status, RUNNING);
     /* The waker stored param before queueing g; the queue ordered it. It
@@ -3174,18 +3219,15 @@ execute(PyObject *m, PyObject *g, PyObject **trap, PySendResult *res)
     GR_STORE_RELEASE(SLOT(g, off_g_param), Py_None);
     /* Free-threaded builds: hold the G's stacklock while its frames run, as
      * schedule() does, so a dump never walks a chain that is changing (see
-     * _g.py); None (no lock needed) under the GIL. Set once per G record. */
-    PyObject *sl = off_g_stacklock < 0 ? NULL : SLOT(g, off_g_stacklock);
-    if (sl == Py_None)
-        sl = NULL;
-    Py_XINCREF(sl);
+     * _g.py); None (no lock needed) under the GIL. Set once per G record
+     * (a fresh one: a G reused from gfree keeps its lock), so the G, which
+     * the caller holds, keeps it alive: borrowed, no count touched. */
     if (sl != NULL) {
         if (Py_TYPE(sl) == &Lock_Type)
             lock_acquire_raw((LockObject *)sl);
         else {
             PyObject *r = PyObject_CallMethod(sl, "acquire", NULL);
             if (r == NULL) {
-                Py_DECREF(sl);
                 Py_DECREF(ctx);
                 Py_DECREF(param);
                 Py_DECREF(coro);
@@ -3225,7 +3267,6 @@ execute(PyObject *m, PyObject *g, PyObject **trap, PySendResult *res)
             Py_XDECREF(r);
             PyErr_Restore(et, ev, etb);
         }
-        Py_DECREF(sl);
     }
     Py_DECREF(ctx);
     Py_DECREF(param);
@@ -3592,6 +3633,73 @@ untrack_g(PyObject *mod, PyObject *g)
 }
 
 
+/* Every 61st pick (_findrunnable._fair_pick) when it has nothing to do but
+ * look at the global queue: the run is not stopping, p is running, no
+ * network poller or synctest bubble exists (their polls and real-time
+ * timers are Python's), no timer is pending. Then, as _fair_pick:
+ * Sched.coarse_now is refreshed (time.monotonic's clock, stored as its
+ * descriptor stores it) and the global queue's head taken first --
+ * take_global, under Sched.lock -- when the queue is not empty (its length
+ * read without the lock, as Go's schedule reads runqsize). Returns 1 with
+ * *out the G taken or NULL (the queue was empty: the pick goes on to
+ * runnext and the local queue, as _fair_pick's None), 0 to leave the pick
+ * to Python from scratch (nothing changed but maybe coarse_now), -1 with an
+ * exception. Without the GIL the Python pick costs several times more
+ * (3.13t does not specialise bytecode): W6 spent ~12% of its M's time in
+ * the schedule loop's Python, mostly here. */
+static int
+fair_pick_plain(PyObject *m, PyObject *sched, PyObject *p, PyObject **out)
+{
+    *out = NULL;
+#if defined(CLOCK_MONOTONIC)
+    if (off_s_netpoll < 0 || off_s_realtimers < 0 || off_s_timers < 0 || off_s_runq < 0)
+        return 0;
+    PyObject *v = slot_load(sched, off_s_stopping);
+    if (v != Py_False)
+        return 0;
+    v = slot_load(p, off_p_status);   /* a small int (a cached one: never freed) */
+    if (v == NULL || !PyLong_CheckExact(v) || PyLong_AsLong(v) != P_RUNNING_VAL)
+        return 0;
+    v = slot_load(sched, off_s_netpoll);
+    if (v != Py_None)
+        return 0;
+    v = slot_load(sched, off_s_realtimers);
+    if (v != Py_None)
+        return 0;
+    PyObject *timers = SLOT(sched, off_s_timers);   /* set once */
+    if (timers == NULL)
+        return 0;
+    PyObject *nlive = PyObject_GetAttr(timers, str_nlive);
+    if (nlive == NULL)
+        return -1;
+    int busy = PyObject_IsTrue(nlive);
+    Py_DECREF(nlive);
+    if (busy != 0)
+        return busy < 0 ? -1 : 0;
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+        return 0;
+    PyObject *now = PyFloat_FromDouble((double)ts.tv_sec + ts.tv_nsec * 1e-9);
+    if (now == NULL)
+        return -1;
+    slot_set_shared(sched, off_s_coarse_now, now);   /* sysmon stores it too */
+    Py_DECREF(now);
+    PyObject *runq = SLOT(sched, off_s_runq);         /* set once */
+    if (runq == NULL || Py_TYPE(runq) != deque_type)
+        return 0;
+    if (GR_LOAD_RELAXED(((PyVarObject *)runq)->ob_size) == 0)
+        return 1;
+    PyObject *g = take_global(m, sched, p);
+    if (g == NULL)
+        return PyErr_Occurred() ? -1 : 0;
+    *out = g;
+    return 1;
+#else
+    (void)m; (void)sched; (void)p;
+    return 0;
+#endif
+}
+
 /* run_fast(m): the inner part of _schedule.schedule, for as long as it is the
  * plain case -- the P has a G in runnext or its local run queue, this is not
  * a 61st pick, tracing is off -- run that G to its next trap and park it if it yielded a lock; other
@@ -3630,15 +3738,23 @@ run_fast(PyObject *mod, PyObject *m)
         if (tick == -1 && PyErr_Occurred())
             goto error;
         tick += 1;
-        if (tick % 61 == 0)
-            break;
         if (!trace_off(sched))
             break;
         /* No reference of our own to p: allp keeps it (see "Locking"), and
          * on a free-threaded build it is another thread's object (counted
          * with atomic operations). */
+        PyObject *g = NULL;
+        if (tick % 61 == 0) {
+            /* the global queue first, for fairness (see fair_pick_plain) */
+            int fr = fair_pick_plain(m, sched, p, &g);
+            if (fr < 0)
+                goto error;
+            if (fr == 0)
+                break;
+        }
         /* runnext, then the local queue, then the global one (Go's order). */
-        PyObject *g = pop_queue(rn);
+        if (g == NULL)
+            g = pop_queue(rn);
         if (g == NULL && !PyErr_Occurred())
             g = pop_queue(SLOT(p, off_p_runq));  /* set once */
         if (g == NULL && PyErr_Occurred())
@@ -3665,7 +3781,10 @@ run_fast(PyObject *mod, PyObject *m)
             Py_DECREF(g);
             goto error;
         }
-        slot_set_shared(p, off_p_schedtick, nt);
+        /* tls_tick: what tick_load found in the slot when its shortcut
+         * was taken (a CAS against it fails otherwise); we hold a
+         * reference to it, so its address names it. */
+        slot_set_shared_immortal(p, off_p_schedtick, GR_FT_BUILD ? tls_tick : NULL, nt);
 #ifdef GR_FT
         /* nt's reference moves to the cache: the next pick's tick_load
          * finds it in the slot unless someone else stored meanwhile. */
@@ -3776,6 +3895,10 @@ setup_sched(PyObject *mod, PyObject *args)
         PyErr_SetString(PyExc_RuntimeError, "setup_sched: call setup_core first");
         return NULL;
     }
+    if (PyObject_HasAttrString(sched_cls, "netpoll") && PyObject_HasAttrString(sched_cls, "realtimers") &&
+        (slot_offset(sched_cls, "netpoll", &off_s_netpoll) < 0 ||
+         slot_offset(sched_cls, "realtimers", &off_s_realtimers) < 0))
+        return NULL;
     if (PyObject_HasAttrString((PyObject *)G_type, "stacklock") &&
         slot_offset((PyObject *)G_type, "stacklock", &off_g_stacklock) < 0)
         return NULL;

@@ -15,7 +15,10 @@ Each pass it:
     running Python only adds hand-offs, so a computing goroutine keeps its P
     as long as Go would let it (on a free-threaded build only the frame's
     identity is compared, not its instruction: another thread's frame is not
-    read there; the thread's CPU clock and state tell a loop from a call). An
+    read there; the thread's CPU clock and state tell a loop from a call, and
+    the time slice is counted in the thread's CPU time, not wall time: a
+    retaken computing M keeps running beside the P's new one, so each retake
+    there is one more thread in parallel than GOMAXPROCS allows). An
     M retaken while blocked is marked
     (``M.blocked``): dumps, ``goroutines()``, schedtrace and the tracer
     show its goroutine in a blocking call (``[syscall]``, as Go shows one),
@@ -219,9 +222,22 @@ def sysmon(sched: Sched) -> None:
                     p.sysmon_tick = tick
                     p.sysmon_when = now
                     p.sysmon_where = where
+                    p.sysmon_cpu = where[3] if where is not None else None
                     continue
                 stuck = now - p.sysmon_when
                 prev = p.sysmon_where
+                # How long the goroutine has computed: wall time under the
+                # GIL (Go's rule); on a free-threaded build the M's thread
+                # CPU time since the first look, where it can be read. There
+                # a retaken computing M goes on running Python beside the
+                # P's new one, GOMAXPROCS + 1 threads in parallel; on a
+                # loaded machine a 3 ms chunk of work kept off the CPU for
+                # 10 ms of wall time was retaken, and GOMAXPROCS=1 ran on
+                # two threads (bench W9). A thread the OS keeps waiting is
+                # not using its P, and another M would wait for a CPU too.
+                computed = stuck
+                if FREE_THREADED_BUILD and where is not None and where[3] is not None and p.sysmon_cpu is not None:
+                    computed = where[3] - p.sysmon_cpu
                 if stuck < BLOCKED_AFTER:
                     # Too soon to compare; keep the earlier look.
                     soon = True
@@ -231,7 +247,7 @@ def sysmon(sched: Sched) -> None:
                 )
                 p.sysmon_where = where
                 first = prev is None and where is not None
-                if not blocked and (stuck < PREEMPT_AFTER or first):
+                if not blocked and (computed < PREEMPT_AFTER or first):
                     if first:
                         # First look (however late: a backed-off pass may
                         # find the P stuck for 10 ms already): the second one,
@@ -271,6 +287,7 @@ def sysmon(sched: Sched) -> None:
                 m.p = None
                 p.sysmon_tick = -1
                 p.sysmon_where = None
+                p.sysmon_cpu = None
                 towake.append(sched.handoffp_locked(p))
                 retook += 1
             if sched.poller is None and sched.pidle and (
