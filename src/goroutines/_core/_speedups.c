@@ -1575,6 +1575,11 @@ typedef struct SendOpObject {
      * a SendOp collected with it still 0 was forgotten: SendOp_finalize
      * warns, as CPython does for a never-awaited coroutine. */
     char used;
+    /* Set when tp_finalize has run (by the collector or by our dealloc):
+     * the collector's "finalized" bit, kept where a load reads it (GIL
+     * builds; see sendop_reusable). Written only by the op's finalizer,
+     * which runs once, and at SendOp_make. */
+    char finalized;
 } SendOpObject;
 
 typedef struct {
@@ -1667,6 +1672,7 @@ SendOp_make(PyObject *chan, PyObject *value)
     Py_INCREF(value);
     op->value = value;
     op->used = 0;
+    op->finalized = 0;
     PyObject_GC_Track(op);
     return (PyObject *)op;
 }
@@ -1963,6 +1969,13 @@ q_enq_slow(ChanObject *ch, PyObject **qp, PyObject *w)
                 return -1;
             Py_DECREF(r);
         }
+        return 0;
+    }
+    if (waiter_kind(q) == W_SEL && sel_stale(q)) {
+        /* _enq's first step: a queue of one stale select waiter is emptied
+         * (a select parked in a loop replaces its own stale waiter here). */
+        Py_INCREF(w);
+        Py_SETREF(*qp, w);
         return 0;
     }
     PyObject *pair = PyTuple_Pack(2, q, w);
@@ -2350,6 +2363,7 @@ SendOp_clear(SendOpObject *self)
 static void
 SendOp_finalize(SendOpObject *self)
 {
+    self->finalized = 1;
     if (GR_LOAD_RELAXED(self->used) || self->chan == NULL || self->value == NULL)
         return;
     self->used = 1;
@@ -2373,7 +2387,9 @@ sendop_reusable(SendOpObject *self)
 #ifdef GR_FT
     return ((PyObject *)self)->ob_gc_bits == 0;
 #else
-    return !PyObject_GC_IsFinalized((PyObject *)self);
+    /* The collector's finalized bit, without the call that reads it: it
+     * is set exactly when tp_finalize ran, which set ``finalized``. */
+    return !self->finalized;
 #endif
 }
 
@@ -2542,7 +2558,9 @@ static PyTypeObject RecvOp_Type = {
 typedef struct {
     PyObject_HEAD
     PyObject *ops;      /* tuple: SendOp | RecvOp | None, as given */
-    PyObject *active;   /* list of the indices of the non-None cases */
+    PyObject *active;   /* the indices of the non-None cases: a list (Python
+                         * select) or a tuple (C select: shared when no case
+                         * is None, see sel_ranges); never mutated */
     char dflt;
 } SelectObject;
 
@@ -2762,13 +2780,14 @@ Select_await(SelectObject *self)
     PyObject *g = SLOT(m, off_m_curg);     /* this M's own */
     PyObject *p = slot_load(m, off_m_p);   /* kept alive by allp (see "Locking") */
     if (g == NULL || Py_TYPE(g) != G_type || p == NULL || p == Py_None || off_p_rand < 0 ||
-        ops == NULL || !PyTuple_CheckExact(ops) || active == NULL || !PyList_CheckExact(active) ||
-        (n = PyList_GET_SIZE(active)) == 0 || n > SEL_MAX) {
+        ops == NULL || !PyTuple_CheckExact(ops) || active == NULL ||
+        !(PyList_CheckExact(active) || PyTuple_CheckExact(active)) ||
+        (n = PySequence_Fast_GET_SIZE(active)) == 0 || n > SEL_MAX) {
         why = FB_SELECT;
         goto slow;
     }
     for (Py_ssize_t k = 0; k < n; k++) {
-        PyObject *idx = PyList_GET_ITEM(active, k);
+        PyObject *idx = PySequence_Fast_GET_ITEM(active, k);
         Py_ssize_t i = PyLong_CheckExact(idx) ? PyLong_AsSsize_t(idx) : -1;
         if (i < 0 || i >= PyTuple_GET_SIZE(ops)) {
             PyErr_Clear();
@@ -2944,6 +2963,10 @@ static PyTypeObject Select_Type = {
  * errors. */
 static PyTypeObject *select_cls = NULL;     /* _select.Select (setup_select) */
 static PyObject *py_select = NULL;          /* _select.select */
+/* sel_ranges[n]: the tuple (0, 1, ..., n-1), the ``active`` of every
+ * select of n cases none of which is None (made at import, immutable, so
+ * shared by all threads); up to SEL_MAX, the most the C await takes. */
+static PyObject *sel_ranges[SEL_MAX + 1];
 
 static PyObject *
 select_fn(PyObject *mod, PyObject *args, PyObject *kw)
@@ -2957,27 +2980,38 @@ select_fn(PyObject *mod, PyObject *args, PyObject *kw)
             goto python;
         dflt = d == Py_True;
     }
-    Py_ssize_t n = PyTuple_GET_SIZE(args);
-    PyObject *active = PyList_New(0);
-    if (active == NULL)
-        return NULL;
+    Py_ssize_t n = PyTuple_GET_SIZE(args), nactive = 0;
     for (Py_ssize_t k = 0; k < n; k++) {
         PyObject *op = PyTuple_GET_ITEM(args, k);
         if (op == Py_None)
             continue;
+        if (Py_TYPE(op) != &SendOp_Type && Py_TYPE(op) != &RecvOp_Type)
+            goto python;
+        nactive++;
+    }
+    /* Every case checked: nothing was changed before a hand-over. */
+    PyObject *active;
+    if (nactive == n && n <= SEL_MAX && sel_ranges[n] != NULL)
+        active = Py_NewRef(sel_ranges[n]);
+    else {
+        active = PyTuple_New(nactive);
+        if (active == NULL)
+            return NULL;
+        for (Py_ssize_t k = 0, j = 0; k < n; k++) {
+            if (PyTuple_GET_ITEM(args, k) == Py_None)
+                continue;
+            PyObject *i = PyLong_FromSsize_t(k);
+            if (i == NULL) {
+                Py_DECREF(active);
+                return NULL;
+            }
+            PyTuple_SET_ITEM(active, j++, i);
+        }
+    }
+    for (Py_ssize_t k = 0; k < n; k++) {
+        PyObject *op = PyTuple_GET_ITEM(args, k);
         if (Py_TYPE(op) == &SendOp_Type)
             GR_STORE_RELAXED(((SendOpObject *)op)->used, 1);  /* handed to select: not a forgotten await */
-        else if (Py_TYPE(op) != &RecvOp_Type) {
-            Py_DECREF(active);
-            goto python;
-        }
-        PyObject *i = PyLong_FromSsize_t(k);
-        if (i == NULL || PyList_Append(active, i) < 0) {
-            Py_XDECREF(i);
-            Py_DECREF(active);
-            return NULL;
-        }
-        Py_DECREF(i);
     }
     SelectObject *sel = (SelectObject *)select_cls->tp_alloc(select_cls, 0);
     if (sel == NULL) {
@@ -3014,6 +3048,22 @@ setup_select(PyObject *mod, PyObject *args)
     Py_XSETREF(py_selectgo, sg);
     Py_INCREF(ws);
     Py_XSETREF(WAIT_SELECT, ws);
+    for (Py_ssize_t n = 0; n <= SEL_MAX; n++) {
+        if (sel_ranges[n] != NULL)
+            continue;
+        PyObject *t = PyTuple_New(n);
+        if (t == NULL)
+            return NULL;
+        for (Py_ssize_t k = 0; k < n; k++) {
+            PyObject *i = PyLong_FromSsize_t(k);
+            if (i == NULL) {
+                Py_DECREF(t);
+                return NULL;
+            }
+            PyTuple_SET_ITEM(t, k, i);
+        }
+        sel_ranges[n] = t;
+    }
     Py_RETURN_NONE;
 }
 
@@ -3033,8 +3083,24 @@ call3(PyObject *fn, PyObject *a, PyObject *b, PyObject *c)
     return 0;
 }
 
-/* The G parked: mark it waiting, then release the lock it yielded (the
- * order that makes parking race-free, see _g.py), as schedule() does. */
+/* Is ``trap`` a non-empty tuple of C Locks (a select's park: its channels'
+ * locks, see sel_park and selectgo)? Those park_on_lock releases itself;
+ * any other tuple goes to after_trap. */
+static inline int
+lock_tuple(PyObject *trap)
+{
+    if (!PyTuple_CheckExact(trap) || PyTuple_GET_SIZE(trap) == 0)
+        return 0;
+    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(trap); k++)
+        if (Py_TYPE(PyTuple_GET_ITEM(trap, k)) != &Lock_Type)
+            return 0;
+    return 1;
+}
+
+/* The G parked: mark it waiting, then release the lock it yielded -- or
+ * each lock of a tuple, in the tuple's order (a select's park; after_trap's
+ * tuple case) -- (the order that makes parking race-free, see _g.py), as
+ * schedule() does. */
 static int
 park_on_lock(PyObject *sched, PyObject *g, PyObject *trap)
 {
@@ -3053,6 +3119,18 @@ park_on_lock(PyObject *sched, PyObject *g, PyObject *trap)
             return -1;
         }
         lock_release_raw(l);
+    }
+    else if (PyTuple_CheckExact(trap)) {
+        /* lock_tuple(trap): every item a C Lock (checked by the caller).
+         * Each is checked before it is released, as Lock.release does. */
+        for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(trap); k++) {
+            LockObject *l = (LockObject *)PyTuple_GET_ITEM(trap, k);
+            if (!mu_is_locked(&l->mu)) {
+                PyErr_SetString(PyExc_RuntimeError, "release unlocked lock");
+                return -1;
+            }
+            lock_release_raw(l);
+        }
     }
     else {
         PyObject *r = PyObject_CallMethodNoArgs(trap, str_release);
@@ -3790,7 +3868,7 @@ run_fast(PyObject *mod, PyObject *m)
             if (!trace_off(sched))  /* the G may have started a trace */
                 err = call3(py_trace_trap, m, g, trap);
             if (err == 0) {
-                if (Py_TYPE(trap) == &Lock_Type || Py_TYPE(trap) == thread_lock_type)
+                if (Py_TYPE(trap) == &Lock_Type || Py_TYPE(trap) == thread_lock_type || lock_tuple(trap))
                     err = park_on_lock(sched, g, trap);
                 else
                     err = call3(py_after_trap, m, g, trap);
@@ -3806,6 +3884,34 @@ run_fast(PyObject *mod, PyObject *m)
 error:
     Py_DECREF(sched);
     return NULL;
+}
+
+/* timer_slack(ns): set the calling thread's timer slack (Linux's
+ * PR_SET_TIMERSLACK) to ``ns`` nanoseconds; returns True, or False where
+ * there is no such setting. sysmon sets it on its own thread: its timed
+ * waits between passes are tens of microseconds, and the default slack
+ * (50 us) would stretch each to more than twice that -- the time sysmon
+ * takes to notice a goroutine blocked in a plain call (W7). Only the
+ * calling thread is affected; no lock. */
+#if defined(__linux__)
+#include <sys/prctl.h>
+#endif
+
+static PyObject *
+timer_slack_fn(PyObject *mod, PyObject *arg)
+{
+    long ns = PyLong_AsLong(arg);
+    if (ns == -1 && PyErr_Occurred())
+        return NULL;
+    if (ns <= 0) {
+        PyErr_SetString(PyExc_ValueError, "timer_slack: the slack must be a positive number of nanoseconds");
+        return NULL;
+    }
+#if defined(__linux__) && defined(PR_SET_TIMERSLACK)
+    if (prctl(PR_SET_TIMERSLACK, (unsigned long)ns, 0, 0, 0) == 0)
+        Py_RETURN_TRUE;
+#endif
+    Py_RETURN_FALSE;
 }
 
 static PyObject *
@@ -5167,6 +5273,7 @@ static PyMethodDef module_methods[] = {
     {"setup_sched", setup_sched, METH_VARARGS,
      "setup_sched(Sched, P, P_RUNNING, RUNNING, WAITING, goexit, gopanic, after_trap, trace_trap, unhook, LockType)"},
     {"run_fast", run_fast, METH_O, "run_fast(m): run the plain case of the schedule loop"},
+    {"timer_slack", timer_slack_fn, METH_O, "timer_slack(ns): this thread's timer slack (Linux); False if unsupported"},
     {"current_m", current_m_fn, METH_NOARGS, "current_m(): this thread's M, or None"},
     {"set_m", set_m, METH_O, "set_m(m): the calling thread is M m (None: not an M)"},
     {"ready", (PyCFunction)(void (*)(void))ready_fn, METH_FASTCALL, "ready(g, m)"},
