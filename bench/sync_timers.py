@@ -18,6 +18,12 @@ Sections (each prints one line per figure):
 Lateness is (actual wake - requested) for a 1 ms sleep, measured with
 time.perf_counter. The machine is shared: read the figures as orders of
 magnitude, and compare columns of the same run.
+
+With ``go`` on PATH (``--no-go`` to skip), bench/sync_timers_go.go runs the
+same loops (built once, run in 3 processes at the same GOMAXPROCS, 1 unless
+``--gomaxprocs`` says otherwise; the median of each figure) and the rows
+that have a Go counterpart show ``vs Go``, the goroutines figure over Go's:
+Mutex uncontended and contended, Timer + stop, and the sleep lateness.
 """
 
 from __future__ import annotations
@@ -28,8 +34,11 @@ import gc
 import json
 import os
 import random
+import shutil
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -54,11 +63,62 @@ def pct(xs: list[float], p: float) -> float:
     return xs[min(len(xs) - 1, int(p / 100 * len(xs)))]
 
 
-def fmt_lat(name: str, xs: list[float]) -> str:
-    return (
+def fmt_lat(name: str, xs: list[float], go: bool = False) -> str:
+    line = (
         f"{name:<44} p50={pct(xs, 50) * 1e6:8.0f} us  p99={pct(xs, 99) * 1e6:8.0f} us"
         f"  max={max(xs) * 1e6:8.0f} us  (n={len(xs)})"
     )
+    if go and GO.get("sleep_late_p50") and "failed" not in GO:
+        line += f"  p50 vs Go {pct(xs, 50) * 1e9 / GO['sleep_late_p50']:.1f}x (Go p50 {GO['sleep_late_p50'] / 1e3:.0f} us)"
+    return line
+
+
+# ====================================================================== Go
+
+GO: dict[str, float] = {}  # bench/sync_timers_go.go's figures (ns), once per process
+
+
+def go_figures(quick: bool, procs: int | None) -> dict[str, float]:
+    """Run the Go counterpart (3 processes, the median of each figure);
+    empty without ``go`` or if it fails (said once)."""
+    if GO or shutil.which("go") is None:
+        return GO
+    src = Path(__file__).resolve().with_name("sync_timers_go.go")
+    with tempfile.TemporaryDirectory() as tmp:
+        exe = Path(tmp) / "sync_timers_go"
+        env = dict(os.environ, GO111MODULE="off", CGO_ENABLED="0", GOCACHE=str(Path(tmp) / "cache"))
+        r = subprocess.run(["go", "build", "-o", str(exe), str(src)], env=env, capture_output=True, text=True)
+        if r.returncode:
+            print(f"# go build failed: {(r.stderr or r.stdout).strip()[-500:]}")
+            GO["failed"] = 1.0
+            return GO
+        env["GOMAXPROCS"] = str(procs or 1)
+        n = 20_000 if quick else 200_000
+        runs: list[dict[str, float]] = []
+        for _ in range(3):
+            r = subprocess.run(
+                [str(exe), "-n", str(n), "-samples", "200" if quick else "1000"],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+            if r.returncode:
+                print(f"# Go counterpart failed: {r.stderr.strip()[-500:]}")
+                GO["failed"] = 1.0
+                return GO
+            runs.append(json.loads(r.stdout.strip().splitlines()[-1]))
+    for k in runs[0]:
+        GO[k] = statistics.median(run[k] for run in runs)
+    return GO
+
+
+def vs_go(value_ns: float, key: str) -> str:
+    """`` vs Go N.Nx (Go M ns)`` for a figure Go has, else ""."""
+    g = GO.get(key)
+    if not g or "failed" in GO:
+        return ""
+    return f"  vs Go {value_ns / g:7.1f}x (Go {g:,.0f} ns)"
 
 
 # ====================================================================== accuracy
@@ -150,7 +210,7 @@ def asyncio_accuracy(samples: int, pairs: int) -> list[float]:
 
 def section_accuracy(quick: bool, procs: int | None) -> None:
     samples = 200 if quick else 1000
-    print(fmt_lat("goroutines sleep(0.001) idle", gr_accuracy(samples, 0, procs)))
+    print(fmt_lat("goroutines sleep(0.001) idle", gr_accuracy(samples, 0, procs), go=True))
     print(fmt_lat("goroutines sleep(0.001) + 1000 ping-pong", gr_accuracy(samples, 500, procs)))
     print(fmt_lat("asyncio.sleep(0.001) idle", asyncio_accuracy(samples, 0)))
     print(fmt_lat("asyncio.sleep(0.001) + 1000 ping-pong tasks", asyncio_accuracy(samples, 500)))
@@ -250,7 +310,7 @@ def section_timers(quick: bool, procs: int | None) -> None:
 
     g = min(gr.run(gmain, gomaxprocs=procs) for _ in range(3))
     a = min(asyncio.run(amain()) for _ in range(3))
-    print(f"{'goroutines Timer(10) + stop()':<44} {g:8.0f} ns/op")
+    print(f"{'goroutines Timer(10) + stop()':<44} {g:8.0f} ns/op{vs_go(g, 'timer_stop')}")
     print(f"{'asyncio call_later(10) + cancel()':<44} {a:8.0f} ns/op")
 
 
@@ -353,16 +413,28 @@ def section_mutex(quick: bool, procs: int | None) -> None:
         return min(f() for _ in range(3))
 
     rows = [
-        ("goroutines Mutex lock+unlock, uncontended", best(lambda: gr.run(g_uncontended, gomaxprocs=procs))),
-        ("goroutines async with Mutex, uncontended", best(lambda: gr.run(g_with, gomaxprocs=procs))),
-        ("goroutines 8 contending (+gosched inside)", best(lambda: gr.run(g_contended, gomaxprocs=procs))),
-        ("  baseline: 8 goroutines gosched only", best(lambda: gr.run(g_gosched_only, gomaxprocs=procs))),
-        ("asyncio.Lock async with, uncontended", best(lambda: asyncio.run(a_uncontended()))),
-        ("asyncio.Lock 8 contending (+sleep(0) inside)", best(lambda: asyncio.run(a_contended()))),
-        ("  baseline: 8 tasks sleep(0) only", best(lambda: asyncio.run(a_sleep0_only()))),
+        (
+            "goroutines Mutex lock+unlock, uncontended",
+            best(lambda: gr.run(g_uncontended, gomaxprocs=procs)),
+            "mutex",
+        ),
+        ("goroutines async with Mutex, uncontended", best(lambda: gr.run(g_with, gomaxprocs=procs)), "mutex"),
+        (
+            "goroutines 8 contending (+gosched inside)",
+            best(lambda: gr.run(g_contended, gomaxprocs=procs)),
+            "mutex_contended",
+        ),
+        (
+            "  baseline: 8 goroutines gosched only",
+            best(lambda: gr.run(g_gosched_only, gomaxprocs=procs)),
+            "gosched",
+        ),
+        ("asyncio.Lock async with, uncontended", best(lambda: asyncio.run(a_uncontended())), ""),
+        ("asyncio.Lock 8 contending (+sleep(0) inside)", best(lambda: asyncio.run(a_contended())), ""),
+        ("  baseline: 8 tasks sleep(0) only", best(lambda: asyncio.run(a_sleep0_only())), ""),
     ]
-    for name, v in rows:
-        print(f"{name:<44} {v:8.0f} ns/op")
+    for name, v, key in rows:
+        print(f"{name:<44} {v:8.0f} ns/op{vs_go(v, key)}")
 
 
 # ====================================================================== main
@@ -380,6 +452,7 @@ def main() -> None:
     p.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     p.add_argument("--gomaxprocs", type=int, default=None)
     p.add_argument("--only", nargs="*", choices=sorted(SECTIONS), default=None)
+    p.add_argument("--no-go", action="store_true", help="skip the Go counterpart (bench/sync_timers_go.go)")
     p.add_argument("--child-sleepers", choices=["goroutines", "asyncio"], help=argparse.SUPPRESS)
     p.add_argument("--n", type=int, default=100_000, help=argparse.SUPPRESS)
     a = p.parse_args()
@@ -391,6 +464,10 @@ def main() -> None:
         f"# python {sys.version.split()[0]}, gomaxprocs={procs or gr.gomaxprocs()}, "
         f"cpus={os.cpu_count()}, quick={a.quick}"
     )
+    if not a.no_go and any(s in ("accuracy", "timers", "mutex") for s in a.only or list(SECTIONS)):
+        go_figures(a.quick, procs)
+        if GO and "failed" not in GO:
+            print(f"# Go: {subprocess.run(['go', 'version'], capture_output=True, text=True).stdout.strip()}")
     for name in a.only or list(SECTIONS):
         print(f"## {name}")
         t0 = now()

@@ -453,6 +453,108 @@ def test_extended_deadline_keeps_the_read_waiting(no_fd_leak: None, wait: Any) -
 
 
 @pytest.mark.timeout(30)
+def test_a_deadline_moved_later_times_the_waiting_read_out_then(no_fd_leak: None, wait: Any) -> None:
+    # The fd's deadline timer is armed for the first deadline and left
+    # there when the deadline moves later: firing early, it must re-arm for
+    # the waiter's new deadline rather than time it out or forget it.
+    async def main() -> None:
+        a, b = await pair()
+        res: gr.Chan[Any] = gr.Chan(1)
+        first = time.monotonic() + 1.0  # room for the reader to park first
+        b.set_read_deadline(first)
+
+        async def reader() -> None:
+            try:
+                await res.send(await b.read())
+            except BaseException as e:  # noqa: BLE001
+                await res.send(e)
+
+        g = gr.go(reader)
+        await wait.parked(g.id, "IO wait")
+        b.set_read_deadline(first + 0.5)
+        r = await res.recv()
+        assert isinstance(r, net.NetTimeoutError), r
+        assert time.monotonic() >= first + 0.45, "timed out at the old deadline"
+        a.close()
+        b.close()
+
+    run(main)
+
+
+@pytest.mark.timeout(30)
+def test_waits_reuse_the_fds_registration_and_deadline_timer(no_fd_leak: None, wait: Any) -> None:
+    # A keep-alive server's pattern: a deadline moved on before every
+    # read, each read waiting. One PollDesc for the connection, one timer
+    # per direction, armed once (not an add and a delete per wait); closing
+    # the connection unregisters it and stops the timer.
+    from goroutines._core import current_g, current_sched
+
+    async def main() -> None:
+        a, b = await pair()
+        sched = current_sched()
+        me = current_g()
+        assert sched is not None and me is not None
+
+        async def writer() -> None:
+            await wait.parked(me.id, "IO wait")  # so that every read waits
+            await a.write(b"x")
+
+        pd = None
+        arms = []
+        for i in range(10):
+            b.set_read_deadline(time.monotonic() + 30 + i)
+            gr.go(writer)
+            assert await b.read(1) == b"x"
+            pd = pd or b._pd
+            assert pd is not None and b._pd is pd
+            t = pd.timers[0]
+            assert t is not None
+            arms.append((t, t.seq))
+        assert len({id(t) for t, _ in arms}) == 1
+        assert len({seq for _, seq in arms}) == 1, "the deadline timer was re-armed by later waits"
+        timer = arms[0][0]
+        assert timer.pending
+        assert sched.netpoll.pds.get(b.fileno()) is pd
+        fd = b.fileno()
+        b.close()
+        assert not timer.pending and pd.closing and fd not in sched.netpoll.pds
+        a.close()
+
+    run(main)
+
+
+@pytest.mark.timeout(30)
+def test_an_edge_while_nobody_waits_is_kept_for_the_next_wait(no_fd_leak: None) -> None:
+    # Edge-triggered: data that arrives between a read's EAGAIN and its
+    # park is reported once; PD_READY keeps it, so the wait returns at once.
+    from goroutines._core import READY, WaitPD, current_sched
+    from goroutines._core._netpoll import PD_READY
+
+    async def main() -> None:
+        a, b = await pair()
+        sched = current_sched()
+        assert sched is not None
+        gr.go(a.write, b"1")
+        assert await b.read(1) == b"1"  # waited: b has its PollDesc now
+        pd = b._pd
+        assert pd is not None
+        np = sched.netpoll
+        await a.write(b"2")
+        for _ in range(1000):  # the edge reaches the netpoller
+            if pd.r is PD_READY:
+                break
+            assert np.poll(0.01) == []  # nobody waits
+        assert pd.r is PD_READY
+        assert await WaitPD(pd, 0, float("inf"), b, b._seq) == READY
+        assert pd.r is None
+        assert await b.read(1) == b"2"
+        a.close()
+        b.close()
+
+    run(main)
+
+
+@pytest.mark.timeout(30)
 def test_write_deadline(no_fd_leak: None) -> None:
     async def main() -> None:
         a, b = await pair()

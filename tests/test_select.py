@@ -208,6 +208,38 @@ def test_select_with_many_cases(procs: int, wait: Any) -> None:
 
 
 @procs
+def test_a_select_parked_in_a_loop_leaves_one_waiter_on_a_channel_that_never_fires(procs: int, wait: Any) -> None:
+    # Each park queues a waiter on both channels; the one on ``idle`` goes
+    # stale when ``busy`` fires. The next park drops it rather than queueing
+    # behind it, so the idle channel holds one waiter, not a growing queue.
+    rounds = 20
+
+    async def main() -> None:
+        busy: gr.Chan[int] = gr.Chan()
+        idle: gr.Chan[int] = gr.Chan()
+        got: gr.Chan[list[int]] = gr.Chan(1)
+
+        async def selector() -> None:
+            seen = []
+            for _ in range(rounds):
+                i, v, ok = await gr.select(busy.recv(), idle.recv())
+                assert (i, ok) == (0, True)
+                seen.append(v)
+            await got.send(seen)
+
+        h = gr.go(selector)
+        for k in range(rounds):
+            await wait.parked(h.id, "select")
+            await busy.send(k)
+        assert await got.recv() == list(range(rounds))
+        q = idle._recvq  # type: ignore[attr-defined]
+        assert q is None or type(q) is tuple, f"idle channel's receive queue: {q!r}"
+        assert await gr.select(idle.send(1), default=True) == (-1, None, False)  # and it is stale
+
+    gr.run(main, gomaxprocs=procs)
+
+
+@procs
 def test_parked_selects_and_plain_receivers_share_one_fifo(procs: int, wait: Any) -> None:
     # A parked select's waiter joins the channel's queue at the tail like any
     # other receiver: first come, first served across both kinds.

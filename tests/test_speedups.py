@@ -21,6 +21,7 @@ The rest of the suite runs with them when they are built (the normal case:
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 import subprocess
 import sys
@@ -481,19 +482,47 @@ def _both_paths(mod: Any) -> dict[str, Callable[..., Any]]:
         if not name.startswith("test_") or not callable(fn):
             continue
 
-        @functools.wraps(fn)
-        def wrapper(*args: Any, __fn: Any = fn, **kwargs: Any) -> Any:
-            return __fn(*args, **kwargs)
+        wrapper: Callable[..., Any]
+        if inspect.iscoroutinefunction(fn):
+            # A goroutines-marked test (the plugin runs it in a run).
+
+            @functools.wraps(fn)
+            async def wrapper(*args: Any, __fn: Any = fn, **kwargs: Any) -> Any:
+                return await __fn(*args, **kwargs)
+
+        else:
+
+            @functools.wraps(fn)
+            def wrapper(*args: Any, __fn: Any = fn, **kwargs: Any) -> Any:
+                return __fn(*args, **kwargs)
 
         out[f"test_{mod.__name__}__{name[5:]}"] = pytest.mark.usefixtures("chan_path")(wrapper)
     return out
 
 
 import test_chan  # noqa: E402
+import test_context  # noqa: E402
+import test_core_timers  # noqa: E402
+import test_core_waitq  # noqa: E402
 import test_select  # noqa: E402
+import test_sync  # noqa: E402
+import test_synctest  # noqa: E402
+import test_time  # noqa: E402
+import test_xsync  # noqa: E402
+from test_core_timers import sched  # noqa: E402, F401 - fixtures of the tests run both ways
+from test_sync import no_preemption  # noqa: E402, F401
 
 globals().update(_both_paths(test_chan))
 globals().update(_both_paths(test_select))
+# The sync objects' C methods (Mutex, WaitGroup) and the Python ones they call.
+globals().update(_both_paths(test_sync))
+globals().update(_both_paths(test_core_waitq))
+globals().update(_both_paths(test_xsync))
+# The runtime timer's C start/stop/reset and the Python ones they call.
+globals().update(_both_paths(test_core_timers))
+globals().update(_both_paths(test_time))
+globals().update(_both_paths(test_context))
+globals().update(_both_paths(test_synctest))
 
 
 async def _pingpong(n: int) -> int:
@@ -590,7 +619,7 @@ def test_the_c_paths_do_not_quietly_fall_back_to_python(procs: int) -> None:
     assert gr.run(_select4, 500, gomaxprocs=procs) == 2000 * 1999 // 2
     assert gr.run(_fanout, 2000, 8, gomaxprocs=procs) == 1999 * 2000 * 3999 // 6
     fb = speedups.fallbacks()
-    assert set(fb) == {"off", "not_m", "chan", "closed", "queue", "park", "ready", "select", "spawn"}
+    assert set(fb) == {"off", "not_m", "chan", "closed", "queue", "park", "ready", "select", "spawn", "sync", "timer"}
     assert fb["off"] == fb["chan"] == fb["queue"] == fb["park"] == fb["select"] == 0, fb
     assert fb["closed"] <= 2 + 8, fb
     if procs == 1:
@@ -751,6 +780,76 @@ def test_spawn_and_exit_take_the_c_path() -> None:
     n = 3000
     assert gr.run(_spawn_join, n, gomaxprocs=1) == n
     assert speedups.fallbacks()["spawn"] <= n // (LOCAL_RUNQ // 2) + 1, speedups.fallbacks()
+
+
+async def _sync_and_timers(n: int) -> int:
+    """Every sync and timer path the C code does: a free mutex, contended
+    locks (park, wake-up, retry), a WaitGroup wait that parks and one that
+    returns, timers armed, re-armed and stopped, sleeps."""
+    from goroutines._core import Timer, current_sched
+
+    mu = gr.Mutex()
+    wg = gr.WaitGroup()
+    count = [0]
+
+    async def worker() -> None:
+        for _ in range(n):
+            async with mu:
+                count[0] += 1
+                await gr.gosched()
+        wg.done()
+
+    for _ in range(n):
+        await mu.lock()
+        mu.unlock()
+    wg.add(4)
+    for _ in range(4):
+        gr.go(worker)
+    await wg.wait()
+    await wg.wait()  # at zero: returns at once
+    s = current_sched()
+    assert s is not None
+    for _ in range(n):
+        t = Timer(s, lambda arg, seq: None, None)
+        t.start(s.clock.now() + 10)
+        assert t.reset(s.clock.now() + 20) is True
+        assert t.stop() is True
+        assert t.stop() is False
+        await gr.sleep(1e-6)
+    return count[0]
+
+
+@needs_fast
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("procs", [1, 2])
+def test_sync_and_timers_take_the_c_paths(procs: int) -> None:
+    speedups.reset_fallbacks()
+    assert gr.run(_sync_and_timers, 200, gomaxprocs=procs) == 4 * 200
+    fb = speedups.fallbacks()
+    assert fb["off"] == fb["timer"] == 0, fb
+    # sync: only an unlock or add run by an M whose P was retaken (never at
+    # GOMAXPROCS=1 with nothing blocking)
+    if procs == 1:
+        assert fb["sync"] == 0, fb
+
+
+@needs_c
+def test_the_c_sync_and_timer_methods_keep_their_signatures() -> None:
+    import inspect
+
+    from goroutines._core import Timer
+
+    assert str(inspect.signature(gr.Mutex.lock)) == "(self, /)"
+    assert str(inspect.signature(gr.WaitGroup.add)) == "(self, /, delta)"
+    assert str(inspect.signature(Timer.reset)) == "(self, /, when, period=None)"
+
+    async def main() -> int:
+        wg = gr.WaitGroup()
+        wg.add(delta=2)  # the keyword, as the Python method takes it
+        wg.done()
+        return wg.count
+
+    assert gr.run(main) == 1
 
 
 @needs_fast

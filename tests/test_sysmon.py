@@ -15,9 +15,12 @@ under test, never synchronisation; such lines carry a ``# blocking`` comment.
 
 from __future__ import annotations
 
+import os
 import socket
+import sys
 import threading
 import time
+from typing import Any
 
 import pytest
 
@@ -368,3 +371,35 @@ def test_w7_shape_with_syscall_for_comparison():
 
     elapsed = gr.run(main, gomaxprocs=1)
     assert elapsed < 0.8, f"{n} syscall sleeps of {d}s took {elapsed:.3f}s"
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or not os.path.exists(f"/proc/{threading.get_native_id()}/timerslack_ns"),
+    reason="Linux's per-thread timer slack",
+)
+@pytest.mark.timeout(30)
+def test_sysmon_waits_with_a_small_timer_slack(wait: Any) -> None:
+    # Its passes are tens of microseconds apart; the default slack (50 us)
+    # would stretch each wait (W7: how soon a blocked M is noticed).
+    from goroutines._core import _sysmon
+    from goroutines._core._cext import speedups
+
+    if speedups is None:
+        pytest.skip("set with the C extension")
+
+    def slack() -> int | None:
+        mon = [t for t in threading.enumerate() if t.name == "goroutines-sysmon"]
+        if not mon or mon[0].native_id is None:
+            return None  # not started yet
+        with open(f"/proc/{mon[0].native_id}/timerslack_ns") as f:
+            return int(f.read())
+
+    async def main() -> int | None:
+        # sysmon starts beside the main goroutine and sets its slack first thing.
+        await wait.until(lambda: slack() == _sysmon.TIMER_SLACK_NS, "sysmon has set its timer slack")
+        return slack()
+
+    assert gr.run(main) == _sysmon.TIMER_SLACK_NS
+    # The other threads keep theirs.
+    with open(f"/proc/{threading.get_native_id()}/timerslack_ns") as f:
+        assert int(f.read()) != _sysmon.TIMER_SLACK_NS

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 from ._chan import Chan, RecvOp, SendOp, register_blocking
@@ -140,7 +141,7 @@ def _cancel(w: ThreadWaiter) -> bool:
     return True
 
 
-def _nothing(ops: tuple[Any, ...], active: list[int]) -> str:
+def _nothing(ops: tuple[Any, ...], active: Sequence[int]) -> str:
     if len(active) == 1:
         return "the value was not sent" if type(ops[active[0]]) is SendOp else "nothing was received"
     return "no case proceeded"

@@ -91,8 +91,17 @@ def _enq(ch: Chan[Any], send: bool, w: Any) -> None:
     on ``ch``'s send or receive queue, in the shape above. The channel's lock
     is held. A deque that grows past ``_qlimit`` drops the stale select
     waiters it holds (_compact): a loop of selects that never fire on this
-    channel must not grow it without bound."""
+    channel must not grow it without bound.
+
+    A queue of one stale select waiter is emptied first (as _peek_live
+    empties it): a select parked in a loop leaves one on each channel that
+    did not fire, and the next park there replaces it instead of queueing
+    behind it (the queue stays one waiter: no deque, no compaction). A
+    deque is left to _deq and _compact (a look at its head would cost every
+    queueing behind parked goroutines). _speedups.q_enq does the same."""
     q = ch._sendq if send else ch._recvq
+    if type(q) is tuple and q[3].locked():
+        q = None
     if q is None:
         q = w
     elif type(q) is deque:

@@ -24,7 +24,7 @@ with ``_speedups.set_fast(False)`` the only definition in use.
 from __future__ import annotations
 
 import random
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ._chan import RecvOp, SendOp, _enq, _peek_live, _send_closed
@@ -64,9 +64,11 @@ class Select(_SelectBase):
 
     __slots__ = ()
 
-    def __init__(self, ops: tuple[Any, ...], active: list[int], default: bool) -> None:
+    def __init__(self, ops: tuple[Any, ...], active: Sequence[int], default: bool) -> None:
         self.ops = ops
-        self.active = active  # indices of the non-None cases
+        # Indices of the non-None cases, never mutated: a list here, a tuple
+        # from the C select() (one shared tuple when no case is None).
+        self.active = active
         self.default = default
 
     if TYPE_CHECKING:

@@ -58,7 +58,7 @@ import inspect
 import time
 from collections.abc import Awaitable, Callable, Generator
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._core import (
     GRANTED,
@@ -74,6 +74,7 @@ from ._core import (
     current,
     current_sched,
     lock_kind,
+    speedups,
     wake,
     wake_all,
 )
@@ -328,6 +329,20 @@ class _MutexLock:
                 lk.release()
                 return
             front = True  # lost the race: keep our place at the front
+
+
+if speedups is not None and not TYPE_CHECKING:
+    # The C fast paths (_core/_speedups.c, "sync"): Mutex.lock/unlock (and
+    # async with), _MutexLock's await, WaitGroup.add/done and
+    # _WaitGroupWait's await do their common case in C -- a free mutex, an
+    # unlock with nobody waiting or waking one waiter, the counter, a wait
+    # that returns at once or parks -- and call the methods defined above,
+    # which stay the definition, for everything else (and for everything
+    # with set_fast(False), as in debug mode).
+    for _cls, _name, _meth in speedups.setup_sync(
+        Mutex, _MutexLock, WaitGroup, _WaitGroupWait, WaitQueue, WOKEN, HANDOFF, NOTHING, globals(), WAIT_MUTEX
+    ):
+        setattr(_cls, _name, _meth)
 
 
 # ---------------------------------------------------------------------- RWMutex

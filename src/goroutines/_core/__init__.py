@@ -34,7 +34,21 @@ from ._g import (
     G,
 )
 from ._mstart import _tls, current_g, current_m
-from ._netpoll import EVICTED, READ, READY, TIMEOUT, WRITE, WaitFD, evict_fd
+from ._netpoll import (
+    EVICTED,
+    INF,
+    READ,
+    READY,
+    TIMEOUT,
+    WRITE,
+    PollDesc,
+    WaitFD,
+    WaitPD,
+    close_pd,
+    evict_fd,
+    get_netpoll,
+    yield_to_network,
+)
 from ._plain import enter_blocking, leave_blocking, mark_runtime_thread
 from ._ready import preempted, ready, ready_external
 from ._runtime import (
@@ -83,6 +97,12 @@ __all__ = [
     "TIMEOUT",
     "WRITE",
     "WaitFD",
+    "WaitPD",
+    "close_pd",
+    "PollDesc",
+    "INF",
+    "get_netpoll",
+    "yield_to_network",
     "evict_fd",
     "CLOSED",
     "Commit",

@@ -22,6 +22,22 @@ the G's resume value: READY, TIMEOUT or EVICTED. ``gen`` numbers the
 registration; a poll applies its results only to entries registered before
 its select() began, so a report that predates a registration (two pollers
 seeing the same level-triggered readiness) cannot wake the new waiter.
+
+Descriptors the runtime owns (goroutines.net's sockets) have a
+:class:`PollDesc` instead (Go's pollDesc): on Linux the fd is registered
+once, edge-triggered, the first time one of its goroutines must wait, and
+stays registered until :meth:`Netpoll.forget_pd`. Each direction holds
+None, PD_READY (an edge came while nobody waited: the next wait returns at
+once, so an edge between a read's EAGAIN and its park is not lost) or the
+waiting goroutine's entry ``[g, deadline]``. No system call is made per
+wait. A deadline is a per-direction runtime timer, armed lazily: a wait
+arms it only when it is not pending or pending later than the wait's
+deadline; a wait that ends leaves it pending (outside a synctest bubble),
+and when it fires it times the waiter out, re-arms itself for a waiter
+whose deadline is later, or, with nobody waiting, stays off. A server that
+moves a connection's deadline at every request so costs one timer
+operation per deadline period, not two per wait (Go's pollSetDeadline
+also keeps one timer per fd).
 """
 
 from __future__ import annotations
@@ -31,17 +47,18 @@ import select
 import selectors
 import threading
 import time
+import weakref
 from typing import Any
 
 from ._check import RANK_LEAF, checked, locked_by
 from ._g import WAIT_IO, G
-from ._ready import ready
+from ._ready import inject, ready
 from ._runctx import current_sched
 from ._runctx import tls as _tls
 from ._sched import M, Sched, wake_m
 from ._schedule import Commit
 from ._timer import Timer
-from ._traps import current
+from ._traps import current, gosched
 
 READ = selectors.EVENT_READ
 WRITE = selectors.EVENT_WRITE
@@ -55,8 +72,17 @@ class _Selector:
     """Portable backend: a selectors.DefaultSelector, interest registered
     while someone waits and unregistered when nobody does (level-triggered)."""
 
+    # A registration made while another thread is blocked in wait() is not
+    # seen by that wait (poll(2) and select(2) take their set on entry):
+    # whoever registers wakes the poller (Netpoll.break_) to look again.
+    live = False
+
     def __init__(self) -> None:
         self.sel = selectors.DefaultSelector()
+        # One wait at a time (select.poll objects refuse concurrent polls):
+        # a quick look while another thread waits finds nothing (that one
+        # reports), a blocking wait takes its turn.
+        self.busy = threading.Lock()
 
     def arm(self, fd: int, mask: int) -> None:
         if fd in self.sel.get_map():
@@ -72,8 +98,17 @@ class _Selector:
 
     forget = disarm
 
+    # No edge-triggered mode: a PollDesc's fd is armed while a goroutine waits,
+    # like any other (see Netpoll._pd_update_locked).
+    edge = False
+
     def wait(self, timeout: float | None) -> list[tuple[int, int]]:
-        return [(key.fd, mask) for key, mask in self.sel.select(timeout)]
+        if not self.busy.acquire(timeout != 0):
+            return []
+        try:
+            return [(key.fd, mask) for key, mask in self.sel.select(timeout)]
+        finally:
+            self.busy.release()
 
     def close(self) -> None:
         self.sel.close()
@@ -86,6 +121,7 @@ class _EpollOneShot:
     pays an add and a delete per wait)."""
 
     _IN = select.EPOLLIN | select.EPOLLRDHUP if hasattr(select, "EPOLLRDHUP") else select.EPOLLIN
+    live = True  # a registration is seen by an epoll_wait already in progress
 
     def __init__(self) -> None:
         self.ep = select.epoll()
@@ -110,6 +146,27 @@ class _EpollOneShot:
     def disarm(self, fd: int) -> None:
         """Nobody waits: leave it added (an event would disarm it anyway)."""
 
+    # Edge-triggered registration of a PollDesc's fd: added once, events
+    # widened (EPOLLOUT added when a writer first waits) by a modify, which
+    # reports the current readiness at once, as the add does.
+    edge = True
+
+    def add_edge(self, fd: int, mask: int) -> None:
+        ev = select.EPOLLET | (self._IN if mask & READ else 0) | (select.EPOLLOUT if mask & WRITE else 0)
+        try:
+            self.ep.register(fd, ev)
+        except FileExistsError:
+            # Still registered under an earlier owner of this fd number (a
+            # socket closed behind our back whose file lives on in a dup).
+            self.ep.modify(fd, ev)
+        self.added.discard(fd)
+
+    def forget_edge(self, fd: int) -> None:
+        try:
+            self.ep.unregister(fd)
+        except (OSError, ValueError):
+            pass
+
     def forget(self, fd: int) -> None:
         if fd in self.added:
             self.added.discard(fd)
@@ -133,12 +190,54 @@ class _EpollOneShot:
         self.ep.close()
 
 
+# A PollDesc direction's state when an edge came while nobody waited.
+PD_READY: Any = "PD_READY"
+INF = float("inf")
+
+
+class PollDesc:
+    """The netpoller's state for one fd the runtime owns (Go's pollDesc).
+
+    ``r``/``w`` (guarded by Netpoll.lock): None, PD_READY, or the waiting
+    goroutine's entry ``[g, deadline]`` (deadline: a time.monotonic() value,
+    INF for none). ``mask`` (Netpoll.lock): the directions registered with
+    the backend so far (edge-triggered) or armed now (level-triggered).
+    ``closing`` (Netpoll.lock): forget_pd ran; a wait returns EVICTED.
+    ``timers`` (immutable once made, made under Netpoll.lock): the
+    direction's deadline timer, or None until a wait with a deadline.
+    ``owner``: a weak reference to the owning socket (immutable).
+    """
+
+    __slots__ = ("fd", "r", "w", "redges", "wedges", "mask", "closing", "timers", "owner")
+
+    def __init__(self, fd: int, owner: Any) -> None:
+        self.fd = fd
+        # A weak reference to the socket that owns the fd: a PollDesc whose
+        # socket was collected unclosed is stale (its fd number may be reused).
+        self.owner = weakref.ref(owner)
+        self.r: Any = None
+        self.w: Any = None
+        # Edges harvested per direction (written under Netpoll.lock, read
+        # without it: an int load is atomic). A reader that snapshots one
+        # before a call that then finds the fd empty (EAGAIN, or a short
+        # stream read) knows a PD_READY harvested no later than the snapshot
+        # is stale: that edge's data was there for the call to take.
+        self.redges = 0
+        self.wedges = 0
+        self.mask = 0
+        self.closing = False
+        self.timers: list[Timer | None] = [None, None]
+
+
 class Netpoll:
     def __init__(self) -> None:
         self.lock = checked(threading.Lock(), "Netpoll.lock", RANK_LEAF)
         self.sel: Any = _EpollOneShot() if hasattr(select, "epoll") else _Selector()
         # fd -> [reader entry or None, writer entry or None]; guarded by lock.
         self.waiters: dict[int, list[Any]] = {}
+        # fd -> PollDesc of the fds the runtime owns; guarded by lock.
+        self.pds: dict[int, PollDesc] = {}
+        self.edge: bool = self.sel.edge
         self.nwaiters = 0
         self.gen = 0
         # The wake-up pipe (Go's netpollBreak); ``break_pending`` (under
@@ -219,6 +318,10 @@ class Netpoll:
         """The fd is being closed: wake its waiters with EVICTED."""
         gs: list[G] = []
         with self.lock:
+            pd = self.pds.get(fd)
+            if pd is not None:
+                self._pd_wake_locked(pd, EVICTED, gs)
+                return gs
             slot = self.waiters.pop(fd, None)
             if slot is None:
                 return gs
@@ -228,6 +331,89 @@ class Netpoll:
                     e[0].param = EVICTED
                     gs.append(e[0])
             self.sel.forget(fd)
+        return gs
+
+    # ------------------------------------------------------------------ PollDescs
+
+    def open_pd(self, fd: int, owner: Any) -> PollDesc:
+        """A PollDesc for ``fd``, which ``owner`` owns until forget_pd."""
+        pd = PollDesc(fd, owner)
+        gs: list[G] = []
+        with self.lock:
+            old = self.pds.get(fd)
+            if old is not None:
+                # A socket closed without forget_pd left its fd number
+                # behind (collected unclosed, or its socket closed behind
+                # our back): whoever still waits there is told.
+                old.closing = True
+                self._pd_wake_locked(old, EVICTED, gs)
+            self.pds[fd] = pd
+        _ready_all(self, gs)
+        return pd
+
+    def drop_stale_pd(self, pd: PollDesc) -> None:
+        """``pd``'s socket was collected without close(): forget its fd number."""
+        gs: list[G] = []
+        with self.lock:
+            if self.pds.get(pd.fd) is pd:
+                del self.pds[pd.fd]
+                pd.closing = True
+                self._pd_wake_locked(pd, EVICTED, gs)
+        _ready_all(self, gs)
+
+    @locked_by("lock", "Netpoll.lock")
+    def _pd_wake_locked(self, pd: PollDesc, why: int, gs: list[G]) -> None:
+        """End both directions' waits with ``why`` (appending their Gs to ``gs``)."""
+        for i in (0, 1):
+            e = pd.r if i == 0 else pd.w
+            if type(e) is list:
+                if i == 0:
+                    pd.r = None
+                else:
+                    pd.w = None
+                self.nwaiters -= 1
+                e[0].param = why
+                gs.append(e[0])
+        if not self.edge:
+            self._pd_update_locked(pd)
+
+    @locked_by("lock", "Netpoll.lock")
+    def _pd_update_locked(self, pd: PollDesc) -> None:
+        """Level-triggered backend: arm the fd for the directions waited on now."""
+        mask = (READ if type(pd.r) is list else 0) | (WRITE if type(pd.w) is list else 0)
+        if mask == pd.mask:
+            return
+        pd.mask = mask
+        try:
+            if mask:
+                self.sel.arm(pd.fd, mask)
+            else:
+                self.sel.disarm(pd.fd)
+        except (KeyError, ValueError, OSError):
+            if mask:
+                pd.mask = 0
+                raise
+
+    def forget_pd(self, pd: PollDesc) -> list[G]:
+        """The fd is closing: wake its waiters (EVICTED), unregister it,
+        stop its deadline timers. Later waits on ``pd`` return EVICTED."""
+        gs: list[G] = []
+        with self.lock:
+            if pd.closing:
+                return gs
+            pd.closing = True
+            self._pd_wake_locked(pd, EVICTED, gs)
+            if self.pds.get(pd.fd) is pd:
+                del self.pds[pd.fd]
+                if self.edge:
+                    if pd.mask:
+                        self.sel.forget_edge(pd.fd)
+                elif pd.mask:
+                    self.sel.disarm(pd.fd)
+            pd.mask = 0
+        for t in pd.timers:
+            if t is not None:
+                t.stop()
         return gs
 
     # ------------------------------------------------------------------ polling
@@ -259,6 +445,34 @@ class Netpoll:
                             pass
                         self.break_pending = False
                     continue
+                pd = self.pds.get(fd)
+                if pd is not None:
+                    # Edge-triggered: wake the direction's waiter, or leave
+                    # PD_READY for its next wait. Level-triggered (armed only
+                    # while someone waits): wake the waiter; a report with
+                    # nobody waiting means nothing (the next wait re-arms and
+                    # is told at once if the fd is still ready). An error or
+                    # hang-up reports as both directions.
+                    left = PD_READY if self.edge else None
+                    if mask & READ:
+                        e = pd.r
+                        if type(e) is list:
+                            self.nwaiters -= 1
+                            e[0].param = READY
+                            gs.append(e[0])
+                        pd.r = left
+                        pd.redges += 1
+                    if mask & WRITE:
+                        e = pd.w
+                        if type(e) is list:
+                            self.nwaiters -= 1
+                            e[0].param = READY
+                            gs.append(e[0])
+                        pd.w = left
+                        pd.wedges += 1
+                    if not self.edge:
+                        self._pd_update_locked(pd)
+                    continue
                 slot = self.waiters.get(fd)
                 if slot is None:
                     continue
@@ -289,7 +503,9 @@ class Netpoll:
         with self.lock:
             self.closed = True
             gs = [e[0] for slot in self.waiters.values() for e in slot if e is not None]
+            gs += [e[0] for pd in self.pds.values() for e in (pd.r, pd.w) if type(e) is list]
             self.waiters.clear()
+            self.pds.clear()
             self.nwaiters = 0
         try:
             # Wake a poller still blocked here (an M that could not be
@@ -347,6 +563,13 @@ def get_netpoll(sched: Sched) -> Netpoll:
     return np
 
 
+class _NoSeq:
+    _seq = 0
+
+
+_NO_SEQ = _NoSeq()
+
+
 class WaitFD:
     """``await WaitFD(fd, READ|WRITE, timeout)``: park until the fd is ready.
 
@@ -375,6 +598,16 @@ class WaitFD:
         timeout = self.timeout
         if timeout is not None and timeout <= 0:
             return TIMEOUT
+        pd = np.pds.get(fd)  # a dict read: atomic
+        if pd is not None and pd.owner() is None:
+            np.drop_stale_pd(pd)
+            pd = None
+        if pd is not None:
+            # An fd of goroutines.net (wait_readable(conn)): its edge-triggered
+            # registration serves this wait too.
+            dl = time.monotonic() + timeout if timeout is not None else INF
+            r = yield from WaitPD(pd, 0 if mode == READ else 1, dl, _NO_SEQ, 0).__await__()
+            return r
         entry: list[Any] = [g, None]
         # A real-time timer: I/O happens in real time, so its deadline is on
         # time.monotonic() even in a synctest bubble, whose fake clock
@@ -391,6 +624,8 @@ class WaitFD:
 
         def commit(m2: M, g2: G) -> None:
             lk.release()
+            if not np.sel.live and sched.netpollm is not None:
+                np.break_()  # the blocked poller must take the new set
             with sched.lock:
                 pm = t.start_locked(deadline) if t is not None else None
                 if pm is None and sched.poller is not None and not sched.poller.inpoll:
@@ -401,6 +636,200 @@ class WaitFD:
         if t is not None and r != TIMEOUT:
             t.stop()
         return r
+
+
+def _pd_timeout(arg: Any, seq: int) -> None:
+    """A PollDesc's deadline timer fired: time its waiter out if its
+    deadline passed, re-arm for a waiter whose deadline is later, or (nobody
+    waiting) stay off until a wait arms it again."""
+    np, pd, i = arg
+    now = time.monotonic()
+    g = None
+    later = INF
+    with np.lock:
+        e = pd.r if i == 0 else pd.w
+        if type(e) is list:
+            if e[1] <= now:
+                if i == 0:
+                    pd.r = None
+                else:
+                    pd.w = None
+                np.nwaiters -= 1
+                g = e[0]
+                g.param = TIMEOUT
+                if not np.edge:
+                    np._pd_update_locked(pd)
+            else:
+                later = e[1]
+    if g is not None:
+        ready(g, getattr(_tls, "m", None))
+        _drained(np, current_sched())
+    elif later != INF:
+        t = pd.timers[i]
+        assert t is not None
+        sched = t.sched
+        with sched.lock:
+            pm = t.start_locked(later) if not t.pending or t.when > later else None
+        wake_m(pm)
+
+
+def _pd_timer(np: Netpoll, sched: Sched, pd: PollDesc, i: int) -> Timer:
+    t = pd.timers[i]
+    if t is None:
+        with np.lock:
+            t = pd.timers[i]
+            if t is None:
+                # Real time: I/O meets its deadline in real time, also in a
+                # synctest bubble (see WaitFD).
+                t = pd.timers[i] = Timer(sched, _pd_timeout, (np, pd, i), real=True)
+    return t
+
+
+class WaitPD:
+    """``await WaitPD(pd, i, deadline, owner, seq, edges)``: park until the PollDesc's
+    direction ``i`` (0 read, 1 write) is ready; the wait of goroutines.net.
+
+    Returns READY at once if an edge came since the last wait (PD_READY)
+    and after ``edges`` (the direction's edge count the caller read before
+    the call that found the fd empty; -1: unknown),
+    EVICTED at once if the fd is closing or ``owner._seq`` moved from
+    ``seq`` (a close or an earlier deadline: checked under Netpoll.lock
+    after registering, which orders it after any eviction that missed this
+    wait; see goroutines._net._socket), TIMEOUT once time.monotonic()
+    passes ``deadline`` (INF: none). Otherwise it parks (``IO wait``)
+    counted in Netpoll.nwaiters, with no system call on an edge-triggered
+    backend, and the deadline timer is armed only if it is not already
+    pending at or before ``deadline`` (see the module docstring).
+    """
+
+    __slots__ = ("pd", "i", "deadline", "owner", "seq", "edges")
+
+    def __init__(self, pd: PollDesc, i: int, deadline: float, owner: Any, seq: int, edges: int = -1) -> None:
+        self.pd = pd
+        self.i = i
+        self.deadline = deadline
+        self.owner = owner
+        self.seq = seq
+        self.edges = edges
+
+    def __await__(self) -> Any:
+        m = current("waiting for a file descriptor")
+        g = m.curg
+        sched = m.sched
+        np = sched.netpoll
+        if np is None:
+            np = get_netpoll(sched)
+        pd = self.pd
+        i = self.i
+        deadline = self.deadline
+        t = _pd_timer(np, sched, pd, i) if deadline != INF else None
+        lk = np.lock
+        lk.acquire()
+        cur = pd.r if i == 0 else pd.w
+        if cur is PD_READY and self.edges == (pd.redges if i == 0 else pd.wedges):
+            cur = None  # stale: that edge's data was there for the caller's call
+        if cur is not None or pd.closing or self.owner._seq != self.seq:
+            if cur is PD_READY:
+                if i == 0:
+                    pd.r = None
+                else:
+                    pd.w = None
+                lk.release()
+                return READY
+            lk.release()
+            if cur is not None and not pd.closing:
+                raise RuntimeError(
+                    f"fd {pd.fd}: two goroutines wait to {'read' if i == 0 else 'write'} it at once; "
+                    "only one may (as in Go, serialise reads and writes per connection)"
+                )
+            return EVICTED
+        entry = [g, deadline]
+        bit = READ if i == 0 else WRITE
+        try:
+            if i == 0:
+                pd.r = entry
+            else:
+                pd.w = entry
+            np.nwaiters += 1
+            if np.edge:
+                if not pd.mask & bit:
+                    # First wait in this direction: register (the add or
+                    # modify reports readiness there already, as an edge).
+                    np.sel.add_edge(pd.fd, pd.mask | bit)
+                    pd.mask |= bit
+            else:
+                np._pd_update_locked(pd)
+        except BaseException:
+            if i == 0:
+                pd.r = None
+            else:
+                pd.w = None
+            np.nwaiters -= 1
+            lk.release()
+            raise
+
+        def commit(m2: M, g2: G) -> None:
+            lk.release()
+            if not np.edge and sched.netpollm is not None:
+                np.break_()  # the blocked poller must take the new set
+            pm = None
+            # Arm the deadline unless it is pending at or before ours. The
+            # unlocked look is safe: seeing it pending means it had not
+            # fired when we registered (that is ordered by Netpoll.lock with
+            # _pd_timeout's look at the waiter), so its firing sees this
+            # wait and re-arms for it; it only ever moves earlier while
+            # pending.
+            if t is not None and not (t.pending and t.when <= deadline):
+                with sched.lock:
+                    if not t.pending or t.when > deadline:
+                        pm = t.start_locked(deadline)
+            if pm is None:
+                poller = sched.poller
+                if poller is not None and not poller.inpoll:
+                    # The poller waits for timers only: make it poll the network.
+                    with sched.lock:
+                        if sched.poller is not None and not sched.poller.inpoll:
+                            pm = sched.take_poller_locked()
+            wake_m(pm)
+
+        r = yield Commit(commit, WAIT_IO)
+        if t is not None and r != TIMEOUT and t.heap is not sched.timers:
+            # In a synctest bubble a pending real-time timer keeps the fake
+            # clock still (Sched.checkdead_locked): none may outlive its wait.
+            t.stop()
+        return r
+
+
+async def yield_to_network() -> None:
+    """Let the goroutines whose fds are ready run before this one goes on:
+    look at the network once (without blocking) and go to the back of the
+    run queue. The fairness trip of goroutines.net: an edge-triggered fd
+    that is already readable reports nothing more, so parking on it would
+    not return."""
+    m = current("goroutines.net")
+    sched = m.sched
+    np = sched.netpoll
+    if np is not None and np.nwaiters:
+        sched.lastpoll = time.monotonic()
+        gs = np.poll(0)
+        if gs:
+            inject(sched, gs)
+    await gosched()
+
+
+def close_pd(np: Netpoll, pd: PollDesc) -> None:
+    """The owner of ``pd`` is closing its fd: wake its waiters with EVICTED
+    and unregister it (Netpoll.forget_pd)."""
+    _ready_all(np, np.forget_pd(pd))
+
+
+def _ready_all(np: Netpoll, gs: list[G]) -> None:
+    """Ready Gs whose waits were just ended (EVICTED) by someone other than the poller."""
+    if gs:
+        m = getattr(_tls, "m", None)
+        for g in gs:
+            ready(g, m)
+        _drained(np, current_sched())
 
 
 def evict_fd(fd: int) -> None:

@@ -196,7 +196,8 @@ def schedule(m: M) -> None:
 
 def after_trap(m: M, g: G, trap: Any) -> None:
     """Act on what ``g`` yielded, other than a single lock: schedule() and
-    _speedups.run_fast park on a lock trap themselves."""
+    _speedups.run_fast park on a lock trap themselves (run_fast also on a
+    tuple of its C Locks, a select's park: the tuple case below)."""
     sched = m.sched
     tt = type(trap)
     if trap is None:

@@ -37,13 +37,22 @@
  *               other case calls the Python ready.
  *   go()        _runtime.go, _lifecycle.newproc and _lifecycle.goexit's common case
  *               (see "spawn and exit"); the rest calls them.
+ *   sync        Mutex lock/unlock (with MutexWait, a lock that parks and
+ *               retries) and WaitGroup add/done/wait: C methods that
+ *               _sync.py installs in place of its own, which they call for
+ *               everything else (see "sync").
+ *   timers      the runtime timer's start/stop/reset with the heap's side,
+ *               installed the same way by _timer.py (see "timers").
  *
  * Locking -- the same rules as the Python code, on both builds. Nothing here
  * relies on the GIL for atomicity; on a build with one it is held only
  * because the C API requires it. The order is docs/design.md's "Locks"
  * (a thread holding one takes only those after it): (1) channel locks,
  * (2) sync/timer locks, (3) Sched.lock, (4) Netpoll.lock; the C code takes
- * only (1) and (3), never both at once, and an object's critical section
+ * (1), (2) and (3), never two of them at once itself -- but the timer
+ * methods take Sched.lock for a caller that may hold a lock before it in
+ * the order (a channel's, a sync object's, a context's), exactly as the
+ * Python methods they replace -- and an object's critical section
  * (free-threaded builds) only innermost, for one slot. Each path and the
  * lock it relies on:
  *
@@ -78,6 +87,11 @@
  *                          popleft, which a stealing M's may beat -- an
  *                          IndexError is "empty", see _sched.py "Run
  *                          queues"), then take_global.
+ *   sync                   the object's ``_lock`` (a C Lock) around every
+ *                          read and write of its other slots; released
+ *                          before c_ready, or handed to the M with a park.
+ *   timers                 Sched.lock around the heap and the timer's
+ *                          when/seq/pending/period; wake_m after release.
  *   slot writes            G and M slots have one writer at a time (the G's
  *                          owner, the M itself; _g.py, _schedule.py), ordered by
  *                          the lock or queue that handed them over: the
@@ -431,9 +445,11 @@ enum {
     FB_READY,       /* ready(): runnext occupied, tracing, no P: _ready_py */
     FB_SELECT,      /* a select the C one does not do (no cases, > SEL_MAX, no G, foreign ops) */
     FB_SPAWN,       /* go()/newproc/goexit not the common case: _runtime.go, _lifecycle */
+    FB_SYNC,        /* a sync object's slow case (a Mutex lock that waits, misuse, ...): _sync.py */
+    FB_TIMER,       /* a runtime timer's slow case (a stopping run, ...): _timer.py */
     FB_N,
 };
-static const char *fb_names[FB_N] = {"off", "not_m", "chan", "closed", "queue", "park", "ready", "select", "spawn"};
+static const char *fb_names[FB_N] = {"off", "not_m", "chan", "closed", "queue", "park", "ready", "select", "spawn", "sync", "timer"};
 static Py_ssize_t fb_count[FB_N];
 
 static inline void
@@ -773,6 +789,9 @@ enum {
     A_PARK_SELECT,  /* yield the tuple of locks, then return the (case, value, ok) resumed with */
     A_WAIT_SELECT,  /* A_PARK_SELECT after its yield */
     A_FINISHED,
+    /* After A_FINISHED, so that the states above keep their numbers. */
+    A_PARK_PLAIN,   /* yield lock, then return None (a sync wait: WaitGroup.wait) */
+    A_WAIT_PLAIN,   /* A_PARK_PLAIN after its yield */
 };
 
 typedef struct AwaitObject {
@@ -935,6 +954,7 @@ Await_am_send(AwaitObject *self, PyObject *arg, PyObject **result)
     case A_PARK_RECV:
     case A_PARK_SEND:
     case A_PARK_SELECT:
+    case A_PARK_PLAIN:
         /* The lock goes up to the M, which releases it once the G is
          * marked waiting; we drop our reference now. */
         self->state += 1;   /* its A_WAIT_* */
@@ -981,6 +1001,12 @@ Await_am_send(AwaitObject *self, PyObject *arg, PyObject **result)
         }
         Py_INCREF(arg);
         *result = arg;
+        return PYGEN_RETURN;
+    case A_WAIT_PLAIN:
+        /* Woken (a sync object's waker dequeued us): nothing to return. */
+        self->state = A_FINISHED;
+        Py_INCREF(Py_None);
+        *result = Py_None;
         return PYGEN_RETURN;
     default:
         Py_INCREF(Py_None);
@@ -1152,7 +1178,8 @@ static PyObject *
 Await_repr(AwaitObject *self)
 {
     static const char *names[] = {"value", "done", "park recv", "waiting recv", "park send",
-                                  "waiting send", "park select", "waiting select", "finished"};
+                                  "waiting send", "park select", "waiting select", "finished",
+                                  "park", "waiting"};
     return PyUnicode_FromFormat("<goroutines await: %s>", names[self->state]);
 }
 
@@ -1161,7 +1188,21 @@ static PyMethodDef Await_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
+/* ``await`` of the shared "done" Await itself (a C method's awaitable
+ * result that completes at once: Mutex.__aexit__'s); other states are only
+ * ever iterated by the await that made them. */
+static PyObject *
+Await_am_await(AwaitObject *self)
+{
+    if (self->state != A_DONE) {
+        PyErr_SetString(PyExc_TypeError, "this goroutines await object can only be iterated, not awaited");
+        return NULL;
+    }
+    return Py_NewRef(self);
+}
+
 static PyAsyncMethods Await_async = {
+    .am_await = (unaryfunc)Await_am_await,
     .am_send = (sendfunc)Await_am_send,
 };
 
@@ -1536,6 +1577,11 @@ typedef struct SendOpObject {
      * a SendOp collected with it still 0 was forgotten: SendOp_finalize
      * warns, as CPython does for a never-awaited coroutine. */
     char used;
+    /* Set when tp_finalize has run (by the collector or by our dealloc):
+     * the collector's "finalized" bit, kept where a load reads it (GIL
+     * builds; see sendop_reusable). Written only by the op's finalizer,
+     * which runs once, and at SendOp_make. */
+    char finalized;
 } SendOpObject;
 
 typedef struct {
@@ -1628,6 +1674,7 @@ SendOp_make(PyObject *chan, PyObject *value)
     Py_INCREF(value);
     op->value = value;
     op->used = 0;
+    op->finalized = 0;
     PyObject_GC_Track(op);
     return (PyObject *)op;
 }
@@ -1924,6 +1971,13 @@ q_enq_slow(ChanObject *ch, PyObject **qp, PyObject *w)
                 return -1;
             Py_DECREF(r);
         }
+        return 0;
+    }
+    if (waiter_kind(q) == W_SEL && sel_stale(q)) {
+        /* _enq's first step: a queue of one stale select waiter is emptied
+         * (a select parked in a loop replaces its own stale waiter here). */
+        Py_INCREF(w);
+        Py_SETREF(*qp, w);
         return 0;
     }
     PyObject *pair = PyTuple_Pack(2, q, w);
@@ -2311,6 +2365,7 @@ SendOp_clear(SendOpObject *self)
 static void
 SendOp_finalize(SendOpObject *self)
 {
+    self->finalized = 1;
     if (GR_LOAD_RELAXED(self->used) || self->chan == NULL || self->value == NULL)
         return;
     self->used = 1;
@@ -2334,7 +2389,9 @@ sendop_reusable(SendOpObject *self)
 #ifdef GR_FT
     return ((PyObject *)self)->ob_gc_bits == 0;
 #else
-    return !PyObject_GC_IsFinalized((PyObject *)self);
+    /* The collector's finalized bit, without the call that reads it: it
+     * is set exactly when tp_finalize ran, which set ``finalized``. */
+    return !self->finalized;
 #endif
 }
 
@@ -2503,7 +2560,9 @@ static PyTypeObject RecvOp_Type = {
 typedef struct {
     PyObject_HEAD
     PyObject *ops;      /* tuple: SendOp | RecvOp | None, as given */
-    PyObject *active;   /* list of the indices of the non-None cases */
+    PyObject *active;   /* the indices of the non-None cases: a list (Python
+                         * select) or a tuple (C select: shared when no case
+                         * is None, see sel_ranges); never mutated */
     char dflt;
 } SelectObject;
 
@@ -2723,13 +2782,14 @@ Select_await(SelectObject *self)
     PyObject *g = SLOT(m, off_m_curg);     /* this M's own */
     PyObject *p = slot_load(m, off_m_p);   /* kept alive by allp (see "Locking") */
     if (g == NULL || Py_TYPE(g) != G_type || p == NULL || p == Py_None || off_p_rand < 0 ||
-        ops == NULL || !PyTuple_CheckExact(ops) || active == NULL || !PyList_CheckExact(active) ||
-        (n = PyList_GET_SIZE(active)) == 0 || n > SEL_MAX) {
+        ops == NULL || !PyTuple_CheckExact(ops) || active == NULL ||
+        !(PyList_CheckExact(active) || PyTuple_CheckExact(active)) ||
+        (n = PySequence_Fast_GET_SIZE(active)) == 0 || n > SEL_MAX) {
         why = FB_SELECT;
         goto slow;
     }
     for (Py_ssize_t k = 0; k < n; k++) {
-        PyObject *idx = PyList_GET_ITEM(active, k);
+        PyObject *idx = PySequence_Fast_GET_ITEM(active, k);
         Py_ssize_t i = PyLong_CheckExact(idx) ? PyLong_AsSsize_t(idx) : -1;
         if (i < 0 || i >= PyTuple_GET_SIZE(ops)) {
             PyErr_Clear();
@@ -2905,6 +2965,10 @@ static PyTypeObject Select_Type = {
  * errors. */
 static PyTypeObject *select_cls = NULL;     /* _select.Select (setup_select) */
 static PyObject *py_select = NULL;          /* _select.select */
+/* sel_ranges[n]: the tuple (0, 1, ..., n-1), the ``active`` of every
+ * select of n cases none of which is None (made at import, immutable, so
+ * shared by all threads); up to SEL_MAX, the most the C await takes. */
+static PyObject *sel_ranges[SEL_MAX + 1];
 
 static PyObject *
 select_fn(PyObject *mod, PyObject *args, PyObject *kw)
@@ -2918,27 +2982,38 @@ select_fn(PyObject *mod, PyObject *args, PyObject *kw)
             goto python;
         dflt = d == Py_True;
     }
-    Py_ssize_t n = PyTuple_GET_SIZE(args);
-    PyObject *active = PyList_New(0);
-    if (active == NULL)
-        return NULL;
+    Py_ssize_t n = PyTuple_GET_SIZE(args), nactive = 0;
     for (Py_ssize_t k = 0; k < n; k++) {
         PyObject *op = PyTuple_GET_ITEM(args, k);
         if (op == Py_None)
             continue;
+        if (Py_TYPE(op) != &SendOp_Type && Py_TYPE(op) != &RecvOp_Type)
+            goto python;
+        nactive++;
+    }
+    /* Every case checked: nothing was changed before a hand-over. */
+    PyObject *active;
+    if (nactive == n && n <= SEL_MAX && sel_ranges[n] != NULL)
+        active = Py_NewRef(sel_ranges[n]);
+    else {
+        active = PyTuple_New(nactive);
+        if (active == NULL)
+            return NULL;
+        for (Py_ssize_t k = 0, j = 0; k < n; k++) {
+            if (PyTuple_GET_ITEM(args, k) == Py_None)
+                continue;
+            PyObject *i = PyLong_FromSsize_t(k);
+            if (i == NULL) {
+                Py_DECREF(active);
+                return NULL;
+            }
+            PyTuple_SET_ITEM(active, j++, i);
+        }
+    }
+    for (Py_ssize_t k = 0; k < n; k++) {
+        PyObject *op = PyTuple_GET_ITEM(args, k);
         if (Py_TYPE(op) == &SendOp_Type)
             GR_STORE_RELAXED(((SendOpObject *)op)->used, 1);  /* handed to select: not a forgotten await */
-        else if (Py_TYPE(op) != &RecvOp_Type) {
-            Py_DECREF(active);
-            goto python;
-        }
-        PyObject *i = PyLong_FromSsize_t(k);
-        if (i == NULL || PyList_Append(active, i) < 0) {
-            Py_XDECREF(i);
-            Py_DECREF(active);
-            return NULL;
-        }
-        Py_DECREF(i);
     }
     SelectObject *sel = (SelectObject *)select_cls->tp_alloc(select_cls, 0);
     if (sel == NULL) {
@@ -2975,6 +3050,22 @@ setup_select(PyObject *mod, PyObject *args)
     Py_XSETREF(py_selectgo, sg);
     Py_INCREF(ws);
     Py_XSETREF(WAIT_SELECT, ws);
+    for (Py_ssize_t n = 0; n <= SEL_MAX; n++) {
+        if (sel_ranges[n] != NULL)
+            continue;
+        PyObject *t = PyTuple_New(n);
+        if (t == NULL)
+            return NULL;
+        for (Py_ssize_t k = 0; k < n; k++) {
+            PyObject *i = PyLong_FromSsize_t(k);
+            if (i == NULL) {
+                Py_DECREF(t);
+                return NULL;
+            }
+            PyTuple_SET_ITEM(t, k, i);
+        }
+        sel_ranges[n] = t;
+    }
     Py_RETURN_NONE;
 }
 
@@ -2994,8 +3085,24 @@ call3(PyObject *fn, PyObject *a, PyObject *b, PyObject *c)
     return 0;
 }
 
-/* The G parked: mark it waiting, then release the lock it yielded (the
- * order that makes parking race-free, see _g.py), as schedule() does. */
+/* Is ``trap`` a non-empty tuple of C Locks (a select's park: its channels'
+ * locks, see sel_park and selectgo)? Those park_on_lock releases itself;
+ * any other tuple goes to after_trap. */
+static inline int
+lock_tuple(PyObject *trap)
+{
+    if (!PyTuple_CheckExact(trap) || PyTuple_GET_SIZE(trap) == 0)
+        return 0;
+    for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(trap); k++)
+        if (Py_TYPE(PyTuple_GET_ITEM(trap, k)) != &Lock_Type)
+            return 0;
+    return 1;
+}
+
+/* The G parked: mark it waiting, then release the lock it yielded -- or
+ * each lock of a tuple, in the tuple's order (a select's park; after_trap's
+ * tuple case) -- (the order that makes parking race-free, see _g.py), as
+ * schedule() does. */
 static int
 park_on_lock(PyObject *sched, PyObject *g, PyObject *trap)
 {
@@ -3014,6 +3121,18 @@ park_on_lock(PyObject *sched, PyObject *g, PyObject *trap)
             return -1;
         }
         lock_release_raw(l);
+    }
+    else if (PyTuple_CheckExact(trap)) {
+        /* lock_tuple(trap): every item a C Lock (checked by the caller).
+         * Each is checked before it is released, as Lock.release does. */
+        for (Py_ssize_t k = 0; k < PyTuple_GET_SIZE(trap); k++) {
+            LockObject *l = (LockObject *)PyTuple_GET_ITEM(trap, k);
+            if (!mu_is_locked(&l->mu)) {
+                PyErr_SetString(PyExc_RuntimeError, "release unlocked lock");
+                return -1;
+            }
+            lock_release_raw(l);
+        }
     }
     else {
         PyObject *r = PyObject_CallMethodNoArgs(trap, str_release);
@@ -3774,7 +3893,7 @@ run_fast(PyObject *mod, PyObject *m)
             if (!trace_off(sched))  /* the G may have started a trace */
                 err = call3(py_trace_trap, m, g, trap);
             if (err == 0) {
-                if (Py_TYPE(trap) == &Lock_Type || Py_TYPE(trap) == thread_lock_type)
+                if (Py_TYPE(trap) == &Lock_Type || Py_TYPE(trap) == thread_lock_type || lock_tuple(trap))
                     err = park_on_lock(sched, g, trap);
                 else
                     err = call3(py_after_trap, m, g, trap);
@@ -3790,6 +3909,34 @@ run_fast(PyObject *mod, PyObject *m)
 error:
     Py_DECREF(sched);
     return NULL;
+}
+
+/* timer_slack(ns): set the calling thread's timer slack (Linux's
+ * PR_SET_TIMERSLACK) to ``ns`` nanoseconds; returns True, or False where
+ * there is no such setting. sysmon sets it on its own thread: its timed
+ * waits between passes are tens of microseconds, and the default slack
+ * (50 us) would stretch each to more than twice that -- the time sysmon
+ * takes to notice a goroutine blocked in a plain call (W7). Only the
+ * calling thread is affected; no lock. */
+#if defined(__linux__)
+#include <sys/prctl.h>
+#endif
+
+static PyObject *
+timer_slack_fn(PyObject *mod, PyObject *arg)
+{
+    long ns = PyLong_AsLong(arg);
+    if (ns == -1 && PyErr_Occurred())
+        return NULL;
+    if (ns <= 0) {
+        PyErr_SetString(PyExc_ValueError, "timer_slack: the slack must be a positive number of nanoseconds");
+        return NULL;
+    }
+#if defined(__linux__) && defined(PR_SET_TIMERSLACK)
+    if (prctl(PR_SET_TIMERSLACK, (unsigned long)ns, 0, 0, 0) == 0)
+        Py_RETURN_TRUE;
+#endif
+    Py_RETURN_FALSE;
 }
 
 static PyObject *
@@ -3833,6 +3980,1121 @@ setup_sched(PyObject *mod, PyObject *args)
         Py_XSETREF(*dst[i], objs[i]);
     }
     Py_RETURN_NONE;
+}
+
+/* ------------------------------------------------------------------ sync (Mutex, WaitGroup) */
+
+/* The common cases of _sync.py's Mutex and WaitGroup, step for step over
+ * the same objects: the Python classes keep their slots and their methods,
+ * and setup_sync() hands back C method descriptors for a few of them
+ * (Mutex.lock/unlock/__aenter__/__aexit__, _MutexLock.__await__,
+ * WaitGroup.add/done, _WaitGroupWait.__await__), which _sync.py installs
+ * on the classes. Each does its fast case here and, for everything else,
+ * calls the Python method it replaced (kept by setup_sync) before it has
+ * changed anything: the Python methods stay the definition, and the only
+ * code with set_fast(False) (debug mode) or a lock that is not a C Lock
+ * (debug mode's checked locks).
+ *
+ *   Mutex.lock()'s await  free: take it (Go's fast path, one CAS there);
+ *                         locked: queue the G and park, then retry or take
+ *                         a hand-off as the Python generator's loop does
+ *                         (MutexWait, below).
+ *   Mutex.unlock()        no waiter, not starving: free it. With waiters,
+ *                         on an M with a P: the Python unlock's steps --
+ *                         starvation mode hands the mutex to the oldest
+ *                         live waiter (HANDOFF); normal mode frees it and
+ *                         wakes the oldest live waiter (WOKEN) unless one
+ *                         woken in this run is still on its way -- with
+ *                         c_ready for the wake-up.
+ *   WaitGroup.add/done    the counter; at zero every live waiter is taken
+ *                         off and readied (on an M with a P). A negative
+ *                         counter, a non-int delta: Python (which raises).
+ *   WaitGroup.wait()'s    zero: return; else queue the G and park on the
+ *   await                 WaitGroup's lock (A_PARK_PLAIN), as the Python
+ *                         generator's ``yield q.park(g, reason)``.
+ *
+ * Locks: the object's ``_lock`` (a C Lock) around every read and write of
+ * its other slots, as in _sync.py; released before c_ready (which may take
+ * Sched.lock), or handed to the M with the park. The slots are stored with
+ * slot_set (one writer at a time: the lock's holder); ``locked()``/
+ * ``count`` read them without the lock, as snapshots. A waiter's ``coro``
+ * (None once its run closed it: a dead waiter, dropped) is compared by
+ * identity only. */
+
+static PyTypeObject *mutex_type = NULL, *mutex_lock_type = NULL;    /* _sync.Mutex, _MutexLock */
+static PyTypeObject *wg_type = NULL, *wg_wait_type = NULL;          /* _sync.WaitGroup, _WaitGroupWait */
+static PyTypeObject *waitq_type = NULL;                             /* _core.WaitQueue */
+static Py_ssize_t off_mu_lock = -1, off_mu_locked = -1, off_mu_starving = -1, off_mu_woken = -1;
+static Py_ssize_t off_mu_waiters = -1, off_mu_lock_op = -1, off_mlop_mu = -1;
+static Py_ssize_t off_wg_lock = -1, off_wg_n = -1, off_wg_waiters = -1;
+static Py_ssize_t off_wgw_wg = -1, off_wgw_reason = -1;
+static PyObject *WOKEN = NULL, *HANDOFF = NULL, *NOTHING = NULL;   /* _waitq's resume values; _sync.NOTHING */
+/* The Python methods the C ones replace: the definitions, and the slow paths. */
+static PyObject *py_mutex_lock_await = NULL, *py_mutex_unlock = NULL;
+static PyObject *py_wg_add = NULL, *py_wg_wait_await = NULL;
+
+/* A slot that holds the object's C Lock (NULL: not one; debug mode's
+ * checked locks, or an object whose __init__ did not run). Set once by
+ * __init__, before the object is shared. */
+static inline LockObject *
+sync_lock(PyObject *obj, Py_ssize_t off)
+{
+    PyObject *l = GR_LOAD_RELAXED(SLOT(obj, off));
+    return l != NULL && Py_TYPE(l) == &Lock_Type ? (LockObject *)l : NULL;
+}
+
+/* The WaitQueue in slot ``off`` of obj (set once by __init__), or NULL. */
+static inline PyObject *
+sync_queue(PyObject *obj, Py_ssize_t off)
+{
+    PyObject *q = GR_LOAD_RELAXED(SLOT(obj, off));
+    return q != NULL && Py_TYPE(q) == waitq_type ? q : NULL;
+}
+
+/* WaitQueue.live: drop dead waiters from the head of ``q`` (its owner's
+ * lock held); 1 if a live one is left (at the head), 0 if not, -1 error.
+ * Only Gs are ever queued (WaitQueue.park): anything else is an error,
+ * which the C code reports rather than reads as a G. */
+static int
+waitq_live(PyObject *q)
+{
+    while (deque_len(q) > 0) {
+        PyObject *g = PySequence_GetItem(q, 0);
+        if (g == NULL)
+            return -1;
+        int is_g = Py_TYPE(g) == G_type;
+        PyObject *coro = is_g ? slot_load(g, off_g_coro) : NULL;
+        Py_DECREF(g);
+        if (!is_g) {
+            PyErr_SetString(PyExc_RuntimeError, "a sync object's wait queue holds something other than a goroutine");
+            return -1;
+        }
+        if (coro != NULL && coro != Py_None)
+            return 1;
+        g = dq_popleft(q);   /* a dead waiter (see _waitq.py) */
+        if (g == NULL)
+            return -1;
+        Py_DECREF(g);
+    }
+    return 0;
+}
+
+/* WaitQueue.dequeue: take the oldest live waiter off ``q`` (lock held):
+ * 1 with *out a new reference, 0 (none left), -1 error. */
+static inline int
+waitq_dequeue(PyObject *q, PyObject **out)
+{
+    int r = waitq_live(q);
+    if (r <= 0)
+        return r;
+    *out = dq_popleft(q);
+    return *out == NULL ? -1 : 1;
+}
+
+/* Call ``fn(self[, arg])``: a slow path (the Python method). */
+static inline PyObject *
+sync_slow(PyObject *fn, PyObject *self, PyObject *arg)
+{
+    fallback(GR_LOAD_RELAXED(fast_on) ? FB_SYNC : FB_OFF);
+    PyObject *args[2] = {self, arg};
+    return PyObject_Vectorcall(fn, args, arg == NULL ? 1 : 2, NULL);
+}
+
+/* A Mutex lock that waits: _MutexLock.__await__'s loop after its fast path,
+ * as an iterator the coroutine awaits. MW_PARK yields the mutex's lock to
+ * the M (the G queued, as WaitQueue.park); MW_WAIT is resumed with the
+ * waker's value: HANDOFF (starvation mode: ours, it never became free), or
+ * WOKEN (normal mode: compete with newcomers; the loser parks again at the
+ * front of the queue, yielding the lock again). Waiting longer than
+ * _sync.STARVATION_THRESHOLD (read from the module at each wake-up, so the
+ * Python and C paths share one setting) makes the next park switch the
+ * mutex to starvation mode. close() (the end of a run closing a goroutine
+ * parked here) gives back a mutex already handed to it, as the Python
+ * generator's ``except GeneratorExit`` does.
+ *
+ * GC-tracked: it holds the mutex and the G, and the G's frame holds it. */
+enum { MW_PARK, MW_WAIT, MW_DONE };
+
+typedef struct {
+    PyObject_HEAD
+    int state;
+    int starving;
+    double start;       /* CLOCK_MONOTONIC seconds (time.monotonic's clock) */
+    PyObject *mu;
+    PyObject *g;
+    PyObject *lock;     /* MW_PARK: the lock to yield (the mutex's _lock) */
+} MutexWaitObject;
+
+static PyTypeObject MutexWait_Type;
+static PyObject *sync_globals = NULL;     /* _sync's module dict: STARVATION_THRESHOLD */
+static PyObject *str_starvation = NULL;   /* "STARVATION_THRESHOLD" */
+static PyObject *WAIT_MUTEX_STR = NULL;   /* _g.WAIT_MUTEX */
+
+static double
+mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* WaitQueue.park(g, WAIT_MUTEX, front) with the mutex's lock held. */
+static int
+mutex_park(PyObject *mu, PyObject *g, PyObject *q, int front)
+{
+    slot_set(g, off_g_waitreason, WAIT_MUTEX_STR);
+    slot_set(g, off_g_waitchan, q);
+    PyObject *r;
+    if (front) {
+        PyObject *args[2] = {q, g};
+        r = PyObject_Vectorcall(deque_appendleft, args, 2, NULL);
+    }
+    else
+        r = dq_append(q, g);
+    if (r == NULL)
+        return -1;
+    Py_DECREF(r);
+    return 0;
+}
+
+/* The wait begins: the mutex is locked (its lock held, and kept held: it
+ * is yielded to the M). Returns the iterator, or NULL (lock released). */
+static PyObject *
+mutex_wait_new(PyObject *mu, PyObject *g, LockObject *lk, PyObject *q)
+{
+    MutexWaitObject *w = PyObject_GC_New(MutexWaitObject, &MutexWait_Type);
+    if (w == NULL) {
+        lock_release_raw(lk);
+        return NULL;
+    }
+    w->state = MW_PARK;
+    w->starving = 0;
+    w->start = mono_now();
+    w->mu = Py_NewRef(mu);
+    w->g = Py_NewRef(g);
+    w->lock = Py_NewRef((PyObject *)lk);
+    PyObject_GC_Track(w);
+    if (mutex_park(mu, g, q, 0) < 0) {
+        lock_release_raw(lk);
+        Py_DECREF(w);
+        return NULL;
+    }
+    return (PyObject *)w;
+}
+
+static PySendResult
+MutexWait_am_send(MutexWaitObject *self, PyObject *arg, PyObject **result)
+{
+    if (self->state == MW_PARK) {
+        self->state = MW_WAIT;
+        *result = self->lock;   /* to the M, which releases it once the G is parked */
+        self->lock = NULL;
+        return PYGEN_NEXT;
+    }
+    if (self->state != MW_WAIT) {
+        *result = Py_NewRef(Py_None);
+        return PYGEN_RETURN;
+    }
+    PyObject *mu = self->mu;
+    LockObject *lk = sync_lock(mu, off_mu_lock);
+    PyObject *q = sync_queue(mu, off_mu_waiters);
+    if (lk == NULL || q == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "Mutex: its lock or wait queue changed while a goroutine waited");
+        *result = NULL;
+        return PYGEN_ERROR;
+    }
+    if (!self->starving) {
+        /* A strong reference: the module's dict may be written meanwhile
+         * (a test or benchmark setting the threshold). */
+#if PY_VERSION_HEX >= 0x030D0000
+        PyObject *th = NULL;
+        if (PyDict_GetItemRef(sync_globals, str_starvation, &th) < 0)
+            th = NULL;
+#else
+        PyObject *th = Py_XNewRef(PyDict_GetItemWithError(sync_globals, str_starvation));
+#endif
+        double threshold = th == NULL ? -1.0 : PyFloat_AsDouble(th);
+        Py_XDECREF(th);
+        if (threshold == -1.0 && PyErr_Occurred()) {
+            *result = NULL;
+            return PYGEN_ERROR;
+        }
+        if (th == NULL) {
+            PyErr_SetString(PyExc_RuntimeError, "_sync.STARVATION_THRESHOLD is gone");
+            *result = NULL;
+            return PYGEN_ERROR;
+        }
+        self->starving = mono_now() - self->start > threshold;
+    }
+    lock_acquire_raw(lk);
+    if (arg == HANDOFF) {
+        /* Ours (it never became free). Leave starvation mode if we did not
+         * wait long, or nobody is left to starve. */
+        if (!self->starving || deque_len(q) == 0)
+            slot_set(mu, off_mu_starving, Py_False);
+        lock_release_raw(lk);
+        goto done;
+    }
+    /* Woken in normal mode: compete with newcomers. */
+    slot_set(mu, off_mu_woken, Py_None);
+    if (SLOT(mu, off_mu_locked) == Py_False) {
+        slot_set(mu, off_mu_locked, Py_True);
+        lock_release_raw(lk);
+        goto done;
+    }
+    /* Lost the race: keep our place at the front, and park again. */
+    if (self->starving)
+        slot_set(mu, off_mu_starving, Py_True);
+    if (mutex_park(mu, self->g, q, 1) < 0) {
+        lock_release_raw(lk);
+        *result = NULL;
+        return PYGEN_ERROR;
+    }
+    *result = Py_NewRef((PyObject *)lk);
+    return PYGEN_NEXT;
+done:
+    self->state = MW_DONE;
+    Py_CLEAR(self->g);
+    Py_CLEAR(self->mu);
+    *result = Py_NewRef(Py_None);
+    return PYGEN_RETURN;
+}
+
+static PyObject *
+MutexWait_iternext(MutexWaitObject *self)
+{
+    PyObject *r;
+    switch (MutexWait_am_send(self, Py_None, &r)) {
+    case PYGEN_NEXT:
+        return r;
+    case PYGEN_RETURN:
+        Py_DECREF(r);   /* None: plain exhaustion */
+        return NULL;
+    default:
+        return NULL;
+    }
+}
+
+static PyObject *
+MutexWait_send(MutexWaitObject *self, PyObject *arg)
+{
+    PyObject *r;
+    switch (MutexWait_am_send(self, arg, &r)) {
+    case PYGEN_NEXT:
+        return r;
+    case PYGEN_RETURN:
+        Py_DECREF(r);
+        PyErr_SetNone(PyExc_StopIteration);
+        return NULL;
+    default:
+        return NULL;
+    }
+}
+
+/* close(): the goroutine is closed while parked here (the end of its run).
+ * A mutex handed to it meanwhile would never be released by anyone else. */
+static PyObject *
+MutexWait_close(MutexWaitObject *self, PyObject *Py_UNUSED(ignored))
+{
+    int waiting = self->state == MW_WAIT;
+    self->state = MW_DONE;
+    PyObject *g = self->g, *mu = self->mu;
+    self->g = self->mu = NULL;
+    Py_CLEAR(self->lock);
+    PyObject *res = Py_None;
+    if (waiting && g != NULL && SLOT(g, off_g_param) == HANDOFF) {
+        slot_set(g, off_g_param, Py_None);
+        res = PyObject_CallMethod(mu, "unlock", NULL);
+    }
+    else
+        Py_INCREF(res);
+    Py_XDECREF(g);
+    Py_XDECREF(mu);
+    return res;
+}
+
+static int
+MutexWait_traverse(MutexWaitObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->mu);
+    Py_VISIT(self->g);
+    Py_VISIT(self->lock);
+    return 0;
+}
+
+static int
+MutexWait_clear(MutexWaitObject *self)
+{
+    Py_CLEAR(self->mu);
+    Py_CLEAR(self->g);
+    Py_CLEAR(self->lock);
+    return 0;
+}
+
+static void
+MutexWait_dealloc(MutexWaitObject *self)
+{
+    PyObject_GC_UnTrack(self);
+    MutexWait_clear(self);
+    PyObject_GC_Del(self);
+}
+
+static PyMethodDef MutexWait_methods[] = {
+    {"send", (PyCFunction)MutexWait_send, METH_O, NULL},
+    {"close", (PyCFunction)MutexWait_close, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyAsyncMethods MutexWait_async = {
+    .am_send = (sendfunc)MutexWait_am_send,
+};
+
+static PyTypeObject MutexWait_Type = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "goroutines._core._speedups.MutexWait",
+    .tp_basicsize = sizeof(MutexWaitObject),
+    .tp_dealloc = (destructor)MutexWait_dealloc,
+    .tp_as_async = &MutexWait_async,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_traverse = (traverseproc)MutexWait_traverse,
+    .tp_clear = (inquiry)MutexWait_clear,
+    .tp_iter = PyObject_SelfIter,
+    .tp_iternext = (iternextfunc)MutexWait_iternext,
+    .tp_methods = MutexWait_methods,
+};
+
+/* _MutexLock.__await__ */
+static PyObject *
+mutex_lock_await(PyObject *op, PyObject *Py_UNUSED(ignored))
+{
+    PyObject *m = tls_m;
+    if (!GR_LOAD_RELAXED(fast_on) || !is_live_m(m))
+        goto slow;  /* not on an M, or preempted: current() says which and acts */
+    PyObject *g = SLOT(m, off_m_curg);     /* this M's own */
+    PyObject *mu = GR_LOAD_RELAXED(SLOT(op, off_mlop_mu));
+    if (g == NULL || Py_TYPE(g) != G_type || mu == NULL || !PyObject_TypeCheck(mu, mutex_type))
+        goto slow;
+    LockObject *lk = sync_lock(mu, off_mu_lock);
+    if (lk == NULL)
+        goto slow;
+    lock_acquire_raw(lk);
+    PyObject *locked = SLOT(mu, off_mu_locked);
+    if (locked == Py_False) {
+        /* Free (never the case in starvation mode). Newcomers may barge
+         * ahead of a woken waiter: that is normal mode. */
+        slot_set(mu, off_mu_locked, Py_True);
+        lock_release_raw(lk);
+        return done_await();
+    }
+    PyObject *q = sync_queue(mu, off_mu_waiters);
+    if (locked == Py_True && q != NULL && sync_globals != NULL)
+        return mutex_wait_new(mu, g, lk, q);  /* the lock stays held until the M parks the G */
+    lock_release_raw(lk);
+slow:
+    return sync_slow(py_mutex_lock_await, op, NULL);
+}
+
+/* Mutex.unlock() */
+static PyObject *
+mutex_unlock(PyObject *mu, PyObject *Py_UNUSED(ignored))
+{
+    if (!GR_LOAD_RELAXED(fast_on))
+        return sync_slow(py_mutex_unlock, mu, NULL);
+    LockObject *lk = sync_lock(mu, off_mu_lock);
+    PyObject *q = sync_queue(mu, off_mu_waiters);
+    if (lk == NULL || q == NULL)
+        return sync_slow(py_mutex_unlock, mu, NULL);
+    lock_acquire_raw(lk);
+    PyObject *starving = SLOT(mu, off_mu_starving);
+    if (SLOT(mu, off_mu_locked) != Py_True || (starving != Py_False && starving != Py_True))
+        goto slow;  /* not locked: the Python unlock raises */
+    if (starving == Py_False && deque_len(q) == 0) {
+        slot_set(mu, off_mu_locked, Py_False);
+        lock_release_raw(lk);
+        Py_RETURN_NONE;
+    }
+    /* Waiters: wake one from here only on an M with a P. */
+    PyObject *m = tls_m;
+    if (!is_live_m(m))
+        goto slow;
+    PyObject *g = NULL;
+    PyObject *value = NULL;
+    int r;
+    if (starving == Py_True) {
+        r = waitq_dequeue(q, &g);
+        if (r < 0)
+            goto error;
+        if (r == 1)
+            value = HANDOFF;  /* ownership passes: the mutex never becomes free */
+        else
+            slot_set(mu, off_mu_starving, Py_False);
+    }
+    if (value == NULL) {
+        slot_set(mu, off_mu_locked, Py_False);
+        r = waitq_live(q);
+        if (r < 0)
+            goto error;
+        PyObject *sched = SLOT(m, off_m_sched);     /* set once */
+        /* Unless a waiter woken in this run is still on its way (Go's
+         * mutexWoken), wake the oldest live one to compete for it. */
+        if (r == 1 && SLOT(mu, off_mu_woken) != sched) {
+            slot_set(mu, off_mu_woken, sched);
+            g = dq_popleft(q);
+            if (g == NULL)
+                goto error;
+            value = WOKEN;
+        }
+    }
+    if (value == NULL) {
+        lock_release_raw(lk);
+        Py_RETURN_NONE;
+    }
+    slot_set(g, off_g_param, value);
+    lock_release_raw(lk);
+    r = c_ready(g, m);
+    Py_DECREF(g);
+    if (r < 0)
+        return NULL;
+    Py_RETURN_NONE;
+slow:
+    lock_release_raw(lk);
+    return sync_slow(py_mutex_unlock, mu, NULL);
+error:
+    lock_release_raw(lk);
+    return NULL;
+}
+
+/* Mutex.lock() and __aenter__: the mutex's one reusable _MutexLock. */
+static PyObject *
+mutex_lock(PyObject *mu, PyObject *Py_UNUSED(ignored))
+{
+    PyObject *op = GR_LOAD_RELAXED(SLOT(mu, off_mu_lock_op));
+    if (op == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "_lock_op");
+        return NULL;
+    }
+    return Py_NewRef(op);
+}
+
+/* Mutex.__aexit__(exc_type, exc, tb): unlock; an awaitable of nothing. */
+static PyObject *
+mutex_aexit(PyObject *mu, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_Format(PyExc_TypeError, "__aexit__ takes 3 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    PyObject *r = mutex_unlock(mu, NULL);
+    if (r == NULL)
+        return NULL;
+    Py_DECREF(r);
+    /* An awaitable of nothing: this M's "done" Await (no Python frame to
+     * run, unlike _sync.NOTHING's generator). */
+    return GR_LOAD_RELAXED(fast_on) ? done_await() : Py_NewRef(NOTHING);
+}
+
+/* WaitGroup.add(delta) with delta a C long; ``delta_obj`` the argument as
+ * given (for the slow path). */
+static PyObject *
+wg_add_c(PyObject *wg, long delta, PyObject *delta_obj)
+{
+    if (!GR_LOAD_RELAXED(fast_on))
+        return sync_slow(py_wg_add, wg, delta_obj);
+    LockObject *lk = sync_lock(wg, off_wg_lock);
+    PyObject *q = sync_queue(wg, off_wg_waiters);
+    if (lk == NULL || q == NULL)
+        return sync_slow(py_wg_add, wg, delta_obj);
+    lock_acquire_raw(lk);
+    PyObject *nobj = SLOT(wg, off_wg_n);
+    int overflow = 0;
+    long n0 = nobj != NULL && PyLong_CheckExact(nobj) ? PyLong_AsLongAndOverflow(nobj, &overflow) : -1;
+    if (n0 < 0 || overflow || (delta > 0 && n0 > LONG_MAX - delta))
+        goto slow;
+    long n = n0 + delta;
+    if (n < 0)
+        goto slow;  /* the Python add raises, the counter unchanged */
+    PyObject *m = NULL;
+    if (n == 0 && deque_len(q) > 0) {
+        /* Release the waiters: from here only on an M with a P. */
+        m = tls_m;
+        if (!is_live_m(m))
+            goto slow;
+    }
+    PyObject *nv = PyLong_FromLong(n);
+    if (nv == NULL) {
+        lock_release_raw(lk);
+        return NULL;
+    }
+    slot_set(wg, off_wg_n, nv);
+    Py_DECREF(nv);
+    if (m == NULL) {
+        lock_release_raw(lk);
+        Py_RETURN_NONE;
+    }
+    /* dequeue_all: every live waiter, oldest first, readied after the
+     * lock is released. */
+    PyObject *ws = PyList_New(0);
+    if (ws == NULL) {
+        lock_release_raw(lk);
+        return NULL;
+    }
+    for (;;) {
+        PyObject *g;
+        int r = waitq_dequeue(q, &g);
+        if (r == 0)
+            break;
+        if (r < 0 || PyList_Append(ws, g) < 0) {
+            if (r > 0)
+                Py_DECREF(g);
+            lock_release_raw(lk);
+            Py_DECREF(ws);
+            return NULL;
+        }
+        Py_DECREF(g);
+    }
+    lock_release_raw(lk);
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(ws); i++) {
+        if (c_ready(PyList_GET_ITEM(ws, i), m) < 0) {
+            Py_DECREF(ws);
+            return NULL;
+        }
+    }
+    Py_DECREF(ws);
+    Py_RETURN_NONE;
+slow:
+    lock_release_raw(lk);
+    return sync_slow(py_wg_add, wg, delta_obj);
+}
+
+/* WaitGroup.add(delta) */
+static PyObject *
+wg_add(PyObject *wg, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    PyObject *delta = nargs == 1 ? args[0] : NULL;
+    int overflow = 0;
+    long d = delta != NULL && PyLong_CheckExact(delta) ? PyLong_AsLongAndOverflow(delta, &overflow) : 0;
+    if (delta == NULL || kwnames != NULL || !PyLong_CheckExact(delta) || overflow || d == LONG_MIN) {
+        /* check_int's errors, huge deltas, the Python method's own argument
+         * handling (add(delta=1)) */
+        fallback(GR_LOAD_RELAXED(fast_on) ? FB_SYNC : FB_OFF);
+        PyObject *full[3] = {wg, NULL, NULL};
+        Py_ssize_t nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
+        if (nargs + nkw > 2) {
+            PyErr_SetString(PyExc_TypeError, "add() takes exactly one argument (delta)");
+            return NULL;
+        }
+        for (Py_ssize_t i = 0; i < nargs + nkw; i++)
+            full[i + 1] = args[i];
+        return PyObject_Vectorcall(py_wg_add, full, 1 + nargs, kwnames);
+    }
+    return wg_add_c(wg, d, delta);
+}
+
+/* WaitGroup.done(): add(-1) */
+static PyObject *minus_one = NULL;
+
+static PyObject *
+wg_done(PyObject *wg, PyObject *Py_UNUSED(ignored))
+{
+    return wg_add_c(wg, -1, minus_one);
+}
+
+/* _WaitGroupWait.__await__ */
+static PyObject *
+wg_wait_await(PyObject *op, PyObject *Py_UNUSED(ignored))
+{
+    PyObject *m = tls_m;
+    if (!GR_LOAD_RELAXED(fast_on) || !is_live_m(m))
+        goto slow;
+    PyObject *g = SLOT(m, off_m_curg);     /* this M's own */
+    PyObject *wg = GR_LOAD_RELAXED(SLOT(op, off_wgw_wg));
+    PyObject *reason = GR_LOAD_RELAXED(SLOT(op, off_wgw_reason));
+    if (g == NULL || Py_TYPE(g) != G_type || wg == NULL || !PyObject_TypeCheck(wg, wg_type) ||
+        reason == NULL)
+        goto slow;
+    LockObject *lk = sync_lock(wg, off_wg_lock);
+    PyObject *q = sync_queue(wg, off_wg_waiters);
+    if (lk == NULL || q == NULL)
+        goto slow;
+    lock_acquire_raw(lk);
+    PyObject *nobj = SLOT(wg, off_wg_n);
+    if (nobj == NULL || !PyLong_CheckExact(nobj)) {
+        lock_release_raw(lk);
+        goto slow;
+    }
+    int overflow = 0;
+    long n = PyLong_AsLongAndOverflow(nobj, &overflow);
+    if (n == -1 && PyErr_Occurred()) {
+        lock_release_raw(lk);
+        return NULL;
+    }
+    if (n == 0 && !overflow) {
+        lock_release_raw(lk);
+        return done_await();
+    }
+    /* WaitQueue.park: the reason, the queue as waitchan, queued last; the
+     * lock goes to the M, which releases it once the G is marked waiting. */
+    Py_INCREF(lk);
+    PyObject *a = await_new(A_PARK_PLAIN, 0, (PyObject *)lk);
+    if (a == NULL) {
+        lock_release_raw(lk);
+        return NULL;
+    }
+    slot_set(g, off_g_waitreason, reason);
+    slot_set(g, off_g_waitchan, q);
+    PyObject *r = dq_append(q, g);
+    if (r == NULL) {
+        Py_DECREF(a);
+        lock_release_raw(lk);
+        return NULL;
+    }
+    Py_DECREF(r);
+    return a;
+slow:
+    return sync_slow(py_wg_wait_await, op, NULL);
+}
+
+/* The docstrings begin with text signatures (inspect.signature reads them). */
+static PyMethodDef sync_defs[] = {
+    {"lock", mutex_lock, METH_NOARGS,
+     "lock($self, /)\n--\n\n``await mu.lock()``: lock the mutex, waiting while it is locked."},
+    {"__aenter__", mutex_lock, METH_NOARGS, "__aenter__($self, /)\n--\n\n"},
+    {"__aexit__", (PyCFunction)(void (*)(void))mutex_aexit, METH_FASTCALL,
+     "__aexit__($self, exc_type, exc, tb, /)\n--\n\n"},
+    {"unlock", mutex_unlock, METH_NOARGS,
+     "unlock($self, /)\n--\n\nUnlock the mutex; ``RuntimeError`` if it is not locked."},
+    {"__await__", mutex_lock_await, METH_NOARGS, "__await__($self, /)\n--\n\n"},
+    {"add", (PyCFunction)(void (*)(void))wg_add, METH_FASTCALL | METH_KEYWORDS,
+     "add($self, delta)\n--\n\nAdd ``delta`` (may be negative) to the counter."},
+    {"done", wg_done, METH_NOARGS, "done($self, /)\n--\n\nDecrement the counter by one (``add(-1)``)."},
+    {"__await__", wg_wait_await, METH_NOARGS, "__await__($self, /)\n--\n\n"},
+};
+
+/* A class's own attribute ``name`` (its __dict__'s), strong, or NULL with
+ * an exception. */
+static PyObject *
+own_attr(PyTypeObject *cls, const char *name)
+{
+    PyObject *v = cls->tp_dict == NULL ? NULL : PyDict_GetItemString(cls->tp_dict, name);  /* a heap type's */
+    if (v == NULL) {
+        PyErr_Format(PyExc_AttributeError, "setup_sync: %s has no method %s of its own", cls->tp_name, name);
+        return NULL;
+    }
+    return Py_NewRef(v);
+}
+
+/* setup_sync(Mutex, _MutexLock, WaitGroup, _WaitGroupWait, WaitQueue,
+ * WOKEN, HANDOFF, NOTHING, _sync's globals(), WAIT_MUTEX) -> [(class, name,
+ * C method), ...]: keeps the
+ * classes' Python methods as the slow paths and returns the C methods to
+ * install in their place. */
+static PyObject *
+setup_sync(PyObject *mod, PyObject *args)
+{
+    PyTypeObject *mu_cls, *ml_cls, *wg_cls, *ww_cls, *q_cls;
+    PyObject *woken, *handoff, *nothing, *glob, *wmutex;
+    if (!PyArg_ParseTuple(args, "O!O!O!O!O!OOOO!U:setup_sync", &PyType_Type, &mu_cls, &PyType_Type, &ml_cls,
+                          &PyType_Type, &wg_cls, &PyType_Type, &ww_cls, &PyType_Type, &q_cls, &woken,
+                          &handoff, &nothing, &PyDict_Type, &glob, &wmutex))
+        return NULL;
+    if (PyType_Ready(&MutexWait_Type) < 0)
+        return NULL;
+    if (str_starvation == NULL && (str_starvation = PyUnicode_InternFromString("STARVATION_THRESHOLD")) == NULL)
+        return NULL;
+    if (G_type == NULL || off_g_coro < 0) {
+        PyErr_SetString(PyExc_RuntimeError, "setup_sync: call setup_core and setup_sched first");
+        return NULL;
+    }
+    if (!PyType_IsSubtype(q_cls, deque_type)) {
+        PyErr_SetString(PyExc_TypeError, "setup_sync: WaitQueue must derive from collections.deque");
+        return NULL;
+    }
+    PyObject *m = (PyObject *)mu_cls, *ml = (PyObject *)ml_cls, *w = (PyObject *)wg_cls, *ww = (PyObject *)ww_cls;
+    if (slot_offset(m, "_lock", &off_mu_lock) < 0 || slot_offset(m, "_locked", &off_mu_locked) < 0 ||
+        slot_offset(m, "_starving", &off_mu_starving) < 0 || slot_offset(m, "_woken", &off_mu_woken) < 0 ||
+        slot_offset(m, "_waiters", &off_mu_waiters) < 0 || slot_offset(m, "_lock_op", &off_mu_lock_op) < 0 ||
+        slot_offset(ml, "mu", &off_mlop_mu) < 0 || slot_offset(w, "_lock", &off_wg_lock) < 0 ||
+        slot_offset(w, "_n", &off_wg_n) < 0 || slot_offset(w, "_waiters", &off_wg_waiters) < 0 ||
+        slot_offset(ww, "wg", &off_wgw_wg) < 0 || slot_offset(ww, "reason", &off_wgw_reason) < 0)
+        return NULL;
+    PyObject *lock_await = own_attr(ml_cls, "__await__"), *unlock = own_attr(mu_cls, "unlock");
+    PyObject *add = own_attr(wg_cls, "add"), *wait_await = own_attr(ww_cls, "__await__");
+    if (lock_await == NULL || unlock == NULL || add == NULL || wait_await == NULL) {
+        Py_XDECREF(lock_await);
+        Py_XDECREF(unlock);
+        Py_XDECREF(add);
+        Py_XDECREF(wait_await);
+        return NULL;
+    }
+    Py_XSETREF(py_mutex_lock_await, lock_await);
+    Py_XSETREF(py_mutex_unlock, unlock);
+    Py_XSETREF(py_wg_add, add);
+    Py_XSETREF(py_wg_wait_await, wait_await);
+    PyObject *objs[] = {(PyObject *)mu_cls, ml, w, ww, (PyObject *)q_cls, woken, handoff, nothing, glob, wmutex};
+    PyObject **dst[] = {(PyObject **)&mutex_type, (PyObject **)&mutex_lock_type, (PyObject **)&wg_type,
+                        (PyObject **)&wg_wait_type, (PyObject **)&waitq_type, &WOKEN, &HANDOFF, &NOTHING,
+                        &sync_globals, &WAIT_MUTEX_STR};
+    for (int i = 0; i < 10; i++) {
+        Py_INCREF(objs[i]);
+        Py_XSETREF(*dst[i], objs[i]);
+    }
+    if (minus_one == NULL && (minus_one = PyLong_FromLong(-1)) == NULL)
+        return NULL;
+    PyTypeObject *owners[] = {mu_cls, mu_cls, mu_cls, mu_cls, ml_cls, wg_cls, wg_cls, ww_cls};
+    PyObject *out = PyList_New(0);
+    if (out == NULL)
+        return NULL;
+    for (int i = 0; i < 8; i++) {
+        PyObject *d = PyDescr_NewMethod(owners[i], &sync_defs[i]);
+        PyObject *t = d == NULL ? NULL : Py_BuildValue("(OsN)", owners[i], sync_defs[i].ml_name, d);
+        if (t == NULL || PyList_Append(out, t) < 0) {
+            Py_XDECREF(t);
+            Py_DECREF(out);
+            return NULL;
+        }
+        Py_DECREF(t);
+    }
+    return out;
+}
+
+/* ------------------------------------------------------------------ timers (start, stop, reset) */
+
+/* _core/_timer.py's Timer.start/stop/reset with the heap's side of them
+ * (_timers.TimerHeap.add/delete, Sched.addtimer_locked): Go's addtimer,
+ * deltimer and modtimer, step for step over the same slots. setup_timer()
+ * keeps the Python methods (the definition, and what runs with
+ * set_fast(False) or a Sched.lock that is not a C Lock: debug mode) and
+ * returns C methods for _timer.py to install in their place. Only the rare
+ * parts call Python from here: the heap's compaction (TimerHeap._compact),
+ * taking the poller off its post (Sched.take_poller_locked) and waking it
+ * (wake_m) after Sched.lock is released.
+ *
+ * Locks: Sched.lock around every read and write of the heap (its list,
+ * ``nlive``, ``seq``) and of the timer's ``when``/``seq``/``pending``/
+ * ``period``, as in _timer.py; ``stop`` in a stopping run only reads
+ * ``pending`` (a snapshot, see Timer.stop). The slots are stored with
+ * slot_set: every writer holds Sched.lock. The timer's ``sched`` and
+ * ``heap`` are set once, before it is armed. */
+
+static Py_ssize_t off_t_sched = -1, off_t_heap = -1, off_t_when = -1, off_t_period = -1;
+static Py_ssize_t off_t_seq = -1, off_t_pending = -1;
+static Py_ssize_t off_h_heap = -1, off_h_nlive = -1, off_h_seq = -1, off_s_poller = -1;
+static PyTypeObject *rtimer_type = NULL, *theap_type = NULL;
+static PyObject *py_timer_start = NULL, *py_timer_stop = NULL, *py_timer_reset = NULL;
+static PyObject *py_wake_m = NULL, *heappush_fn = NULL;
+static PyObject *str_compact_heap = NULL, *str_take_poller = NULL;
+
+/* A slot holding an exact int, as a C long (-1 if it is not one: the
+ * callers' values are never negative). */
+static inline long
+slot_long(PyObject *obj, Py_ssize_t off)
+{
+    PyObject *v = SLOT(obj, off);
+    if (v == NULL || !PyLong_CheckExact(v))
+        return -1;
+    int overflow = 0;
+    long n = PyLong_AsLongAndOverflow(v, &overflow);
+    return overflow ? -1 : n;
+}
+
+static inline int
+slot_set_long(PyObject *obj, Py_ssize_t off, long n)
+{
+    PyObject *v = PyLong_FromLong(n);
+    if (v == NULL)
+        return -1;
+    slot_set(obj, off, v);
+    Py_DECREF(v);
+    return 0;
+}
+
+/* The timer's Sched, its C Lock and its TimerHeap, or 0 (leave it to
+ * Python: debug mode's checked lock, a timer whose __init__ did not run). */
+static inline int
+timer_parts(PyObject *t, PyObject **sched, LockObject **lk, PyObject **heap)
+{
+    *sched = GR_LOAD_RELAXED(SLOT(t, off_t_sched));
+    *heap = GR_LOAD_RELAXED(SLOT(t, off_t_heap));
+    if (*sched == NULL || *heap == NULL || Py_TYPE(*heap) != theap_type)
+        return 0;
+    *lk = sync_lock(*sched, off_s_lock);
+    return *lk != NULL;
+}
+
+/* The heap's state as C values, checked (0: leave it to Python). */
+static inline int
+heap_state(PyObject *heap, PyObject **list, long *nlive, long *seq)
+{
+    *list = SLOT(heap, off_h_heap);
+    *nlive = slot_long(heap, off_h_nlive);
+    *seq = slot_long(heap, off_h_seq);
+    return *list != NULL && PyList_CheckExact(*list) && *nlive >= 0 && *seq >= 0 && *seq < LONG_MAX;
+}
+
+/* TimerHeap.add(t, when), Sched.lock held: 1 (t is the earliest now), 0,
+ * -1 error. The state was checked by heap_state. */
+static int
+heap_add(PyObject *heap, PyObject *list, long nlive, long seq, PyObject *t, PyObject *when)
+{
+    if (SLOT(t, off_t_pending) != Py_True) {
+        slot_set(t, off_t_pending, Py_True);
+        nlive++;
+        if (slot_set_long(heap, off_h_nlive, nlive) < 0)
+            return -1;
+    }
+    seq++;
+    PyObject *seqo = PyLong_FromLong(seq);
+    if (seqo == NULL)
+        return -1;
+    slot_set(heap, off_h_seq, seqo);
+    slot_set(t, off_t_seq, seqo);
+    slot_set(t, off_t_when, when);
+    int earliest = 1;
+    if (PyList_GET_SIZE(list) > 0) {
+        /* Borrowed: the list and its entries change only under Sched.lock. */
+        PyObject *top = PyList_GET_ITEM(list, 0);
+        PyObject *tw = PyTuple_CheckExact(top) && PyTuple_GET_SIZE(top) == 3 ? PyTuple_GET_ITEM(top, 0) : NULL;
+        if (tw != NULL && PyFloat_CheckExact(tw) && PyFloat_CheckExact(when))
+            earliest = PyFloat_AS_DOUBLE(when) < PyFloat_AS_DOUBLE(tw);
+        else {
+            earliest = tw == NULL ? -1 : PyObject_RichCompareBool(when, tw, Py_LT);
+            if (earliest < 0) {
+                if (tw == NULL)
+                    PyErr_SetString(PyExc_TypeError, "a timer heap entry is not (when, seq, timer)");
+                Py_DECREF(seqo);
+                return -1;
+            }
+        }
+    }
+    PyObject *entry = PyTuple_Pack(3, when, seqo, t);
+    Py_DECREF(seqo);
+    if (entry == NULL)
+        return -1;
+    PyObject *args[2] = {list, entry};
+    PyObject *r = PyObject_Vectorcall(heappush_fn, args, 2, NULL);
+    Py_DECREF(entry);
+    if (r == NULL)
+        return -1;
+    Py_DECREF(r);
+    Py_ssize_t len = PyList_GET_SIZE(list);
+    if (len > 64 && len > 4 * nlive) {
+        r = PyObject_CallMethodNoArgs(heap, str_compact_heap);
+        if (r == NULL)
+            return -1;
+        Py_DECREF(r);
+    }
+    return earliest;
+}
+
+/* Sched.addtimer_locked(t, when): NULL with no error (nothing to wake), the
+ * poller to wake_m() once Sched.lock is released (new), or NULL with an
+ * error. */
+static PyObject *
+addtimer_locked_c(PyObject *sched, PyObject *heap, PyObject *list, long nlive, long seq, PyObject *t,
+                  PyObject *when)
+{
+    int earliest = heap_add(heap, list, nlive, seq, t, when);
+    if (earliest < 0)
+        return NULL;
+    PyObject *poller = SLOT(sched, off_s_poller);
+    if (earliest && poller != NULL && poller != Py_None)
+        return PyObject_CallMethodNoArgs(sched, str_take_poller);
+    return NULL;
+}
+
+/* wake_m(pm) (stolen) after Sched.lock is released; returns r (stolen) or NULL. */
+static PyObject *
+timer_wake(PyObject *pm, PyObject *r)
+{
+    if (pm != NULL) {
+        PyObject *w = PyObject_CallOneArg(py_wake_m, pm);
+        Py_DECREF(pm);
+        if (w == NULL) {
+            Py_XDECREF(r);
+            return NULL;
+        }
+        Py_DECREF(w);
+    }
+    return r;
+}
+
+static inline PyObject *
+timer_slow(PyObject *fn, PyObject *const *args, Py_ssize_t nargs)
+{
+    fallback(GR_LOAD_RELAXED(fast_on) ? FB_TIMER : FB_OFF);
+    return PyObject_Vectorcall(fn, args, nargs, NULL);
+}
+
+/* Timer.start(when) */
+static PyObject *
+rtimer_start(PyObject *t, PyObject *when)
+{
+    PyObject *sched, *heap, *list;
+    LockObject *lk;
+    long nlive, seq;
+    PyObject *a[2] = {t, when};
+    if (!GR_LOAD_RELAXED(fast_on) || !timer_parts(t, &sched, &lk, &heap))
+        return timer_slow(py_timer_start, a, 2);
+    lock_acquire_raw(lk);
+    if (!heap_state(heap, &list, &nlive, &seq)) {
+        lock_release_raw(lk);
+        return timer_slow(py_timer_start, a, 2);
+    }
+    PyObject *pm = addtimer_locked_c(sched, heap, list, nlive, seq, t, when);
+    lock_release_raw(lk);
+    if (pm == NULL && PyErr_Occurred())
+        return NULL;
+    return timer_wake(pm, Py_NewRef(Py_None));
+}
+
+/* Timer.stop() -> bool */
+static PyObject *
+rtimer_stop(PyObject *t, PyObject *Py_UNUSED(ignored))
+{
+    PyObject *sched, *heap, *list;
+    LockObject *lk;
+    long nlive, seq;
+    if (!GR_LOAD_RELAXED(fast_on) || !timer_parts(t, &sched, &lk, &heap))
+        return timer_slow(py_timer_stop, &t, 1);
+    PyObject *stopping = slot_load(sched, off_s_stopping);
+    if (stopping != Py_False)
+        return timer_slow(py_timer_stop, &t, 1);  /* a run that is stopping (Sched.lock may be ours) */
+    lock_acquire_raw(lk);
+    if (!heap_state(heap, &list, &nlive, &seq)) {
+        lock_release_raw(lk);
+        return timer_slow(py_timer_stop, &t, 1);
+    }
+    /* TimerHeap.delete */
+    if (SLOT(t, off_t_pending) != Py_True) {
+        lock_release_raw(lk);
+        Py_RETURN_FALSE;
+    }
+    slot_set(t, off_t_pending, Py_False);
+    nlive--;
+    if (slot_set_long(heap, off_h_nlive, nlive) < 0) {
+        lock_release_raw(lk);
+        return NULL;
+    }
+    Py_ssize_t len = PyList_GET_SIZE(list);
+    int err = 0;
+    if (len > 64 && len > 4 * nlive) {
+        PyObject *r = PyObject_CallMethodNoArgs(heap, str_compact_heap);
+        err = r == NULL;
+        Py_XDECREF(r);
+    }
+    else if (nlive == 0)
+        err = PyList_SetSlice(list, 0, len, NULL);
+    lock_release_raw(lk);
+    if (err)
+        return NULL;
+    Py_RETURN_TRUE;
+}
+
+/* Timer.reset(when, period=None) -> bool */
+static PyObject *
+rtimer_reset(PyObject *t, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    PyObject *sched, *heap, *list;
+    LockObject *lk;
+    long nlive, seq;
+    PyObject *a[3] = {t, nargs > 0 ? args[0] : NULL, nargs > 1 ? args[1] : NULL};
+    if (kwnames != NULL || nargs < 1 || nargs > 2 || !GR_LOAD_RELAXED(fast_on) ||
+        !timer_parts(t, &sched, &lk, &heap)) {
+        /* The Python method's own argument handling (and errors). */
+        PyObject *full[4];
+        Py_ssize_t nkw = kwnames == NULL ? 0 : PyTuple_GET_SIZE(kwnames);
+        if (nargs + nkw > 3) {
+            PyErr_SetString(PyExc_TypeError, "reset() takes at most 2 arguments (when, period)");
+            return NULL;
+        }
+        full[0] = t;
+        for (Py_ssize_t i = 0; i < nargs + nkw; i++)
+            full[i + 1] = args[i];
+        fallback(GR_LOAD_RELAXED(fast_on) ? FB_TIMER : FB_OFF);
+        return PyObject_Vectorcall(py_timer_reset, full, 1 + nargs, kwnames);
+    }
+    PyObject *period = nargs > 1 ? args[1] : Py_None;
+    lock_acquire_raw(lk);
+    if (!heap_state(heap, &list, &nlive, &seq)) {
+        lock_release_raw(lk);
+        return timer_slow(py_timer_reset, a, 1 + nargs);
+    }
+    PyObject *was = SLOT(t, off_t_pending) == Py_True ? Py_True : Py_False;
+    if (period != Py_None)
+        slot_set(t, off_t_period, period);
+    PyObject *pm = addtimer_locked_c(sched, heap, list, nlive, seq, t, args[0]);
+    lock_release_raw(lk);
+    if (pm == NULL && PyErr_Occurred())
+        return NULL;
+    return timer_wake(pm, Py_NewRef(was));
+}
+
+static PyMethodDef timer_defs[] = {
+    {"start", (PyCFunction)rtimer_start, METH_O,
+     "start($self, when, /)\n--\n\nArm the timer to fire at ``when`` (Go's addtimer)."},
+    {"stop", rtimer_stop, METH_NOARGS,
+     "stop($self, /)\n--\n\nDisarm the timer; True if it was pending (Go's deltimer)."},
+    {"reset", (PyCFunction)(void (*)(void))rtimer_reset, METH_FASTCALL | METH_KEYWORDS,
+     "reset($self, when, period=None)\n--\n\nRe-arm the timer to fire at ``when``; True if it was "
+     "pending (Go's modtimer)."},
+};
+
+/* setup_timer(Timer, TimerHeap, Sched, wake_m) -> [(class, name, C method), ...] */
+static PyObject *
+setup_timer(PyObject *mod, PyObject *args)
+{
+    PyTypeObject *t_cls, *h_cls, *s_cls;
+    PyObject *wake;
+    if (!PyArg_ParseTuple(args, "O!O!O!O:setup_timer", &PyType_Type, &t_cls, &PyType_Type, &h_cls,
+                          &PyType_Type, &s_cls, &wake))
+        return NULL;
+    PyObject *t = (PyObject *)t_cls, *h = (PyObject *)h_cls, *s = (PyObject *)s_cls;
+    if (slot_offset(t, "sched", &off_t_sched) < 0 || slot_offset(t, "heap", &off_t_heap) < 0 ||
+        slot_offset(t, "when", &off_t_when) < 0 || slot_offset(t, "period", &off_t_period) < 0 ||
+        slot_offset(t, "seq", &off_t_seq) < 0 || slot_offset(t, "pending", &off_t_pending) < 0 ||
+        slot_offset(h, "heap", &off_h_heap) < 0 || slot_offset(h, "nlive", &off_h_nlive) < 0 ||
+        slot_offset(h, "seq", &off_h_seq) < 0 || slot_offset(s, "poller", &off_s_poller) < 0 ||
+        slot_offset(s, "lock", &off_s_lock) < 0 || slot_offset(s, "stopping", &off_s_stopping) < 0)
+        return NULL;
+    PyObject *start = own_attr(t_cls, "start"), *stop = own_attr(t_cls, "stop"), *reset = own_attr(t_cls, "reset");
+    if (start == NULL || stop == NULL || reset == NULL) {
+        Py_XDECREF(start);
+        Py_XDECREF(stop);
+        Py_XDECREF(reset);
+        return NULL;
+    }
+    Py_XSETREF(py_timer_start, start);
+    Py_XSETREF(py_timer_stop, stop);
+    Py_XSETREF(py_timer_reset, reset);
+    Py_INCREF(wake);
+    Py_XSETREF(py_wake_m, wake);
+    Py_INCREF(t);
+    Py_XSETREF(rtimer_type, t_cls);
+    Py_INCREF(h);
+    Py_XSETREF(theap_type, h_cls);
+    if (heappush_fn == NULL) {
+        PyObject *hq = PyImport_ImportModule("_heapq");
+        heappush_fn = hq == NULL ? NULL : PyObject_GetAttrString(hq, "heappush");
+        Py_XDECREF(hq);
+        str_compact_heap = PyUnicode_InternFromString("_compact");
+        str_take_poller = PyUnicode_InternFromString("take_poller_locked");
+        if (heappush_fn == NULL || str_compact_heap == NULL || str_take_poller == NULL)
+            return NULL;
+    }
+    PyObject *out = PyList_New(0);
+    if (out == NULL)
+        return NULL;
+    for (int i = 0; i < 3; i++) {
+        PyObject *d = PyDescr_NewMethod(t_cls, &timer_defs[i]);
+        PyObject *e = d == NULL ? NULL : Py_BuildValue("(OsN)", t, timer_defs[i].ml_name, d);
+        if (e == NULL || PyList_Append(out, e) < 0) {
+            Py_XDECREF(e);
+            Py_DECREF(out);
+            return NULL;
+        }
+        Py_DECREF(e);
+    }
+    return out;
 }
 
 /* ------------------------------------------------------------------ module */
@@ -4036,6 +5298,7 @@ static PyMethodDef module_methods[] = {
     {"setup_sched", setup_sched, METH_VARARGS,
      "setup_sched(Sched, P, P_RUNNING, RUNNING, WAITING, goexit, gopanic, after_trap, trace_trap, unhook, LockType)"},
     {"run_fast", run_fast, METH_O, "run_fast(m): run the plain case of the schedule loop"},
+    {"timer_slack", timer_slack_fn, METH_O, "timer_slack(ns): this thread's timer slack (Linux); False if unsupported"},
     {"current_m", current_m_fn, METH_NOARGS, "current_m(): this thread's M, or None"},
     {"set_m", set_m, METH_O, "set_m(m): the calling thread is M m (None: not an M)"},
     {"ready", (PyCFunction)(void (*)(void))ready_fn, METH_FASTCALL, "ready(g, m)"},
@@ -4044,6 +5307,12 @@ static PyMethodDef module_methods[] = {
     {"setup_spawn", setup_spawn, METH_VARARGS,
      "setup_spawn(Sched, G, Goroutine, go, newproc, new_lock, DEAD, LOCAL_RUNQ, GFREE_MAX)"},
     {"untrack_g", untrack_g, METH_O, "untrack_g(g): take a G record off the cyclic GC's lists"},
+    {"setup_timer", setup_timer, METH_VARARGS,
+     "setup_timer(Timer, TimerHeap, Sched, wake_m) -> [(class, name, C method)]"},
+    {"setup_sync", setup_sync, METH_VARARGS,
+     "setup_sync(Mutex, _MutexLock, WaitGroup, _WaitGroupWait, WaitQueue, WOKEN, HANDOFF, NOTHING, "
+     "globals(), WAIT_MUTEX) -> "
+     "[(class, name, C method)]"},
     {NULL, NULL, 0, NULL},
 };
 

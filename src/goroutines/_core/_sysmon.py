@@ -59,6 +59,7 @@ import sys
 import time
 from typing import Any
 
+from ._cext import speedups
 from ._g import FREE_THREADED_BUILD
 from ._ready import inject
 from ._sched import P_RUNNING, SYSMON_DEEP, SYSMON_NAP, SYSMON_RUNNING, Sched, wake_m
@@ -83,6 +84,12 @@ MAX_DELAY = 0.010
 TIMER_DELAY = 0.002
 RECENT_BLOCK = 1.0  # a program that blocked in a plain call this recently may again
 IDLE_PASSES = 50
+# sysmon's own thread waits with this timer slack (Linux): the kernel may
+# end a timed wait up to the slack late, 50 us by default -- more than
+# MIN_DELAY and BLOCKED_AFTER themselves, so a pass every ~70 us instead
+# of every ~20 us, and a blocked M found that much later (W7). Set with the
+# C extension (prctl); without it the default slack stays.
+TIMER_SLACK_NS = 1000
 
 
 _cpuclock = getattr(time, "pthread_getcpuclockid", None)
@@ -146,6 +153,8 @@ def sysmon(sched: Sched) -> None:
         except OSError:  # the thread has just exited
             return None
 
+    if speedups is not None:
+        speedups.timer_slack(TIMER_SLACK_NS)
     delay = MIN_DELAY
     idle = 0
     note = sched.sysmon_note

@@ -41,8 +41,9 @@ Netpoll.lock (a leaf) or releases an M's note.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ._cext import speedups
 from ._check import locked_by
 from ._sched import M, Sched, wake_m
 from ._timers import TimerHeap
@@ -131,3 +132,13 @@ class Timer:
     def __repr__(self) -> str:
         state = f"pending at {self.when}" if self.pending else "not pending"
         return f"<runtime timer {getattr(self.fn, '__qualname__', self.fn)} {state}>"
+
+
+if speedups is not None and not TYPE_CHECKING:
+    # The C fast paths (_speedups.c, "timers"): start, stop and reset with
+    # the heap's side of them (TimerHeap.add/delete, Sched.addtimer_locked)
+    # in C, step for step; they call the methods above, which stay the
+    # definition, for the rest (a stopping run, set_fast(False), debug
+    # mode's checked Sched.lock).
+    for _cls, _name, _meth in speedups.setup_timer(Timer, TimerHeap, Sched, wake_m):
+        setattr(_cls, _name, _meth)

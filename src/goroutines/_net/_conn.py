@@ -86,6 +86,10 @@ class Conn(NetSocket):
         deadline raises :class:`NetTimeoutError`; a reset peer
         ``ConnectionResetError``; a closed Conn :class:`NetClosedError`.
         """
+        # The read-edge count before the call: if it finds the socket empty,
+        # an edge harvested before it is stale (see PollDesc).
+        pd = self._pd
+        edges = pd.redges if pd is not None else -1
         try:
             data = self._attempt("read", self._sock.recv, n)
         except (ValueError, TypeError):
@@ -93,14 +97,16 @@ class Conn(NetSocket):
                 raise ValueError(f"read: n must be a non-negative int, not {n!r}") from None
             raise
         if data is AGAIN or data is SLOW:
-            data = await self._io(0, "read", self._sock.recv, n, tried=data is AGAIN)
+            data = await self._io(0, "read", self._sock.recv, n, tried=data is AGAIN, edges=edges)
         return data
 
     async def read_into(self, buffer: Any) -> int:
         """As :meth:`read`, into a writable buffer; returns the byte count (0 at end of stream)."""
+        pd = self._pd
+        edges = pd.redges if pd is not None else -1
         r = self._attempt("read", self._sock.recv_into, buffer)
         if r is AGAIN or r is SLOW:
-            r = await self._io(0, "read", self._sock.recv_into, buffer, tried=r is AGAIN)
+            r = await self._io(0, "read", self._sock.recv_into, buffer, tried=r is AGAIN, edges=edges)
         return r
 
     async def write(self, data: Any) -> int:
@@ -189,9 +195,11 @@ class Listener(NetSocket):
 
     async def accept(self) -> Conn:
         """Wait for the next connection and return it."""
+        pd = self._pd
+        edges = pd.redges if pd is not None else -1
         c = self._attempt("accept", self._accept_once)
         if c is AGAIN or c is SLOW:
-            c = await self._io(0, "accept", self._accept_once, tried=c is AGAIN)
+            c = await self._io(0, "accept", self._accept_once, tried=c is AGAIN, edges=edges)
         return c
 
     def set_deadline(self, t: float | None) -> None:

@@ -16,7 +16,7 @@ path, see ``_io``):
              may still wait on it.
   _seq       bumped by every change a parked goroutine must see at once
              (close, a deadline moved earlier), before the change's
-             evict_fd; see _wait.NetWait for the re-check that closes the
+             eviction; see _core._netpoll.WaitPD for the re-check that closes the
              race with a goroutine just registering.
   _rdl/_wdl  read/write deadlines: time.monotonic() values or None; a
              deadline moved later is stored without the lock (it wakes
@@ -43,11 +43,10 @@ import threading
 import time
 from typing import Any, Self
 
-from .._core import READ, WRITE, evict_fd
+from .._core import INF, PollDesc, WaitPD, close_pd, current_sched, evict_fd, get_netpoll, yield_to_network
 from .._sync import Mutex
 from ._addr import Addr, addr_from_sockaddr
 from ._errors import NetClosedError, NetTimeoutError, op_prefix, wrap_oserror
-from ._wait import NetWait
 
 _monotonic = time.monotonic
 
@@ -104,6 +103,8 @@ class NetSocket:
         "_mus",
         "_unlink",
         "_budget",
+        "_pd",
+        "_pdnp",
         "__weakref__",
     )
 
@@ -125,6 +126,11 @@ class NetSocket:
         self._mus: list[Mutex | None] | None = None
         self._unlink: str | None = None
         self._budget = self._FULL_BUDGET
+        # The netpoller's PollDesc for the fd (and the Netpoll it belongs
+        # to), made by the first operation that must wait; written under
+        # _lock, read without it (a reference store is atomic).
+        self._pd: PollDesc | None = None
+        self._pdnp: Any = None
 
     # ------------------------------------------------------------------ addresses and errors
 
@@ -192,7 +198,13 @@ class NetSocket:
             self._closing = True
             self._seq += 1
             destroy = self._refs == 0
-        evict_fd(self._fd)
+            pd = self._pd
+        if pd is not None:
+            # Wake its waiters and unregister the fd before its number can
+            # be released (destroy) or pointed elsewhere (detach).
+            close_pd(self._pdnp, pd)
+        else:
+            evict_fd(self._fd)
         if destroy:
             self._destroy()
         else:
@@ -412,12 +424,16 @@ class NetSocket:
         self._budget -= 1
         return r
 
-    async def _io(self, i: int, op: str, fn: Any, *args: Any, tried: bool = False, held: bool = False) -> Any:
+    async def _io(
+        self, i: int, op: str, fn: Any, *args: Any, tried: bool = False, held: bool = False,
+        edges: int = -1,
+    ) -> Any:
         """Run ``fn(*args)`` until it does not raise BlockingIOError, waiting
         on the fd in between (i=0: read side, 1: write side), holding the
         direction's token. ``tried``: the caller's own attempt just failed
-        (or it is out of budget), so wait before the first call. ``held``:
-        the caller holds the token and a reference already (``_write_once``)."""
+        (``edges``: the direction's edge count it read before it, see
+        PollDesc), so wait before the first call. ``held``: the caller
+        holds the token and a reference already (``_write_once``)."""
         mu = None if held else self._enter(i, op)
         if mu is not None:
             try:
@@ -425,24 +441,27 @@ class NetSocket:
             except BaseException:
                 self._unref()
                 raise
-        mode = READ if i == 0 else WRITE
-        if self._budget <= 0:
-            tried = True  # out of budget: through the netpoller first
         waited = False
         try:
+            if self._budget <= 0 and not tried:
+                # Out of budget: let the goroutines whose fds are ready run
+                # first (an edge-triggered fd with data already there would
+                # report nothing more, so this does not wait on it).
+                await yield_to_network()
+                self._budget = self._FULL_BUDGET
             while True:
-                seq = self._seq  # before the checks: see _wait.NetWait
+                seq = self._seq  # before the checks: see WaitPD
                 if self._closing:
                     raise self._closed_error(op)
                 dl = self._rdl if i == 0 else self._wdl
-                timeout = None
-                if dl is not None:
-                    timeout = dl - _monotonic()
-                    if timeout <= 0:
-                        raise self._timeout_error(op)
+                if dl is not None and dl <= _monotonic():
+                    raise self._timeout_error(op)
+                pd = self._pd
                 if tried:
                     tried = False
                 else:
+                    if pd is not None:
+                        edges = pd.redges if i == 0 else pd.wedges
                     try:
                         r = fn(*args)
                     except (BlockingIOError, InterruptedError):
@@ -452,10 +471,29 @@ class NetSocket:
                     else:
                         self._budget = self._FULL_BUDGET if waited else self._budget - 1
                         return r
-                await NetWait(self._fd, mode, timeout, self, seq)
+                if pd is None or self._pdnp is not current_sched().netpoll:  # type: ignore[union-attr]
+                    pd = self._open_pd()
+                    edges = -1
+                await WaitPD(pd, i, dl if dl is not None else INF, self, seq, edges)
                 waited = True
         finally:
             self._leave(i)
+
+    def _open_pd(self) -> PollDesc:
+        """Register the fd with this run's netpoller (first wait, or a new run)."""
+        sched = current_sched()
+        assert sched is not None
+        np = get_netpoll(sched)
+        pd = np.open_pd(self._fd, self)
+        with self._lock:
+            closing = self._closing
+            if not closing:
+                self._pd = pd
+                self._pdnp = np
+        if closing:
+            # close() ran meanwhile and did not see it: the wait returns EVICTED.
+            close_pd(np, pd)
+        return pd
 
     def __repr__(self) -> str:
         state = " closed" if self._closing else ""

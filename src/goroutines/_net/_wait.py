@@ -1,8 +1,8 @@
-"""Waiting for file descriptors: the public wait_readable/wait_writable and
-the re-checking wait the net types use.
+"""Waiting for file descriptors: the public wait_readable/wait_writable.
 
-Both park the goroutine in the netpoller (wait reason ``IO wait``); no thread
-is held while it waits.
+They park the goroutine in the netpoller (wait reason ``IO wait``); no thread
+is held while it waits. (The net types wait through their PollDesc:
+_core._netpoll.WaitPD, called from _socket.NetSocket._io.)
 """
 
 from __future__ import annotations
@@ -11,65 +11,10 @@ import math
 import os
 import select
 import stat
-from collections.abc import Generator
-from typing import Any, Protocol
+from typing import Any
 
-from .._core import EVICTED, READ, READY, TIMEOUT, WRITE, Commit, G, M, WaitFD, evict_fd
+from .._core import EVICTED, READ, READY, TIMEOUT, WRITE, WaitFD
 from ._errors import NetClosedError
-
-
-class _Versioned(Protocol):
-    _seq: int
-
-
-class NetWait:
-    """``await NetWait(fd, mode, timeout, owner, seq)``: WaitFD plus Go's re-check.
-
-    ``owner._seq`` counts the changes that must wake a waiter (close, a
-    deadline moved earlier); whoever makes one bumps it and then calls
-    ``evict_fd``. A waiter that read ``seq`` before such a change but
-    registers after the eviction ran would sleep through it, so once
-    registered (the netpoller's lock still held, which orders us after any
-    eviction that missed us) it looks again, and if the count moved it
-    evicts itself as soon as it is parked; it then wakes with EVICTED and
-    its caller re-checks. Go's netpollblock does the same re-check after
-    publishing pdWait.
-    """
-
-    __slots__ = ("fd", "mode", "timeout", "owner", "seq")
-
-    def __init__(self, fd: int, mode: int, timeout: float | None, owner: _Versioned, seq: int) -> None:
-        self.fd = fd
-        self.mode = mode
-        self.timeout = timeout
-        self.owner = owner
-        self.seq = seq
-
-    def __await__(self) -> Generator[Any, Any, int]:
-        gen = WaitFD(self.fd, self.mode, self.timeout).__await__()
-        try:
-            trap = gen.send(None)
-        except StopIteration as e:
-            r: int = e.value
-            return r
-        # Registered; nothing here may raise (the trap's commit releases the
-        # netpoller's lock).
-        if self.owner._seq != self.seq and type(trap) is Commit:
-            inner = trap.fn
-            fd = self.fd
-
-            def commit(m: M, g: G) -> None:
-                inner(m, g)
-                evict_fd(fd)
-
-            trap = Commit(commit, trap.reason)
-        res = yield trap
-        try:
-            gen.send(res)
-        except StopIteration as e:
-            r = e.value
-            return r
-        raise RuntimeError("goroutines.net: WaitFD yielded twice (internal error, please file a bug)")
 
 
 def fileno_of(obj: Any, who: str) -> int:
