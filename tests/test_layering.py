@@ -39,6 +39,7 @@ ORDER = [
     "_errors",
     "_core._check",
     "_core._cext",
+    "_core._frames",
     "_core._g",
     "_core._runctx",
     "_core._plain",

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from collections.abc import Iterable
 from types import TracebackType
 from typing import Any
@@ -47,6 +46,7 @@ from ._core import (
     Event,
     Sched,
     Tracer,
+    current_frames,
     current_sched,
     in_blocking_call,
     now_ns,
@@ -394,7 +394,7 @@ class trace:
             self._names = {g.id: g.entry for g in sched.allgs.values()}
             self._alive = set(self._names)
             self._ms = [m.id for m in sched.allm]
-            frames = sys._current_frames()
+            frames = current_frames()
             for m in sched.allm:
                 g = m.curg
                 if g is not None:

@@ -12,6 +12,7 @@ from . import _fork  # noqa: F401 - registers the os.fork() child hook
 from ._cext import lock_kind, new_chan_buffer, new_lock, speedups
 from ._check import DEBUG, RANK_CHAN, RANK_COND, RANK_CONTEXT, RANK_SYNC, locked_by
 from ._debug import unwatch_runs, watch_runs
+from ._frames import current_frames
 from ._g import (
     CLOSED,
     RUNNABLE,
@@ -134,6 +135,7 @@ __all__ = [
     "_tls",
     "block_forever",
     "current",
+    "current_frames",
     "current_g",
     "current_m",
     "in_blocking_call",

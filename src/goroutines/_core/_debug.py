@@ -50,6 +50,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ._frames import current_frames
 from ._g import FREE_THREADED_BUILD, SYSCALL
 from ._plain import mark_runtime_thread
 from ._traceback import dump, in_blocking_call
@@ -133,7 +134,7 @@ def schedtrace_line(sched: Sched, elapsed_ms: int, lock_timeout: float = -1) -> 
         syscalls = 0
         # Free-threaded builds read no other thread's frames (see
         # _traceback): sysmon's mark alone says an M is in a plain call.
-        frames = None if FREE_THREADED_BUILD else sys._current_frames()
+        frames = None if FREE_THREADED_BUILD else current_frames()
         for m in sched.allm:
             g = m.curg
             if g is not None and (g.status == SYSCALL or in_blocking_call(m, frames)):

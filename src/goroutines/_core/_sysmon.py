@@ -55,11 +55,11 @@ noticed at the next pass.
 
 from __future__ import annotations
 
-import sys
 import time
 from typing import Any
 
 from ._cext import speedups
+from ._frames import current_frames
 from ._g import FREE_THREADED_BUILD
 from ._ready import inject
 from ._sched import P_RUNNING, SYSMON_DEEP, SYSMON_NAP, SYSMON_RUNNING, Sched, wake_m
@@ -211,7 +211,7 @@ def sysmon(sched: Sched) -> None:
                 # sees the tick move and starts over.
                 tick = p.schedtick
                 if frames is None:
-                    frames = sys._current_frames()
+                    frames = current_frames()
                 f = frames.get(m.ident)
                 if f is None:
                     where = None

@@ -64,6 +64,7 @@ from types import CodeType, FrameType, TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ._check import locked_by
+from ._frames import current_frames
 from ._g import DEAD, FREE_THREADED_BUILD, IDLE, RUNNING, STATUS_NAMES, SYSCALL, WAIT_SYSCALL, WAITING, G
 
 if TYPE_CHECKING:
@@ -189,7 +190,7 @@ def _copy_locked(sched: Sched) -> list[_GCopy]:
     elif FREE_THREADED_BUILD:
         frames = {threading.get_ident(): sys._getframe()}  # our own thread's only
     else:
-        frames = sys._current_frames()
+        frames = current_frames()
     blocked: dict[int, float] = {}  # G in a plain blocking call -> since when
     me = threading.get_ident()
     for gid, mm in running.items():
