@@ -541,12 +541,12 @@ def test_an_edge_while_nobody_waits_is_kept_for_the_next_wait(no_fd_leak: None) 
         np = sched.netpoll
         await a.write(b"2")
         for _ in range(1000):  # the edge reaches the netpoller
-            if pd.r is PD_READY:
+            if pd.dirs[0] is PD_READY:
                 break
             assert np.poll(0.01) == []  # nobody waits
-        assert pd.r is PD_READY
+        assert pd.dirs[0] is PD_READY
         assert await WaitPD(pd, 0, float("inf"), b, b._seq) == READY
-        assert pd.r is None
+        assert pd.dirs[0] is None
         assert await b.read(1) == b"2"
         a.close()
         b.close()

@@ -62,6 +62,8 @@ from ._traps import current, gosched
 
 READ = selectors.EVENT_READ
 WRITE = selectors.EVENT_WRITE
+# (index, event bit) of each direction: the index into PollDesc.dirs, .edges, .timers.
+DIRECTIONS = ((0, READ), (1, WRITE))
 
 READY = 0
 TIMEOUT = 1
@@ -198,7 +200,7 @@ INF = float("inf")
 class PollDesc:
     """The netpoller's state for one fd the runtime owns (Go's pollDesc).
 
-    ``r``/``w`` (guarded by Netpoll.lock): None, PD_READY, or the waiting
+    ``dirs[i]`` (direction i: 0 read, 1 write; guarded by Netpoll.lock): None, PD_READY, or the waiting
     goroutine's entry ``[g, deadline]`` (deadline: a time.monotonic() value,
     INF for none). ``mask`` (Netpoll.lock): the directions registered with
     the backend so far (edge-triggered) or armed now (level-triggered).
@@ -208,22 +210,21 @@ class PollDesc:
     ``owner``: a weak reference to the owning socket (immutable).
     """
 
-    __slots__ = ("fd", "r", "w", "redges", "wedges", "mask", "closing", "timers", "owner")
+    __slots__ = ("fd", "dirs", "edges", "mask", "closing", "timers", "owner")
 
     def __init__(self, fd: int, owner: Any) -> None:
         self.fd = fd
         # A weak reference to the socket that owns the fd: a PollDesc whose
         # socket was collected unclosed is stale (its fd number may be reused).
         self.owner = weakref.ref(owner)
-        self.r: Any = None
-        self.w: Any = None
+        # Per direction (index 0 read, 1 write, as ``timers``).
+        self.dirs: list[Any] = [None, None]
         # Edges harvested per direction (written under Netpoll.lock, read
         # without it: an int load is atomic). A reader that snapshots one
         # before a call that then finds the fd empty (EAGAIN, or a short
         # stream read) knows a PD_READY harvested no later than the snapshot
         # is stale: that edge's data was there for the call to take.
-        self.redges = 0
-        self.wedges = 0
+        self.edges = [0, 0]
         self.mask = 0
         self.closing = False
         self.timers: list[Timer | None] = [None, None]
@@ -365,12 +366,9 @@ class Netpoll:
     def _pd_wake_locked(self, pd: PollDesc, why: int, gs: list[G]) -> None:
         """End both directions' waits with ``why`` (appending their Gs to ``gs``)."""
         for i in (0, 1):
-            e = pd.r if i == 0 else pd.w
+            e = pd.dirs[i]
             if type(e) is list:
-                if i == 0:
-                    pd.r = None
-                else:
-                    pd.w = None
+                pd.dirs[i] = None
                 self.nwaiters -= 1
                 e[0].param = why
                 gs.append(e[0])
@@ -380,7 +378,7 @@ class Netpoll:
     @locked_by("lock", "Netpoll.lock")
     def _pd_update_locked(self, pd: PollDesc) -> None:
         """Level-triggered backend: arm the fd for the directions waited on now."""
-        mask = (READ if type(pd.r) is list else 0) | (WRITE if type(pd.w) is list else 0)
+        mask = (READ if type(pd.dirs[0]) is list else 0) | (WRITE if type(pd.dirs[1]) is list else 0)
         if mask == pd.mask:
             return
         pd.mask = mask
@@ -454,22 +452,15 @@ class Netpoll:
                     # is told at once if the fd is still ready). An error or
                     # hang-up reports as both directions.
                     left = PD_READY if self.edge else None
-                    if mask & READ:
-                        e = pd.r
-                        if type(e) is list:
-                            self.nwaiters -= 1
-                            e[0].param = READY
-                            gs.append(e[0])
-                        pd.r = left
-                        pd.redges += 1
-                    if mask & WRITE:
-                        e = pd.w
-                        if type(e) is list:
-                            self.nwaiters -= 1
-                            e[0].param = READY
-                            gs.append(e[0])
-                        pd.w = left
-                        pd.wedges += 1
+                    for i, bit in DIRECTIONS:
+                        if mask & bit:
+                            e = pd.dirs[i]
+                            if type(e) is list:
+                                self.nwaiters -= 1
+                                e[0].param = READY
+                                gs.append(e[0])
+                            pd.dirs[i] = left
+                            pd.edges[i] += 1
                     if not self.edge:
                         self._pd_update_locked(pd)
                     continue
@@ -503,7 +494,7 @@ class Netpoll:
         with self.lock:
             self.closed = True
             gs = [e[0] for slot in self.waiters.values() for e in slot if e is not None]
-            gs += [e[0] for pd in self.pds.values() for e in (pd.r, pd.w) if type(e) is list]
+            gs += [e[0] for pd in self.pds.values() for e in pd.dirs if type(e) is list]
             self.waiters.clear()
             self.pds.clear()
             self.nwaiters = 0
@@ -647,13 +638,10 @@ def _pd_timeout(arg: Any, seq: int) -> None:
     g = None
     later = INF
     with np.lock:
-        e = pd.r if i == 0 else pd.w
+        e = pd.dirs[i]
         if type(e) is list:
             if e[1] <= now:
-                if i == 0:
-                    pd.r = None
-                else:
-                    pd.w = None
+                pd.dirs[i] = None
                 np.nwaiters -= 1
                 g = e[0]
                 g.param = TIMEOUT
@@ -725,15 +713,12 @@ class WaitPD:
         t = _pd_timer(np, sched, pd, i) if deadline != INF else None
         lk = np.lock
         lk.acquire()
-        cur = pd.r if i == 0 else pd.w
-        if cur is PD_READY and self.edges == (pd.redges if i == 0 else pd.wedges):
+        cur = pd.dirs[i]
+        if cur is PD_READY and self.edges == pd.edges[i]:
             cur = None  # stale: that edge's data was there for the caller's call
         if cur is not None or pd.closing or self.owner._seq != self.seq:
             if cur is PD_READY:
-                if i == 0:
-                    pd.r = None
-                else:
-                    pd.w = None
+                pd.dirs[i] = None
                 lk.release()
                 return READY
             lk.release()
@@ -746,10 +731,7 @@ class WaitPD:
         entry = [g, deadline]
         bit = READ if i == 0 else WRITE
         try:
-            if i == 0:
-                pd.r = entry
-            else:
-                pd.w = entry
+            pd.dirs[i] = entry
             np.nwaiters += 1
             if np.edge:
                 if not pd.mask & bit:
@@ -760,10 +742,7 @@ class WaitPD:
             else:
                 np._pd_update_locked(pd)
         except BaseException:
-            if i == 0:
-                pd.r = None
-            else:
-                pd.w = None
+            pd.dirs[i] = None
             np.nwaiters -= 1
             lk.release()
             raise

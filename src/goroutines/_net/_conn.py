@@ -89,7 +89,7 @@ class Conn(NetSocket):
         # The read-edge count before the call: if it finds the socket empty,
         # an edge harvested before it is stale (see PollDesc).
         pd = self._pd
-        edges = pd.redges if pd is not None else -1
+        edges = pd.edges[0] if pd is not None else -1
         try:
             data = self._attempt("read", self._sock.recv, n)
         except (ValueError, TypeError):
@@ -103,7 +103,7 @@ class Conn(NetSocket):
     async def read_into(self, buffer: Any) -> int:
         """As :meth:`read`, into a writable buffer; returns the byte count (0 at end of stream)."""
         pd = self._pd
-        edges = pd.redges if pd is not None else -1
+        edges = pd.edges[0] if pd is not None else -1
         r = self._attempt("read", self._sock.recv_into, buffer)
         if r is AGAIN or r is SLOW:
             r = await self._io(0, "read", self._sock.recv_into, buffer, tried=r is AGAIN, edges=edges)
@@ -196,7 +196,7 @@ class Listener(NetSocket):
     async def accept(self) -> Conn:
         """Wait for the next connection and return it."""
         pd = self._pd
-        edges = pd.redges if pd is not None else -1
+        edges = pd.edges[0] if pd is not None else -1
         c = self._attempt("accept", self._accept_once)
         if c is AGAIN or c is SLOW:
             c = await self._io(0, "accept", self._accept_once, tried=c is AGAIN, edges=edges)

@@ -461,7 +461,7 @@ class NetSocket:
                     tried = False
                 else:
                     if pd is not None:
-                        edges = pd.redges if i == 0 else pd.wedges
+                        edges = pd.edges[i]
                     try:
                         r = fn(*args)
                     except (BlockingIOError, InterruptedError):
